@@ -1,0 +1,33 @@
+/** Where an observation came from. */
+export type ObservationKind = 'grafana' | 'alertmanager' | 'loki' | 'events';
+
+/** The two Grafana synthetic alerts: recorded, never turned into issues. */
+export type SyntheticAlert = 'DatasourceNoData' | 'DatasourceError';
+
+/**
+ * One normalised thing seen by ingest: an alert instance (Grafana, Alertmanager), an error log line
+ * (Loki push) or a client-sent event. Produced by the pure parsers in this folder; persistence and
+ * dedup into issues happen later.
+ */
+export interface Observation {
+  kind: ObservationKind;
+  source: string;
+  feature: string;
+  /** Raw text, not normalised. */
+  message: string;
+  level?: string;
+  /** The thing's own time: Loki ns timestamp, alert `startsAt`, event `timestamp`; else receipt time. */
+  occurredAt: Date;
+  /** Observed count: the alert rule's value where the payload carries one, else 1. Positive integer. */
+  count: number;
+  labels: Record<string, string>;
+  /** Stack trace or context excerpt when present. */
+  stack?: string;
+  /** Idempotency key: a redelivery of the same thing yields the same key. */
+  deliveryKey: string;
+  /** Loki lines and events are always 'firing'. A 'resolved' alert is not a new occurrence. */
+  status: 'firing' | 'resolved';
+  synthetic?: SyntheticAlert;
+  /** Build version/commit taken from labels when present (see `extractVersion`). */
+  version?: string;
+}
