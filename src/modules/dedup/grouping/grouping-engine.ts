@@ -1,0 +1,268 @@
+/**
+ * Grouping engine: decides which group (issue) a normalised message belongs to, and merges groups
+ * when the evidence shows that a word the normaliser left alone is in fact a variable.
+ *
+ * ## The interface the service calls
+ *
+ * Everything here is pure and deterministic, over plain JSON state, for ONE scope
+ * (source, feature). Nothing is read from or written to a database here.
+ *
+ *   1. Normalise the message and compute its fingerprint (`normalizeMessage`, `fingerprint`).
+ *   2. If the fingerprint is already known in the scope, the message belongs to the group that
+ *      fingerprint was filed under, followed through `mergedInto` to the surviving group. Stop.
+ *   3. Otherwise load the scope's LIVE groups (`mergedInto IS NULL`) whose pattern has the same token
+ *      count as the template (`tokenCount(template)`), plus the scope's next creation sequence
+ *      number, and call
+ *
+ *        const decision = decideGrouping({ groups, nextSeq }, { fingerprint, template });
+ *
+ *      `decision.groupKey` is the group the new fingerprint is filed under (store the alias
+ *      fingerprint -> groupKey). `decision.created` is a group to insert (or null when the template
+ *      joined an existing group through a variable position learned earlier). Each entry of
+ *      `decision.merges` says: the `absorbed` groups now point to `survivor` (`mergedInto`), the
+ *      survivor's pattern becomes `pattern`, and `evidence` is appended to the survivor's evidence.
+ *      `applyGroupingDecision(groups, decision)` computes the resulting group rows.
+ *
+ *   With several replicas, steps 2-3 for one scope must be serialised (for example a transaction
+ *   holding `pg_advisory_xact_lock(hash(source, feature))`): the decision is a function of the state
+ *   it was given, so two replicas deciding on the same state agree, but a decision made on stale
+ *   state must not be written. Known fingerprints (step 2, the common case) need no lock.
+ *
+ * ## What the state holds
+ *
+ * A `GroupState` is small: its key (the fingerprint of its first template; the issue key), its
+ * creation sequence number, its pattern (the first template's tokens, `null` where evidence showed
+ * a variable), `mergedInto`, and the evidence of the merges it survived. Members are not needed to
+ * decide; the service keeps the fingerprint -> group alias table beside it.
+ *
+ * ## The rule (`variable-position`)
+ *
+ * Templates are split on spaces. When at least `minDistinctValues` live groups of one scope have
+ * patterns that are identical except at one position, and the values there are all distinct, that
+ * position is a variable: the groups merge into the oldest one, whose pattern gets `null` there;
+ * the others become its aliases, and the merge records the rule, the position and the values.
+ * Groups whose pattern already has `null` at that position (a variable learned earlier) count as
+ * evidence too. A new template that matches a live pattern (equal wherever the pattern is not
+ * `null`) joins that group: that is following evidence already gathered, not merging on one
+ * message. A single message never merges two groups by itself: two different values at a
+ * position are not enough (measured: a one-message join lost more than it won on some logs).
+ * Fingerprints never change; a merge only adds aliases.
+ */
+
+/** A pattern token: the literal token, or `null` at a position evidence showed to be variable. */
+export type PatternToken = string | null;
+
+export interface MergeEvidence {
+  /** The rule that merged the groups. */
+  readonly rule: 'variable-position';
+  /** Zero-based token position (tokens are the template split on single spaces). */
+  readonly position: number;
+  /** The distinct values the position took among the merged groups, oldest group first. */
+  readonly values: readonly string[];
+  /** The key of the group that survived (the oldest). */
+  readonly survivor: string;
+  /** The keys of the groups merged into the survivor. */
+  readonly absorbed: readonly string[];
+}
+
+export interface GroupState {
+  /** The issue key: the fingerprint of the group's first template. */
+  readonly key: string;
+  /** Creation order within the scope; the oldest group (lowest seq) survives a merge. */
+  readonly seq: number;
+  /** The first template's tokens, with `null` at positions evidence showed to be variable. */
+  readonly pattern: readonly PatternToken[];
+  /** The group that absorbed this one, or null while it is live. */
+  readonly mergedInto: string | null;
+  /** The merges this group survived, in order. */
+  readonly evidence: readonly MergeEvidence[];
+}
+
+export interface GroupingConfig {
+  /** Distinct values a position must take across otherwise identical groups before they merge. */
+  readonly minDistinctValues: number;
+}
+
+export const DEFAULT_GROUPING_CONFIG: GroupingConfig = { minDistinctValues: 3 };
+
+/** The part of a scope's state a decision needs. */
+export interface ScopeSnapshot {
+  /** The scope's live groups; only those with the template's token count are looked at. */
+  readonly groups: readonly GroupState[];
+  /** The `seq` a group created now gets (the scope's group count is fine). */
+  readonly nextSeq: number;
+}
+
+export interface NewTemplate {
+  readonly fingerprint: string;
+  /** The normalised message. */
+  readonly template: string;
+}
+
+export interface GroupMerge {
+  readonly survivor: string;
+  readonly absorbed: readonly string[];
+  /** The survivor's pattern after the merge. */
+  readonly pattern: readonly PatternToken[];
+  readonly evidence: MergeEvidence;
+}
+
+export interface GroupingDecision {
+  readonly fingerprint: string;
+  /** The group the fingerprint is filed under, once this decision's merges are applied. */
+  readonly groupKey: string;
+  /** `new-group`: the template starts a group (possibly merged at once); `joined`: it matched one. */
+  readonly outcome: 'new-group' | 'joined';
+  /** The group to insert, or null when the template joined an existing group. */
+  readonly created: GroupState | null;
+  /** Merges that now have enough evidence, in the order they were made. */
+  readonly merges: readonly GroupMerge[];
+}
+
+export function tokenize(template: string): string[] {
+  return template.split(' ');
+}
+
+export function tokenCount(template: string): number {
+  let count = 1;
+  for (let i = template.indexOf(' '); i >= 0; i = template.indexOf(' ', i + 1)) count++;
+  return count;
+}
+
+/** Whether `tokens` fit `pattern`: equal wherever the pattern has a literal. */
+export function patternCovers(pattern: readonly PatternToken[], tokens: readonly string[]): boolean {
+  if (pattern.length !== tokens.length) return false;
+  for (let i = 0; i < pattern.length; i++) {
+    const token = pattern[i];
+    if (token !== null && token !== tokens[i]) return false;
+  }
+  return true;
+}
+
+function agreesExcept(a: readonly PatternToken[], b: readonly PatternToken[], position: number): boolean {
+  for (let i = 0; i < a.length; i++) {
+    if (i !== position && a[i] !== b[i]) return false;
+  }
+  return true;
+}
+
+function wildcards(pattern: readonly PatternToken[]): number {
+  let count = 0;
+  for (const token of pattern) if (token === null) count++;
+  return count;
+}
+
+/**
+ * Decides where a template seen for the first time in its scope goes, and which merges its arrival
+ * makes evident. Pure: reads `scope`, returns what to write.
+ */
+export function decideGrouping(
+  scope: ScopeSnapshot,
+  arrival: NewTemplate,
+  config: GroupingConfig = DEFAULT_GROUPING_CONFIG,
+): GroupingDecision {
+  const tokens = tokenize(arrival.template);
+  const live = scope.groups
+    .filter((group) => group.mergedInto === null && group.pattern.length === tokens.length)
+    .sort((a, b) => a.seq - b.seq);
+
+  // A pattern learned from evidence (or the very same template) takes the template in. The most
+  // specific pattern wins, then the oldest.
+  let best: GroupState | undefined;
+  for (const group of live) {
+    if (!patternCovers(group.pattern, tokens)) continue;
+    if (best === undefined || wildcards(group.pattern) < wildcards(best.pattern)) best = group;
+  }
+  if (best !== undefined) {
+    return { fingerprint: arrival.fingerprint, groupKey: best.key, outcome: 'joined', created: null, merges: [] };
+  }
+
+  const created: GroupState = {
+    key: arrival.fingerprint,
+    seq: scope.nextSeq,
+    pattern: tokens,
+    mergedInto: null,
+    evidence: [],
+  };
+  const working = [...live, created];
+  const merges = mergeOnEvidence(working, created, config);
+  let groupKey = created.key;
+  for (const merge of merges) if (merge.absorbed.includes(groupKey)) groupKey = merge.survivor;
+  return { fingerprint: arrival.fingerprint, groupKey, outcome: 'new-group', created, merges };
+}
+
+/**
+ * Merges, in `working` (live groups of one token count, oldest first, mutated: merged groups are
+ * replaced), every set of groups that differ only at one position that has taken enough distinct
+ * values; starts from `start` and follows the patterns that change.
+ */
+function mergeOnEvidence(working: GroupState[], start: GroupState, config: GroupingConfig): GroupMerge[] {
+  const merges: GroupMerge[] = [];
+  const queue: GroupState[] = [start];
+  while (queue.length > 0) {
+    const group = queue.shift() as GroupState;
+    if (!working.includes(group)) continue;
+    for (let position = 0; position < group.pattern.length; position++) {
+      const peers = working.filter((other) => agreesExcept(other.pattern, group.pattern, position));
+      if (peers.length < 2) continue;
+      const values: string[] = [];
+      let learned = false;
+      for (const peer of peers) {
+        const value = peer.pattern[position];
+        if (value === null) learned = true;
+        else if (!values.includes(value)) values.push(value);
+      }
+      if (!learned && values.length < config.minDistinctValues) continue;
+
+      const survivor = peers[0];
+      const absorbed = peers.slice(1).map((peer) => peer.key);
+      const pattern = survivor.pattern.map((token, i) => (i === position ? null : token));
+      const evidence: MergeEvidence = {
+        rule: 'variable-position',
+        position,
+        values,
+        survivor: survivor.key,
+        absorbed,
+      };
+      const merged: GroupState = { ...survivor, pattern, evidence: [...survivor.evidence, evidence] };
+      merges.push({ survivor: survivor.key, absorbed, pattern, evidence });
+      for (let i = working.length - 1; i >= 0; i--) {
+        if (peers.includes(working[i])) working.splice(i, 1);
+      }
+      working.push(merged);
+      working.sort((a, b) => a.seq - b.seq);
+      queue.push(merged);
+      break;
+    }
+  }
+  return merges;
+}
+
+/**
+ * Applies a decision to a list of groups (the live groups of the template's token count, or any
+ * superset): returns the new list, with the created group added, absorbed groups marked
+ * `mergedInto`, and survivors carrying their new pattern and evidence. Pure.
+ */
+export function applyGroupingDecision(
+  groups: readonly GroupState[],
+  decision: GroupingDecision,
+): GroupState[] {
+  const byKey = new Map<string, GroupState>();
+  for (const group of groups) byKey.set(group.key, group);
+  if (decision.created) byKey.set(decision.created.key, decision.created);
+  for (const merge of decision.merges) {
+    const survivor = byKey.get(merge.survivor);
+    if (survivor === undefined) throw new Error(`grouping: unknown survivor ${merge.survivor}`);
+    byKey.set(merge.survivor, {
+      ...survivor,
+      pattern: merge.pattern,
+      evidence: [...survivor.evidence, merge.evidence],
+    });
+    for (const key of merge.absorbed) {
+      const absorbed = byKey.get(key);
+      if (absorbed === undefined) throw new Error(`grouping: unknown absorbed group ${key}`);
+      byKey.set(key, { ...absorbed, mergedInto: merge.survivor });
+    }
+  }
+  return [...byKey.values()];
+}

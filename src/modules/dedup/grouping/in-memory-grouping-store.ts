@@ -1,0 +1,108 @@
+import {
+  applyGroupingDecision,
+  decideGrouping,
+  DEFAULT_GROUPING_CONFIG,
+  GroupingConfig,
+  GroupingDecision,
+  GroupState,
+  tokenCount,
+} from './grouping-engine';
+
+/** Where one message was filed when it arrived. */
+export interface Assignment {
+  readonly fingerprint: string;
+  /** The group (issue) key the message got at arrival. */
+  readonly groupKey: string;
+  /** The decision taken, when the fingerprint was new to its scope; null for a known one. */
+  readonly decision: GroupingDecision | null;
+}
+
+interface ScopeMemory {
+  /** fingerprint -> key of the group it was filed under (followed through `mergedInto`). */
+  readonly filedUnder: Map<string, string>;
+  readonly groups: Map<string, GroupState>;
+  /** Live groups by token count: what the service would load from its index. */
+  readonly liveByTokenCount: Map<number, GroupState[]>;
+  nextSeq: number;
+}
+
+/**
+ * Keeps grouping state in memory, per (source, feature) scope, and drives `decideGrouping` exactly
+ * as the service does over Postgres. Used by the CLI and the benchmarks; one process, no database.
+ */
+export class InMemoryGroupingStore {
+  private readonly scopes = new Map<string, ScopeMemory>();
+
+  constructor(private readonly config: GroupingConfig = DEFAULT_GROUPING_CONFIG) {}
+
+  /** Files one normalised message of a scope; returns the group it gets at arrival. */
+  assign(source: string, feature: string, fingerprint: string, template: string): Assignment {
+    const scope = this.scope(source, feature);
+    const known = scope.filedUnder.get(fingerprint);
+    if (known !== undefined) {
+      return { fingerprint, groupKey: this.resolve(scope, fingerprint, known), decision: null };
+    }
+    const count = tokenCount(template);
+    const live = scope.liveByTokenCount.get(count) ?? [];
+    const decision = decideGrouping({ groups: live, nextSeq: scope.nextSeq }, { fingerprint, template }, this.config);
+    if (decision.created) scope.nextSeq++;
+    const updated = applyGroupingDecision(live, decision);
+    for (const group of updated) scope.groups.set(group.key, group);
+    scope.liveByTokenCount.set(
+      count,
+      updated.filter((group) => group.mergedInto === null),
+    );
+    scope.filedUnder.set(fingerprint, decision.groupKey);
+    return { fingerprint, groupKey: decision.groupKey, decision };
+  }
+
+  /** The group a fingerprint belongs to now, after every merge so far; undefined if unknown. */
+  currentGroupOf(source: string, feature: string, fingerprint: string): string | undefined {
+    const scope = this.scopes.get(scopeKey(source, feature));
+    const filed = scope?.filedUnder.get(fingerprint);
+    if (scope === undefined || filed === undefined) return undefined;
+    return this.resolve(scope, fingerprint, filed);
+  }
+
+  /** A snapshot of every group of a scope (live and merged), oldest first. */
+  groups(source: string, feature: string): GroupState[] {
+    const scope = this.scopes.get(scopeKey(source, feature));
+    if (scope === undefined) return [];
+    return [...scope.groups.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The fingerprints filed under a group or under the groups merged into it (its aliases). */
+  aliasesOf(source: string, feature: string, groupKey: string): string[] {
+    const scope = this.scopes.get(scopeKey(source, feature));
+    if (scope === undefined) return [];
+    const aliases: string[] = [];
+    for (const [fingerprint, filed] of scope.filedUnder) {
+      if (this.resolve(scope, fingerprint, filed) === groupKey) aliases.push(fingerprint);
+    }
+    return aliases;
+  }
+
+  private scope(source: string, feature: string): ScopeMemory {
+    const key = scopeKey(source, feature);
+    let scope = this.scopes.get(key);
+    if (scope === undefined) {
+      scope = { filedUnder: new Map(), groups: new Map(), liveByTokenCount: new Map(), nextSeq: 0 };
+      this.scopes.set(key, scope);
+    }
+    return scope;
+  }
+
+  /** Follows `mergedInto` to the live group, and remembers the result (path compression). */
+  private resolve(scope: ScopeMemory, fingerprint: string, filed: string): string {
+    let key = filed;
+    for (let group = scope.groups.get(key); group?.mergedInto; group = scope.groups.get(key)) {
+      key = group.mergedInto;
+    }
+    if (key !== filed) scope.filedUnder.set(fingerprint, key);
+    return key;
+  }
+}
+
+function scopeKey(source: string, feature: string): string {
+  return JSON.stringify([source, feature]);
+}

@@ -1,0 +1,238 @@
+/**
+ * Message normaliser: masks the variable parts of a log/error message with `*` so that two
+ * occurrences of one bug produce the same text, and so the same fingerprint.
+ *
+ * The categories follow Sentry's message parameteriser (email, url, hostname, ip, uuid, sha1/md5/hex,
+ * date, duration, float, int, quoted value after `=`, bool after `=`), plus what turns one bug into a
+ * new issue on every deploy or on every replica: trace ids, build hashes (short git shas), versions,
+ * Kubernetes pod names, prefixed ids (`cus_abc123` -> `cus_*`), amounts and byte sizes.
+ *
+ * Rules, in priority order (at each position the first rule that matches wins):
+ * - every placeholder is a bare `*`; a prefixed id keeps its prefix (`cus_*`), a pod name keeps its
+ *   workload name (`api-*`), a URL keeps its scheme, host and port and masks only the variable path
+ *   segments and the query values (`https://api.example.com/v1/thing/*`), a quoted value after `=`
+ *   keeps its quotes (`name='*'`);
+ * - runs of whitespace collapse to one space and the ends are trimmed.
+ *
+ * One combined regular expression scans the message once; it is linear in the message length.
+ * Secrets are scrubbed elsewhere, before this runs.
+ */
+
+/** The placeholder that replaces every variable value. */
+export const PLACEHOLDER = '*';
+
+interface MaskRule {
+  /** For tests and debugging; the rule names are not part of the output. */
+  readonly name: string;
+  /** Source of a regex without capturing groups (use `(?:...)`). */
+  readonly pattern: string;
+  /** Replacement for a match; the default is the bare placeholder. */
+  readonly replace?: (match: string) => string;
+}
+
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)';
+const WEEKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const TIME = '\\d{1,2}:\\d{2}(?::\\d{2})?(?:[.,]\\d+)?';
+const ZONE = '(?:\\s?(?:Z|UTC|GMT|[+-]\\d{2}:?\\d{2}))?';
+const HEX4 = '[0-9a-fA-F]{1,4}';
+/** Kubernetes' random-suffix alphabet (no vowels, no 0/1/3), so real words rarely match. */
+const K8S = '[bcdfghjklmnpqrstvwxz2456789]';
+const TLDS = [
+  'com', 'net', 'org', 'io', 'dev', 'app', 'cloud', 'ai', 'co', 'us', 'uk', 'de', 'fr', 'nl', 'eu',
+  'jp', 'cn', 'ru', 'br', 'in', 'au', 'ca', 'ch', 'se', 'no', 'es', 'it', 'pl', 'edu', 'gov', 'mil',
+  'info', 'biz', 'me', 'tv', 'xyz', 'local', 'internal', 'localdomain', 'lan', 'intranet', 'corp',
+].join('|');
+
+const RULES: readonly MaskRule[] = [
+  {
+    name: 'url',
+    pattern: "\\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\\s\"'<>()\\[\\]{}]+",
+    replace: (url) => maskUrl(url),
+  },
+  {
+    name: 'email',
+    pattern: "[a-zA-Z0-9._%+-]+@[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)*\\.[a-zA-Z]{2,}\\b",
+  },
+  { name: 'traceparent', pattern: '\\b00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\\b' },
+  {
+    name: 'uuid',
+    pattern: '\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b',
+  },
+  {
+    name: 'date',
+    pattern: [
+      // ISO 8601 / RFC 3339 and the common `2024-01-02 03:04:05,678` form.
+      `\\b\\d{4}-\\d{2}-\\d{2}(?:[T ]${TIME}${ZONE})?(?![\\w:])`,
+      // 2024/01/02, 01/02/2024, 2/1/24 (with an optional time)
+      `\\b(?:\\d{4}/\\d{1,2}/\\d{1,2}|\\d{1,2}/\\d{1,2}/\\d{2,4})(?:[ T:]${TIME}${ZONE})?(?![\\w/])`,
+      // RFC 1123 / 822: `Mon, 02 Jan 2006 15:04:05 GMT`
+      `\\b${WEEKDAY},? \\d{1,2} ${MONTH} \\d{2,4}(?: ${TIME}${ZONE})?`,
+      // syslog / ctime: `Jan  2 15:04:05`, `Mon Jan 2 15:04:05 2006`, `Jan 02, 2006`
+      `\\b(?:${WEEKDAY},? +)?${MONTH} +\\d{1,2}(?:,? +\\d{4})?(?: +${TIME}${ZONE})?(?: +\\d{4})?\\b`,
+      // a bare time of day: 15:04, 15:04:05.123, 3:04 PM
+      `(?<![\\w:.])${TIME}(?:\\s?[AaPp][Mm])?(?![\\w:])`,
+    ].join('|'),
+  },
+  { name: 'mac', pattern: '\\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\\b' },
+  {
+    name: 'ip',
+    pattern: [
+      // IPv4, optionally with a port
+      '(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?::\\d{1,5})?(?![\\w]|\\.\\d)',
+      // [IPv6]:port
+      '\\[[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\\](?::\\d{1,5})?',
+      // IPv6: full, or compressed with `::` (must contain a digit, so that `Foo::bar` is left alone)
+      `(?<![\\w:])(?=[0-9a-fA-F:.]*\\d)(?:(?:${HEX4}:){7}${HEX4}|(?:${HEX4}(?::${HEX4}){0,6})?::(?:${HEX4}(?::${HEX4}){0,6})?(?::(?:\\d{1,3}\\.){3}\\d{1,3})?)(?![\\w:])`,
+    ].join('|'),
+  },
+  {
+    // Kubernetes pod names: <workload>-<replicaset hash>-<5 chars> or <workload>-<5 chars>; the
+    // random parts must contain a digit. Keeps the workload name: api-7d9f8b6c5-x2k4q -> api-*.
+    name: 'pod',
+    pattern: `\\b[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:(?=[a-z]*\\d)${K8S}{6,10}-${K8S}{5}|${K8S}{6,10}-(?=[a-z]*\\d)${K8S}{5}|(?=[a-z]*\\d)${K8S}{5})\\b(?!-)`,
+    replace: (pod) => {
+      const parts = pod.split('-');
+      parts.pop();
+      const hash = parts[parts.length - 1];
+      if (parts.length > 1 && new RegExp(`^${K8S}{6,10}$`).test(hash)) parts.pop();
+      return `${parts.join('-')}-${PLACEHOLDER}`;
+    },
+  },
+  {
+    name: 'hostname',
+    pattern: `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})\\b(?![.-]?[a-zA-Z0-9])`,
+  },
+  {
+    name: 'hex',
+    pattern: [
+      '\\b0[xX][0-9a-fA-F]+\\b',
+      // sha1, md5, sha256, build hashes, short git shas: 7+ hex chars with at least one digit
+      '\\b(?=[a-f]*\\d)[0-9a-f]{7,}\\b',
+      '\\b(?=[A-F]*\\d)[0-9A-F]{8,}\\b',
+    ].join('|'),
+  },
+  {
+    // Versions: v1.2, 1.2.3, 1.2.3-rc.1+build.5 (two-part numbers without a `v` are floats)
+    name: 'version',
+    pattern:
+      '(?<![\\w.])(?:[vV]\\d+(?:\\.\\d+)+|\\d+(?:\\.\\d+){2,})(?:[-+][0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?(?![\\w.]|\\.\\d)',
+  },
+  {
+    name: 'amount',
+    pattern: [
+      '[$€£¥]\\s?-?\\d[\\d,]*(?:\\.\\d+)?',
+      '(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)? ?(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|BTC)\\b',
+      // byte sizes: 512KB, 1.5GiB
+      '(?<![\\w.])\\d+(?:\\.\\d+)?(?:[kKMGTP]i?B|B|bytes)\\b',
+    ].join('|'),
+  },
+  {
+    // 250ms, 1.5s, 3m, 1h30m15s
+    name: 'duration',
+    pattern: '(?<![\\w.])-?\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h|d)(?:\\d+(?:\\.\\d+)?(?:ms|s|m|h))*\\b',
+  },
+  {
+    // Prefixed ids: cus_abc123 -> cus_*, blk_-123 -> blk_*, task_1445_m_000001 -> task_*.
+    // The part after the prefix must contain a digit, or be a long mixed-case random string.
+    name: 'prefixed-id',
+    pattern:
+      '\\b[a-z]{1,20}_(?:-?(?=[A-Za-z0-9_-]*\\d)[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*|(?=[a-z0-9]*[A-Z])(?=[A-Z0-9]*[a-z])[A-Za-z0-9]{12,})\\b',
+    replace: (id) => `${id.slice(0, id.indexOf('_') + 1)}${PLACEHOLDER}`,
+  },
+  {
+    name: 'quoted',
+    pattern: `(?<==)(?:'[^'\\n]*'|"[^"\\n]*")`,
+    replace: (quoted) => `${quoted[0]}${PLACEHOLDER}${quoted[0]}`,
+  },
+  { name: 'bool', pattern: '(?<==)(?:true|false|True|False|TRUE|FALSE)\\b' },
+  {
+    // Integers and decimals standing alone (not glued to letters: `J12`, `utf8` stay).
+    name: 'number',
+    pattern: '(?:(?<![A-Za-z0-9-])-)?(?<![A-Za-z0-9])\\d+(?:\\.\\d+)?(?![A-Za-z0-9])',
+  },
+];
+
+function combine(rules: readonly MaskRule[]): RegExp {
+  return new RegExp(rules.map((rule) => `(${rule.pattern})`).join('|'), 'g');
+}
+
+const ALL = combine(RULES);
+/** What a URL path segment or query value goes through: everything but URLs and emails. */
+const SEGMENT_RULES = RULES.filter((rule) => rule.name !== 'url' && rule.name !== 'email');
+const SEGMENT = combine(SEGMENT_RULES);
+
+function replacer(rules: readonly MaskRule[]) {
+  return (match: string, ...groups: unknown[]): string => {
+    for (let i = 0; i < rules.length; i++) {
+      if (groups[i] !== undefined) {
+        const replace = rules[i].replace;
+        return replace ? replace(match) : PLACEHOLDER;
+      }
+    }
+    return match;
+  };
+}
+
+const replaceAll = replacer(RULES);
+const replaceSegment = replacer(SEGMENT_RULES);
+
+/** A path segment this long with letters and digits mixed is an opaque token (base64, random id). */
+const OPAQUE_SEGMENT = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$/;
+
+function maskSegment(segment: string): string {
+  if (segment === '') return segment;
+  if (OPAQUE_SEGMENT.test(segment)) return PLACEHOLDER;
+  return segment.replace(SEGMENT, replaceSegment);
+}
+
+/** Keeps scheme, host and port; masks variable path segments, query values and the fragment. */
+function maskUrl(url: string): string {
+  // A URL at the end of a sentence keeps its closing punctuation outside.
+  const trailing = /[.,;:!?]+$/.exec(url);
+  const body = trailing ? url.slice(0, trailing.index) : url;
+  const schemeEnd = body.indexOf('://') + 3;
+  let rest = body.slice(schemeEnd);
+  let authority = rest;
+  let tail = '';
+  const pathStart = rest.search(/[/?#]/);
+  if (pathStart >= 0) {
+    authority = rest.slice(0, pathStart);
+    tail = rest.slice(pathStart);
+  }
+  // user:password@ is dropped (secrets are scrubbed elsewhere, but it is never part of the key)
+  const at = authority.lastIndexOf('@');
+  if (at >= 0) authority = authority.slice(at + 1);
+  const hostIsIp = /^(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?$|^\[/.test(authority);
+  rest = hostIsIp ? PLACEHOLDER : authority;
+
+  let fragment = '';
+  const hash = tail.indexOf('#');
+  if (hash >= 0) {
+    fragment = `#${PLACEHOLDER}`;
+    tail = tail.slice(0, hash);
+  }
+  let query = '';
+  const question = tail.indexOf('?');
+  if (question >= 0) {
+    query = `?${tail
+      .slice(question + 1)
+      .split('&')
+      .map((pair) => {
+        const eq = pair.indexOf('=');
+        return eq >= 0 ? `${pair.slice(0, eq)}=${PLACEHOLDER}` : pair;
+      })
+      .join('&')}`;
+    tail = tail.slice(0, question);
+  }
+  const path = tail.split('/').map(maskSegment).join('/');
+  return `${body.slice(0, schemeEnd)}${rest}${path}${query}${fragment}${trailing ? trailing[0] : ''}`;
+}
+
+const NEEDS_WHITESPACE_FIX = /\s\s|[\t\n\r\f\v]|^\s|\s$/;
+
+/** Normalises one message: masks its variable parts with `*` and collapses whitespace. */
+export function normalizeMessage(message: string): string {
+  let text = message;
+  if (NEEDS_WHITESPACE_FIX.test(text)) text = text.replace(/\s+/g, ' ').trim();
+  return text.replace(ALL, replaceAll);
+}
