@@ -81,9 +81,22 @@ export interface GroupState {
 export interface GroupingConfig {
   /** Distinct values a position must take across otherwise identical groups before they merge. */
   readonly minDistinctValues: number;
+  /**
+   * The same, when every value is a plain word (letters only, as in `Started`/`Stopped`,
+   * `user=root`/`user=guest`): the words the normaliser leaves are more often the event's verb or
+   * state than a parameter, so they need more evidence.
+   */
+  readonly minDistinctWords: number;
 }
 
-export const DEFAULT_GROUPING_CONFIG: GroupingConfig = { minDistinctValues: 3 };
+export const DEFAULT_GROUPING_CONFIG: GroupingConfig = { minDistinctValues: 3, minDistinctWords: 5 };
+
+/** A plain word, possibly bracketed or quoted, after an optional `key=`. */
+const PLAIN_WORD = /^(?:[^=]*=)?[(\['"]?[A-Za-z][A-Za-z._-]*[)\]'"]?[.,:;]?$/;
+
+export function isPlainWord(value: string): boolean {
+  return PLAIN_WORD.test(value);
+}
 
 /** The part of a scope's state a decision needs. */
 export interface ScopeSnapshot {
@@ -212,7 +225,10 @@ function mergeOnEvidence(working: GroupState[], start: GroupState, config: Group
         if (value === null) learned = true;
         else if (!values.includes(value)) values.push(value);
       }
-      if (!learned && values.length < config.minDistinctValues) continue;
+      if (!learned) {
+        const needed = values.every(isPlainWord) ? config.minDistinctWords : config.minDistinctValues;
+        if (values.length < needed) continue;
+      }
 
       const survivor = peers[0];
       const absorbed = peers.slice(1).map((peer) => peer.key);

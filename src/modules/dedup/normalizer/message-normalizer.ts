@@ -38,9 +38,15 @@ const HEX4 = '[0-9a-fA-F]{1,4}';
 /** Kubernetes' random-suffix alphabet (no vowels, no 0/1/3), so real words rarely match. */
 const K8S = '[bcdfghjklmnpqrstvwxz2456789]';
 const TLDS = [
-  'com', 'net', 'org', 'io', 'dev', 'app', 'cloud', 'ai', 'co', 'us', 'uk', 'de', 'fr', 'nl', 'eu',
-  'jp', 'cn', 'ru', 'br', 'in', 'au', 'ca', 'ch', 'se', 'no', 'es', 'it', 'pl', 'edu', 'gov', 'mil',
-  'info', 'biz', 'me', 'tv', 'xyz', 'local', 'internal', 'localdomain', 'lan', 'intranet', 'corp',
+  // generic, and the common country codes (not those that are also common words or property
+  // names: id, is, in, to, no, me, my)
+  'com', 'net', 'org', 'edu', 'gov', 'mil', 'int', 'info', 'biz', 'io', 'dev', 'app', 'cloud', 'ai',
+  'co', 'us', 'uk', 'de', 'fr', 'nl', 'eu', 'jp', 'cn', 'ru', 'br', 'au', 'ca', 'ch', 'se', 'es',
+  'it', 'pl', 'kr', 'tw', 'hk', 'sg', 'nz', 'za', 'ie', 'be', 'at', 'dk', 'fi', 'pt', 'gr', 'cz',
+  'hu', 'ro', 'bg', 'tr', 'il', 'ua', 'ar', 'mx', 'cl', 'pe', 'vn', 'th', 'ph', 'sk', 'lt', 'lv',
+  'ee', 'si', 'hr', 'rs', 'by', 'kz', 'ir', 'tv', 'cc', 'xyz',
+  // private and cluster-internal suffixes
+  'local', 'internal', 'localdomain', 'lan', 'intranet', 'corp',
 ].join('|');
 
 const RULES: readonly MaskRule[] = [
@@ -78,7 +84,7 @@ const RULES: readonly MaskRule[] = [
     name: 'ip',
     pattern: [
       // IPv4, optionally with a port
-      '(?<![\\w.])(?:\\d{1,3}\\.){3}\\d{1,3}(?::\\d{1,5})?(?![\\w]|\\.\\d)',
+      '(?<![\\w.-])(?:\\d{1,3}\\.){3}\\d{1,3}(?::\\d{1,5})?(?![\\w]|[.-][\\w])',
       // [IPv6]:port
       '\\[[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\\](?::\\d{1,5})?',
       // IPv6: full, or compressed with `::` (must contain a digit, so that `Foo::bar` is left alone)
@@ -103,6 +109,12 @@ const RULES: readonly MaskRule[] = [
     pattern: `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})\\b(?![.-]?[a-zA-Z0-9])`,
   },
   {
+    // File paths are masked segment by segment, like URL paths: ids go, names such as `v1` stay.
+    name: 'path',
+    pattern: '(?<![\\w:/.])(?:/[A-Za-z0-9._%@+~:=*-]+)+/?',
+    replace: (path) => path.split('/').map(maskSegment).join('/'),
+  },
+  {
     name: 'hex',
     pattern: [
       '\\b0[xX][0-9a-fA-F]+\\b',
@@ -122,8 +134,8 @@ const RULES: readonly MaskRule[] = [
     pattern: [
       '[$€£¥]\\s?-?\\d[\\d,]*(?:\\.\\d+)?',
       '(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)? ?(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|BTC)\\b',
-      // byte sizes: 512KB, 1.5GiB
-      '(?<![\\w.])\\d+(?:\\.\\d+)?(?:[kKMGTP]i?B|B|bytes)\\b',
+      // byte sizes: 512KB, 1.5 GiB, 100 bytes
+      '(?<![\\w.])\\d+(?:\\.\\d+)? ?(?:[kKMGTP]i?B|B|bytes)\\b',
     ].join('|'),
   },
   {
@@ -138,6 +150,18 @@ const RULES: readonly MaskRule[] = [
     pattern:
       '\\b[a-z]{1,20}_(?:-?(?=[A-Za-z0-9_-]*\\d)[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*|(?=[a-z0-9]*[A-Z])(?=[A-Z0-9]*[a-z])[A-Za-z0-9]{12,})\\b',
     replace: (id) => `${id.slice(0, id.indexOf('_') + 1)}${PLACEHOLDER}`,
+  },
+  {
+    // Opaque random ids: 10+ letters and digits in mixed case (base62 ids, queue ids, request ids).
+    name: 'random-id',
+    pattern: '\\b(?=[A-Za-z]*\\d)(?=[A-Z0-9]*[a-z])(?=[a-z0-9]*[A-Z])[A-Za-z0-9]{10,}\\b',
+  },
+  {
+    // A name ending in a number is one of many (node17, eth0, worker12, an14): node*, eth*.
+    // Not applied inside URL paths, where `v1` is part of the route.
+    name: 'numbered-name',
+    pattern: '\\b[A-Za-z]+\\d+\\b',
+    replace: (name) => name.replace(/\d+$/, PLACEHOLDER),
   },
   {
     name: 'quoted',
@@ -158,7 +182,9 @@ function combine(rules: readonly MaskRule[]): RegExp {
 
 const ALL = combine(RULES);
 /** What a URL path segment or query value goes through: everything but URLs and emails. */
-const SEGMENT_RULES = RULES.filter((rule) => rule.name !== 'url' && rule.name !== 'email');
+const SEGMENT_RULES = RULES.filter(
+  (rule) => !['url', 'email', 'path', 'numbered-name'].includes(rule.name),
+);
 const SEGMENT = combine(SEGMENT_RULES);
 
 function replacer(rules: readonly MaskRule[]) {
@@ -230,9 +256,21 @@ function maskUrl(url: string): string {
 
 const NEEDS_WHITESPACE_FIX = /\s\s|[\t\n\r\f\v]|^\s|\s$/;
 
+/** A list of masked values (`*,*,*`) stands for one value: lists vary in length. */
+const MASKED_LIST = /\*(?:,\*)+/g;
+/** A run of one masked token repeated (`blk_* blk_* blk_*`) is a list too. */
+const REPEATED_MASKED_TOKEN = /(^| )([^ *]*\*[^ ]*)(?: \2)+(?= |$)/g;
+
+/** An empty value in brackets (`from 1.2.3.4 ()`) is a value: `(*)`. Not a call: `run()` stays. */
+const EMPTY_VALUE = /(?<![^ ])([([])([)\]])/g;
+
 /** Normalises one message: masks its variable parts with `*` and collapses whitespace. */
 export function normalizeMessage(message: string): string {
   let text = message;
   if (NEEDS_WHITESPACE_FIX.test(text)) text = text.replace(/\s+/g, ' ').trim();
-  return text.replace(ALL, replaceAll);
+  text = text.replace(ALL, replaceAll);
+  if (text.includes('*,*')) text = text.replace(MASKED_LIST, PLACEHOLDER);
+  if (text.includes('* ')) text = text.replace(REPEATED_MASKED_TOKEN, '$1$2');
+  if (text.includes('()') || text.includes('[]')) text = text.replace(EMPTY_VALUE, '$1*$2');
+  return text;
 }
