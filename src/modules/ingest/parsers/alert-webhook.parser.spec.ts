@@ -15,9 +15,9 @@ import {
   MAX_OBSERVATION_COUNT,
   parseAlertWebhook,
   parseValueString,
-  UNKNOWN_SOURCE,
   type AlertWebhookOptions,
 } from './alert-webhook.parser';
+import { UNKNOWN_SOURCE } from './observation';
 
 type Json = Record<string, any>;
 

@@ -11,7 +11,7 @@ import {
   type JsonObject,
 } from './json-guards';
 import { DEFAULT_VERSION_LABELS, extractVersion } from './label-version';
-import type { Observation, SyntheticAlert } from './observation';
+import { UNKNOWN_SOURCE, type Observation, type SyntheticAlert } from './observation';
 
 /**
  * Grafana unified alerting webhook (`version: "1"`) and Prometheus Alertmanager webhook
@@ -47,9 +47,6 @@ export interface AlertWebhookResult {
   groupKey?: string;
   receiver?: string;
 }
-
-/** Source of an alert that carries none of the configured source labels/annotations. */
-export const UNKNOWN_SOURCE = 'unknown';
 
 /** The largest count an observation gets (a Postgres `integer`). */
 export const MAX_OBSERVATION_COUNT = 2_147_483_647;

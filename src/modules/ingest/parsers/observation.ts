@@ -1,3 +1,6 @@
+/** The source of an observation that carries none of the configured source labels. */
+export const UNKNOWN_SOURCE = 'unknown';
+
 /** Where an observation came from. */
 export type ObservationKind = 'grafana' | 'alertmanager' | 'loki' | 'events';
 

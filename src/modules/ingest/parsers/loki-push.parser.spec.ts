@@ -1,0 +1,489 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+
+import { compressSync } from 'snappy';
+
+import { readSharedBytes, readSharedJson } from '../../../../test/fixtures/ingest/shared-fixtures';
+import { DEFAULT_FEATURE } from '../ingest-label-defaults';
+import { IngestInputError } from '../ingest.errors';
+import { parseLokiPush, type LokiPushOptions, type LokiPushRequest } from './loki-push.parser';
+import { decodePushRequest, encodePushRequest } from './loki-push.proto-schema';
+import { UNKNOWN_SOURCE } from './observation';
+
+type Json = Record<string, any>;
+
+interface CapturedHeaders {
+  headers: Record<string, string>;
+  bodyBytes: number;
+}
+
+const push = (...parts: string[]): Buffer => readSharedBytes('loki', 'push', ...parts);
+const json = (body: unknown): LokiPushRequest => ({
+  body: Buffer.from(JSON.stringify(body)),
+  contentType: 'application/json',
+});
+const protobuf = (request: unknown): LokiPushRequest => ({
+  body: compressSync(Buffer.from(encodePushRequest(request))),
+  contentType: 'application/x-protobuf',
+});
+const stream = (labels: Record<string, string>, ...values: unknown[][]): Json => ({
+  streams: [{ stream: labels, values }],
+});
+
+function parseError(request: LokiPushRequest, opts?: LokiPushOptions): IngestInputError {
+  try {
+    parseLokiPush(request, opts);
+  } catch (error) {
+    if (error instanceof IngestInputError) return error;
+    throw error;
+  }
+  throw new Error('expected an IngestInputError');
+}
+
+describe(parseLokiPush.name, () => {
+  describe('shared fixtures', () => {
+    it('skips the plain line of the basic push test body and keeps it when errorsOnly is off', () => {
+      const request = { body: push('loki-push_test-valid-basic.json'), contentType: 'application/json' };
+
+      expect(parseLokiPush(request)).toEqual({ format: 'json', observations: [], skipped: 1, streams: 1 });
+
+      const { observations, skipped } = parseLokiPush(request, { errorsOnly: false });
+      expect(skipped).toBe(0);
+      expect(observations).toEqual([
+        {
+          kind: 'loki',
+          source: UNKNOWN_SOURCE,
+          feature: DEFAULT_FEATURE,
+          message: 'fizzbuzz',
+          occurredAt: new Date(1570818238000),
+          count: 1,
+          labels: { foo: 'bar2' },
+          deliveryKey: expect.stringMatching(/^loki:[0-9a-f]{64}$/),
+          status: 'firing',
+        },
+      ]);
+    });
+
+    it('reads structured metadata as the third element', () => {
+      const request = { body: push('loki-push_test-valid-structured-metadata.json'), contentType: 'application/json' };
+
+      const [observation] = parseLokiPush(request, { errorsOnly: false }).observations;
+      expect(observation.labels).toEqual({ foo: 'bar2', a: 'a', b: 'b' });
+
+      // A level carried only in structured metadata makes the line count.
+      const byMetadata = parseLokiPush(request, { levelLabels: ['b'], errorLevels: ['B'] });
+      expect(byMetadata.observations).toHaveLength(1);
+      expect(byMetadata.observations[0].level).toBe('b');
+    });
+
+    it('rejects an object in line position like Loki does', () => {
+      const error = parseError({ body: push('loki-push_test-INVALID-object-as-line.json'), contentType: 'application/json' });
+      expect(error).toMatchObject({
+        code: 'INGEST_INVALID_PAYLOAD',
+        message: 'streams[0].values[0][1] must be a string log line (got object)',
+        path: 'streams[0].values[0][1]',
+      });
+    });
+
+    it('parses the pino-loki capture with its request headers', () => {
+      const { headers } = readSharedJson<CapturedHeaders>('loki', 'push', 'captured', 'pino-loki-3.0.0.request-headers.json');
+      const body = push('captured', 'pino-loki-3.0.0.push.json');
+      expect(body.length).toBe(Number(headers['content-length']));
+
+      const result = parseLokiPush({ body, contentType: headers['content-type'], contentEncoding: headers['content-encoding'] });
+
+      expect(result.format).toBe('json');
+      expect(result.observations).toEqual([
+        {
+          kind: 'loki',
+          source: 'checkout-api',
+          feature: DEFAULT_FEATURE,
+          message: 'Unhandled exception in OrdersController',
+          level: 'error',
+          occurredAt: new Date(1767225600123),
+          count: 1,
+          labels: {
+            level: 'error',
+            hostname: 'web-1',
+            app: 'checkout-api',
+            env: 'prod',
+            trace_id: '0242ac120002',
+            user_id: 'u-42',
+          },
+          deliveryKey: expect.stringMatching(/^loki:[0-9a-f]{64}$/),
+          status: 'firing',
+        },
+      ]);
+      // pino-loki sent `err.stack: ""`: no stack.
+      expect(result.observations[0].stack).toBeUndefined();
+    });
+
+    it('parses the winston-loki JSON-mode capture with its request headers', () => {
+      const { headers } = readSharedJson<CapturedHeaders>(
+        'loki',
+        'push',
+        'captured',
+        'winston-loki-6.1.7-json.request-headers.json',
+      );
+      const result = parseLokiPush({
+        body: push('captured', 'winston-loki-6.1.7-json.push.json'),
+        contentType: headers['content-type'],
+      });
+
+      expect(result.observations).toHaveLength(1);
+      expect(result.observations[0]).toMatchObject({
+        source: 'checkout-api',
+        // Not a JSON line (winston-loki appends the meta JSON): the raw line is the message.
+        message: 'Unhandled exception in OrdersController {"route":"/api/orders","level":"error"}',
+        level: 'error',
+        occurredAt: new Date(1795667777161),
+        labels: { level: 'error', app: 'checkout-api', env: 'prod', level_hint: 'error', route: '/api/orders' },
+      });
+    });
+
+    it('parses the generated snappy protobuf and matches its decoded JSON', () => {
+      const decoded = readSharedJson<Json>('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.decoded.json');
+      const body = push('captured', 'generated-pushrequest-structured-metadata.snappy.pb');
+
+      const result = parseLokiPush({ body, contentType: 'application/x-protobuf' });
+
+      expect(result.format).toBe('protobuf');
+      expect(result.streams).toBe(1);
+      const entries = decoded.streams[0].entries as Json[];
+      expect(result.observations).toHaveLength(entries.length);
+      result.observations.forEach((observation, i) => {
+        const entry = entries[i];
+        const metadata = Object.fromEntries(
+          ((entry.structuredMetadata ?? []) as Json[]).map((pair) => [pair.name, pair.value]),
+        );
+        expect(observation).toMatchObject({
+          kind: 'loki',
+          source: 'checkout-api',
+          message: entry.line,
+          level: 'error',
+          occurredAt: new Date(entry.timestamp.seconds * 1000 + entry.timestamp.nanos / 1e6),
+          labels: { app: 'checkout-api', env: 'prod', level: 'error', ...metadata },
+        });
+      });
+      expect(result.observations[0].labels.trace_id).toBe('0242ac120002');
+    });
+
+    it('decodes the uncompressed fixture to the same message and rejects it unsnappied', () => {
+      const decoded = readSharedJson<Json>('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.decoded.json');
+      const uncompressed = push('captured', 'generated-pushrequest-structured-metadata.uncompressed.pb');
+
+      const message = decodePushRequest(uncompressed);
+      expect(message.streams[0].labels).toBe(decoded.streams[0].labels);
+      expect(message.streams[0].entries.map((e) => [e.timestamp, e.line])).toEqual(
+        (decoded.streams[0].entries as Json[]).map((e) => [
+          { seconds: String(e.timestamp.seconds), nanos: e.timestamp.nanos },
+          e.line,
+        ]),
+      );
+
+      // Loki always snappy-decodes protobuf bodies.
+      expect(parseError({ body: uncompressed }).message).toMatch(/^body is not block-snappy-compressed protobuf/);
+      const recompressed = parseLokiPush({ body: compressSync(uncompressed) });
+      const original = parseLokiPush({ body: push('captured', 'generated-pushrequest-structured-metadata.snappy.pb') });
+      expect(recompressed).toEqual(original);
+    });
+  });
+
+  describe('winston-loki default protobuf mode (live client against a local listener)', () => {
+    it('parses what winston-loki sends', async () => {
+      const winston = await import('winston');
+      const { default: LokiTransport } = await import('winston-loki');
+      let transport: InstanceType<typeof LokiTransport> | undefined;
+      const captured = await new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        const server = createServer((req, res) => {
+          const chunks: Buffer[] = [];
+          req.on('data', (chunk: Buffer) => chunks.push(chunk));
+          req.on('end', () => {
+            res.statusCode = 204;
+            res.end();
+            server.close();
+            resolve({ headers: req.headers, body: Buffer.concat(chunks) });
+          });
+        });
+        server.on('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          const { port } = server.address() as AddressInfo;
+          transport = new LokiTransport({
+            host: `http://127.0.0.1:${port}`,
+            batching: false,
+            labels: { app: 'checkout-api', env: 'prod' },
+            basicAuth: 'user:pass',
+            onConnectionError: reject,
+          });
+          winston.createLogger({ transports: [transport] }).error('Unhandled exception in OrdersController', {
+            route: '/api/orders',
+          });
+        });
+      });
+      transport?.close?.();
+
+      expect(captured.headers['content-type']).toBe('application/x-protobuf');
+      const result = parseLokiPush({
+        body: captured.body,
+        contentType: captured.headers['content-type'],
+        contentEncoding: captured.headers['content-encoding'],
+      });
+      expect(result.format).toBe('protobuf');
+      expect(result.observations).toHaveLength(1);
+      expect(result.observations[0]).toMatchObject({
+        source: 'checkout-api',
+        level: 'error',
+        labels: { level: 'error', app: 'checkout-api', env: 'prod' },
+      });
+      expect(result.observations[0].message).toContain('Unhandled exception in OrdersController');
+    });
+  });
+
+  describe('which lines are errors', () => {
+    const classify = (labels: Record<string, string>, line: string, opts?: LokiPushOptions) =>
+      parseLokiPush(json(stream(labels, ['1767225600000000000', line])), opts);
+
+    it('counts pino numeric levels 50 and 60 in JSON lines, naming them', () => {
+      expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}').observations[0]).toMatchObject({ level: 'error', message: 'boom' });
+      expect(classify({ app: 'a' }, '{"level":60,"msg":"dead"}').observations[0].level).toBe('fatal');
+      expect(classify({ app: 'a' }, '{"level":30,"msg":"fine"}')).toMatchObject({ observations: [], skipped: 1 });
+    });
+
+    it('matches label and JSON levels case-insensitively, by the configured fields', () => {
+      expect(classify({ app: 'a', detected_level: 'ERROR' }, 'x').observations[0].level).toBe('error');
+      expect(classify({ app: 'a', severity: 'Critical' }, 'x').observations[0].level).toBe('critical');
+      expect(classify({ app: 'a' }, '{"severity":"ERROR","message":"m"}').observations[0].level).toBe('error');
+      expect(classify({ app: 'a' }, '{"lvl":"crit"}').observations).toHaveLength(1);
+      expect(classify({ app: 'a' }, '{"loglevel":"error"}').skipped).toBe(1);
+      expect(classify({ app: 'a' }, '{"loglevel":"error"}', { jsonLevelFields: ['loglevel'] }).skipped).toBe(0);
+      expect(classify({ app: 'a', level: 'warn' }, 'x', { errorLevels: ['warn'] }).observations).toHaveLength(1);
+    });
+
+    it('counts a JSON error line even when the stream label says info', () => {
+      expect(classify({ app: 'a', level: 'info' }, '{"level":"error","msg":"m"}').observations).toHaveLength(1);
+    });
+
+    it('skips non-JSON lines without an error label, and malformed JSON', () => {
+      expect(classify({ app: 'a' }, 'level=error msg="logfmt is not parsed"').skipped).toBe(1);
+      expect(classify({ app: 'a' }, '{"level":"error"').skipped).toBe(1);
+      expect(classify({ app: 'a' }, '["error"]').skipped).toBe(1);
+    });
+
+    it('takes the message and stack from the usual JSON fields', () => {
+      const first = (line: string) => classify({ app: 'a', level: 'error' }, line).observations[0];
+      expect(first('{"message":"from message"}').message).toBe('from message');
+      expect(first('{"msg":"","error":{"message":"from error.message","stack":"E\\n at x"}}')).toMatchObject({
+        message: 'from error.message',
+        stack: 'E\n at x',
+      });
+      expect(first('{"err":{"message":"from err.message","stack":"S"},"stack":"top"}')).toMatchObject({
+        message: 'from err.message',
+        stack: 'S',
+      });
+      expect(first('{"stack":"top","code":1}')).toMatchObject({ message: '{"stack":"top","code":1}', stack: 'top' });
+    });
+  });
+
+  describe('labels, source, feature, version', () => {
+    it('takes source and feature from stream labels, then structured metadata', () => {
+      const body = stream({ service_name: 'orders', level: 'error' }, ['1', 'x', { component: 'db', app: 'ignored' }]);
+      expect(parseLokiPush(json(body)).observations[0]).toMatchObject({ source: 'orders', feature: 'db' });
+
+      const fromMetadata = stream({ level: 'error' }, ['1', 'x', { service: 'billing', version: '2.0.1' }]);
+      expect(parseLokiPush(json(fromMetadata)).observations[0]).toMatchObject({ source: 'billing', version: '2.0.1' });
+    });
+
+    it('lets stream labels win over structured metadata of the same name', () => {
+      const body = stream({ app: 'a', level: 'error' }, ['1', 'x', { app: 'b', trace_id: 't' }]);
+      expect(parseLokiPush(json(body)).observations[0].labels).toEqual({ app: 'a', level: 'error', trace_id: 't' });
+    });
+
+    it('uses configured source and feature labels', () => {
+      const body = stream({ team: 'pay', svc: 'checkout', level: 'error' }, ['1', 'x']);
+      expect(
+        parseLokiPush(json(body), { sourceLabels: ['svc'], featureLabels: ['team'] }).observations[0],
+      ).toMatchObject({ source: 'checkout', feature: 'pay' });
+    });
+  });
+
+  describe('delivery keys', () => {
+    const entry = { timestamp: { seconds: 1767225600, nanos: 123000000 }, line: 'boom', structuredMetadata: [] };
+
+    it('gives the same entry the same key in JSON and protobuf, whatever the label order', () => {
+      const fromJson = parseLokiPush(json(stream({ app: 'a', level: 'error' }, ['1767225600123000000', 'boom'])));
+      const fromProto = parseLokiPush(protobuf({ streams: [{ labels: '{level="error", app="a"}', entries: [entry] }] }));
+      const leadingZeros = parseLokiPush(json(stream({ level: 'error', app: 'a' }, ['01767225600123000000', 'boom'])));
+
+      expect(fromProto.observations[0].deliveryKey).toBe(fromJson.observations[0].deliveryKey);
+      expect(leadingZeros.observations[0].deliveryKey).toBe(fromJson.observations[0].deliveryKey);
+    });
+
+    it('distinguishes timestamps, lines and streams but not structured metadata', () => {
+      const keys = parseLokiPush(
+        json({
+          streams: [
+            {
+              stream: { app: 'a', level: 'error' },
+              values: [
+                ['1767225600123000000', 'boom'],
+                ['1767225600123000001', 'boom'],
+                ['1767225600123000000', 'boom!'],
+              ],
+            },
+            { stream: { app: 'b', level: 'error' }, values: [['1767225600123000000', 'boom']] },
+            { stream: { app: 'a', level: 'error' }, values: [['1767225600123000000', 'boom', { trace_id: 'x' }]] },
+          ],
+        }),
+      ).observations.map((o) => o.deliveryKey);
+
+      expect(new Set(keys.slice(0, 4)).size).toBe(4);
+      expect(keys[4]).toBe(keys[0]);
+    });
+  });
+
+  describe('framing', () => {
+    const body = push('captured', 'pino-loki-3.0.0.push.json');
+
+    it('accepts gzip, zlib deflate and raw deflate (as Loki uses) JSON bodies', () => {
+      const plain = parseLokiPush({ body, contentType: 'application/json' });
+      for (const [encoding, compressed] of [
+        ['gzip', gzipSync(body)],
+        ['deflate', deflateSync(body)],
+        ['deflate', deflateRawSync(body)],
+        ['GZIP', gzipSync(body)],
+      ] as const) {
+        expect(parseLokiPush({ body: compressed, contentType: 'application/json', contentEncoding: encoding })).toEqual(plain);
+      }
+    });
+
+    it('accepts a charset parameter, a string body and an already-parsed body', () => {
+      const plain = parseLokiPush({ body, contentType: 'application/json' });
+      expect(parseLokiPush({ body, contentType: 'Application/JSON; charset=UTF-8' })).toEqual(plain);
+      expect(parseLokiPush({ body: body.toString('utf8'), contentType: 'application/json' })).toEqual(plain);
+      expect(parseLokiPush({ body: JSON.parse(body.toString('utf8')) as Json })).toEqual(plain);
+    });
+
+    it('accepts Content-Encoding snappy and application/octet-stream for protobuf', () => {
+      const pb = push('captured', 'generated-pushrequest-structured-metadata.snappy.pb');
+      const plain = parseLokiPush({ body: pb });
+      expect(parseLokiPush({ body: pb, contentType: 'application/x-protobuf', contentEncoding: 'snappy' })).toEqual(plain);
+      expect(parseLokiPush({ body: pb, contentType: 'application/octet-stream' })).toEqual(plain);
+      expect(parseLokiPush({ body: gzipSync(pb), contentEncoding: 'gzip' })).toEqual(plain);
+    });
+
+    it('rejects other encodings, media types and charsets', () => {
+      expect(parseError({ body, contentType: 'application/json', contentEncoding: 'br' })).toMatchObject({
+        code: 'INGEST_UNSUPPORTED_ENCODING',
+        message: 'Content-Encoding "br" is not supported: use gzip, deflate or none',
+      });
+      expect(parseError({ body, contentType: 'text/plain' })).toMatchObject({ code: 'INGEST_UNSUPPORTED_MEDIA_TYPE' });
+      expect(parseError({ body, contentType: 'application/json; charset=latin1' }).message).toContain('charset "latin1"');
+    });
+
+    it('explains a gzip header on an already inflated body, and bad compressed data', () => {
+      expect(parseError({ body, contentType: 'application/json', contentEncoding: 'gzip' }).message).toBe(
+        'body is not gzip data although Content-Encoding is gzip (was it already inflated?)',
+      );
+      const truncated = gzipSync(body).subarray(0, 30);
+      expect(parseError({ body: truncated, contentType: 'application/json', contentEncoding: 'gzip' }).message).toMatch(
+        /^body could not be decompressed as gzip/,
+      );
+    });
+
+    it('rejects empty bodies, invalid JSON and invalid protobuf', () => {
+      expect(parseError({ body: Buffer.alloc(0), contentType: 'application/json' }).message).toBe('body is empty');
+      expect(parseError({ body: Buffer.from('{"streams":'), contentType: 'application/json' }).message).toMatch(
+        /^body is not valid UTF-8 JSON/,
+      );
+      expect(parseError({ body: Buffer.from([0xff, 0xfe]), contentType: 'application/json' }).message).toMatch(
+        /^body is not valid UTF-8 JSON/,
+      );
+      expect(parseError({ body: compressSync(Buffer.from([0x0a, 0xff, 0x01])) }).message).toMatch(
+        /^body is not a valid protobuf logproto\.PushRequest/,
+      );
+    });
+
+    it('caps the decompressed size', () => {
+      const bomb = gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20));
+      expect(
+        parseError({ body: bomb, contentType: 'application/json', contentEncoding: 'gzip' }, { maxDecompressedBytes: 1024 * 1024 }),
+      ).toMatchObject({ code: 'INGEST_PAYLOAD_TOO_LARGE', message: 'body is larger than 1048576 bytes once decompressed' });
+      const snappyBomb = compressSync(Buffer.alloc(2 * 1024 * 1024));
+      expect(parseError({ body: snappyBomb }, { maxDecompressedBytes: 1024 * 1024 }).code).toBe('INGEST_PAYLOAD_TOO_LARGE');
+    });
+  });
+
+  describe('validation', () => {
+    it('rejects numeric and malformed timestamps, naming the path', () => {
+      const numeric = parseError(json(stream({ app: 'a' }, [1570818238000000000, 'x'])));
+      expect(numeric.message).toBe(
+        'streams[0].values[0][0] must be a string of nanoseconds since the Unix epoch (got number 1570818238000000000; Loki rejects numeric timestamps)',
+      );
+      expect(parseError(json(stream({ app: 'a' }, ['2026-01-01T00:00:00Z', 'x']))).message).toBe(
+        'streams[0].values[0][0] must be a string of nanoseconds since the Unix epoch (got "2026-01-01T00:00:00Z")',
+      );
+      expect(parseError(json(stream({ app: 'a' }, ['99999999999999999999', 'x']))).path).toBe('streams[0].values[0][0]');
+    });
+
+    it('rejects malformed streams and entries', () => {
+      expect(parseError(json([])).message).toBe('body must be a JSON object (got array)');
+      expect(parseError(json({})).message).toBe('streams must be an array of streams (got undefined)');
+      expect(parseError(json({ streams: [1] })).message).toBe('streams[0] must be an object (got number)');
+      expect(parseError(json({ streams: [{ values: [] }] })).message).toBe(
+        'streams[0].stream is required and must be an object of string values (got undefined)',
+      );
+      expect(parseError(json({ streams: [{ stream: { a: 1 }, values: [] }] })).message).toBe(
+        'streams[0].stream.a must be a string (got number)',
+      );
+      expect(parseError(json({ streams: [{ stream: {}, values: [] }] })).message).toBe(
+        'streams[0].stream must have at least one label (Loki rejects streams without labels)',
+      );
+      expect(parseError(json({ streams: [{ stream: { a: 'b' }, values: {} }] })).message).toBe(
+        'streams[0].values must be an array of [timestamp, line] entries (got object)',
+      );
+      expect(parseError(json(stream({ a: 'b' }, ['1']))).message).toMatch(/^streams\[0\]\.values\[0\] must be \[/);
+      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', {}, 'extra']))).message).toContain('(got an array of 4)');
+      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', { n: 1 }]))).message).toBe(
+        'streams[0].values[0][2].n must be a string (got number)',
+      );
+      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', 'meta']))).message).toBe(
+        'streams[0].values[0][2] must be an object of string values (got string)',
+      );
+    });
+
+    it('rejects bad protobuf label strings, naming the stream', () => {
+      const error = parseError(protobuf({ streams: [{ labels: '{app="a"', entries: [] }] }));
+      expect(error.path).toBe('streams[0].labels');
+      expect(parseError(protobuf({ streams: [{ labels: '{}', entries: [] }] })).message).toContain('at least one label');
+    });
+
+    it('enforces the 256 KB line limit', () => {
+      const limit = 256 * 1024;
+      expect(parseLokiPush(json(stream({ a: 'b' }, ['1', 'x'.repeat(limit)])), { errorsOnly: false }).observations).toHaveLength(1);
+      expect(parseError(json(stream({ a: 'b' }, ['1', 'x'], ['2', 'é'.repeat(limit / 2 + 1)])))).toMatchObject({
+        code: 'INGEST_PAYLOAD_TOO_LARGE',
+        message: `streams[0].values[1][1] is ${limit + 2} bytes, over the ${limit}-byte line limit`,
+      });
+      const pbLine = { timestamp: { seconds: 1, nanos: 0 }, line: 'y'.repeat(limit + 1), structuredMetadata: [] };
+      expect(parseError(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbLine] }] })).path).toBe('streams[0].entries[0].line');
+    });
+
+    it('enforces the 128-entry and 64 KB structured metadata limits', () => {
+      const entries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+      expect(parseLokiPush(json(stream({ a: 'b' }, ['1', 'x', entries(128)])), { errorsOnly: false }).observations).toHaveLength(1);
+      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', entries(129)])))).toMatchObject({
+        code: 'INGEST_PAYLOAD_TOO_LARGE',
+        message: 'streams[0].values[0][2] has 129 entries, over the limit of 128',
+      });
+      const pairs = Array.from({ length: 129 }, (_, i) => ({ name: `k${i}`, value: 'v' }));
+      const pbEntry = { timestamp: { seconds: 1, nanos: 0 }, line: 'x', structuredMetadata: pairs };
+      expect(parseError(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbEntry] }] })).message).toBe(
+        'streams[0].entries[0].structuredMetadata has 129 entries, over the limit of 128',
+      );
+      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', { big: 'v'.repeat(64 * 1024) }]))).message).toContain(
+        'over the 65536-byte structured metadata limit',
+      );
+    });
+  });
+});
