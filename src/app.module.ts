@@ -1,0 +1,40 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { ScheduleModule } from '@nestjs/schedule';
+import { HealthModule } from './modules/health/health.module';
+import { IssuesModule } from './modules/issues/issues.module';
+import { ApiKeyGuard } from './shared/auth/api-key.guard';
+import { AppConfig } from './shared/config/config';
+import { ConfigModule } from './shared/config/config.module';
+import { DatabaseModule } from './shared/database/database.module';
+import { AllExceptionsFilter } from './shared/errors/all-exceptions.filter';
+import { EventsModule } from './shared/events/events.module';
+import { CorrelationIdMiddleware } from './shared/logging/correlation-id.middleware';
+
+/** The modular monolith: shared kernel + one module per domain concern. */
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(config),
+        EventEmitterModule.forRoot({ wildcard: false, ignoreErrors: false }),
+        EventsModule,
+        ScheduleModule.forRoot(),
+        HealthModule,
+        IssuesModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(CorrelationIdMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,71 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { DomainError } from '../errors/domain-error';
+import { AUTH_SCOPES_KEY, AuthScope } from './auth-scope';
+
+/** Constant-time string comparison (hashing first makes the lengths equal). */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** The credential offered: a Bearer token, or the password of HTTP Basic auth. */
+export function offeredCredential(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const [scheme, ...rest] = authorization.trim().split(/\s+/);
+  const value = rest.join(' ');
+  if (!value) return undefined;
+  if (/^bearer$/i.test(scheme)) return value;
+  if (/^basic$/i.test(scheme)) {
+    const decoded = Buffer.from(value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Global guard. Routes without @RequireScope are public (health, docs). A missing or unknown key
+ * is 401; a valid key of another scope (the agent key on an admin route) is 403.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const scopes = this.reflector.getAllAndOverride<AuthScope[] | undefined>(AUTH_SCOPES_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!scopes || scopes.length === 0) return true;
+    const req = context.switchToHttp().getRequest<Request & { authScope?: AuthScope }>();
+    const credential = offeredCredential(req.header('authorization'));
+    if (!credential) {
+      throw new DomainError('unauthorized', 'AUTH_MISSING', 'Missing credentials: send Authorization: Bearer <key>');
+    }
+    const held = this.scopeOf(credential);
+    if (!held) throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
+    if (!scopes.includes(held)) {
+      throw new DomainError('forbidden', 'AUTH_WRONG_SCOPE', `This key (${held}) may not call this route; it needs: ${scopes.join(' or ')}`);
+    }
+    req.authScope = held;
+    return true;
+  }
+
+  private scopeOf(credential: string): AuthScope | undefined {
+    // Check every key (no early exit) so timing does not tell which one matched.
+    const matches: [AuthScope, boolean][] = [
+      ['admin', safeEqual(credential, this.config.ADMIN_API_KEY)],
+      ['agent', safeEqual(credential, this.config.AGENT_API_KEY)],
+      ['ingest', safeEqual(credential, this.config.LOKI_WEBHOOK_SECRET)],
+    ];
+    return matches.find(([, ok]) => ok)?.[0];
+  }
+}

@@ -1,0 +1,162 @@
+import { Transform, plainToInstance } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  getMetadataStorage,
+  validateSync,
+} from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return value;
+};
+const toNumber = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string' || value.trim() === '') return value;
+  const n = Number(value);
+  return Number.isNaN(n) ? value : n;
+};
+const toList = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
+const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+/**
+ * Every environment variable fixloop reads, with its default. Validated once at boot: a bad value
+ * stops start-up with a message naming the variable. The README's env table mirrors this class.
+ * Durations accept decimals so tests can shorten them.
+ */
+export class EnvironmentSchema {
+  // --- server ---
+  @Transform(toNumber) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, {
+    message: 'DATABASE_URL must be a postgres:// URL',
+  })
+  DATABASE_URL?: string;
+  @IsString() @MinLength(1) DATA_DIR = './data';
+  @Transform(toNumber) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
+  /** How long a query may wait for a pooled connection before failing (never hang). */
+  @Transform(toNumber) @IsNumber() @Min(0.1) DATABASE_ACQUIRE_TIMEOUT_SECONDS = 10;
+  @IsIn(['json', 'pretty']) LOG_FORMAT: 'json' | 'pretty' = 'json';
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' =
+    'log';
+  @Transform(toNumber) @IsInt() @Min(1024) REQUEST_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+
+  // --- auth ---
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16, {
+    message: 'ADMIN_API_KEY must be at least 16 characters',
+  })
+  ADMIN_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16, {
+    message: 'AGENT_API_KEY must be at least 16 characters',
+  })
+  AGENT_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(8, {
+    message: 'LOKI_WEBHOOK_SECRET must be at least 8 characters',
+  })
+  LOKI_WEBHOOK_SECRET?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_WEBHOOK_SECRET?: string;
+
+  // --- issues ---
+  @Matches(/^[A-Z][A-Z0-9]{0,15}$/, { message: 'ISSUE_PREFIX must be 1-16 upper-case letters or digits, starting with a letter' })
+  ISSUE_PREFIX = 'CHIPP';
+
+  // --- ingest ---
+  @Transform(toList) @IsOptional() @IsString({ each: true }) ALERT_SOURCE_LABELS?: string[];
+  @Transform(toList) @IsOptional() @IsString({ each: true }) ALERT_FEATURE_LABELS?: string[];
+  @Transform(toList) @IsOptional() @IsString({ each: true }) ALERT_MESSAGE_LABELS?: string[];
+  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_SOURCE_LABELS?: string[];
+  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_FEATURE_LABELS?: string[];
+  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_ERROR_LEVELS?: string[];
+  @Transform(toNumber) @IsNumber() @Min(0) GRAFANA_SIGNATURE_TOLERANCE_SECONDS = 300;
+  @Transform(toNumber) @IsInt() @Min(1) @Max(1000) SAMPLES_PER_FINGERPRINT = 20;
+
+  // --- GitHub ---
+  @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_TOKEN?: string;
+  @IsString() GITHUB_API_URL = 'https://api.github.com';
+  @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_REPO_OWNER?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_REPO_NAME?: string;
+  @IsString() GITHUB_WORKFLOW_ID = 'auto-investigate.yml';
+  @IsString() GITHUB_WORKFLOW_REF = 'staging';
+  @IsString() STAGING_BRANCH = 'staging';
+  @IsString() PRODUCTION_ENVIRONMENT = 'production';
+
+  // --- spawn gate ---
+  @Transform(toNumber) @IsInt() @Min(0) MAX_CONCURRENT_SPAWNS = 2;
+  @Transform(toNumber) @IsInt() @Min(0) DAILY_SPAWN_BUDGET = 10;
+  @Transform(toNumber) @IsNumber() @Min(0) SPAWN_COOLDOWN_HOURS = 24;
+  @Transform(toNumber) @IsInt() @Min(1) MIN_EVENT_COUNT_TO_SPAWN = 3;
+  @Transform(toNumber) @IsNumber() @Min(0) SPAWN_DELAY_MINUTES = 5;
+  @Transform(toBool) @IsBoolean() SPAWN_KILL_SWITCH = false;
+  @Transform(toNumber) @IsNumber() @Min(0.01) SPAWN_TIMEOUT_MINUTES = 90;
+  @IsString() BUDGET_TIMEZONE = 'UTC';
+
+  // --- workers ---
+  @Transform(toNumber) @IsNumber() @Min(0.05) WORKER_POLL_SECONDS = 15;
+  /** Off in tests, which drive the scheduled jobs by hand. */
+  @Transform(toBool) @IsBoolean() WORKERS_ENABLED = true;
+
+  // --- verification ---
+  @Transform(toNumber) @IsNumber() @Min(0) FIX_VERIFICATION_HOURS = 48;
+  @Transform(toNumber) @IsNumber() @Min(0) VERIFICATION_GRACE_MINUTES = 10;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_URL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_TENANT_ID?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_USERNAME?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_PASSWORD?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_BEARER_TOKEN?: string;
+
+  // --- matching (embeddings and LLM judge) ---
+  @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_BASE_URL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_MODEL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() GEMINI_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_BASE_URL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_API_KEY?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_MODEL?: string;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Validates raw environment values; throws ConfigValidationError naming every bad variable. */
+export function validateEnvironment(raw: Record<string, string | undefined>): EnvironmentSchema {
+  const known = environmentVariableNames();
+  const picked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v !== undefined && known.has(k)) picked[k] = v;
+  }
+  const config = plainToInstance(EnvironmentSchema, picked, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    const problems = errors.flatMap((e) =>
+      Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? m : `${e.property}: ${m}`)),
+    );
+    throw new ConfigValidationError(problems);
+  }
+  return config;
+}
+
+/** The names of every variable the schema declares (from its validation metadata). */
+export function environmentVariableNames(): Set<string> {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(EnvironmentSchema, '', true, false);
+  return new Set(metadata.map((m) => m.propertyName));
+}

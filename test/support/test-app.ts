@@ -1,0 +1,92 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { DataSource } from 'typeorm';
+import { createApp } from '../../src/app.factory';
+import { AppConfig } from '../../src/shared/config/config';
+import { loadConfig } from '../../src/shared/config/config.loader';
+import { IN_MEMORY_DATA_DIR } from '../../src/shared/database/database-opener';
+import { RUN_DATABASE_ENV } from '../setup/test-database';
+
+export const TEST_KEYS = {
+  ADMIN_API_KEY: 'test-admin-key-0123456789',
+  AGENT_API_KEY: 'test-agent-key-0123456789',
+  LOKI_WEBHOOK_SECRET: 'test-loki-secret-0123',
+  GITHUB_WEBHOOK_SECRET: 'test-github-secret-0123',
+};
+
+export const adminAuth = { Authorization: `Bearer ${TEST_KEYS.ADMIN_API_KEY}` };
+export const agentAuth = { Authorization: `Bearer ${TEST_KEYS.AGENT_API_KEY}` };
+export const ingestAuth = { Authorization: `Bearer ${TEST_KEYS.LOKI_WEBHOOK_SECRET}` };
+
+export type TestDbKind = 'pglite' | 'postgres';
+
+/** Which database this test file runs on (set by the Jest project). */
+export function testDbKind(): TestDbKind {
+  const kind = process.env.FIXLOOP_TEST_DB;
+  if (kind !== 'pglite' && kind !== 'postgres') throw new Error('FIXLOOP_TEST_DB is not set: run through `npm test`');
+  return kind;
+}
+
+/** The environment of a test app on this project's database; workers off (tests drive jobs). */
+export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  const db =
+    testDbKind() === 'postgres'
+      ? { DATABASE_URL: requiredEnv(RUN_DATABASE_ENV) }
+      : { DATA_DIR: IN_MEMORY_DATA_DIR };
+  return {
+    ...TEST_KEYS,
+    ...db,
+    LOG_LEVEL: 'error',
+    WORKERS_ENABLED: 'false',
+    ...overrides,
+  };
+}
+
+function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: the postgres test project's global setup did not run`);
+  return v;
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  http: TestAgent;
+  config: AppConfig;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Keep rows from earlier tests (a second replica on the same server database). */
+  keepData?: boolean;
+  logger?: false;
+}
+
+/** Starts the real app, in process, on a real database (PGlite or the server), ready for supertest. */
+export async function startTestApp(
+  overrides: Record<string, string | undefined> = {},
+  options: StartOptions = {},
+): Promise<TestApp> {
+  const config = loadConfig(testEnv(overrides));
+  const app = await createApp(config, { logger: false });
+  await app.init();
+  const dataSource = app.get(DataSource);
+  if (!options.keepData && config.databaseKind === 'postgres') await truncateAll(dataSource);
+  return {
+    app,
+    http: request(app.getHttpServer()),
+    config,
+    dataSource,
+    close: () => app.close(),
+  };
+}
+
+/** Empties every table but the migrations' own, so each test file starts clean on the shared server DB. */
+export async function truncateAll(ds: DataSource): Promise<void> {
+  const rows = (await ds.query(
+    `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'`,
+  )) as { tablename: string }[];
+  if (rows.length === 0) return;
+  await ds.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
+}
