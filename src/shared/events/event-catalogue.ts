@@ -124,6 +124,21 @@ export class FixFailed extends DomainEvent {
   }
 }
 
+/** GitHub reported a workflow run (webhook `workflow_run`); the spawn module closes runs by it. */
+export class WorkflowRunReported extends DomainEvent {
+  constructor(
+    readonly runId: string,
+    readonly runName: string | null,
+    readonly workflowId: string | null,
+    readonly status: string,
+    readonly conclusion: string | null,
+    readonly htmlUrl: string | null,
+    readonly updatedAt: Date,
+  ) {
+    super();
+  }
+}
+
 /**
  * The catalogue: event name -> payload class. `DomainEventBus.emit` and `@OnDomainEvent` are typed
  * by it, so emitting the wrong payload does not compile.
@@ -139,6 +154,7 @@ export interface EventMap {
   'fix.deployed': FixDeployed;
   'fix.verified': FixVerified;
   'fix.failed': FixFailed;
+  'workflow_run.reported': WorkflowRunReported;
 }
 
 export type EventName = keyof EventMap;
