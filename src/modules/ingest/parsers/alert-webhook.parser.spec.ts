@@ -115,6 +115,12 @@ describe(parseAlertWebhook.name, () => {
       });
     });
 
+    it('falls back to valueString when values is empty', () => {
+      const body = readSharedJson<Json>('grafana', 'derived', 'DERIVED-grafana12-loki-rule-firing.json');
+      body.alerts[0].values = {};
+      expect(parseAlertWebhook(body, opts).observations[0].count).toBe(37);
+    });
+
     it('maps Loki-rule labels to source, level and count (derived Grafana 12 payload)', () => {
       const body = readSharedJson<Json>('grafana', 'derived', 'DERIVED-grafana12-loki-rule-firing.json');
       const [observation] = parseAlertWebhook(body, opts).observations;

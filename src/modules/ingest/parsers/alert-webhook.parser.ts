@@ -142,7 +142,13 @@ function parseAlert(
   const fingerprint = optionalString(alert, 'fingerprint', path);
   const values = readValues(alert.values, childPath(path, 'values'));
   const valueString = optionalString(alert, 'valueString', path);
-  const evaluated = values ?? (valueString ? parseValueString(valueString) : undefined);
+  // `values` wins; Grafana 9 sends only `valueString`, and an empty `values` map says nothing.
+  const evaluated =
+    values !== undefined && Object.keys(values).length > 0
+      ? values
+      : valueString
+        ? parseValueString(valueString)
+        : values;
 
   const both = [labels, annotations];
   const alertname = labels.alertname;

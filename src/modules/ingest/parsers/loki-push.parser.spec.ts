@@ -23,7 +23,7 @@ const json = (body: unknown): LokiPushRequest => ({
   body: Buffer.from(JSON.stringify(body)),
   contentType: 'application/json',
 });
-const protobuf = (request: unknown): LokiPushRequest => ({
+const protobuf = (request: Record<string, unknown>): LokiPushRequest => ({
   body: compressSync(Buffer.from(encodePushRequest(request))),
   contentType: 'application/x-protobuf',
 });
