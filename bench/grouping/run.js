@@ -88,7 +88,10 @@ function score(csvPath, predPath) {
 
 function main() {
   if (!fs.existsSync(loghub)) throw new Error(`no LogHub data in ${loghub} (set SHARED_DIR)`);
-  const files = fs.readdirSync(loghub).filter((f) => f.endsWith('.csv')).sort();
+  const files = fs
+    .readdirSync(loghub)
+    .filter((f) => f.endsWith('.csv'))
+    .sort();
   const work = keepDir || fs.mkdtempSync(path.join(os.tmpdir(), 'fixloop-grouping-'));
   fs.mkdirSync(work, { recursive: true });
   const results = [];

@@ -152,9 +152,10 @@ export function patternCovers(pattern: readonly PatternToken[], tokens: readonly
   return true;
 }
 
+/** Equal everywhere but at `position`, where a variable (`null`) on either side equals anything. */
 function agreesExcept(a: readonly PatternToken[], b: readonly PatternToken[], position: number): boolean {
   for (let i = 0; i < a.length; i++) {
-    if (i !== position && a[i] !== b[i]) return false;
+    if (i !== position && a[i] !== b[i] && a[i] !== null && b[i] !== null) return false;
   }
   return true;
 }
@@ -231,8 +232,13 @@ function mergeOnEvidence(working: GroupState[], start: GroupState, config: Group
       }
 
       const survivor = peers[0];
+      // the position becomes a variable, and so does every position that was one in any peer
+      const pattern = survivor.pattern.map((token, i) =>
+        i === position || peers.some((peer) => peer.pattern[i] === null) ? null : token,
+      );
+      // a template must stay mostly literal: `<V> <V>` or `<V>` would swallow unrelated messages
+      if (2 * wildcards(pattern) > pattern.length) continue;
       const absorbed = peers.slice(1).map((peer) => peer.key);
-      const pattern = survivor.pattern.map((token, i) => (i === position ? null : token));
       const evidence: MergeEvidence = {
         rule: 'variable-position',
         position,
@@ -259,10 +265,7 @@ function mergeOnEvidence(working: GroupState[], start: GroupState, config: Group
  * superset): returns the new list, with the created group added, absorbed groups marked
  * `mergedInto`, and survivors carrying their new pattern and evidence. Pure.
  */
-export function applyGroupingDecision(
-  groups: readonly GroupState[],
-  decision: GroupingDecision,
-): GroupState[] {
+export function applyGroupingDecision(groups: readonly GroupState[], decision: GroupingDecision): GroupState[] {
   const byKey = new Map<string, GroupState>();
   for (const group of groups) byKey.set(group.key, group);
   if (decision.created) byKey.set(decision.created.key, decision.created);

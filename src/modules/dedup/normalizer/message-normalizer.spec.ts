@@ -1,0 +1,99 @@
+import { normalizeMessage } from './message-normalizer';
+
+describe(normalizeMessage.name, () => {
+  it('masks a prefixed id and keeps its prefix (issue example)', () => {
+    expect(normalizeMessage('Stripe API error: card_declined for cus_abc123')).toBe(
+      'Stripe API error: card_declined for cus_*',
+    );
+  });
+
+  it('keeps a URL host and masks its variable path segments (issue example)', () => {
+    expect(normalizeMessage('Failed to fetch https://api.example.com/v1/thing/12345')).toBe(
+      'Failed to fetch https://api.example.com/v1/thing/*',
+    );
+  });
+
+  it.each([
+    ['email', 'Invite sent to jane.doe+test@example.co.uk twice', 'Invite sent to * twice'],
+    [
+      'URL query values and fragment',
+      'GET https://shop.example.com/orders/9f8e7d6c5b4a/items?page=2&sort=asc#top failed',
+      'GET https://shop.example.com/orders/*/items?page=*&sort=*#* failed',
+    ],
+    [
+      'URL user info',
+      'connect postgres://app:hunter2@db.example.com:5432/main refused',
+      'connect postgres://db.example.com:5432/main refused',
+    ],
+    ['URL with an IP host', 'POST http://10.0.0.12:8080/hook timed out', 'POST http://*/hook timed out'],
+    ['URL at the end of a sentence', 'See https://example.com/docs/42.', 'See https://example.com/docs/*.'],
+    ['hostname', 'could not resolve db-primary.eu-west-1.rds.amazonaws.com', 'could not resolve *'],
+    ['internal hostname', 'upstream cache-3.svc.cluster.local refused', 'upstream * refused'],
+    ['IPv4', 'connection from 192.168.1.20 refused', 'connection from * refused'],
+    ['IPv4 with port', 'dial tcp 10.1.2.3:5432: i/o timeout', 'dial tcp *: i/o timeout'],
+    ['IPv6', 'peer fe80::1ff:fe23:4567:890a closed', 'peer * closed'],
+    ['IPv6 with port', 'listen [2001:db8::1]:443 failed', 'listen * failed'],
+    ['IPv6 loopback', 'bind ::1 ok', 'bind * ok'],
+    [
+      'trace id (W3C traceparent)',
+      'trace 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 dropped',
+      'trace * dropped',
+    ],
+    ['UUID', 'order 550e8400-e29b-41d4-a716-446655440000 not found', 'order * not found'],
+    ['SHA-1', 'commit da39a3ee5e6b4b0d3255bfef95601890afd80709 missing', 'commit * missing'],
+    ['MD5', 'checksum d41d8cd98f00b204e9800998ecf8427e mismatch', 'checksum * mismatch'],
+    ['0x hex', 'segfault at 0x7ffd5e8c0a10 ip 0x00000000004005d6', 'segfault at * ip *'],
+    ['short build hash', 'build 7d9f8b6 failed health check', 'build * failed health check'],
+    ['ISO timestamp', 'job started 2024-03-05T14:07:09.123Z and stalled', 'job started * and stalled'],
+    ['timestamp with offset', 'at 2024-03-05 14:07:09,123+02:00 retry', 'at * retry'],
+    ['date', 'invoice due 2024-03-05 unpaid', 'invoice due * unpaid'],
+    ['syslog date', 'last seen Mar  5 14:07:09 on node', 'last seen * on node'],
+    ['RFC 1123 date', 'expires Tue, 05 Mar 2024 14:07:09 GMT', 'expires *'],
+    ['time of day', 'nightly run at 23:59:59 overran', 'nightly run at * overran'],
+    ['durations', 'query took 250ms (budget 1.5s, total 1h30m)', 'query took * (budget *, total *)'],
+    ['amounts', 'charge of $1,250.00 failed, refund 12.50 EUR pending', 'charge of * failed, refund * pending'],
+    ['byte sizes', 'payload 512KB exceeds limit of 1.5 MB', 'payload * exceeds limit of *'],
+    ['integers and decimals', 'retry 3 of 5 after -1 errors, load 0.75', 'retry * of * after * errors, load *'],
+    ['numbers inside a path', 'cannot open /var/log/app/2024/upload-77.log', 'cannot open /var/log/app/*/upload-*.log'],
+    ['versions', 'client v2.3.1 incompatible with server 1.14.0-rc.2', 'client * incompatible with server *'],
+    ['Kubernetes pod (deployment)', 'pod api-7d9f8b6c5-x2k4q OOMKilled', 'pod api-* OOMKilled'],
+    ['Kubernetes pod (daemonset)', 'pod node-exporter-x2k4q restarted', 'pod node-exporter-* restarted'],
+    ['Kubernetes pod (statefulset)', 'pod postgres-0 not ready', 'pod postgres-* not ready'],
+    ['numbered host names', 'worker17 lost contact with db2', 'worker* lost contact with db*'],
+    ['random ids', 'request Xk29dLq0PzR7 timed out', 'request * timed out'],
+    [
+      'prefixed ids with underscores',
+      'task task_1445_0020_m_000001 failed on blk_-6952',
+      'task task_* failed on blk_*',
+    ],
+    ['mixed-case prefixed ids', 'customer cus_NffrFeUfNV2HibXy deleted', 'customer cus_* deleted'],
+    ['quoted values after =', 'lookup name=\'Jane Doe\' failed, key="a b"', 'lookup name=\'*\' failed, key="*"'],
+    ['booleans after =', 'flag enabled=true dryRun=False', 'flag enabled=* dryRun=*'],
+    ['lists of masked values', 'nodes 10.0.0.1,10.0.0.2,10.0.0.3 down', 'nodes * down'],
+    ['repeated masked tokens', 'delete blk_1 blk_2 blk_3 done', 'delete blk_* done'],
+    ['empty bracketed value', 'connection from 1.2.3.4 () at noon', 'connection from * (*) at noon'],
+    ['whitespace', '  two\tspaces   here \n', 'two spaces here'],
+  ])('masks %s', (_category, input, expected) => {
+    expect(normalizeMessage(input)).toBe(expected);
+  });
+
+  it.each([
+    [
+      'plain words and snake_case names',
+      'card_declined: insufficient_funds for user',
+      'card_declined: insufficient_funds for user',
+    ],
+    ['words glued to numbers inside a word', 'utf8 decode error in e1000_probe', 'utf* decode error in e1000_probe'],
+    ['Java class names', 'java.io.IOException in org.apache.Foo', 'java.io.IOException in org.apache.Foo'],
+    ['C++ scope', 'Class::method threw', 'Class::method threw'],
+    ['function calls', 'getResources() returned null', 'getResources() returned null'],
+    ['a URL route version', 'GET https://api.example.com/v2/users', 'GET https://api.example.com/v2/users'],
+  ])('leaves %s', (_category, input, expected) => {
+    expect(normalizeMessage(input)).toBe(expected);
+  });
+
+  it('is idempotent', () => {
+    const once = normalizeMessage('pod api-7d9f8b6c5-x2k4q: GET https://x.example.com/a/1 took 5ms for cus_abc123');
+    expect(normalizeMessage(once)).toBe(once);
+  });
+});
