@@ -1,39 +1,36 @@
-/**
- * Errors raised by the ingest parsers when a request body (or its framing: media type, encoding,
- * size) is not acceptable. They never carry HTTP semantics; the global exception filter maps each
- * code to a status:
- *
- * | code                           | suggested status |
- * |--------------------------------|------------------|
- * | INGEST_INVALID_PAYLOAD         | 400              |
- * | INGEST_UNSUPPORTED_VERSION     | 400 (or 422)     |
- * | INGEST_UNSUPPORTED_ENCODING    | 415 (Loki: 400)  |
- * | INGEST_UNSUPPORTED_MEDIA_TYPE  | 415              |
- * | INGEST_PAYLOAD_TOO_LARGE       | 413 (Loki: 400)  |
- */
-export const INGEST_ERROR_CODES = [
-  'INGEST_INVALID_PAYLOAD',
-  'INGEST_UNSUPPORTED_VERSION',
-  'INGEST_UNSUPPORTED_ENCODING',
-  'INGEST_UNSUPPORTED_MEDIA_TYPE',
-  'INGEST_PAYLOAD_TOO_LARGE',
-] as const;
+import { DomainError, type DomainErrorKind } from '../../shared/errors/domain-error';
 
-export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
+/**
+ * Codes of the errors raised by the ingest parsers when a request body (or its framing: media type,
+ * encoding, size) is not acceptable, with the domain kind the global exception filter turns into a
+ * status (Loki itself answers 400 for all of them; its clients treat every 4xx but 429 as final).
+ */
+export const INGEST_ERROR_KINDS = {
+  INGEST_INVALID_PAYLOAD: 'invalid', // 400
+  INGEST_UNSUPPORTED_VERSION: 'invalid', // 400
+  INGEST_UNSUPPORTED_ENCODING: 'unsupported_media_type', // 415
+  INGEST_UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type', // 415
+  INGEST_PAYLOAD_TOO_LARGE: 'too_large', // 413
+} as const satisfies Record<string, DomainErrorKind>;
+
+export type IngestErrorCode = keyof typeof INGEST_ERROR_KINDS;
+
+export const INGEST_ERROR_CODES = Object.keys(INGEST_ERROR_KINDS) as IngestErrorCode[];
 
 /**
  * A request body that cannot be ingested. `message` names exactly what is wrong, with the JSON
  * path when there is one (`alerts[2].labels.team must be a string (got number)`); `path` repeats
- * that path on its own so callers can put it in a structured log or response field.
+ * that path on its own (also in `details.path`) for structured logs and responses.
  */
-export class IngestInputError extends Error {
-  override readonly name = 'IngestInputError';
+export class IngestInputError extends DomainError {
+  declare readonly code: IngestErrorCode;
 
   constructor(
-    readonly code: IngestErrorCode,
+    code: IngestErrorCode,
     message: string,
     readonly path?: string,
   ) {
-    super(message);
+    super(INGEST_ERROR_KINDS[code], code, message, path === undefined ? undefined : { path });
+    this.name = 'IngestInputError';
   }
 }

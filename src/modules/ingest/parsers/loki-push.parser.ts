@@ -92,7 +92,7 @@ export interface LokiPushResult {
 /** A log line in either wire format, after validation. */
 interface PushedLine {
   stream: Record<string, string>;
-  /** Nanoseconds since the epoch, canonical decimal (no leading zeros). */
+  /** Nanoseconds since the epoch. */
   ns: bigint;
   line: string;
   metadata: Record<string, string>;
