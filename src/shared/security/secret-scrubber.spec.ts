@@ -91,6 +91,14 @@ describe(SecretScrubber.name, () => {
       },
     );
 
+    it('finds the same secrets with and without the pre-filter', () => {
+      const exhaustive = new SecretScrubber({ exhaustive: true });
+      const differing = [...positives, ...negatives, ...ORDINARY_LOG_LINES.map((text) => ({ text }))]
+        .map((row) => row.text)
+        .filter((text) => exhaustive.scrubText(text) !== scrubber.scrubText(text));
+      expect(differing).toEqual([]);
+    });
+
     it('is idempotent on every corpus row', () => {
       const changed = [...positives, ...negatives]
         .map((row) => scrubber.scrubText(row.text))

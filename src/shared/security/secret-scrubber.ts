@@ -3,10 +3,10 @@
  * them or sends them anywhere. Each secret becomes a visible marker, `[REDACTED:<kind>]`, so a reader
  * (or the agent) can still see that something was there and what it looked like.
  *
- * It runs on every ingested message, so the common case must be cheap: one pre-filter regex (an
- * alternation of literal hints: vendor prefixes, keywords such as `token` or `password`, `://`,
- * `-----BEGIN`, long digit runs) decides whether the text could hold a secret at all. Only text that
- * passes runs the rules, and each rule runs only when one of its own hints occurs in the text.
+ * It runs on every ingested message, so the common case must be cheap: one pass over the characters
+ * looks for the rules' anchors (vendor prefixes, keywords such as `token` or `pass`, `://`,
+ * `-----BEGIN`, runs of 13+ digits). A rule's regex runs only on text that holds one of its
+ * anchors; most log lines hold none and come back untouched without any regex having run.
  *
  * Rules, in order (earlier rules win; later rules never touch a marker):
  *  1. private key blocks (PEM, OpenSSH, PGP), also with JSON-escaped `\n` line breaks;
@@ -39,12 +39,15 @@ type Replacer = (m: RegExpExecArray, text: string) => string | null;
 
 interface Rule {
   readonly kind: string;
-  /** The rule runs only if the text contains at least one hint (case-sensitive). */
-  readonly hints: readonly string[];
-  /** Or: the rule runs only if this (non-global) regex matches. Part of the pre-filter. */
+  /**
+   * Literals (case-sensitive, two characters or more), one of which occurs in every match of
+   * `pattern`. The rule runs only on text that contains one of them.
+   */
+  readonly anchors: readonly string[];
+  /** A cheap second check before the pattern runs (optional). */
   readonly gate?: RegExp;
-  /** And: a literal that must also occur. */
-  readonly requires?: string;
+  /** The rule also runs on text with a run of 13 or more digits (single spaces or dashes between). */
+  readonly digitRun?: true;
   /** Global regex. */
   readonly pattern: RegExp;
   /** The replacement for a whole match, or null to keep the match as it is. */
@@ -150,14 +153,14 @@ const NOT_ALNUM_AFTER = '(?![A-Za-z0-9])';
 /** A token recognised by its shape alone: the whole match is replaced. */
 function shape(
   kind: string,
-  hints: readonly string[] | RegExp,
+  anchors: readonly string[],
   source: string,
   accept?: (match: string) => boolean,
 ): Rule {
   const marker = redactionMarker(kind);
   return {
     kind,
-    ...(hints instanceof RegExp ? { hints: [], gate: hints } : { hints }),
+    anchors,
     pattern: new RegExp(source, 'g'),
     replace: accept ? (m) => (accept(m[0]) ? marker : null) : () => marker,
   };
@@ -188,7 +191,7 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('slack', ['xox'], NOT_ALNUM_BEFORE + String.raw`xox[a-z]-\d+-[A-Za-z0-9-]{6,}`),
   shape('slack', ['xapp-'], NOT_ALNUM_BEFORE + String.raw`xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+`),
   // Stripe (secret and restricted keys; publishable `pk_` keys are public)
-  shape('stripe', ['sk_', 'rk_'], NOT_ALNUM_BEFORE + String.raw`[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,}`),
+  shape('stripe', ['k_live_', 'k_test_', 'k_prod_'], NOT_ALNUM_BEFORE + String.raw`[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,}`),
   shape('stripe', ['whsec_'], NOT_ALNUM_BEFORE + String.raw`whsec_[A-Za-z0-9+/=]{24,}`),
   // AWS
   shape(
@@ -224,14 +227,14 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('artifactory', ['AKCp'], NOT_ALNUM_BEFORE + String.raw`AKCp[A-Za-z0-9]{69}`),
   shape('artifactory', ['cmVmd'], NOT_ALNUM_BEFORE + String.raw`cmVmd[A-Za-z0-9]{59}` + NOT_ALNUM_AFTER),
   // Messaging, mail
-  shape('twilio', /SK[0-9a-fA-F]{32}/, String.raw`\bSK[0-9a-fA-F]{32}\b`),
+  shape('twilio', ['SK'], String.raw`\bSK[0-9a-fA-F]{32}\b`),
   shape('sendgrid', ['SG.'], String.raw`(?<![A-Za-z0-9_.])SG\.[A-Za-z0-9_=-]{16,}\.?[A-Za-z0-9_=.-]{16,}`),
   shape('sendinblue', ['xkeysib-'], NOT_ALNUM_BEFORE + String.raw`xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}`),
-  shape('mailchimp', /[0-9a-f]{32}-us\d/, String.raw`\b[0-9a-f]{32}-us\d{1,2}\b`),
+  shape('mailchimp', ['-us'], String.raw`\b[0-9a-f]{32}-us\d{1,2}\b`),
   shape('telegram', [':AA'], String.raw`\b\d{8,10}:AA[A-Za-z0-9_-]{33}` + NOT_ALNUM_AFTER),
-  shape('discord', /[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\./, String.raw`\b[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b`),
+  shape('discord', ['MT', 'Mj', 'Mz', 'ND', 'NT', 'Nj', 'Nz', 'OD', 'OT'], String.raw`\b(?:M[Tjz]|N[DTjz]|O[DT])[A-Za-z0-9_-]{22,24}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b`),
   shape('facebook', ['EAAC', 'EAAM'], NOT_ALNUM_BEFORE + String.raw`EAA[MC][A-Za-z0-9]{100,}`),
-  shape('facebook', /\d{15}\|/, String.raw`\b\d{15,16}\|[0-9A-Za-z_-]{27,40}\b`),
+  shape('facebook', [...'0123456789'].map((d) => `${d}|`), String.raw`\b\d{15,16}\|[0-9A-Za-z_-]{27,40}\b`),
   shape('square', ['EAAA'], NOT_ALNUM_BEFORE + String.raw`EAAA[A-Za-z0-9_-]{60}` + NOT_ALNUM_AFTER),
   shape('square', ['sq0'], NOT_ALNUM_BEFORE + String.raw`sq0(?:csp|atp)-[A-Za-z0-9_\\-]{22,60}`),
   // Commerce, SaaS
@@ -243,7 +246,7 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('easypost', ['EZAK', 'EZTK'], NOT_ALNUM_BEFORE + String.raw`EZ[AT]K[A-Za-z0-9]{54}`),
   shape('adobe', ['p8e-'], NOT_ALNUM_BEFORE + String.raw`p8e-[A-Za-z0-9]{32}`),
   shape('alibaba', ['LTAI'], NOT_ALNUM_BEFORE + String.raw`LTAI[A-Za-z0-9]{20}` + NOT_ALNUM_AFTER),
-  shape('airtable', /pat[A-Za-z0-9]{14}\./, NOT_ALNUM_BEFORE + String.raw`pat[A-Za-z0-9]{14}\.[a-f0-9]{64}`),
+  shape('airtable', ['pat'], NOT_ALNUM_BEFORE + String.raw`pat[A-Za-z0-9]{14}\.[a-f0-9]{64}`),
   shape('mapbox', ['pk.', 'sk.'], NOT_ALNUM_BEFORE + String.raw`[ps]k\.[A-Za-z0-9]{60}\.[A-Za-z0-9]{22}`),
   shape('newrelic', ['NRAK-', 'NRJS-', 'NRII-'], NOT_ALNUM_BEFORE + String.raw`NR(?:AK-[A-Za-z0-9]{27}|JS-[a-f0-9]{19}|II-[A-Za-z0-9-]{32})`),
   shape('notion', ['ntn_', 'secret_'], NOT_ALNUM_BEFORE + String.raw`(?:ntn_[A-Za-z0-9]{40,}|secret_[A-Za-z0-9]{43})`),
@@ -258,7 +261,7 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('sonar', ['squ_', 'sqp_', 'sqa_'], NOT_ALNUM_BEFORE + String.raw`sq[upa]_[A-Za-z0-9]{40}`),
   shape('sourcegraph', ['sgp_'], NOT_ALNUM_BEFORE + String.raw`sgp_[A-Za-z0-9_]{40,}`),
   shape('tailscale', ['tskey-'], NOT_ALNUM_BEFORE + String.raw`tskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{16,}`),
-  shape('vercel', ['vcp_', 'vci_', 'vca_', 'vcr_', 'vck_'], NOT_ALNUM_BEFORE + String.raw`vc[pcirak]_[A-Za-z0-9]{24,}`),
+  shape('vercel', ['vcp_', 'vcc_', 'vci_', 'vca_', 'vcr_', 'vck_'], NOT_ALNUM_BEFORE + String.raw`vc[pcirak]_[A-Za-z0-9]{24,}`),
   shape('figma', ['figd_'], NOT_ALNUM_BEFORE + String.raw`figd_[A-Za-z0-9_-]{40,}`),
   shape('typeform', ['tfp_'], NOT_ALNUM_BEFORE + String.raw`tfp_[A-Za-z0-9_=.-]{59}`),
   shape('frameio', ['fio-u-'], NOT_ALNUM_BEFORE + String.raw`fio-u-[A-Za-z0-9_=-]{64}`),
@@ -287,7 +290,7 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('1password', ['ops_eyJ'], NOT_ALNUM_BEFORE + String.raw`ops_eyJ[A-Za-z0-9+/]{100,}={0,3}`),
   shape('age', ['AGE-SECRET-KEY-1'], String.raw`AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`),
   // A raw secp256k1 / Ethereum private key written as 0x + 64 hex characters.
-  shape('hex-private', /0x[0-9a-fA-F]{64}/, String.raw`\b0x[0-9a-fA-F]{64}\b`),
+  shape('hex-private', ['0x'], String.raw`\b0x[0-9a-fA-F]{64}\b`),
   // JWTs (header.payload[.signature]), and JWTs base64-encoded once more.
   shape('jwt', ['eyJ'], String.raw`(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?`),
   shape('jwt', ['ZXlK'], NOT_ALNUM_BEFORE + String.raw`ZXlK[A-Za-z0-9+/]{40,}={0,2}`),
@@ -307,7 +310,7 @@ const PEM_RULE: Rule = shape(
 /** `scheme://user:password@host`: keep scheme, user and host; replace the password. */
 const URL_RULE: Rule = {
   kind: 'url-userinfo',
-  hints: [],
+  anchors: ['://'],
   gate: /:\/\/[^\s\/?#@]*@/,
   pattern:
     /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/)([^\s:\/?#@"'`<>]*)(?::([^\s\/?#"'`<>]+))?@(?=[^\s\/?#@"'`<>]*[A-Za-z0-9\]])/g,
@@ -331,7 +334,7 @@ const URL_RULE: Rule = {
 /** `Authorization: Bearer <token>`, `Authorization: Basic <b64>`, `Authorization: Token <t>`. */
 const AUTH_HEADER_RULE: Rule = {
   kind: 'auth-header',
-  hints: ['uthorization', 'UTHORIZATION'],
+  anchors: ['uthorization', 'UTHORIZATION'],
   pattern:
     /\b((?:[Pp]roxy-)?(?:[Aa]uthorization|AUTHORIZATION)\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:[A-Za-z][\w-]*[ \t]+)?)([^\s"'\\,;]+)/g,
   replace: (m) => {
@@ -344,7 +347,7 @@ const AUTH_HEADER_RULE: Rule = {
 
 const BEARER_RULE: Rule = {
   kind: 'bearer',
-  hints: ['earer', 'EARER'],
+  anchors: ['earer', 'EARER'],
   pattern: /\b((?:[Bb]earer|BEARER)[ \t]+)([A-Za-z0-9._~+\/=-]{16,})/g,
   replace: (m) => {
     const [, head = '', value = ''] = m;
@@ -355,7 +358,7 @@ const BEARER_RULE: Rule = {
 /** `Basic dXNlcjpwYXNz`: only when the base64 decodes to `user:password`. */
 const BASIC_RULE: Rule = {
   kind: 'basic-header',
-  hints: ['Basic', 'basic', 'BASIC'],
+  anchors: ['Basic', 'basic', 'BASIC'],
   pattern: /\b((?:Basic|basic|BASIC)[ \t]+)([A-Za-z0-9+\/]{8,}={0,2})(?![A-Za-z0-9+\/=])/g,
   replace: (m) => {
     const [, head = '', value = ''] = m;
@@ -367,7 +370,7 @@ const BASIC_RULE: Rule = {
 /** `curl -u user:pass`, `--user 'user:pass'`: keep the user, replace the password. */
 const CURL_USER_RULE: Rule = {
   kind: 'curl-user',
-  hints: [],
+  anchors: ['-u'],
   gate: /(?<![\w-])(?:-u|--user)[ \t]/,
   pattern: /(?<![\w-])((?:-u|--user)[ \t]+)(?:"([^"\n]*)"|'([^'\n]*)'|([^\s'"]+))/g,
   replace: (m) => {
@@ -385,7 +388,7 @@ const CURL_USER_RULE: Rule = {
 /** NuGet `<add key="ClearTextPassword" value="..." />`. */
 const NUGET_RULE: Rule = {
   kind: 'nuget',
-  hints: ['ClearTextPassword'],
+  anchors: ['ClearTextPassword'],
   pattern: /(key=\\?"ClearTextPassword\\?"\s+value=\\?")([^"\\]*)/g,
   replace: (m) => {
     const [, head = '', value = ''] = m;
@@ -396,7 +399,7 @@ const NUGET_RULE: Rule = {
 /** Sidekiq Enterprise credentials in bundler's environment variables. */
 const SIDEKIQ_RULE: Rule = {
   kind: 'sidekiq',
-  hints: ['CONTRIBSYS__COM'],
+  anchors: ['CONTRIBSYS__COM'],
   pattern: /(BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM[ \t]*=[ \t]*["']?)([A-Za-z0-9]{8}:[A-Za-z0-9]{8})/g,
   replace: (m) => `${m[1] ?? ''}${redactionMarker('sidekiq')}`,
 };
@@ -404,7 +407,7 @@ const SIDEKIQ_RULE: Rule = {
 /** Ids that are secrets for a few vendors only (`SUMOLOGIC_ACCESSID`, `MessageBirdClientID`). */
 const VENDOR_ID_RULE: Rule = {
   kind: 'vendor-id',
-  hints: ['sumo', 'Sumo', 'SUMO', 'essage', 'ESSAGE'],
+  anchors: ['umo', 'UMO', 'essage', 'ESSAGE'],
   pattern:
     /((?:[Ss]umo|SUMO|[Mm]essage[_-]?[Bb]ird|MESSAGE_?BIRD)[\w.-]*?(?:[Ii]d|ID)\\?["']?[ \t]*(?::{1,3}=|=>|={1,3}|:)[ \t]*\\?["']?)([A-Za-z0-9-]{12,})/g,
   replace: (m) => `${m[1] ?? ''}${redactionMarker('vendor-id')}`,
@@ -445,13 +448,19 @@ function keywordSource(words: readonly string[]): string {
 const KEYWORD = keywordSource([...STRONG_WORDS, ...WEAK_WORDS]);
 /** `token1`, `mySecretString`, `secret_value`, `password_hash`, `API_KEY_B64`. */
 const KEYWORD_SUFFIX = String.raw`(?:[_-]?\d+|[_-]?(?:[Ss]tring|STRING|str|[Vv]alue|VALUE|[Hh]ash|HASH|[Bb]64|B64))?(?![\w])`;
-const KEYWORD_HINTS = [...STRONG_WORDS, ...WEAK_WORDS]
-  .filter((w) => !STRONG_WORDS.some((s) => s !== w && w.includes(s)) && w !== 'pat')
-  .flatMap((w) => {
-    const f = caseForms(w);
-    return [f.lower, f.capital, f.upper];
-  })
-  .concat(['_pat', '-pat', '_PAT', 'Cred', 'CRED', 'cred']);
+/**
+ * Literals found in every case form of every keyword (`Accesstoken` holds `token`,
+ * `CREDENTIALS` holds `CRED`): anchors for the assignment rule and the cheap gates.
+ */
+const KEYWORD_ANCHORS = ['token', 'secret', 'pass', 'pwd', 'cred', 'key', 'auth', 'pat'].flatMap((w) => {
+  const f = caseForms(w);
+  return [f.lower, f.capital, f.upper];
+});
+const KEYWORD_LOOSE = KEYWORD_ANCHORS.join('|');
+/** A keyword followed, within the identifier, by an assignment operator: `..._TOKEN" :=`, `apiKey:`. */
+const ASSIGNMENT_GATE = new RegExp(
+  String.raw`(?:${KEYWORD_LOOSE})[\w-]*\\*["'\x60]?\]?(?:[ \t]+[\w&\[\]]+)?[ \t]*[:=!?.+<,-]`,
+);
 
 const IDENTIFIER_CHAR = /[A-Za-z0-9_.\-]/;
 
@@ -480,7 +489,8 @@ function keyStrength(identifier: string): KeyStrength {
  */
 const ASSIGNMENT_RULE: Rule = {
   kind: 'assignment',
-  hints: KEYWORD_HINTS,
+  anchors: KEYWORD_ANCHORS,
+  gate: ASSIGNMENT_GATE,
   pattern: new RegExp(
     String.raw`(?<key>${KEYWORD}${KEYWORD_SUFFIX})(?<head>(?<kq>\\*["'\x60]?)\]?(?:[ \t]+(?:string|String|str|&str|\[\]byte))?[ \t]*(?<op>:{1,3}=|=>|={1,3}|!==?|\?=|\.=|\+=|->|<-|:|,)[ \t]*)(?:(?<vq>@?(?<esc>\\*)(?<q>["'\x60]))(?<qv>(?:(?!\k<esc>\k<q>)[^\r\n])*)|(?<uv>[^\s'"\x60,;&\\<]+))`,
     'g',
@@ -528,8 +538,8 @@ function count(s: string, ch: string): number {
 /** `if ("hunter2" == password)`: a literal compared with a secret-named variable. */
 const REVERSE_COMPARISON_RULE: Rule = {
   kind: 'assignment',
-  hints: KEYWORD_HINTS,
-  requires: '==',
+  anchors: ['==', '!='],
+  gate: new RegExp(String.raw`[!=]==?[ \t]*[\w.$]*(?:${KEYWORD_LOOSE})`),
   pattern: new RegExp(
     String.raw`(?<q>["'\x60])(?<v>[^"'\x60\r\n]{3,})\k<q>(?<tail>[ \t]*[!=]==?[ \t]*(?:[A-Za-z_$][\w$]*\.)*[A-Za-z_$]?[\w$]*?${KEYWORD}${KEYWORD_SUFFIX})`,
     'g',
@@ -544,8 +554,8 @@ const REVERSE_COMPARISON_RULE: Rule = {
 /** `<authToken>value</authToken>`, also with the value on its own line. */
 const XML_ELEMENT_RULE: Rule = {
   kind: 'assignment',
-  hints: KEYWORD_HINTS,
-  requires: '</',
+  anchors: ['</'],
+  gate: new RegExp(String.raw`(?:${KEYWORD_LOOSE})[\w-]*>`),
   pattern: /<([A-Za-z][\w.:-]*)>(\s*)([^<>\s](?:[^<>]*[^<>\s])?)(\s*)<\/\1>/g,
   replace: (m) => {
     const [, tag = '', lead = '', value = '', trail = ''] = m;
@@ -562,7 +572,8 @@ const XML_ELEMENT_RULE: Rule = {
 
 const CARD_RULE: Rule = {
   kind: 'card',
-  hints: [],
+  anchors: [],
+  digitRun: true,
   pattern: /(?<![\w.+\-\/:])\d(?:[ -]?\d){12,18}(?![\w.\-\/])/g,
   replace: (m) => {
     const raw = m[0];
@@ -574,7 +585,6 @@ const CARD_RULE: Rule = {
     return redactionMarker('card');
   },
 };
-const CARD_GATE = /\d{4}[ -]?\d{4}[ -]?\d{4}/;
 
 // ---------------------------------------------------------------------------------------------
 // The scrubber
@@ -594,55 +604,118 @@ const RULES: readonly Rule[] = [
   ASSIGNMENT_RULE,
   REVERSE_COMPARISON_RULE,
   XML_ELEMENT_RULE,
+  CARD_RULE,
 ];
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+const CARD_MIN_DIGITS = 13;
 
-function buildPrefilter(rules: readonly Rule[]): RegExp {
-  const hints = [...new Set(rules.flatMap((r) => r.hints))]
-    // A hint that contains a shorter hint is redundant in an alternation.
-    .filter((h, _, all) => !all.some((o) => o !== h && h.includes(o)))
-    .sort((a, b) => b.length - a.length)
-    .map(escapeRegExp);
-  const gates = rules.flatMap((r) => (r.gate ? [r.gate.source] : []));
-  return new RegExp([...hints, ...gates, CARD_GATE.source].join('|'));
-}
+/**
+ * The pre-filter: one pass over the text's characters that finds every rule anchor (a table of
+ * the anchors' first two characters, then `startsWith` at the few positions that hit) and every
+ * run of 13 or more digits, and marks the rules that need to run. On a typical log line no rule
+ * is marked and the text is returned as it is; no regex has run.
+ */
+class AnchorScanner {
+  private static readonly BITS = 7;
+  private static readonly MASK = (1 << AnchorScanner.BITS) - 1;
+  /** Bigram of the first two characters (7 bits each) -> bucket index, or -1. */
+  private readonly slots = new Int32Array(1 << (2 * AnchorScanner.BITS)).fill(-1);
+  private readonly buckets: { anchor: string; rules: number[] }[][] = [];
+  private readonly digitRunRules: number[] = [];
 
-function ruleApplies(rule: Rule, text: string): boolean {
-  if (rule.requires !== undefined && !text.includes(rule.requires)) return false;
-  if (rule.gate?.test(text)) return true;
-  for (const h of rule.hints) if (text.includes(h)) return true;
-  return false;
+  constructor(rules: readonly Rule[]) {
+    const byAnchor = new Map<string, number[]>();
+    rules.forEach((rule, index) => {
+      if (rule.digitRun) this.digitRunRules.push(index);
+      for (const anchor of rule.anchors) {
+        if (anchor.length < 2) throw new Error(`anchor "${anchor}" of ${rule.kind} is shorter than 2`);
+        byAnchor.set(anchor, [...(byAnchor.get(anchor) ?? []), index]);
+      }
+    });
+    for (const [anchor, ruleIndexes] of byAnchor) {
+      const slot = this.slotOf(anchor.charCodeAt(0), anchor.charCodeAt(1));
+      if (this.slots[slot] === -1) {
+        this.slots[slot] = this.buckets.length;
+        this.buckets.push([]);
+      }
+      this.buckets[this.slots[slot]!]!.push({ anchor, rules: ruleIndexes });
+    }
+  }
+
+  /** Sets `hits[i] = 1` for every rule `i` whose anchor occurs; true if any did. */
+  scan(text: string, hits: Uint8Array): boolean {
+    const n = text.length;
+    let any = false;
+    let digits = 0;
+    let separator = false;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 48 && c <= 57) {
+        digits++;
+        separator = false;
+        if (digits === CARD_MIN_DIGITS) {
+          for (const r of this.digitRunRules) hits[r] = 1;
+          any = true;
+        }
+      } else if ((c === 32 || c === 45) && digits > 0 && !separator) {
+        separator = true;
+      } else {
+        digits = 0;
+        separator = false;
+      }
+      if (i + 1 === n) break;
+      const bucket = this.slots[this.slotOf(c, text.charCodeAt(i + 1))]!;
+      if (bucket === -1) continue;
+      for (const entry of this.buckets[bucket]!) {
+        if (text.startsWith(entry.anchor, i)) {
+          for (const r of entry.rules) hits[r] = 1;
+          any = true;
+        }
+      }
+    }
+    return any;
+  }
+
+  private slotOf(c0: number, c1: number): number {
+    return ((c0 & AnchorScanner.MASK) << AnchorScanner.BITS) | (c1 & AnchorScanner.MASK);
+  }
 }
 
 /**
- * Replaces secrets in free text with `[REDACTED:<kind>]` markers. Stateless and safe to share;
- * construct once and reuse (the regexes are compiled in the constructor).
+ * Replaces secrets in free text with `[REDACTED:<kind>]` markers. Construct once and reuse: the
+ * constructor compiles the rules and builds the pre-filter. Not re-entrant across threads (it keeps
+ * one scratch array), which JavaScript's single thread makes moot.
  */
 export class SecretScrubber {
   private readonly rules: readonly Rule[];
-  private readonly prefilter: RegExp;
+  private readonly scanner: AnchorScanner;
+  private readonly hits: Uint8Array;
+  private readonly exhaustive: boolean;
 
-  constructor() {
+  /**
+   * @param options.exhaustive run every rule on every text, skipping the pre-filter. Slow; for tests
+   *   that check the pre-filter never hides a secret.
+   */
+  constructor(options: { exhaustive?: boolean } = {}) {
     this.rules = RULES.map((r) => ({ ...r, pattern: new RegExp(r.pattern.source, r.pattern.flags) }));
-    this.prefilter = buildPrefilter(this.rules);
+    this.scanner = new AnchorScanner(this.rules);
+    this.hits = new Uint8Array(this.rules.length);
+    this.exhaustive = options.exhaustive ?? false;
   }
 
   /** The scrubbed text and how many secrets were replaced. */
   scrub(text: string): ScrubResult {
-    if (text.length === 0 || !this.prefilter.test(text)) return { text, redactions: 0 };
+    const hits = this.hits;
+    if (this.exhaustive) hits.fill(1);
+    else if (!this.scanner.scan(text, hits)) return { text, redactions: 0 };
     let out = text;
     let redactions = 0;
-    for (const rule of this.rules) {
-      if (!ruleApplies(rule, out)) continue;
+    for (let i = 0; i < this.rules.length; i++) {
+      if (hits[i] === 0) continue;
+      hits[i] = 0;
+      const rule = this.rules[i]!;
+      if (rule.gate !== undefined && !rule.gate.test(out)) continue;
       const r = applyRule(out, rule);
-      out = r.text;
-      redactions += r.redactions;
-    }
-    if (CARD_GATE.test(out)) {
-      const r = applyRule(out, CARD_RULE);
       out = r.text;
       redactions += r.redactions;
     }
