@@ -124,7 +124,7 @@ export class IngestEventDto {
     description: 'When it happened: ISO-8601 with a time zone, or epoch milliseconds. Defaults to the receipt time.',
     oneOf: [
       { type: 'string', format: 'date-time', example: '2026-01-01T12:00:00.000Z' },
-      { type: 'integer', format: 'int64', minimum: MIN_EPOCH_MS, example: 1767268800000 },
+      { type: 'number', description: 'epoch milliseconds', minimum: MIN_EPOCH_MS, example: 1767268800000 },
     ],
   })
   @IsOptional()

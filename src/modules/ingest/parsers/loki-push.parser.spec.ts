@@ -13,6 +13,11 @@ import { UNKNOWN_SOURCE } from './observation';
 
 type Json = Record<string, any>;
 
+interface Captured {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
 interface CapturedHeaders {
   headers: Record<string, string>;
   bodyBytes: number;
@@ -190,12 +195,10 @@ describe(parseLokiPush.name, () => {
     });
   });
 
-  describe('winston-loki default protobuf mode (live client against a local listener)', () => {
-    it('parses what winston-loki sends', async () => {
-      const winston = await import('winston');
-      const { default: LokiTransport } = await import('winston-loki');
-      let transport: InstanceType<typeof LokiTransport> | undefined;
-      const captured = await new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+  describe('real clients against a local listener', () => {
+    /** Starts a listener, lets `send` push to it, and resolves with the first request it receives. */
+    function captureOnePush(send: (url: string, fail: (error: unknown) => void) => void): Promise<Captured> {
+      return new Promise<Captured>((resolve, reject) => {
         const server = createServer((req, res) => {
           const chunks: Buffer[] = [];
           req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -207,28 +210,37 @@ describe(parseLokiPush.name, () => {
           });
         });
         server.on('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          const { port } = server.address() as AddressInfo;
-          transport = new LokiTransport({
-            host: `http://127.0.0.1:${port}`,
-            batching: false,
-            labels: { app: 'checkout-api', env: 'prod' },
-            basicAuth: 'user:pass',
-            onConnectionError: reject,
-          });
-          winston.createLogger({ transports: [transport] }).error('Unhandled exception in OrdersController', {
-            route: '/api/orders',
-          });
+        server.listen(0, '127.0.0.1', () => send(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, reject));
+      });
+    }
+
+    const parseCaptured = (captured: Captured) =>
+      parseLokiPush({
+        body: captured.body,
+        contentType: captured.headers['content-type'],
+        contentEncoding: captured.headers['content-encoding'],
+      });
+
+    it('parses what winston-loki sends in its default protobuf mode', async () => {
+      const winston = await import('winston');
+      const { default: LokiTransport } = await import('winston-loki');
+      let transport: InstanceType<typeof LokiTransport> | undefined;
+      const captured = await captureOnePush((host, fail) => {
+        transport = new LokiTransport({
+          host,
+          batching: false,
+          labels: { app: 'checkout-api', env: 'prod' },
+          basicAuth: 'user:pass',
+          onConnectionError: fail,
+        });
+        winston.createLogger({ transports: [transport] }).error('Unhandled exception in OrdersController', {
+          route: '/api/orders',
         });
       });
       transport?.close?.();
 
       expect(captured.headers['content-type']).toBe('application/x-protobuf');
-      const result = parseLokiPush({
-        body: captured.body,
-        contentType: captured.headers['content-type'],
-        contentEncoding: captured.headers['content-encoding'],
-      });
+      const result = parseCaptured(captured);
       expect(result.format).toBe('protobuf');
       expect(result.observations).toHaveLength(1);
       expect(result.observations[0]).toMatchObject({
@@ -237,6 +249,35 @@ describe(parseLokiPush.name, () => {
         labels: { level: 'error', app: 'checkout-api', env: 'prod' },
       });
       expect(result.observations[0].message).toContain('Unhandled exception in OrdersController');
+    });
+
+    it('parses what pino-loki sends, with a real Error stack', async () => {
+      const { default: pino } = await import('pino');
+      const { pinoLoki } = await import('pino-loki');
+      const captured = await captureOnePush((host) => {
+        const stream = pinoLoki({
+          host,
+          batching: false,
+          labels: { app: 'checkout-api', env: 'prod' },
+          basicAuth: { username: 'user', password: 'pass' },
+        });
+        pino({ base: undefined }, stream).error(
+          { err: new TypeError("Cannot read properties of undefined (reading 'id')"), meta: { trace_id: 't-1' } },
+          'Unhandled exception in OrdersController',
+        );
+      });
+
+      expect(captured.headers['content-type']).toBe('application/json');
+      const result = parseCaptured(captured);
+      expect(result.format).toBe('json');
+      expect(result.observations).toHaveLength(1);
+      expect(result.observations[0]).toMatchObject({
+        source: 'checkout-api',
+        message: 'Unhandled exception in OrdersController',
+        level: 'error',
+        labels: { level: 'error', app: 'checkout-api', env: 'prod', trace_id: 't-1' },
+      });
+      expect(result.observations[0].stack).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'id'\)\n\s+at /);
     });
   });
 
