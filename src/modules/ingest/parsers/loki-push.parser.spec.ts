@@ -289,6 +289,8 @@ describe(parseLokiPush.name, () => {
       expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}').observations[0]).toMatchObject({ level: 'error', message: 'boom' });
       expect(classify({ app: 'a' }, '{"level":60,"msg":"dead"}').observations[0].level).toBe('fatal');
       expect(classify({ app: 'a' }, '{"level":30,"msg":"fine"}')).toMatchObject({ observations: [], skipped: 1 });
+      expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}', { errorLevels: ['error'] }).observations).toHaveLength(1);
+      expect(classify({ app: 'a' }, '{"level":40,"msg":"careful"}', { errorLevels: ['error'] }).skipped).toBe(1);
     });
 
     it('matches label and JSON levels case-insensitively, by the configured fields', () => {

@@ -131,7 +131,8 @@ const MAX_INT64 = 9_223_372_036_854_775_807n;
  * Per error line:
  * - error or not: a `levelLabels` value in the stream labels or structured metadata is in
  *   `errorLevels`, or the line is a JSON object whose `jsonLevelFields` value is (pino's numeric
- *   50/60 compare as "50"/"60"). `level` is that value, lower-cased, pino numbers named.
+ *   levels match as "50"/"60" or by name, "error"/"fatal"). `level` is that value, lower-cased,
+ *   pino numbers named.
  * - `source`: `sourceLabels` in the stream labels, then structured metadata; else `UNKNOWN_SOURCE`.
  *   `feature`: `featureLabels` likewise; else `DEFAULT_FEATURE`.
  * - `message`: for a JSON line the first non-blank `msg`, `message`, `error.message`,
@@ -457,7 +458,10 @@ class LineClassifier {
   private matchingLevel(candidates: unknown[]): string | undefined {
     for (const candidate of candidates) {
       const level = levelText(candidate);
-      if (level !== undefined && this.errorLevels.has(level)) return levelName(level);
+      // pino's numbers also match by name: errorLevels ['error'] catches level 50.
+      if (level !== undefined && (this.errorLevels.has(level) || this.errorLevels.has(levelName(level)))) {
+        return levelName(level);
+      }
     }
     return undefined;
   }
