@@ -102,9 +102,7 @@ export class InitialSchema1764100000000 implements MigrationInterface {
         undone_by text,
         CONSTRAINT issue_merges_distinct CHECK (target_issue_id <> merged_issue_id)
       )`);
-    await run(
-      `CREATE UNIQUE INDEX issue_merges_active_key ON issue_merges (merged_issue_id) WHERE undone_at IS NULL`,
-    );
+    await run(`CREATE UNIQUE INDEX issue_merges_active_key ON issue_merges (merged_issue_id) WHERE undone_at IS NULL`);
 
     // Bounded samples per fingerprint; messages are stored after secret scrubbing.
     await run(`
@@ -255,7 +253,9 @@ export class InitialSchema1764100000000 implements MigrationInterface {
       CREATE UNIQUE INDEX spawn_requests_one_active_per_issue ON spawn_requests (issue_id)
       WHERE state IN ('queued','dispatching','dispatched','running')`);
     await run(`CREATE INDEX spawn_requests_due_idx ON spawn_requests (not_before) WHERE state = 'queued'`);
-    await run(`CREATE UNIQUE INDEX spawn_requests_run_name_key ON spawn_requests (run_name) WHERE run_name IS NOT NULL`);
+    await run(
+      `CREATE UNIQUE INDEX spawn_requests_run_name_key ON spawn_requests (run_name) WHERE run_name IS NOT NULL`,
+    );
 
     await run(`
       CREATE TABLE spawn_budget_days (

@@ -39,12 +39,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       forbidNonWhitelisted: true,
       transform: true,
       exceptionFactory: (errors) =>
-        new InvalidInputError(
-          'VALIDATION_FAILED',
-          errors
-            .flatMap((e) => flattenValidation(e))
-            .join('; '),
-        ),
+        new InvalidInputError('VALIDATION_FAILED', errors.flatMap((e) => flattenValidation(e)).join('; ')),
     }),
   );
   app.enableShutdownHooks();
@@ -52,9 +47,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
-function flattenValidation(e: { property: string; constraints?: Record<string, string>; children?: unknown[] }, prefix = ''): string[] {
+function flattenValidation(
+  e: { property: string; constraints?: Record<string, string>; children?: unknown[] },
+  prefix = '',
+): string[] {
   const path = prefix ? `${prefix}.${e.property}` : e.property;
-  const own = Object.values(e.constraints ?? {}).map((m) => (m.startsWith(e.property) ? m.replace(e.property, path) : `${path}: ${m}`));
+  const own = Object.values(e.constraints ?? {}).map((m) =>
+    m.startsWith(e.property) ? m.replace(e.property, path) : `${path}: ${m}`,
+  );
   const children = (e.children ?? []).flatMap((c) =>
     flattenValidation(c as { property: string; constraints?: Record<string, string>; children?: unknown[] }, path),
   );
@@ -70,7 +70,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion(APP_VERSION)
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_API_KEY' }, 'admin-key')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'AGENT_API_KEY (the workflow secret CHIPP_ISSUES_API_KEY)' }, 'agent-key')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', description: 'AGENT_API_KEY (the workflow secret CHIPP_ISSUES_API_KEY)' },
+      'agent-key',
+    )
     .addSecurity('ingest-secret', {
       type: 'http',
       scheme: 'bearer',
@@ -86,7 +89,9 @@ export async function startApp(config: AppConfig): Promise<NestExpressApplicatio
   const log = new Logger('fixloop');
   log.log(`fixloop ${APP_VERSION} listening on port ${config.PORT} (database: ${config.databaseKind})`);
   if (config.generatedKeysFile) {
-    log.warn(`API keys were generated for the embedded database and are kept in ${config.generatedKeysFile} (mode 0600)`);
+    log.warn(
+      `API keys were generated for the embedded database and are kept in ${config.generatedKeysFile} (mode 0600)`,
+    );
   }
   return app;
 }

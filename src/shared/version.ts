@@ -5,7 +5,10 @@ import path from 'node:path';
 export const APP_VERSION: string = (() => {
   for (const up of ['../..', '../../..']) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(__dirname, up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(__dirname, up, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'fixloop' && pkg.version) return pkg.version;
     } catch {
       // try the next level

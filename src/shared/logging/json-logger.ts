@@ -63,10 +63,7 @@ export class JsonLogger implements LoggerService {
       if (typeof p === 'string' && level === 'error') entry.stack = p;
       else if (p !== undefined) entry.extra = p;
     }
-    const line =
-      this.format === 'json'
-        ? JSON.stringify(entry)
-        : prettyLine(entry, level, context);
+    const line = this.format === 'json' ? JSON.stringify(entry) : prettyLine(entry, level, context);
     this.out.write(`${line}\n`);
   }
 }

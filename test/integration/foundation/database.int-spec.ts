@@ -26,8 +26,12 @@ describe('database: schema, constraints and the one-connection rule', () => {
       `INSERT INTO issue_history (issue_id, actor, actor_type, field, to_value) VALUES ($1, 'admin', 'user', 'status', 'triage')`,
       [id],
     );
-    await expect(t.dataSource.query(`UPDATE issue_history SET reason = 'x' WHERE issue_id = $1`, [id])).rejects.toThrow(/append-only/);
-    await expect(t.dataSource.query(`DELETE FROM issue_history WHERE issue_id = $1`, [id])).rejects.toThrow(/append-only/);
+    await expect(t.dataSource.query(`UPDATE issue_history SET reason = 'x' WHERE issue_id = $1`, [id])).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(t.dataSource.query(`DELETE FROM issue_history WHERE issue_id = $1`, [id])).rejects.toThrow(
+      /append-only/,
+    );
   });
 
   it('makes a second active spawn request for one issue impossible', async () => {

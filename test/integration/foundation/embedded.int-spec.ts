@@ -23,8 +23,7 @@ describe(`embedded PGlite data folder (${testDbKind()} project)`, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const embeddedConfig = () =>
-    loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'error' }); // no keys, no DATABASE_URL: keys are generated
+  const embeddedConfig = () => loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'error' }); // no keys, no DATABASE_URL: keys are generated
 
   it('creates the database and keys on first start and reopens both on the next', async () => {
     const first = embeddedConfig();
@@ -42,7 +41,9 @@ describe(`embedded PGlite data folder (${testDbKind()} project)`, () => {
     const reopened = await createDataSource(second);
     try {
       expect(await runMigrations(reopened, 'pglite')).toEqual([]);
-      const rows = (await reopened.query('SELECT title FROM issues WHERE identifier = $1', [identifier])) as { title: string }[];
+      const rows = (await reopened.query('SELECT title FROM issues WHERE identifier = $1', [identifier])) as {
+        title: string;
+      }[];
       expect(rows).toEqual([{ title: 'survives a restart' }]);
     } finally {
       await closeDataSource(reopened);
