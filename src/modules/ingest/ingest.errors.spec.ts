@@ -3,7 +3,11 @@ import { INGEST_ERROR_CODES, IngestInputError } from './ingest.errors';
 
 describe(IngestInputError.name, () => {
   it('is a DomainError whose kind follows the code, with the path in details', () => {
-    const error = new IngestInputError('INGEST_INVALID_PAYLOAD', 'alerts[2].labels must be an object', 'alerts[2].labels');
+    const error = new IngestInputError(
+      'INGEST_INVALID_PAYLOAD',
+      'alerts[2].labels must be an object',
+      'alerts[2].labels',
+    );
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toBeInstanceOf(Error);
     expect(error).toMatchObject({

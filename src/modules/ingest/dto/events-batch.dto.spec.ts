@@ -7,6 +7,8 @@ import { IngestInputError } from '../ingest.errors';
 import { parseEventsBatch } from '../parsers/events-batch.parser';
 import { EventsBatchDto } from './events-batch.dto';
 
+// Fixtures are edited freely, including into invalid shapes, to build test payloads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
 const event = (overrides: Json = {}): Json => ({
@@ -40,7 +42,13 @@ describe(EventsBatchDto.name, () => {
       'every optional field',
       {
         events: [
-          event({ id: 'e-1', level: 'error', timestamp: '2026-01-01T00:00:00Z', labels: { env: 'prod' }, stack: 'at x' }),
+          event({
+            id: 'e-1',
+            level: 'error',
+            timestamp: '2026-01-01T00:00:00Z',
+            labels: { env: 'prod' },
+            stack: 'at x',
+          }),
           event({ timestamp: 1767225600123 }),
         ],
       },

@@ -28,7 +28,10 @@ function IsEventTimestamp(options?: ValidationOptions): PropertyDecorator {
       name: 'isEventTimestamp',
       target: target.constructor,
       propertyName: propertyName as string,
-      options: { message: '$property must be an ISO-8601 date-time with a time zone or epoch milliseconds', ...options },
+      options: {
+        message: '$property must be an ISO-8601 date-time with a time zone or epoch milliseconds',
+        ...options,
+      },
       validator: {
         validate: (value: unknown) =>
           typeof value === 'number'
@@ -95,19 +98,31 @@ export class IngestEventDto {
   @MaxLength(EVENTS_BATCH_LIMITS.maxIdLength)
   id?: string;
 
-  @ApiProperty({ description: 'The service that saw the error.', maxLength: EVENTS_BATCH_LIMITS.maxSourceLength, example: 'checkout-api' })
+  @ApiProperty({
+    description: 'The service that saw the error.',
+    maxLength: EVENTS_BATCH_LIMITS.maxSourceLength,
+    example: 'checkout-api',
+  })
   @IsString()
   @IsNotBlank()
   @MaxLength(EVENTS_BATCH_LIMITS.maxSourceLength)
   source!: string;
 
-  @ApiProperty({ description: 'The feature or component inside the service.', maxLength: EVENTS_BATCH_LIMITS.maxFeatureLength, example: 'orders' })
+  @ApiProperty({
+    description: 'The feature or component inside the service.',
+    maxLength: EVENTS_BATCH_LIMITS.maxFeatureLength,
+    example: 'orders',
+  })
   @IsString()
   @IsNotBlank()
   @MaxLength(EVENTS_BATCH_LIMITS.maxFeatureLength)
   feature!: string;
 
-  @ApiProperty({ description: 'The error message, raw.', maxLength: EVENTS_BATCH_LIMITS.maxMessageLength, example: 'Unhandled exception in OrdersController' })
+  @ApiProperty({
+    description: 'The error message, raw.',
+    maxLength: EVENTS_BATCH_LIMITS.maxMessageLength,
+    example: 'Unhandled exception in OrdersController',
+  })
   @IsString()
   @IsNotBlank()
   @MaxLength(EVENTS_BATCH_LIMITS.maxMessageLength)
@@ -144,7 +159,10 @@ export class IngestEventDto {
   @IsLabelMap()
   labels?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'Stack trace or context excerpt.', maxLength: EVENTS_BATCH_LIMITS.maxStackLength })
+  @ApiPropertyOptional({
+    description: 'Stack trace or context excerpt.',
+    maxLength: EVENTS_BATCH_LIMITS.maxStackLength,
+  })
   @IsOptional()
   @IsString()
   @IsNotBlank()

@@ -1,8 +1,4 @@
-import {
-  clone,
-  readLocalJson,
-  readSharedJson,
-} from '../../../../test/fixtures/ingest/shared-fixtures';
+import { clone, readLocalJson, readSharedJson } from '../../../../test/fixtures/ingest/shared-fixtures';
 import {
   DEFAULT_ALERT_FEATURE_LABELS,
   DEFAULT_ALERT_MESSAGE_LABELS,
@@ -19,6 +15,8 @@ import {
 } from './alert-webhook.parser';
 import { UNKNOWN_SOURCE } from './observation';
 
+// Fixtures are edited freely, including into invalid shapes, to build test payloads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
 const receivedAt = new Date('2026-11-26T06:00:00Z');
@@ -168,7 +166,12 @@ describe(parseAlertWebhook.name, () => {
 
     it('marks DatasourceNoData and DatasourceError as synthetic', () => {
       const body = grafana('grafana-docs-webhook-firing-2alerts.json');
-      body.alerts[0].labels = { alertname: 'DatasourceNoData', datasource_uid: 'loki', ref_id: 'A', rulename: 'Orders' };
+      body.alerts[0].labels = {
+        alertname: 'DatasourceNoData',
+        datasource_uid: 'loki',
+        ref_id: 'A',
+        rulename: 'Orders',
+      };
       body.alerts[1].labels = { alertname: 'DatasourceError', datasource_uid: 'loki', ref_id: 'A', rulename: 'Orders' };
 
       const [noData, error] = parseAlertWebhook(body, opts).observations;
@@ -302,7 +305,9 @@ describe(parseAlertWebhook.name, () => {
       body.version = '5';
       const error = parseError(body);
       expect(error.code).toBe('INGEST_UNSUPPORTED_VERSION');
-      expect(error.message).toBe('version "5" is not supported: expected "1" (Grafana unified alerting) or "4" (Alertmanager)');
+      expect(error.message).toBe(
+        'version "5" is not supported: expected "1" (Grafana unified alerting) or "4" (Alertmanager)',
+      );
     });
 
     it('rejects a numeric version and a missing version as unsupported', () => {

@@ -220,8 +220,7 @@ function alertTime(startsAt: string | undefined): Date | undefined {
   return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
 }
 
-const VALUE_STRING_ENTRY =
-  /\[\s*(?:var='([^']*)'\s*)?(?:metric='[^']*'\s*)?labels=\{.*?\}\s+value=([^\s\]]+)\s*\]/g;
+const VALUE_STRING_ENTRY = /\[\s*(?:var='([^']*)'\s*)?(?:metric='[^']*'\s*)?labels=\{.*?\}\s+value=([^\s\]]+)\s*\]/g;
 
 /**
  * Grafana's legacy `valueString` (`[ var='A' labels={instance=x} value=3 ], [ var='C' labels={} value=1 ]`,
@@ -250,7 +249,10 @@ export function parseValueString(valueString: string): Record<string, number> {
  * Rounded to an integer and clamped to [1, MAX_OBSERVATION_COUNT]. For rules that do not count
  * log lines (memory, CPU) the value is not a count; configure `countRefIds` or ignore it.
  */
-export function alertCount(values: Readonly<Record<string, number>> | undefined, countRefIds: readonly string[]): number {
+export function alertCount(
+  values: Readonly<Record<string, number>> | undefined,
+  countRefIds: readonly string[],
+): number {
   if (values === undefined) return 1;
   for (const refId of countRefIds) {
     const value = values[refId];

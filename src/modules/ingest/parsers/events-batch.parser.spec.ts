@@ -1,6 +1,8 @@
 import { IngestInputError } from '../ingest.errors';
 import { EVENTS_BATCH_LIMITS, parseEventsBatch, type EventsBatchOptions } from './events-batch.parser';
 
+// Fixtures are edited freely, including into invalid shapes, to build test payloads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
 const receivedAt = new Date('2026-11-26T06:00:00Z');
@@ -61,12 +63,17 @@ describe(parseEventsBatch.name, () => {
 
   it('accepts an empty batch and nulls for optional fields', () => {
     expect(parseEventsBatch(batch(), opts).observations).toEqual([]);
-    const [observation] = parseEventsBatch(batch(event({ level: null, labels: null, timestamp: null, id: null })), opts).observations;
+    const [observation] = parseEventsBatch(
+      batch(event({ level: null, labels: null, timestamp: null, id: null })),
+      opts,
+    ).observations;
     expect(observation.occurredAt).toEqual(receivedAt);
   });
 
   it('does not default the feature: it is required', () => {
-    expect(parseError(batch(event({ feature: undefined }))).message).toBe('events[0].feature must be a non-empty string (got undefined)');
+    expect(parseError(batch(event({ feature: undefined }))).message).toBe(
+      'events[0].feature must be a non-empty string (got undefined)',
+    );
   });
 
   describe('delivery keys', () => {
@@ -119,20 +126,35 @@ describe(parseEventsBatch.name, () => {
       [{ events: {} }, 'events must be an array of events (got object)'],
       [{ events: [], extra: 1 }, 'extra is not a known field (allowed: events)'],
       [batch('x'), 'events[0] must be an object (got string)'],
-      [batch(event(), event(), event(), event({ message: '' })), 'events[3].message must be a non-empty string (got a blank string)'],
+      [
+        batch(event(), event(), event(), event({ message: '' })),
+        'events[3].message must be a non-empty string (got a blank string)',
+      ],
       [batch(event({ message: 42 })), 'events[0].message must be a non-empty string (got number)'],
       [batch(event({ source: undefined })), 'events[0].source must be a non-empty string (got undefined)'],
       [batch(event({ source: '   ' })), 'events[0].source must be a non-empty string (got a blank string)'],
-      [batch(event({ msg: 'typo' })), 'events[0].msg is not a known field (allowed: id, source, feature, message, level, timestamp, labels, stack)'],
+      [
+        batch(event({ msg: 'typo' })),
+        'events[0].msg is not a known field (allowed: id, source, feature, message, level, timestamp, labels, stack)',
+      ],
       [batch(event({ level: 3 })), 'events[0].level must be a non-empty string (got number)'],
       [batch(event({ id: '' })), 'events[0].id must be a non-empty string (got a blank string)'],
       [batch(event({ labels: ['a'] })), 'events[0].labels must be an object of string values (got array)'],
       [batch(event({ labels: { n: 1 } })), 'events[0].labels.n must be a string (got number)'],
       [batch(event({ labels: { '': 'x' } })), 'events[0].labels must not have an empty label name'],
       [batch(event({ stack: {} })), 'events[0].stack must be a non-empty string (got object)'],
-      [batch(event({ timestamp: true })), 'events[0].timestamp must be an ISO-8601 string or epoch milliseconds (got boolean)'],
-      [batch(event({ timestamp: 1767225600 })), 'events[0].timestamp must be epoch milliseconds (got 1767225600, which looks like seconds)'],
-      [batch(event({ timestamp: -1 })), 'events[0].timestamp must be epoch milliseconds or an ISO-8601 string (got -1)'],
+      [
+        batch(event({ timestamp: true })),
+        'events[0].timestamp must be an ISO-8601 string or epoch milliseconds (got boolean)',
+      ],
+      [
+        batch(event({ timestamp: 1767225600 })),
+        'events[0].timestamp must be epoch milliseconds (got 1767225600, which looks like seconds)',
+      ],
+      [
+        batch(event({ timestamp: -1 })),
+        'events[0].timestamp must be epoch milliseconds or an ISO-8601 string (got -1)',
+      ],
       [
         batch(event({ timestamp: '2026-01-01 12:00' })),
         'events[0].timestamp must be an ISO-8601 date-time with a time zone, e.g. 2026-01-01T12:00:00.000Z, or epoch milliseconds (got "2026-01-01 12:00")',
@@ -154,7 +176,9 @@ describe(parseEventsBatch.name, () => {
         code: 'INGEST_PAYLOAD_TOO_LARGE',
         message: 'events has 1001 events, over the limit of 1000 per batch',
       });
-      expect(parseEventsBatch(batch(...Array.from({ length: 1000 }, () => event())), opts).observations).toHaveLength(1000);
+      expect(parseEventsBatch(batch(...Array.from({ length: 1000 }, () => event())), opts).observations).toHaveLength(
+        1000,
+      );
 
       const long = 'x'.repeat(EVENTS_BATCH_LIMITS.maxMessageLength + 1);
       expect(parseError(batch(event(), event({ message: long })))).toMatchObject({
@@ -168,7 +192,9 @@ describe(parseEventsBatch.name, () => {
     });
 
     it('takes smaller limits from options', () => {
-      expect(parseError(batch(event(), event()), { receivedAt, limits: { maxEvents: 1 } }).code).toBe('INGEST_PAYLOAD_TOO_LARGE');
+      expect(parseError(batch(event(), event()), { receivedAt, limits: { maxEvents: 1 } }).code).toBe(
+        'INGEST_PAYLOAD_TOO_LARGE',
+      );
     });
   });
 });

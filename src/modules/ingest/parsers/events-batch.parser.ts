@@ -169,7 +169,10 @@ function checkLabels(labels: Record<string, string>, path: string, limits: Event
   for (const name of names) {
     if (name === '') throw invalidPayload(path, 'must not have an empty label name');
     if (name.length > limits.maxLabelNameLength) {
-      throw tooLarge(childPath(path, name.slice(0, 40)), `name is over the limit of ${limits.maxLabelNameLength} characters`);
+      throw tooLarge(
+        childPath(path, name.slice(0, 40)),
+        `name is over the limit of ${limits.maxLabelNameLength} characters`,
+      );
     }
     checkLength(labels[name], childPath(path, name), limits.maxLabelValueLength);
   }

@@ -43,10 +43,19 @@ describe(verifyGrafanaSignature.name, () => {
     const input = { rawBody, signature: vectors.withTimestamp.value, timestamp: vectors.withTimestamp.timestamp };
     const late = verifyGrafanaSignature(input, { secret, now: new Date(signedAt.getTime() + 301_000) });
     const early = verifyGrafanaSignature(input, { secret, now: new Date(signedAt.getTime() - 301_000) });
-    expect(late).toEqual({ valid: false, reason: 'stale-timestamp', detail: 'timestamp is 301 s old (tolerance 300 s)' });
-    expect(early).toMatchObject({ valid: false, reason: 'stale-timestamp', detail: expect.stringContaining('in the future') });
+    expect(late).toEqual({
+      valid: false,
+      reason: 'stale-timestamp',
+      detail: 'timestamp is 301 s old (tolerance 300 s)',
+    });
+    expect(early).toMatchObject({
+      valid: false,
+      reason: 'stale-timestamp',
+      detail: expect.stringContaining('in the future'),
+    });
     expect(
-      verifyGrafanaSignature(input, { secret, now: new Date(signedAt.getTime() + 301_000), toleranceSeconds: 600 }).valid,
+      verifyGrafanaSignature(input, { secret, now: new Date(signedAt.getTime() + 301_000), toleranceSeconds: 600 })
+        .valid,
     ).toBe(true);
   });
 

@@ -42,8 +42,7 @@ export type GrafanaSignatureFailure =
   | 'mismatch';
 
 export type GrafanaSignatureResult =
-  | { valid: true; timestamp?: number }
-  | { valid: false; reason: GrafanaSignatureFailure; detail: string };
+  { valid: true; timestamp?: number } | { valid: false; reason: GrafanaSignatureFailure; detail: string };
 
 /** Lowercase hex HMAC-SHA256 as Grafana sends it. Used by tests and by senders we simulate. */
 export function signGrafanaPayload(secret: string, rawBody: Buffer | string, timestamp?: string): string {
@@ -81,7 +80,10 @@ export function verifyGrafanaSignature(
     return { valid: false, reason: 'mismatch', detail: 'no secret configured' };
   }
 
-  const expected = Buffer.from(signGrafanaPayload(options.secret, input.rawBody, hasTimestamp ? timestamp : undefined), 'hex');
+  const expected = Buffer.from(
+    signGrafanaPayload(options.secret, input.rawBody, hasTimestamp ? timestamp : undefined),
+    'hex',
+  );
   const presented = Buffer.from(signature, 'hex');
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
     return { valid: false, reason: 'mismatch', detail: 'signature does not match the body' };

@@ -11,6 +11,8 @@ import { parseLokiPush, type LokiPushOptions, type LokiPushRequest } from './lok
 import { decodePushRequest, encodePushRequest } from './loki-push.proto-schema';
 import { UNKNOWN_SOURCE } from './observation';
 
+// Fixtures are edited freely, including into invalid shapes, to build test payloads.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
 interface Captured {
@@ -83,7 +85,10 @@ describe(parseLokiPush.name, () => {
     });
 
     it('rejects an object in line position like Loki does', () => {
-      const error = parseError({ body: push('loki-push_test-INVALID-object-as-line.json'), contentType: 'application/json' });
+      const error = parseError({
+        body: push('loki-push_test-INVALID-object-as-line.json'),
+        contentType: 'application/json',
+      });
       expect(error).toMatchObject({
         code: 'INGEST_INVALID_PAYLOAD',
         message: 'streams[0].values[0][1] must be a string log line (got object)',
@@ -92,11 +97,20 @@ describe(parseLokiPush.name, () => {
     });
 
     it('parses the pino-loki capture with its request headers', () => {
-      const { headers } = readSharedJson<CapturedHeaders>('loki', 'push', 'captured', 'pino-loki-3.0.0.request-headers.json');
+      const { headers } = readSharedJson<CapturedHeaders>(
+        'loki',
+        'push',
+        'captured',
+        'pino-loki-3.0.0.request-headers.json',
+      );
       const body = push('captured', 'pino-loki-3.0.0.push.json');
       expect(body.length).toBe(Number(headers['content-length']));
 
-      const result = parseLokiPush({ body, contentType: headers['content-type'], contentEncoding: headers['content-encoding'] });
+      const result = parseLokiPush({
+        body,
+        contentType: headers['content-type'],
+        contentEncoding: headers['content-encoding'],
+      });
 
       expect(result.format).toBe('json');
       expect(result.observations).toEqual([
@@ -148,7 +162,12 @@ describe(parseLokiPush.name, () => {
     });
 
     it('parses the generated snappy protobuf and matches its decoded JSON', () => {
-      const decoded = readSharedJson<Json>('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.decoded.json');
+      const decoded = readSharedJson<Json>(
+        'loki',
+        'push',
+        'captured',
+        'generated-pushrequest-structured-metadata.decoded.json',
+      );
       const body = push('captured', 'generated-pushrequest-structured-metadata.snappy.pb');
 
       const result = parseLokiPush({ body, contentType: 'application/x-protobuf' });
@@ -175,7 +194,12 @@ describe(parseLokiPush.name, () => {
     });
 
     it('decodes the uncompressed fixture to the same message and rejects it unsnappied', () => {
-      const decoded = readSharedJson<Json>('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.decoded.json');
+      const decoded = readSharedJson<Json>(
+        'loki',
+        'push',
+        'captured',
+        'generated-pushrequest-structured-metadata.decoded.json',
+      );
       const uncompressed = push('captured', 'generated-pushrequest-structured-metadata.uncompressed.pb');
 
       const message = decodePushRequest(uncompressed);
@@ -237,7 +261,7 @@ describe(parseLokiPush.name, () => {
           route: '/api/orders',
         });
       });
-      transport?.close?.();
+      await transport?.close();
 
       expect(captured.headers['content-type']).toBe('application/x-protobuf');
       const result = parseCaptured(captured);
@@ -277,7 +301,9 @@ describe(parseLokiPush.name, () => {
         level: 'error',
         labels: { level: 'error', app: 'checkout-api', env: 'prod', trace_id: 't-1' },
       });
-      expect(result.observations[0].stack).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'id'\)\n\s+at /);
+      expect(result.observations[0].stack).toMatch(
+        /^TypeError: Cannot read properties of undefined \(reading 'id'\)\n\s+at /,
+      );
     });
   });
 
@@ -286,10 +312,15 @@ describe(parseLokiPush.name, () => {
       parseLokiPush(json(stream(labels, ['1767225600000000000', line])), opts);
 
     it('counts pino numeric levels 50 and 60 in JSON lines, naming them', () => {
-      expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}').observations[0]).toMatchObject({ level: 'error', message: 'boom' });
+      expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}').observations[0]).toMatchObject({
+        level: 'error',
+        message: 'boom',
+      });
       expect(classify({ app: 'a' }, '{"level":60,"msg":"dead"}').observations[0].level).toBe('fatal');
       expect(classify({ app: 'a' }, '{"level":30,"msg":"fine"}')).toMatchObject({ observations: [], skipped: 1 });
-      expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}', { errorLevels: ['error'] }).observations).toHaveLength(1);
+      expect(classify({ app: 'a' }, '{"level":50,"msg":"boom"}', { errorLevels: ['error'] }).observations).toHaveLength(
+        1,
+      );
       expect(classify({ app: 'a' }, '{"level":40,"msg":"careful"}', { errorLevels: ['error'] }).skipped).toBe(1);
     });
 
@@ -355,7 +386,9 @@ describe(parseLokiPush.name, () => {
 
     it('gives the same entry the same key in JSON and protobuf, whatever the label order', () => {
       const fromJson = parseLokiPush(json(stream({ app: 'a', level: 'error' }, ['1767225600123000000', 'boom'])));
-      const fromProto = parseLokiPush(protobuf({ streams: [{ labels: '{level="error", app="a"}', entries: [entry] }] }));
+      const fromProto = parseLokiPush(
+        protobuf({ streams: [{ labels: '{level="error", app="a"}', entries: [entry] }] }),
+      );
       const leadingZeros = parseLokiPush(json(stream({ level: 'error', app: 'a' }, ['01767225600123000000', 'boom'])));
 
       expect(fromProto.observations[0].deliveryKey).toBe(fromJson.observations[0].deliveryKey);
@@ -396,7 +429,9 @@ describe(parseLokiPush.name, () => {
         ['deflate', deflateRawSync(body)],
         ['GZIP', gzipSync(body)],
       ] as const) {
-        expect(parseLokiPush({ body: compressed, contentType: 'application/json', contentEncoding: encoding })).toEqual(plain);
+        expect(parseLokiPush({ body: compressed, contentType: 'application/json', contentEncoding: encoding })).toEqual(
+          plain,
+        );
       }
     });
 
@@ -410,7 +445,9 @@ describe(parseLokiPush.name, () => {
     it('accepts Content-Encoding snappy and application/octet-stream for protobuf', () => {
       const pb = push('captured', 'generated-pushrequest-structured-metadata.snappy.pb');
       const plain = parseLokiPush({ body: pb });
-      expect(parseLokiPush({ body: pb, contentType: 'application/x-protobuf', contentEncoding: 'snappy' })).toEqual(plain);
+      expect(parseLokiPush({ body: pb, contentType: 'application/x-protobuf', contentEncoding: 'snappy' })).toEqual(
+        plain,
+      );
       expect(parseLokiPush({ body: pb, contentType: 'application/octet-stream' })).toEqual(plain);
       expect(parseLokiPush({ body: gzipSync(pb), contentEncoding: 'gzip' })).toEqual(plain);
     });
@@ -421,7 +458,9 @@ describe(parseLokiPush.name, () => {
         message: 'Content-Encoding "br" is not supported: use gzip, deflate or none',
       });
       expect(parseError({ body, contentType: 'text/plain' })).toMatchObject({ code: 'INGEST_UNSUPPORTED_MEDIA_TYPE' });
-      expect(parseError({ body, contentType: 'application/json; charset=latin1' }).message).toContain('charset "latin1"');
+      expect(parseError({ body, contentType: 'application/json; charset=latin1' }).message).toContain(
+        'charset "latin1"',
+      );
     });
 
     it('explains a gzip header on an already inflated body, and bad compressed data', () => {
@@ -450,10 +489,18 @@ describe(parseLokiPush.name, () => {
     it('caps the decompressed size', () => {
       const bomb = gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20));
       expect(
-        parseError({ body: bomb, contentType: 'application/json', contentEncoding: 'gzip' }, { maxDecompressedBytes: 1024 * 1024 }),
-      ).toMatchObject({ code: 'INGEST_PAYLOAD_TOO_LARGE', message: 'body is larger than 1048576 bytes once decompressed' });
+        parseError(
+          { body: bomb, contentType: 'application/json', contentEncoding: 'gzip' },
+          { maxDecompressedBytes: 1024 * 1024 },
+        ),
+      ).toMatchObject({
+        code: 'INGEST_PAYLOAD_TOO_LARGE',
+        message: 'body is larger than 1048576 bytes once decompressed',
+      });
       const snappyBomb = compressSync(Buffer.alloc(2 * 1024 * 1024));
-      expect(parseError({ body: snappyBomb }, { maxDecompressedBytes: 1024 * 1024 }).code).toBe('INGEST_PAYLOAD_TOO_LARGE');
+      expect(parseError({ body: snappyBomb }, { maxDecompressedBytes: 1024 * 1024 }).code).toBe(
+        'INGEST_PAYLOAD_TOO_LARGE',
+      );
     });
   });
 
@@ -466,7 +513,9 @@ describe(parseLokiPush.name, () => {
       expect(parseError(json(stream({ app: 'a' }, ['2026-01-01T00:00:00Z', 'x']))).message).toBe(
         'streams[0].values[0][0] must be a string of nanoseconds since the Unix epoch (got "2026-01-01T00:00:00Z")',
       );
-      expect(parseError(json(stream({ app: 'a' }, ['99999999999999999999', 'x']))).path).toBe('streams[0].values[0][0]');
+      expect(parseError(json(stream({ app: 'a' }, ['99999999999999999999', 'x']))).path).toBe(
+        'streams[0].values[0][0]',
+      );
     });
 
     it('rejects malformed streams and entries', () => {
@@ -498,23 +547,31 @@ describe(parseLokiPush.name, () => {
     it('rejects bad protobuf label strings, naming the stream', () => {
       const error = parseError(protobuf({ streams: [{ labels: '{app="a"', entries: [] }] }));
       expect(error.path).toBe('streams[0].labels');
-      expect(parseError(protobuf({ streams: [{ labels: '{}', entries: [] }] })).message).toContain('at least one label');
+      expect(parseError(protobuf({ streams: [{ labels: '{}', entries: [] }] })).message).toContain(
+        'at least one label',
+      );
     });
 
     it('enforces the 256 KB line limit', () => {
       const limit = 256 * 1024;
-      expect(parseLokiPush(json(stream({ a: 'b' }, ['1', 'x'.repeat(limit)])), { errorsOnly: false }).observations).toHaveLength(1);
+      expect(
+        parseLokiPush(json(stream({ a: 'b' }, ['1', 'x'.repeat(limit)])), { errorsOnly: false }).observations,
+      ).toHaveLength(1);
       expect(parseError(json(stream({ a: 'b' }, ['1', 'x'], ['2', 'é'.repeat(limit / 2 + 1)])))).toMatchObject({
         code: 'INGEST_PAYLOAD_TOO_LARGE',
         message: `streams[0].values[1][1] is ${limit + 2} bytes, over the ${limit}-byte line limit`,
       });
       const pbLine = { timestamp: { seconds: 1, nanos: 0 }, line: 'y'.repeat(limit + 1), structuredMetadata: [] };
-      expect(parseError(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbLine] }] })).path).toBe('streams[0].entries[0].line');
+      expect(parseError(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbLine] }] })).path).toBe(
+        'streams[0].entries[0].line',
+      );
     });
 
     it('enforces the 128-entry and 64 KB structured metadata limits', () => {
       const entries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
-      expect(parseLokiPush(json(stream({ a: 'b' }, ['1', 'x', entries(128)])), { errorsOnly: false }).observations).toHaveLength(1);
+      expect(
+        parseLokiPush(json(stream({ a: 'b' }, ['1', 'x', entries(128)])), { errorsOnly: false }).observations,
+      ).toHaveLength(1);
       expect(parseError(json(stream({ a: 'b' }, ['1', 'x', entries(129)])))).toMatchObject({
         code: 'INGEST_PAYLOAD_TOO_LARGE',
         message: 'streams[0].values[0][2] has 129 entries, over the limit of 128',

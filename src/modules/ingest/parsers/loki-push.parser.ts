@@ -119,7 +119,12 @@ const PINO_LEVEL_NAMES: Record<string, string> = {
   '50': 'error',
   '60': 'fatal',
 };
-const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [['msg'], ['message'], ['error', 'message'], ['err', 'message']];
+const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [
+  ['msg'],
+  ['message'],
+  ['error', 'message'],
+  ['err', 'message'],
+];
 const STACK_FIELDS: ReadonlyArray<readonly string[]> = [['err', 'stack'], ['stack'], ['error', 'stack']];
 const MAX_INT64 = 9_223_372_036_854_775_807n;
 
@@ -173,7 +178,8 @@ function decodeBody(request: LokiPushRequest, maxBytes: number): DecodedBody {
     return { format: 'json', value: body };
   }
   const format = mediaFormat(request.contentType);
-  let bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let bytes =
+    typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   if (bytes.length === 0) throw invalidPayload('', 'is empty');
   bytes = decompress(bytes, request.contentEncoding, maxBytes);
 
@@ -288,7 +294,10 @@ function readJsonPush(value: unknown, limits: Limits): { lines: PushedLine[]; st
     requireLabels(labels, `${path}.stream`);
     const values = stream.values;
     if (!Array.isArray(values)) {
-      throw invalidPayload(`${path}.values`, `must be an array of [timestamp, line] entries (got ${describeType(values)})`);
+      throw invalidPayload(
+        `${path}.values`,
+        `must be an array of [timestamp, line] entries (got ${describeType(values)})`,
+      );
     }
     values.forEach((entry: unknown, e) => {
       const entryPath = `${path}.values[${e}]`;
@@ -369,7 +378,10 @@ function requireLabels(labels: Record<string, string>, path: string): void {
 
 function nanoseconds(ts: string, path: string): bigint {
   if (!/^\d{1,32}$/.test(ts) || BigInt(ts) > MAX_INT64) {
-    throw invalidPayload(path, `must be a string of nanoseconds since the Unix epoch (got ${JSON.stringify(ts.slice(0, 40))})`);
+    throw invalidPayload(
+      path,
+      `must be a string of nanoseconds since the Unix epoch (got ${JSON.stringify(ts.slice(0, 40))})`,
+    );
   }
   return BigInt(ts);
 }
@@ -417,7 +429,9 @@ class LineClassifier {
   private readonly errorsOnly: boolean;
 
   constructor(opts: LokiPushOptions) {
-    this.errorLevels = new Set((opts.errorLevels ?? DEFAULT_LOKI_ERROR_LEVELS).map((level) => level.trim().toLowerCase()));
+    this.errorLevels = new Set(
+      (opts.errorLevels ?? DEFAULT_LOKI_ERROR_LEVELS).map((level) => level.trim().toLowerCase()),
+    );
     this.levelLabels = opts.levelLabels ?? DEFAULT_LOKI_LEVEL_LABELS;
     this.jsonLevelFields = opts.jsonLevelFields ?? DEFAULT_LOKI_JSON_LEVEL_FIELDS;
     this.errorsOnly = opts.errorsOnly ?? true;
@@ -428,7 +442,8 @@ class LineClassifier {
     const json = parseJsonLine(pushed.line);
     const labelLevel = this.matchingLevel(this.levelLabels.flatMap((name) => maps.map((map) => map[name])));
     const jsonLevel =
-      labelLevel ?? (json === undefined ? undefined : this.matchingLevel(this.jsonLevelFields.map((field) => json[field])));
+      labelLevel ??
+      (json === undefined ? undefined : this.matchingLevel(this.jsonLevelFields.map((field) => json[field])));
     if (this.errorsOnly && jsonLevel === undefined) return undefined;
     const level =
       jsonLevel ??
@@ -505,4 +520,3 @@ function firstString(json: JsonObject, fieldPaths: ReadonlyArray<readonly string
   }
   return undefined;
 }
-

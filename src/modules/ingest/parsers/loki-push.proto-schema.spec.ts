@@ -25,7 +25,13 @@ describe('logproto.PushRequest schema', () => {
       streams: [
         {
           labels: '{app="a"}',
-          entries: [{ timestamp: { seconds: '9223372036', nanos: 854775807 }, line: 'x', structuredMetadata: [{ name: 'k', value: 'v' }] }],
+          entries: [
+            {
+              timestamp: { seconds: '9223372036', nanos: 854775807 },
+              line: 'x',
+              structuredMetadata: [{ name: 'k', value: 'v' }],
+            },
+          ],
         },
       ],
     };

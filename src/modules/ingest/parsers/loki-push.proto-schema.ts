@@ -29,7 +29,11 @@ function buildPushRequestType(): Type {
         .add(new Field('entries', 2, 'EntryAdapter', 'repeated'))
         .add(new Field('hash', 3, 'uint64')),
     )
-    .add(new Type('PushRequest').add(new Field('streams', 1, 'StreamAdapter', 'repeated')).add(new Field('format', 2, 'string')));
+    .add(
+      new Type('PushRequest')
+        .add(new Field('streams', 1, 'StreamAdapter', 'repeated'))
+        .add(new Field('format', 2, 'string')),
+    );
   root.resolveAll();
   return root.lookupType('logproto.PushRequest');
 }

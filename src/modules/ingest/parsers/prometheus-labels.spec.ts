@@ -34,7 +34,11 @@ describe(parsePrometheusLabels.name, () => {
 
   it('decodes escapes, raw strings and quoted UTF-8 names', () => {
     expect(
-      parse(String.raw`{msg="say \"hi\"\n\tback\\slash", u="\u00e9\U0001F600\x41\101", raw=` + '`a\\n"b`' + ', "service.name"="x"}'),
+      parse(
+        String.raw`{msg="say \"hi\"\n\tback\\slash", u="\u00e9\U0001F600\x41\101", raw=` +
+          '`a\\n"b`' +
+          ', "service.name"="x"}',
+      ),
     ).toEqual({
       msg: 'say "hi"\n\tback\\slash',
       u: 'é😀AA',
