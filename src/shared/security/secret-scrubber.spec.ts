@@ -61,6 +61,13 @@ const ORDINARY_LOG_LINES = [
   'Bearer token missing or malformed',
   'db_password=${DB_PASSWORD} is not set',
   '//npm.pkg.github.com/:_authToken=${NPM_TOKEN}',
+  'FATAL: password authentication failed for user "app"',
+  "Access denied for user 'root'@'localhost' (using password: YES)",
+  'Invalid API key provided: sk_test_****************1234',
+  'WWW-Authenticate: Bearer realm="api", error="invalid_token"',
+  'Set-Cookie: theme=dark; Path=/; HttpOnly',
+  'OLDPWD=/home/app/releases/42',
+  'api_key_id=3f2b9c1e-8d4a-4f6b-9a2e-7c5d1b0e9f42 rotated',
 ];
 
 describe(SecretScrubber.name, () => {
@@ -237,6 +244,33 @@ describe(SecretScrubber.name, () => {
       expect(scrubSecrets('clientSecret: aB3dE5fG7hI9jK1lM3nO').text).toBe(
         `clientSecret: ${redactionMarker('assignment')}`,
       );
+    });
+
+    it('finds keywords inside identifiers, in every case style', () => {
+      for (const [text, kept] of [
+        ['PGPASSWORD=Zx81Spectrum psql -h db', 'PGPASSWORD='],
+        ['GitHubAPIToken: 9f8e7d6c5b4a39281706', 'GitHubAPIToken: '],
+        ['dbpassword=tr0ub4dor&3', 'dbpassword='],
+        ['User{id=1, password=secret123, email=a@b.c}', 'User{id=1, password='],
+        ['{\\"password\\":\\"hunter22\\"}', '{\\"password\\":\\"'],
+        ["{'client_secret': 'abc123def456'}", "{'client_secret': '"],
+        ['login(:password => "s3cr3t!")', 'login(:password => "'],
+        ['GET /callback?code=x&access_token=ya29.a0AfH6SMB&state=1', 'GET /callback?code=x&access_token='],
+      ] as const) {
+        const out = scrubSecrets(text).text;
+        expect(out.startsWith(kept + redactionMarker('assignment'))).toBe(true);
+      }
+    });
+
+    it('replaces session cookies and keeps the others', () => {
+      expect(scrubSecrets('Cookie: theme=dark; sessionid=8f7d6e5c4b3a2910; lang=en').text).toBe(
+        `Cookie: theme=dark; sessionid=${redactionMarker('cookie')}; lang=en`,
+      );
+    });
+
+    it('replaces a Telegram bot token inside an API URL', () => {
+      const out = scrubSecrets('POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw/sendMessage 401').text;
+      expect(out).toBe(`POST https://api.telegram.org/bot${redactionMarker('telegram')}/sendMessage 401`);
     });
 
     it('keeps names of secrets, references and ids that only end in a keyword-like word', () => {

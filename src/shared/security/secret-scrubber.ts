@@ -113,8 +113,12 @@ const NON_SECRET_WORDS =
 
 /** `PASSWORD`, `ACCESS_TOKEN`: an upper-case name, used as a placeholder. */
 const CONSTANT_NAME = /^[A-Z][A-Z_]*[A-Z]$/;
-/** `req.body.password`, `config.db.password`, `os.environ`: a property path, not a value. */
-const PROPERTY_PATH = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][A-Za-z_$]*)+(?:\(\))?$/;
+/**
+ * `process.env.DB_PASSWORD`, `req.body.password`, `config.db.password`: a property path, not a value.
+ * Only well-known roots count: `ya29.abcDEF` is a token.
+ */
+const PROPERTY_PATH =
+  /^(?:process\.env|os\.environ|ENV|env|config|settings|self|this|req|request|params|options|opts|args|ctx|context|secrets|vars|inputs)(?:\.[A-Za-z_$][\w$]*|\[['"]?[\w$-]+['"]?\])+(?:\(\))?$/;
 const FILE_PATH = /^(?:~?\/|\.\.?\/)[\w.\/-]*$/;
 const URL_VALUE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 const SHORT_NUMBER = /^\d{1,5}$/;
@@ -228,10 +232,10 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('artifactory', ['cmVmd'], NOT_ALNUM_BEFORE + String.raw`cmVmd[A-Za-z0-9]{59}` + NOT_ALNUM_AFTER),
   // Messaging, mail
   shape('twilio', ['SK'], String.raw`\bSK[0-9a-fA-F]{32}\b`),
-  shape('sendgrid', ['SG.'], String.raw`(?<![A-Za-z0-9_.])SG\.[A-Za-z0-9_=-]{16,}\.?[A-Za-z0-9_=.-]{16,}`),
+  shape('sendgrid', ['SG.'], String.raw`(?<![A-Za-z0-9_.])SG\.[A-Za-z0-9_=-]{16,}(?:\.[A-Za-z0-9_=-]{16,})?`),
   shape('sendinblue', ['xkeysib-'], NOT_ALNUM_BEFORE + String.raw`xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}`),
   shape('mailchimp', ['-us'], String.raw`\b[0-9a-f]{32}-us\d{1,2}\b`),
-  shape('telegram', [':AA'], String.raw`\b\d{8,10}:AA[A-Za-z0-9_-]{33}` + NOT_ALNUM_AFTER),
+  shape('telegram', [':AA'], String.raw`(?<!\d)\d{8,10}:AA[A-Za-z0-9_-]{33}` + NOT_ALNUM_AFTER),
   shape('discord', ['MT', 'Mj', 'Mz', 'ND', 'NT', 'Nj', 'Nz', 'OD', 'OT'], String.raw`\b(?:M[Tjz]|N[DTjz]|O[DT])[A-Za-z0-9_-]{22,24}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b`),
   shape('facebook', ['EAAC', 'EAAM'], NOT_ALNUM_BEFORE + String.raw`EAA[MC][A-Za-z0-9]{100,}`),
   shape('facebook', [...'0123456789'].map((d) => `${d}|`), String.raw`\b\d{15,16}\|[0-9A-Za-z_-]{27,40}\b`),
@@ -367,6 +371,28 @@ const BASIC_RULE: Rule = {
   },
 };
 
+const COOKIE_ATTRIBUTES = /^(?:path|domain|expires|max-age|samesite|secure|httponly|priority|partitioned)$/i;
+const SESSION_NAME = /sess|sid|token|auth|jwt|remember|login|csrf|xsrf|secret|key/i;
+
+/** `Cookie: a=1; session=...`, `Set-Cookie: sid=...; Path=/`: values of session-like cookies. */
+const COOKIE_RULE: Rule = {
+  kind: 'cookie',
+  anchors: ['ookie', 'OOKIE'],
+  pattern: /\b((?:[Ss]et-)?(?:[Cc]ookie|COOKIE)\\?["']?[ \t]*[:=][ \t]*\\?["']?)([^\r\n"'\\]+)/g,
+  replace: (m) => {
+    const [, head = '', list = ''] = m;
+    let changed = false;
+    const scrubbed = list.replace(/(^|;[ \t]*)([^=;\s]+)=([^;\s]*)/g, (pair, sep: string, name: string, value: string) => {
+      if (COOKIE_ATTRIBUTES.test(name) || value.startsWith(MARKER_PREFIX)) return pair;
+      const secret = SESSION_NAME.test(name) ? value.length >= 8 && !isPlaceholder(value) : looksRandom(value, 20);
+      if (!secret) return pair;
+      changed = true;
+      return `${sep}${name}=${redactionMarker('cookie')}`;
+    });
+    return changed ? head + scrubbed : null;
+  },
+};
+
 /** `curl -u user:pass`, `--user 'user:pass'`: keep the user, replace the password. */
 const CURL_USER_RULE: Rule = {
   kind: 'curl-user',
@@ -427,22 +453,22 @@ function caseForms(word: string): { lower: string; capital: string; upper: strin
   return { lower: word, capital: word[0]!.toUpperCase() + word.slice(1), upper: word.toUpperCase() };
 }
 
+/** Lower-case keywords distinctive enough to count inside a lower-case word: `dbpassword`, `clientsecret`. */
+const GLUED_WORDS = ['password', 'passwd', 'secret'];
+
 /**
- * A keyword at an identifier boundary: `token` after a non-letter (`api_token`, `x-token`),
- * or `Token`/`TOKEN` after a lower-case letter or digit (`authToken`, `slackTOKEN`). So
- * `jsonwebtoken` and `bypass` do not count.
+ * A keyword where an identifier part starts: `token` after a non-alphanumeric (`api_token`,
+ * `x-token`), `Token` or `TOKEN` anywhere (`authToken`, `APIToken`, `PGPASSWORD`). So
+ * `jsonwebtoken` and `bypass` do not count. (The keyword must also end the identifier: see
+ * `KEYWORD_SUFFIX`.)
  */
 function keywordSource(words: readonly string[]): string {
   const sorted = [...words].sort((a, b) => b.length - a.length);
-  const anyCase = sorted.flatMap((w) => {
-    const f = caseForms(w);
-    return [f.lower, f.capital, f.upper];
-  });
-  const camel = sorted.flatMap((w) => {
+  const capitalised = sorted.flatMap((w) => {
     const f = caseForms(w);
     return [f.capital, f.upper];
   });
-  return `(?:(?<![A-Za-z0-9])(?:${anyCase.join('|')})|(?<=[a-z0-9])(?:${camel.join('|')}))`;
+  return `(?:(?<![A-Za-z0-9])(?:${sorted.join('|')})|${GLUED_WORDS.join('|')}|${capitalised.join('|')})`;
 }
 
 const KEYWORD = keywordSource([...STRONG_WORDS, ...WEAK_WORDS]);
@@ -597,6 +623,7 @@ const RULES: readonly Rule[] = [
   AUTH_HEADER_RULE,
   BEARER_RULE,
   BASIC_RULE,
+  COOKIE_RULE,
   CURL_USER_RULE,
   NUGET_RULE,
   SIDEKIQ_RULE,
