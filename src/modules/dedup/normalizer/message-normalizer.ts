@@ -178,28 +178,35 @@ const RULES: readonly MaskRule[] = [
   },
   {
     name: 'hostname',
-    pattern: `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})\\b(?![.-]?[a-zA-Z0-9])`,
+    pattern: `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})(?::\\d{1,5})?\\b(?![.-]?[a-zA-Z0-9])`,
   },
   {
     // File paths are masked segment by segment, like URL paths: ids go, names such as `v1` stay.
     name: 'path',
-    pattern: '(?<![\\w:/.])(?:/[A-Za-z0-9._%@+~:=*-]+)+/?',
-    replace: (path) => path.split('/').map(maskSegment).join('/'),
+    pattern: [
+      '(?<![\\w:/.])(?:/[A-Za-z0-9._%@+~:=*-]+)+/?',
+      // Windows: C:\\Windows\\System32\\x.dll
+      // (a directory may contain spaces, the last segment may not)
+      '\\b[A-Za-z]:\\\\(?:[^\\\\\\s"\'<>|]+(?: [^\\\\\\s"\'<>|]+)*\\\\)*[^\\\\\\s"\'<>|]*',
+    ].join('|'),
+    replace: (path) =>
+      path.includes('\\') ? path.split('\\').map(maskSegment).join('\\') : path.split('/').map(maskSegment).join('/'),
   },
   {
     name: 'hex',
     pattern: [
       '\\b0[xX][0-9a-fA-F]+\\b',
       // sha1, md5, sha256, build hashes, short git shas: 7+ hex chars with at least one digit
-      '\\b(?=[a-f]*\\d)[0-9a-f]{7,}\\b',
-      '\\b(?=[A-F]*\\d)[0-9A-F]{8,}\\b',
+      // (an underscore separates: amd64_31bf3856ad364e35_6 -> amd*_*_*)
+      '(?<![A-Za-z0-9])(?=[a-f]*\\d)[0-9a-f]{7,}(?![A-Za-z0-9])',
+      '(?<![A-Za-z0-9])(?=[A-F]*\\d)[0-9A-F]{8,}(?![A-Za-z0-9])',
     ].join('|'),
   },
   {
     // Versions: v1.2, 1.2.3, 1.2.3-rc.1+build.5 (two-part numbers without a `v` are floats)
     name: 'version',
     pattern:
-      '(?<![\\w.])(?:[vV]\\d+(?:\\.\\d+)+|\\d+(?:\\.\\d+){2,})(?:[-+][0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?(?![\\w.]|\\.\\d)',
+      '(?<![A-Za-z0-9.])(?:[vV]\\d+(?:\\.\\d+)+|\\d+(?:\\.\\d+){2,})(?:[-+][0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?(?![A-Za-z0-9]|\\.[A-Za-z0-9])',
   },
   {
     name: 'amount',
@@ -232,7 +239,7 @@ const RULES: readonly MaskRule[] = [
     // A name ending in a number is one of many (node17, eth0, worker12, an14): node*, eth*.
     // Not applied inside URL paths, where `v1` is part of the route.
     name: 'numbered-name',
-    pattern: '\\b[A-Za-z]+\\d+\\b',
+    pattern: '(?<![A-Za-z0-9])[A-Za-z]+\\d+(?![A-Za-z0-9])',
     replace: (name) => name.replace(/\d+$/, PLACEHOLDER),
   },
   {
