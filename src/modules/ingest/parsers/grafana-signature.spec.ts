@@ -94,6 +94,22 @@ describe(verifyGrafanaSignature.name, () => {
     ).toMatchObject({ reason: 'malformed-timestamp' });
   });
 
+  it('takes header values as Node gives them, refusing repeated headers', () => {
+    expect(verifyGrafanaSignature({ rawBody, signature: [vectors.noTimestamp.value] }, { secret }).valid).toBe(true);
+    expect(
+      verifyGrafanaSignature(
+        { rawBody, signature: [vectors.noTimestamp.value, vectors.noTimestamp.value] },
+        { secret },
+      ),
+    ).toMatchObject({ reason: 'malformed-signature' });
+    expect(
+      verifyGrafanaSignature(
+        { rawBody, signature: vectors.withTimestamp.value, timestamp: ['1', '2'] },
+        { secret, now: signedAt },
+      ),
+    ).toMatchObject({ reason: 'malformed-timestamp' });
+  });
+
   it('requires a timestamp when configured to', () => {
     expect(
       verifyGrafanaSignature({ rawBody, signature: vectors.noTimestamp.value }, { secret, requireTimestamp: true }),

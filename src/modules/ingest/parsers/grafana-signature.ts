@@ -17,10 +17,16 @@ export const DEFAULT_SIGNATURE_TOLERANCE_SECONDS = 300;
 export interface GrafanaSignatureInput {
   /** The request body exactly as received. */
   rawBody: Buffer | string;
-  /** Value of the signature header, if any. */
-  signature: string | undefined;
+  /** Value of the signature header, if any (`req.headers[...]`; a repeated header never verifies). */
+  signature: string | readonly string[] | undefined;
   /** Value of the timestamp header, if any. */
-  timestamp?: string | undefined;
+  timestamp?: string | readonly string[] | undefined;
+}
+
+/** A header value as Node gives it; a repeated header is ambiguous and treated as malformed. */
+function single(value: string | readonly string[] | undefined): string | undefined | null {
+  if (value === undefined || typeof value === 'string') return value?.trim();
+  return value.length === 1 ? value[0].trim() : null;
 }
 
 export interface GrafanaSignatureOptions {
@@ -61,14 +67,17 @@ export function verifyGrafanaSignature(
   input: GrafanaSignatureInput,
   options: GrafanaSignatureOptions,
 ): GrafanaSignatureResult {
-  const signature = input.signature?.trim();
+  const signature = single(input.signature);
   if (signature === undefined || signature === '') {
     return { valid: false, reason: 'missing-signature', detail: 'no signature header' };
   }
-  if (!/^[0-9a-fA-F]{64}$/.test(signature)) {
+  if (signature === null || !/^[0-9a-fA-F]{64}$/.test(signature)) {
     return { valid: false, reason: 'malformed-signature', detail: 'signature is not 64 hex characters' };
   }
-  const timestamp = input.timestamp?.trim();
+  const timestamp = single(input.timestamp);
+  if (timestamp === null) {
+    return { valid: false, reason: 'malformed-timestamp', detail: 'timestamp header repeated' };
+  }
   const hasTimestamp = timestamp !== undefined && timestamp !== '';
   if (!hasTimestamp && options.requireTimestamp === true) {
     return { valid: false, reason: 'missing-timestamp', detail: 'no timestamp header' };
