@@ -40,7 +40,7 @@ const ORDINARY_LOG_LINES = [
   'GET https://api.example.com/v1/users/42?expand=orders HTTP/1.1 502 Bad Gateway',
   'connect ECONNREFUSED 10.0.3.17:5432 at 2024-03-05T10:22:31.123Z',
   'image sha256:eaaa7b11777babe28e6133a8b19ff71cea687e0d7f05158dee95a71f76ce3d00 pulled',
-  'TypeError: Cannot read properties of undefined (reading \'token\') at /app/dist/auth/session.js:41:17',
+  "TypeError: Cannot read properties of undefined (reading 'token') at /app/dist/auth/session.js:41:17",
   'SyntaxError: Unexpected token < in JSON at position 0',
   'duplicate key value violates unique constraint "users_email_key"',
   'Invalid token: expired',
@@ -269,7 +269,9 @@ describe(SecretScrubber.name, () => {
     });
 
     it('replaces a Telegram bot token inside an API URL', () => {
-      const out = scrubSecrets('POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw/sendMessage 401').text;
+      const out = scrubSecrets(
+        'POST https://api.telegram.org/bot110201543:AAHdqTcvCH1vGWJxfSe1ofSAs0K5PALDsaw/sendMessage 401',
+      ).text;
       expect(out).toBe(`POST https://api.telegram.org/bot${redactionMarker('telegram')}/sendMessage 401`);
     });
 

@@ -85,7 +85,8 @@ function luhnValid(digits: string): boolean {
 }
 
 /** Visa, Mastercard (51-55, 2221-2720), Amex, Discover, Diners, JCB, UnionPay, Maestro. */
-const CARD_ISSUER = /^(?:4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[689])|35|6(?:011|5|4[4-9]|2)|5[06-8]|6\d)/;
+const CARD_ISSUER =
+  /^(?:4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|3(?:0[0-5]|[689])|35|6(?:011|5|4[4-9]|2)|5[06-8]|6\d)/;
 
 const HAS_DIGIT = /\d/;
 const HAS_LETTER = /[A-Za-z]/;
@@ -119,7 +120,7 @@ const CONSTANT_NAME = /^[A-Z][A-Z_]*[A-Z]$/;
  */
 const PROPERTY_PATH =
   /^(?:process\.env|os\.environ|ENV|env|config|settings|self|this|req|request|params|options|opts|args|ctx|context|secrets|vars|inputs)(?:\.[A-Za-z_$][\w$]*|\[['"]?[\w$-]+['"]?\])+(?:\(\))?$/;
-const FILE_PATH = /^(?:~?\/|\.\.?\/)[\w.\/-]*$/;
+const FILE_PATH = /^(?:~?\/|\.\.?\/)[\w./-]*$/;
 const URL_VALUE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 const SHORT_NUMBER = /^\d{1,5}$/;
 
@@ -140,7 +141,7 @@ function isSecretValue(v: string, quoted: boolean, weak: boolean): boolean {
   if (!quoted && PROPERTY_PATH.test(trimmed)) return false;
   if (weak) {
     // `key`, `auth`: common words; only a random-looking token counts.
-    if (!/^[A-Za-z0-9+\/=_.~-]+$/.test(trimmed)) return false;
+    if (!/^[A-Za-z0-9+/=_.~-]+$/.test(trimmed)) return false;
     if (trimmed.includes('/') && trimmed.includes('.')) return false;
     return looksRandom(trimmed, 16) || (trimmed.length >= 32 && shannonEntropy(trimmed) > 3);
   }
@@ -155,12 +156,7 @@ const NOT_ALNUM_BEFORE = '(?<![A-Za-z0-9])';
 const NOT_ALNUM_AFTER = '(?![A-Za-z0-9])';
 
 /** A token recognised by its shape alone: the whole match is replaced. */
-function shape(
-  kind: string,
-  anchors: readonly string[],
-  source: string,
-  accept?: (match: string) => boolean,
-): Rule {
+function shape(kind: string, anchors: readonly string[], source: string, accept?: (match: string) => boolean): Rule {
   const marker = redactionMarker(kind);
   return {
     kind,
@@ -176,16 +172,45 @@ function shape(
  */
 const VENDOR_RULES: readonly Rule[] = [
   // Webhook URLs: keep scheme and host, drop the path that is the credential.
-  shape('slack-webhook', ['hooks.slack.com'], String.raw`(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{16,}`),
-  shape('teams-webhook', ['webhook.office.com'], String.raw`(?<=\.webhook\.office\.com/)webhookb2/[A-Za-z0-9@/_-]{20,}`),
-  shape('discord-webhook', ['/api/webhooks/'], String.raw`(?<=discord(?:app)?\.com/api/webhooks/)\d+/[A-Za-z0-9_-]{20,}`),
+  shape(
+    'slack-webhook',
+    ['hooks.slack.com'],
+    String.raw`(?<=hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{16,}`,
+  ),
+  shape(
+    'teams-webhook',
+    ['webhook.office.com'],
+    String.raw`(?<=\.webhook\.office\.com/)webhookb2/[A-Za-z0-9@/_-]{20,}`,
+  ),
+  shape(
+    'discord-webhook',
+    ['/api/webhooks/'],
+    String.raw`(?<=discord(?:app)?\.com/api/webhooks/)\d+/[A-Za-z0-9_-]{20,}`,
+  ),
   // GitHub
   shape('github', ['github_pat_'], NOT_ALNUM_BEFORE + String.raw`github_pat_[A-Za-z0-9_]{22,}`),
-  shape('github', ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'], NOT_ALNUM_BEFORE + String.raw`gh[pousr]_[A-Za-z0-9_]{20,}(?:\.[A-Za-z0-9_-]{4,}){0,2}`),
+  shape(
+    'github',
+    ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'],
+    NOT_ALNUM_BEFORE + String.raw`gh[pousr]_[A-Za-z0-9_]{20,}(?:\.[A-Za-z0-9_-]{4,}){0,2}`,
+  ),
   // GitLab
   shape(
     'gitlab',
-    ['glpat-', 'glptt-', 'gldt-', 'glrt-', 'glcbt-', 'glft-', 'glimt-', 'glagent-', 'gloas-', 'glsoat-', 'glffct-', 'glwt-'],
+    [
+      'glpat-',
+      'glptt-',
+      'gldt-',
+      'glrt-',
+      'glcbt-',
+      'glft-',
+      'glimt-',
+      'glagent-',
+      'gloas-',
+      'glsoat-',
+      'glffct-',
+      'glwt-',
+    ],
     NOT_ALNUM_BEFORE + String.raw`gl(?:pat|ptt|dt|rt|cbt|ft|imt|agent|oas|soat|ffct|wt)-[A-Za-z0-9_.-]{20,}`,
   ),
   shape('gitlab', ['GR1348941'], NOT_ALNUM_BEFORE + String.raw`GR1348941[A-Za-z0-9_-]{20,}`),
@@ -195,7 +220,11 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('slack', ['xox'], NOT_ALNUM_BEFORE + String.raw`xox[a-z]-\d+-[A-Za-z0-9-]{6,}`),
   shape('slack', ['xapp-'], NOT_ALNUM_BEFORE + String.raw`xapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+`),
   // Stripe (secret and restricted keys; publishable `pk_` keys are public)
-  shape('stripe', ['k_live_', 'k_test_', 'k_prod_'], NOT_ALNUM_BEFORE + String.raw`[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,}`),
+  shape(
+    'stripe',
+    ['k_live_', 'k_test_', 'k_prod_'],
+    NOT_ALNUM_BEFORE + String.raw`[sr]k_(?:live|test|prod)_[A-Za-z0-9]{10,}`,
+  ),
   shape('stripe', ['whsec_'], NOT_ALNUM_BEFORE + String.raw`whsec_[A-Za-z0-9+/=]{24,}`),
   // AWS
   shape(
@@ -236,23 +265,48 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('sendinblue', ['xkeysib-'], NOT_ALNUM_BEFORE + String.raw`xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}`),
   shape('mailchimp', ['-us'], String.raw`\b[0-9a-f]{32}-us\d{1,2}\b`),
   shape('telegram', [':AA'], String.raw`(?<!\d)\d{8,10}:AA[A-Za-z0-9_-]{33}` + NOT_ALNUM_AFTER),
-  shape('discord', ['MT', 'Mj', 'Mz', 'ND', 'NT', 'Nj', 'Nz', 'OD', 'OT'], String.raw`\b(?:M[Tjz]|N[DTjz]|O[DT])[A-Za-z0-9_-]{22,24}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b`),
+  shape(
+    'discord',
+    ['MT', 'Mj', 'Mz', 'ND', 'NT', 'Nj', 'Nz', 'OD', 'OT'],
+    String.raw`\b(?:M[Tjz]|N[DTjz]|O[DT])[A-Za-z0-9_-]{22,24}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}\b`,
+  ),
   shape('facebook', ['EAAC', 'EAAM'], NOT_ALNUM_BEFORE + String.raw`EAA[MC][A-Za-z0-9]{100,}`),
-  shape('facebook', [...'0123456789'].map((d) => `${d}|`), String.raw`\b\d{15,16}\|[0-9A-Za-z_-]{27,40}\b`),
+  shape(
+    'facebook',
+    [...'0123456789'].map((d) => `${d}|`),
+    String.raw`\b\d{15,16}\|[0-9A-Za-z_-]{27,40}\b`,
+  ),
   shape('square', ['EAAA'], NOT_ALNUM_BEFORE + String.raw`EAAA[A-Za-z0-9_-]{60}` + NOT_ALNUM_AFTER),
   shape('square', ['sq0'], NOT_ALNUM_BEFORE + String.raw`sq0(?:csp|atp)-[A-Za-z0-9_\\-]{22,60}`),
   // Commerce, SaaS
-  shape('shopify', ['shpat_', 'shpca_', 'shppa_', 'shpss_'], NOT_ALNUM_BEFORE + String.raw`shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,}`),
+  shape(
+    'shopify',
+    ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
+    NOT_ALNUM_BEFORE + String.raw`shp(?:at|ca|pa|ss)_[A-Za-z0-9]{32,}`,
+  ),
   shape('shippo', ['shippo_'], NOT_ALNUM_BEFORE + String.raw`shippo_(?:live|test)_[a-f0-9]{40}`),
-  shape('plaid', ['access-'], NOT_ALNUM_BEFORE + String.raw`access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`),
-  shape('flutterwave', ['FLWPUBK', 'FLWSECK'], NOT_ALNUM_BEFORE + String.raw`FLW(?:PUB|SEC)K(?:_TEST)?-[a-h0-9]{12,32}(?:-X)?`),
+  shape(
+    'plaid',
+    ['access-'],
+    NOT_ALNUM_BEFORE +
+      String.raw`access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`,
+  ),
+  shape(
+    'flutterwave',
+    ['FLWPUBK', 'FLWSECK'],
+    NOT_ALNUM_BEFORE + String.raw`FLW(?:PUB|SEC)K(?:_TEST)?-[a-h0-9]{12,32}(?:-X)?`,
+  ),
   shape('duffel', ['duffel_'], NOT_ALNUM_BEFORE + String.raw`duffel_(?:test|live)_[A-Za-z0-9_=-]{43}`),
   shape('easypost', ['EZAK', 'EZTK'], NOT_ALNUM_BEFORE + String.raw`EZ[AT]K[A-Za-z0-9]{54}`),
   shape('adobe', ['p8e-'], NOT_ALNUM_BEFORE + String.raw`p8e-[A-Za-z0-9]{32}`),
   shape('alibaba', ['LTAI'], NOT_ALNUM_BEFORE + String.raw`LTAI[A-Za-z0-9]{20}` + NOT_ALNUM_AFTER),
   shape('airtable', ['pat'], NOT_ALNUM_BEFORE + String.raw`pat[A-Za-z0-9]{14}\.[a-f0-9]{64}`),
   shape('mapbox', ['pk.', 'sk.'], NOT_ALNUM_BEFORE + String.raw`[ps]k\.[A-Za-z0-9]{60}\.[A-Za-z0-9]{22}`),
-  shape('newrelic', ['NRAK-', 'NRJS-', 'NRII-'], NOT_ALNUM_BEFORE + String.raw`NR(?:AK-[A-Za-z0-9]{27}|JS-[a-f0-9]{19}|II-[A-Za-z0-9-]{32})`),
+  shape(
+    'newrelic',
+    ['NRAK-', 'NRJS-', 'NRII-'],
+    NOT_ALNUM_BEFORE + String.raw`NR(?:AK-[A-Za-z0-9]{27}|JS-[a-f0-9]{19}|II-[A-Za-z0-9-]{32})`,
+  ),
   shape('notion', ['ntn_', 'secret_'], NOT_ALNUM_BEFORE + String.raw`(?:ntn_[A-Za-z0-9]{40,}|secret_[A-Za-z0-9]{43})`),
   shape('linear', ['lin_api_'], NOT_ALNUM_BEFORE + String.raw`lin_api_[A-Za-z0-9]{40}`),
   shape('postman', ['PMAK-'], NOT_ALNUM_BEFORE + String.raw`PMAK-[a-fA-F0-9]{24}-[a-fA-F0-9]{34}`),
@@ -260,12 +314,20 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('pulumi', ['pul-'], NOT_ALNUM_BEFORE + String.raw`pul-[a-f0-9]{40}`),
   shape('readme', ['rdme_'], NOT_ALNUM_BEFORE + String.raw`rdme_[a-z0-9]{70}`),
   shape('scalingo', ['tk-us-'], NOT_ALNUM_BEFORE + String.raw`tk-us-[A-Za-z0-9_-]{48}`),
-  shape('sentry', ['sntrys_', 'sntryu_'], NOT_ALNUM_BEFORE + String.raw`(?:sntrys_eyJ[A-Za-z0-9+/=_]{30,}|sntryu_[a-f0-9]{64})`),
+  shape(
+    'sentry',
+    ['sntrys_', 'sntryu_'],
+    NOT_ALNUM_BEFORE + String.raw`(?:sntrys_eyJ[A-Za-z0-9+/=_]{30,}|sntryu_[a-f0-9]{64})`,
+  ),
   shape('settlemint', ['sm_aat_', 'sm_pat_', 'sm_sat_'], NOT_ALNUM_BEFORE + String.raw`sm_[aps]at_[A-Za-z0-9]{16}`),
   shape('sonar', ['squ_', 'sqp_', 'sqa_'], NOT_ALNUM_BEFORE + String.raw`sq[upa]_[A-Za-z0-9]{40}`),
   shape('sourcegraph', ['sgp_'], NOT_ALNUM_BEFORE + String.raw`sgp_[A-Za-z0-9_]{40,}`),
   shape('tailscale', ['tskey-'], NOT_ALNUM_BEFORE + String.raw`tskey-[a-z]+-[A-Za-z0-9]{6,}-[A-Za-z0-9]{16,}`),
-  shape('vercel', ['vcp_', 'vcc_', 'vci_', 'vca_', 'vcr_', 'vck_'], NOT_ALNUM_BEFORE + String.raw`vc[pcirak]_[A-Za-z0-9]{24,}`),
+  shape(
+    'vercel',
+    ['vcp_', 'vcc_', 'vci_', 'vca_', 'vcr_', 'vck_'],
+    NOT_ALNUM_BEFORE + String.raw`vc[pcirak]_[A-Za-z0-9]{24,}`,
+  ),
   shape('figma', ['figd_'], NOT_ALNUM_BEFORE + String.raw`figd_[A-Za-z0-9_-]{40,}`),
   shape('typeform', ['tfp_'], NOT_ALNUM_BEFORE + String.raw`tfp_[A-Za-z0-9_=.-]{59}`),
   shape('frameio', ['fio-u-'], NOT_ALNUM_BEFORE + String.raw`fio-u-[A-Za-z0-9_=-]{64}`),
@@ -274,11 +336,20 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('atlassian', ['ATATT3'], NOT_ALNUM_BEFORE + String.raw`ATATT3[A-Za-z0-9_=-]{100,}`),
   shape('octopus', ['API-'], String.raw`(?<![A-Za-z0-9_-])API-[A-Z0-9]{26}` + NOT_ALNUM_AFTER),
   shape('heroku', ['HRKU-'], NOT_ALNUM_BEFORE + String.raw`HRKU-[A-Za-z0-9_-]{58,}`),
-  shape('grafana', ['glc_', 'glsa_', 'eyJrIjoi'], NOT_ALNUM_BEFORE + String.raw`(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{50,}={0,2})`),
+  shape(
+    'grafana',
+    ['glc_', 'glsa_', 'eyJrIjoi'],
+    NOT_ALNUM_BEFORE +
+      String.raw`(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}|eyJrIjoi[A-Za-z0-9]{50,}={0,2})`,
+  ),
   // Infrastructure
   shape('vault', ['hvs.', 'hvb.', 'hvr.'], NOT_ALNUM_BEFORE + String.raw`hv[sbr]\.[A-Za-z0-9_-]{24,}`),
   shape('terraform', ['.atlasv1.'], String.raw`\b[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}`),
-  shape('harness', ['sat.', 'pat.'], NOT_ALNUM_BEFORE + String.raw`(?:sat|pat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}`),
+  shape(
+    'harness',
+    ['sat.', 'pat.'],
+    NOT_ALNUM_BEFORE + String.raw`(?:sat|pat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}`,
+  ),
   shape('databricks', ['dapi'], NOT_ALNUM_BEFORE + String.raw`dapi[a-fA-F0-9]{32}(?:-\d)?` + NOT_ALNUM_AFTER),
   shape('digitalocean', ['dop_v1_', 'doo_v1_', 'dor_v1_'], NOT_ALNUM_BEFORE + String.raw`do[opr]_v1_[a-f0-9]{64}`),
   shape('doppler', ['dp.'], NOT_ALNUM_BEFORE + String.raw`dp\.(?:pt|st|ct|sa|scim|audit)\.[A-Za-z0-9]{40,44}`),
@@ -287,10 +358,26 @@ const VENDOR_RULES: readonly Rule[] = [
   shape('cloudflare', ['v1.0-'], NOT_ALNUM_BEFORE + String.raw`v1\.0-[a-f0-9]{24}-[a-f0-9]{146}`),
   shape('planetscale', ['pscale_'], NOT_ALNUM_BEFORE + String.raw`pscale_(?:pw|tkn|oauth)_[A-Za-z0-9_=.-]{32,64}`),
   shape('defined-networking', ['dnkey-'], NOT_ALNUM_BEFORE + String.raw`dnkey-[A-Za-z0-9=_-]{26}-[A-Za-z0-9=_-]{52}`),
-  shape('flyio', ['fo1_', 'fm1', 'fm2'], NOT_ALNUM_BEFORE + String.raw`(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})`),
+  shape(
+    'flyio',
+    ['fo1_', 'fm1', 'fm2'],
+    NOT_ALNUM_BEFORE + String.raw`(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/]{100,}={0,3})`,
+  ),
   shape('openshift', ['sha256~'], NOT_ALNUM_BEFORE + String.raw`sha256~[A-Za-z0-9_-]{43}`),
-  shape('yandex', ['AQVN', 't1.', 'YC'], NOT_ALNUM_BEFORE + String.raw`(?:AQVN[A-Za-z0-9_-]{35,38}|t1\.[A-Z0-9a-z_-]+=*\.[A-Z0-9a-z_-]{86}=*|YC[A-Za-z0-9_-]{38})` + NOT_ALNUM_AFTER),
-  shape('1password', ['A3-'], NOT_ALNUM_BEFORE + String.raw`A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}` + NOT_ALNUM_AFTER),
+  shape(
+    'yandex',
+    ['AQVN', 't1.', 'YC'],
+    NOT_ALNUM_BEFORE +
+      String.raw`(?:AQVN[A-Za-z0-9_-]{35,38}|t1\.[A-Z0-9a-z_-]+=*\.[A-Z0-9a-z_-]{86}=*|YC[A-Za-z0-9_-]{38})` +
+      NOT_ALNUM_AFTER,
+  ),
+  shape(
+    '1password',
+    ['A3-'],
+    NOT_ALNUM_BEFORE +
+      String.raw`A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5}` +
+      NOT_ALNUM_AFTER,
+  ),
   shape('1password', ['ops_eyJ'], NOT_ALNUM_BEFORE + String.raw`ops_eyJ[A-Za-z0-9+/]{100,}={0,3}`),
   shape('age', ['AGE-SECRET-KEY-1'], String.raw`AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}`),
   // A raw secp256k1 / Ethereum private key written as 0x + 64 hex characters.
@@ -315,9 +402,9 @@ const PEM_RULE: Rule = shape(
 const URL_RULE: Rule = {
   kind: 'url-userinfo',
   anchors: ['://'],
-  gate: /:\/\/[^\s\/?#@]*@/,
+  gate: /:\/\/[^\s/?#@]*@/,
   pattern:
-    /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/)([^\s:\/?#@"'`<>]*)(?::([^\s\/?#"'`<>]+))?@(?=[^\s\/?#@"'`<>]*[A-Za-z0-9\]])/g,
+    /\b([a-zA-Z][a-zA-Z0-9+.-]{0,30}:\/\/)([^\s:/?#@"'`<>]*)(?::([^\s/?#"'`<>]+))?@(?=[^\s/?#@"'`<>]*[A-Za-z0-9\]])/g,
   replace: (m) => {
     const [, scheme, user = '', password] = m as unknown as [string, string, string | undefined, string | undefined];
     const marker = redactionMarker('url-userinfo');
@@ -352,7 +439,7 @@ const AUTH_HEADER_RULE: Rule = {
 const BEARER_RULE: Rule = {
   kind: 'bearer',
   anchors: ['earer', 'EARER'],
-  pattern: /\b((?:[Bb]earer|BEARER)[ \t]+)([A-Za-z0-9._~+\/=-]{16,})/g,
+  pattern: /\b((?:[Bb]earer|BEARER)[ \t]+)([A-Za-z0-9._~+/=-]{16,})/g,
   replace: (m) => {
     const [, head = '', value = ''] = m;
     return looksRandom(value, 16) ? head + redactionMarker('bearer') : null;
@@ -363,7 +450,7 @@ const BEARER_RULE: Rule = {
 const BASIC_RULE: Rule = {
   kind: 'basic-header',
   anchors: ['Basic', 'basic', 'BASIC'],
-  pattern: /\b((?:Basic|basic|BASIC)[ \t]+)([A-Za-z0-9+\/]{8,}={0,2})(?![A-Za-z0-9+\/=])/g,
+  pattern: /\b((?:Basic|basic|BASIC)[ \t]+)([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])/g,
   replace: (m) => {
     const [, head = '', value = ''] = m;
     const decoded = Buffer.from(value, 'base64').toString('latin1');
@@ -382,13 +469,16 @@ const COOKIE_RULE: Rule = {
   replace: (m) => {
     const [, head = '', list = ''] = m;
     let changed = false;
-    const scrubbed = list.replace(/(^|;[ \t]*)([^=;\s]+)=([^;\s]*)/g, (pair, sep: string, name: string, value: string) => {
-      if (COOKIE_ATTRIBUTES.test(name) || value.startsWith(MARKER_PREFIX)) return pair;
-      const secret = SESSION_NAME.test(name) ? value.length >= 8 && !isPlaceholder(value) : looksRandom(value, 20);
-      if (!secret) return pair;
-      changed = true;
-      return `${sep}${name}=${redactionMarker('cookie')}`;
-    });
+    const scrubbed = list.replace(
+      /(^|;[ \t]*)([^=;\s]+)=([^;\s]*)/g,
+      (pair, sep: string, name: string, value: string) => {
+        if (COOKIE_ATTRIBUTES.test(name) || value.startsWith(MARKER_PREFIX)) return pair;
+        const secret = SESSION_NAME.test(name) ? value.length >= 8 && !isPlaceholder(value) : looksRandom(value, 20);
+        if (!secret) return pair;
+        changed = true;
+        return `${sep}${name}=${redactionMarker('cookie')}`;
+      },
+    );
     return changed ? head + scrubbed : null;
   },
 };
@@ -444,10 +534,41 @@ const VENDOR_ID_RULE: Rule = {
 // ---------------------------------------------------------------------------------------------
 
 /** Words that name a secret. `key`, `auth` and `pat` are weak: the value must look random. */
-const STRONG_WORDS = ['token', 'secret', 'password', 'passwd', 'passphrase', 'pass', 'pwd', 'credentials', 'credential', 'creds', 'apikey', 'accesskey', 'secretkey', 'privatekey', 'authtoken', 'accesstoken'];
+const STRONG_WORDS = [
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'passphrase',
+  'pass',
+  'pwd',
+  'credentials',
+  'credential',
+  'creds',
+  'apikey',
+  'accesskey',
+  'secretkey',
+  'privatekey',
+  'authtoken',
+  'accesstoken',
+];
 const WEAK_WORDS = ['key', 'auth', 'pat'];
 /** Identifiers ending in these (separators removed, lower case) are strong even though they end in `key`. */
-const STRONG_KEY_ENDINGS = ['apikey', 'accesskey', 'secretkey', 'privatekey', 'accountkey', 'masterkey', 'signingkey', 'encryptionkey', 'clientkey', 'authkey', 'appkey', 'licensekey', 'sessionkey'];
+const STRONG_KEY_ENDINGS = [
+  'apikey',
+  'accesskey',
+  'secretkey',
+  'privatekey',
+  'accountkey',
+  'masterkey',
+  'signingkey',
+  'encryptionkey',
+  'clientkey',
+  'authkey',
+  'appkey',
+  'licensekey',
+  'sessionkey',
+];
 
 function caseForms(word: string): { lower: string; capital: string; upper: string } {
   return { lower: word, capital: word[0]!.toUpperCase() + word.slice(1), upper: word.toUpperCase() };
@@ -488,7 +609,7 @@ const ASSIGNMENT_GATE = new RegExp(
   String.raw`(?:${KEYWORD_LOOSE})[\w-]*\\*["'\x60]?\]?(?:[ \t]+[\w&\[\]]+)?[ \t]*[:=!?.+<,-]`,
 );
 
-const IDENTIFIER_CHAR = /[A-Za-z0-9_.\-]/;
+const IDENTIFIER_CHAR = /[A-Za-z0-9_.-]/;
 
 /** The identifier that ends at `end` (exclusive), scanning back over identifier characters. */
 function identifierBefore(text: string, end: number): string {
@@ -600,7 +721,7 @@ const CARD_RULE: Rule = {
   kind: 'card',
   anchors: [],
   digitRun: true,
-  pattern: /(?<![\w.+\-\/:])\d(?:[ -]?\d){12,18}(?![\w.\-\/])/g,
+  pattern: /(?<![\w.+\-/:])\d(?:[ -]?\d){12,18}(?![\w.\-/])/g,
   replace: (m) => {
     const raw = m[0];
     const digits = raw.replace(/[ -]/g, '');
