@@ -68,6 +68,14 @@ const ORDINARY_LOG_LINES = [
   'Set-Cookie: theme=dark; Path=/; HttpOnly',
   'OLDPWD=/home/app/releases/42',
   'api_key_id=3f2b9c1e-8d4a-4f6b-9a2e-7c5d1b0e9f42 rotated',
+  'Error validating access token: The session has been invalidated because the user changed their password',
+  'PASS: test_login_redirects (0.21s)',
+  'password: ********',
+  'region ASIAPACIFICSOUTHEAST unavailable',
+  'at com.example.auth.TokenService.refresh(TokenService.java:42)',
+  "TypeError: Cannot read property 'token' of undefined",
+  "Field 'password' doesn't have a default value",
+  'Authorization failed: insufficient permissions',
 ];
 
 describe(SecretScrubber.name, () => {
@@ -207,6 +215,7 @@ describe(SecretScrubber.name, () => {
       );
       expect(scrubSecrets('card=5500-0000-0000-0004').text).not.toContain('5500');
       expect(scrubSecrets('amex 378282246310005').text).toBe(`amex ${redactionMarker('card')}`);
+      expect(scrubSecrets('pan:4111111111111111').text).toBe(`pan:${redactionMarker('card')}`);
     });
 
     it('keeps digit runs that fail Luhn or have no issuer prefix', () => {

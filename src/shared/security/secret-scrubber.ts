@@ -112,8 +112,12 @@ const PLACEHOLDER_START = /^(?:\$\{|\{\{|\$\(|<%|%[A-Za-z_]|\$[A-Za-z_])/;
 const NON_SECRET_WORDS =
   /^(?:true|false|yes|no|on|off|null|nil|none|undefined|empty|required|optional|invalid|missing|expired|revoked|unknown|redacted|hidden|masked|omitted|not[ _-]?set|unset|set|string|str|bytes|number|int|boolean|bool|any|object|buffer|secret|password|token|bearer|basic|env|default|changed|provided|present|ok)$/i;
 
-/** `PASSWORD`, `ACCESS_TOKEN`: an upper-case name, used as a placeholder. */
-const CONSTANT_NAME = /^[A-Z][A-Z_]*[A-Z]$/;
+/** `PASSWORD`, `ACCESS_TOKEN`: an upper-case name, used as a placeholder (not a long run of capitals). */
+const CONSTANT_NAME = /^(?:[A-Z]+_[A-Z_]*[A-Z]|[A-Z]{2,12})$/;
+/** `The`, `expired`, `Unauthorized`: a plain word (after `token:` it is prose, not a token). */
+const PLAIN_WORD = /^[A-Za-z][a-z]*$/;
+/** Keywords after which a plain word can still be the secret. */
+const PASSWORD_LIKE = /pass|pwd|secret|cred/i;
 /**
  * `process.env.DB_PASSWORD`, `req.body.password`, `config.db.password`: a property path, not a value.
  * Only well-known roots count: `ya29.abcDEF` is a token.
@@ -131,7 +135,7 @@ function isPlaceholder(v: string): boolean {
 /** Whether a value found after a secret keyword should be redacted. */
 function isSecretValue(v: string, quoted: boolean, weak: boolean): boolean {
   if (v.length === 0 || v.startsWith(MARKER_PREFIX)) return false;
-  if (quoted ? isPlaceholder(v) : PLACEHOLDER_START.test(v)) return false;
+  if (isPlaceholder(v) || (!quoted && PLACEHOLDER_START.test(v))) return false;
   const trimmed = v.trim();
   if (trimmed.length < 3) return false;
   if (NON_SECRET_WORDS.test(trimmed)) return false;
@@ -231,7 +235,8 @@ const VENDOR_RULES: readonly Rule[] = [
     'aws',
     ['AKIA', 'ASIA', 'ABIA', 'ACCA', 'A3T'],
     String.raw`\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b`,
-    (m) => shannonEntropy(m) > 2.5,
+    // Key ids are base32 and nearly always hold a digit; `ASIA...`/`ACCA...` words in upper case do not.
+    (m) => shannonEntropy(m) > 2.5 && (m.startsWith('AKIA') || m.startsWith('A3T') || HAS_DIGIT.test(m.slice(4))),
   ),
   shape('aws', ['ABSK'], NOT_ALNUM_BEFORE + String.raw`ABSK[A-Za-z0-9+/]{100,}={0,2}`),
   shape('aws', ['bedrock-api-key-'], NOT_ALNUM_BEFORE + String.raw`bedrock-api-key-[A-Za-z0-9+/]{20,}={0,2}`),
@@ -624,6 +629,8 @@ function keyStrength(identifier: string): KeyStrength {
   const norm = identifier.toLowerCase().replace(/[^a-z0-9]/g, '');
   const bare = norm.replace(/(?:\d+|string|str|value|hash|b64)$/, '');
   if (bare.includes('public') || bare.endsWith('pubkey')) return 'none';
+  // A bare `PASS:` is more often a test result than a password; `db_pass:` is a password.
+  if (bare === 'pass') return 'weak';
   if (STRONG_KEY_ENDINGS.some((e) => bare.endsWith(e))) return 'strong';
   if (bare.endsWith('key') || bare.endsWith('auth') || bare.endsWith('pat')) return 'weak';
   return 'strong';
@@ -667,6 +674,7 @@ const ASSIGNMENT_RULE: Rule = {
       }
     }
     if (!isSecretValue(value, quoted, strength === 'weak')) return null;
+    if (!quoted && PLAIN_WORD.test(value) && !PASSWORD_LIKE.test(key)) return null;
     const marker = redactionMarker('assignment');
     if (quoted) {
       // The closing quote stays (the match stops before it); without one the value ran to the line end.
@@ -721,7 +729,7 @@ const CARD_RULE: Rule = {
   kind: 'card',
   anchors: [],
   digitRun: true,
-  pattern: /(?<![\w.+\-/:])\d(?:[ -]?\d){12,18}(?![\w.\-/])/g,
+  pattern: /(?<![\w.+\-/])\d(?:[ -]?\d){12,18}(?![\w.\-/])/g,
   replace: (m) => {
     const raw = m[0];
     const digits = raw.replace(/[ -]/g, '');
