@@ -76,6 +76,9 @@ const ORDINARY_LOG_LINES = [
   "TypeError: Cannot read property 'token' of undefined",
   "Field 'password' doesn't have a default value",
   'Authorization failed: insufficient permissions',
+  'Authorization: <scheme> <credentials>',
+  'signature verification failed: signature=invalid',
+  'git push --force-with-lease origin main -- src/token.ts',
 ];
 
 describe(SecretScrubber.name, () => {
@@ -269,6 +272,18 @@ describe(SecretScrubber.name, () => {
         const out = scrubSecrets(text).text;
         expect(out.startsWith(kept + redactionMarker('assignment'))).toBe(true);
       }
+    });
+
+    it('replaces secrets given as command-line flags, presigned URL signatures and card codes', () => {
+      expect(scrubSecrets('docker login --username ci --password Zq8rT3vW9 registry.io').text).toBe(
+        `docker login --username ci --password ${redactionMarker('cli-flag')} registry.io`,
+      );
+      expect(
+        scrubSecrets('GET /b/o.png?X-Amz-Expires=300&X-Amz-Signature=3f2b9c1e8d4a4f6b9a2e7c5d1b0e9f42aa').text,
+      ).toBe(`GET /b/o.png?X-Amz-Expires=300&X-Amz-Signature=${redactionMarker('assignment')}`);
+      expect(scrubSecrets('{"number":"4242424242424242","cvc":"123"}').text).toBe(
+        `{"number":"${redactionMarker('card')}","cvc":"${redactionMarker('cvv')}"}`,
+      );
     });
 
     it('replaces session cookies and keeps the others', () => {

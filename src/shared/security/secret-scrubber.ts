@@ -436,7 +436,7 @@ const AUTH_HEADER_RULE: Rule = {
   replace: (m) => {
     const [, head = '', value = ''] = m;
     if (value.length < 8 || value.startsWith(MARKER_PREFIX)) return null;
-    if (PLACEHOLDER_START.test(value) || NON_SECRET_WORDS.test(value)) return null;
+    if (PLACEHOLDER_START.test(value) || isPlaceholder(value) || NON_SECRET_WORDS.test(value)) return null;
     return head + redactionMarker('auth-header');
   },
 };
@@ -557,7 +557,7 @@ const STRONG_WORDS = [
   'authtoken',
   'accesstoken',
 ];
-const WEAK_WORDS = ['key', 'auth', 'pat'];
+const WEAK_WORDS = ['signature', 'key', 'auth', 'pat'];
 /** Identifiers ending in these (separators removed, lower case) are strong even though they end in `key`. */
 const STRONG_KEY_ENDINGS = [
   'apikey',
@@ -604,7 +604,7 @@ const KEYWORD_SUFFIX = String.raw`(?:[_-]?\d+|[_-]?(?:[Ss]tring|STRING|str|[Vv]a
  * Literals found in every case form of every keyword (`Accesstoken` holds `token`,
  * `CREDENTIALS` holds `CRED`): anchors for the assignment rule and the cheap gates.
  */
-const KEYWORD_ANCHORS = ['token', 'secret', 'pass', 'pwd', 'cred', 'key', 'auth', 'pat'].flatMap((w) => {
+const KEYWORD_ANCHORS = ['token', 'secret', 'pass', 'pwd', 'cred', 'key', 'auth', 'pat', 'signature'].flatMap((w) => {
   const f = caseForms(w);
   return [f.lower, f.capital, f.upper];
 });
@@ -632,7 +632,7 @@ function keyStrength(identifier: string): KeyStrength {
   // A bare `PASS:` is more often a test result than a password; `db_pass:` is a password.
   if (bare === 'pass') return 'weak';
   if (STRONG_KEY_ENDINGS.some((e) => bare.endsWith(e))) return 'strong';
-  if (bare.endsWith('key') || bare.endsWith('auth') || bare.endsWith('pat')) return 'weak';
+  if (['key', 'auth', 'pat', 'signature'].some((w) => bare.endsWith(w))) return 'weak';
   return 'strong';
 }
 
@@ -689,6 +689,34 @@ function count(s: string, ch: string): number {
   for (let i = 0; i < s.length; i++) if (s[i] === ch) n++;
   return n;
 }
+
+/** `--password hunter2`, `--api-token "x"`: a command-line flag named after a secret, and its value. */
+const CLI_FLAG_RULE: Rule = {
+  kind: 'cli-flag',
+  anchors: ['--'],
+  pattern: new RegExp(
+    String.raw`(?<![\w-])(?<head>--[\w-]*?${KEYWORD}${KEYWORD_SUFFIX}[ \t]+)(?:"(?<dq>[^"\n]*)"|'(?<sq>[^'\n]*)'|(?<bare>[^\s'"-][^\s'"]*))`,
+    'g',
+  ),
+  replace: (m) => {
+    const g = m.groups ?? {};
+    const head = g.head ?? '';
+    const quote = g.dq !== undefined ? '"' : g.sq !== undefined ? "'" : '';
+    const value = g.dq ?? g.sq ?? g.bare ?? '';
+    const strength = keyStrength(head.trim());
+    if (strength === 'none' || !isSecretValue(value, quote !== '', strength === 'weak')) return null;
+    return `${head}${quote}${redactionMarker('cli-flag')}${quote}`;
+  },
+};
+
+/** Card verification codes: `"cvv": "123"`, `cvc=4567`, `securityCode: 123`. */
+const CVV_RULE: Rule = {
+  kind: 'cvv',
+  anchors: ['cvv', 'cvc', 'Cvv', 'Cvc', 'CVV', 'CVC', 'ecurity_code', 'ecurityCode', 'ard_code', 'ardCode'],
+  pattern:
+    /(?<![A-Za-z0-9])((?:cvv2?|cvc2?|Cvv2?|Cvc2?|CVV2?|CVC2?|(?:[Ss]ecurity|[Cc]ard)_?[Cc]ode)\\?["']?[ \t]*[:=][ \t]*\\?["']?)(\d{3,4})(?!\d)/g,
+  replace: (m) => `${m[1] ?? ''}${redactionMarker('cvv')}`,
+};
 
 /** `if ("hunter2" == password)`: a literal compared with a secret-named variable. */
 const REVERSE_COMPARISON_RULE: Rule = {
@@ -758,6 +786,8 @@ const RULES: readonly Rule[] = [
   SIDEKIQ_RULE,
   VENDOR_ID_RULE,
   ASSIGNMENT_RULE,
+  CLI_FLAG_RULE,
+  CVV_RULE,
   REVERSE_COMPARISON_RULE,
   XML_ELEMENT_RULE,
   CARD_RULE,
