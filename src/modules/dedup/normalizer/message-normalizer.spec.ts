@@ -1,4 +1,4 @@
-import { normalizeMessage } from './message-normalizer';
+import { MAX_MESSAGE_LENGTH, MAX_TOKEN_LENGTH, normalizeMessage } from './message-normalizer';
 
 describe(normalizeMessage.name, () => {
   it('masks a prefixed id and keeps its prefix (issue example)', () => {
@@ -99,6 +99,21 @@ describe(normalizeMessage.name, () => {
     ['a URL route version', 'GET https://api.example.com/v2/users', 'GET https://api.example.com/v2/users'],
   ])('leaves %s', (_category, input, expected) => {
     expect(normalizeMessage(input)).toBe(expected);
+  });
+
+  it('masks a token longer than MAX_TOKEN_LENGTH as one blob', () => {
+    const blob = 'QUJD'.repeat(100);
+    expect(normalizeMessage(`bad payload ${blob} rejected`)).toBe('bad payload * rejected');
+    expect(normalizeMessage(`host ${'a.'.repeat(MAX_TOKEN_LENGTH)}com`)).toBe('host *');
+  });
+
+  it('only reads the first MAX_MESSAGE_LENGTH characters', () => {
+    const head = 'panic: worker 7 crashed ';
+    const first = normalizeMessage(head + 'x '.repeat(MAX_MESSAGE_LENGTH) + 'tail A');
+    const second = normalizeMessage(head + 'x '.repeat(MAX_MESSAGE_LENGTH) + 'tail B');
+    expect(first).toBe(second);
+    expect(first.startsWith('panic: worker * crashed x x')).toBe(true);
+    expect(first.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
   });
 
   it('is idempotent', () => {

@@ -21,6 +21,14 @@
 /** The placeholder that replaces every variable value. */
 export const PLACEHOLDER = '*';
 
+/**
+ * Only the start of a message counts: what identifies a bug comes first, and some rules are
+ * O(length x token length), so a huge message must not stall ingestion.
+ */
+export const MAX_MESSAGE_LENGTH = 8192;
+/** A token (run of non-space characters) longer than this is a blob (base64, a dump): one `*`. */
+export const MAX_TOKEN_LENGTH = 256;
+
 interface MaskRule {
   /** For tests and debugging; the rule names are not part of the output. */
   readonly name: string;
@@ -187,7 +195,7 @@ const RULES: readonly MaskRule[] = [
       '(?<![\\w:/.])(?:/[A-Za-z0-9._%@+~:=*-]+)+/?',
       // Windows: C:\\Windows\\System32\\x.dll
       // (a directory may contain spaces, the last segment may not)
-      '\\b[A-Za-z]:\\\\(?:[^\\\\\\s"\'<>|]+(?: [^\\\\\\s"\'<>|]+)*\\\\)*[^\\\\\\s"\'<>|]*',
+      '\\b[A-Za-z]:\\\\(?:[^\\\\\\s"\'<>|]+(?: [^\\\\\\s"\'<>|]+){0,4}\\\\)*[^\\\\\\s"\'<>|]*',
     ].join('|'),
     replace: (path) =>
       path.includes('\\') ? path.split('\\').map(maskSegment).join('\\') : path.split('/').map(maskSegment).join('/'),
@@ -244,7 +252,7 @@ const RULES: readonly MaskRule[] = [
   },
   {
     name: 'quoted',
-    pattern: `(?<==)(?:'[^'\\n]*'|"[^"\\n]*")`,
+    pattern: `(?<==)(?:'[^'\\n]{0,${MAX_TOKEN_LENGTH}}'|"[^"\\n]{0,${MAX_TOKEN_LENGTH}}")`,
     replace: (quoted) => `${quoted[0]}${PLACEHOLDER}${quoted[0]}`,
   },
   { name: 'bool', pattern: '(?<==)(?:true|false|True|False|TRUE|FALSE)\\b' },
@@ -341,10 +349,16 @@ const REPEATED_MASKED_TOKEN = /(^| )([^ *]*\*[^ ]*)(?: \2)+(?= |$)/g;
 /** An empty value in brackets (`from 1.2.3.4 ()`) is a value: `(*)`. Not a call: `run()` stays. */
 const EMPTY_VALUE = /(?<![^ ])([([])([)\]])/g;
 
-/** Normalises one message: masks its variable parts with `*` and collapses whitespace. */
+const LONG_TOKEN = new RegExp(`(?<!\\S)\\S{${MAX_TOKEN_LENGTH + 1},}`, 'g');
+
+/**
+ * Normalises one message: masks its variable parts with `*` and collapses whitespace. Looks at the
+ * first `MAX_MESSAGE_LENGTH` characters; tokens longer than `MAX_TOKEN_LENGTH` become one `*`.
+ */
 export function normalizeMessage(message: string): string {
-  let text = message;
+  let text = message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message;
   if (NEEDS_WHITESPACE_FIX.test(text)) text = text.replace(/\s+/g, ' ').trim();
+  if (text.length > MAX_TOKEN_LENGTH) text = text.replace(LONG_TOKEN, PLACEHOLDER);
   text = text.replace(ALL, replaceAll);
   if (text.includes('*,*')) text = text.replace(MASKED_LIST, PLACEHOLDER);
   if (text.includes('* ')) text = text.replace(REPEATED_MASKED_TOKEN, '$1$2');
