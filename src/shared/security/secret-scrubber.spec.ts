@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 import { sharedPath } from '../../../test/support/shared-dir';
-import { SecretScrubber, redactionMarker, scrubSecrets } from './secret-scrubber';
+import { SecretScrubber, redactionMarker, scrubJsonSecrets, scrubSecrets } from './secret-scrubber';
 
 interface SecretRow {
   format: string;
@@ -311,6 +311,44 @@ describe(SecretScrubber.name, () => {
       ]) {
         expect(scrubSecrets(text).text).toBe(text);
       }
+    });
+  });
+
+  describe('structured values', () => {
+    it('replaces strings under secret-named keys and scrubs every other string, without changing the input', () => {
+      const input = {
+        level: 'error',
+        msg: 'login failed for https://bob:hunter22@idp.example.com',
+        request: { headers: { 'X-Auth-Token': 'abc', 'x-request-id': '7f9c2ba4e88f827d616045507605853e' } },
+        config: { password: 'p4ss', apiKey: 'k-93jf8s7d6f5g4h3j2k1', keyspace: 'orders', retries: 3 },
+        tags: ['ok', 'ghp_5xid1bo3zaaha13rtr74q3svmmrtarlujy5b'],
+      };
+      const copy = structuredClone(input);
+      const { value, redactions } = scrubJsonSecrets(input);
+      expect(input).toEqual(copy);
+      expect(redactions).toBe(5);
+      expect(value).toEqual({
+        level: 'error',
+        msg: `login failed for https://bob:${redactionMarker('url-userinfo')}@idp.example.com`,
+        request: {
+          headers: {
+            'X-Auth-Token': redactionMarker('assignment'),
+            'x-request-id': '7f9c2ba4e88f827d616045507605853e',
+          },
+        },
+        config: {
+          password: redactionMarker('assignment'),
+          apiKey: redactionMarker('assignment'),
+          keyspace: 'orders',
+          retries: 3,
+        },
+        tags: ['ok', redactionMarker('github')],
+      });
+    });
+
+    it('returns the same value when there is nothing to scrub', () => {
+      const input = { a: ['b', { c: 'd' }], token: '${TOKEN}' };
+      expect(scrubJsonSecrets(input).value).toBe(input);
     });
   });
 

@@ -718,6 +718,9 @@ const CVV_RULE: Rule = {
   replace: (m) => `${m[1] ?? ''}${redactionMarker('cvv')}`,
 };
 
+/** A key name that ends in a secret keyword, for structured data: `password`, `apiKey`, `X-Auth-Token`. */
+const SECRET_KEY_NAME = new RegExp(`${KEYWORD}${KEYWORD_SUFFIX}$`);
+
 /** `if ("hunter2" == password)`: a literal compared with a secret-named variable. */
 const REVERSE_COMPARISON_RULE: Rule = {
   kind: 'assignment',
@@ -912,6 +915,38 @@ export class SecretScrubber {
   scrubText(text: string): string {
     return this.scrub(text).text;
   }
+
+  /**
+   * Scrubs every string in a JSON-like value (parsed JSON logs, labels, payloads) and returns a
+   * copy; the input is not changed. A string under a secret-named key (`password`, `apiKey`,
+   * `client_secret`) is replaced whole, as `password=...` would be in text.
+   */
+  scrubJson<T>(value: T): { value: T; redactions: number } {
+    let redactions = 0;
+    const visit = (v: unknown, key: string | undefined): unknown => {
+      if (typeof v === 'string') {
+        if (key !== undefined && SECRET_KEY_NAME.test(key)) {
+          const strength = keyStrength(key);
+          if (strength !== 'none' && isSecretValue(v, true, strength === 'weak')) {
+            redactions++;
+            return redactionMarker('assignment');
+          }
+        }
+        const r = this.scrub(v);
+        redactions += r.redactions;
+        return r.text;
+      }
+      if (Array.isArray(v)) return v.map((item) => visit(item, undefined));
+      if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+        const out: Record<string, unknown> = {};
+        for (const [k, item] of Object.entries(v)) out[k] = visit(item, k);
+        return out;
+      }
+      return v;
+    };
+    const scrubbed = visit(value, undefined) as T;
+    return { value: redactions === 0 ? value : scrubbed, redactions };
+  }
 }
 
 function applyRule(text: string, rule: Rule): ScrubResult {
@@ -938,7 +973,12 @@ function applyRule(text: string, rule: Rule): ScrubResult {
 
 const defaultScrubber = new SecretScrubber();
 
-/** Scrubs with a shared `SecretScrubber`. */
+/** Scrubs text with a shared `SecretScrubber`. */
 export function scrubSecrets(text: string): ScrubResult {
   return defaultScrubber.scrub(text);
+}
+
+/** Scrubs every string of a JSON-like value with a shared `SecretScrubber`; see `SecretScrubber.scrubJson`. */
+export function scrubJsonSecrets<T>(value: T): { value: T; redactions: number } {
+  return defaultScrubber.scrubJson(value);
 }
