@@ -28,6 +28,16 @@ describe(normalizeMessage.name, () => {
     ['URL with an IP host', 'POST http://10.0.0.12:8080/hook timed out', 'POST http://*/hook timed out'],
     ['URL at the end of a sentence', 'See https://example.com/docs/42.', 'See https://example.com/docs/*.'],
     ['hostname', 'could not resolve db-primary.eu-west-1.rds.amazonaws.com', 'could not resolve *'],
+    [
+      'URL id and slug segments',
+      'GET https://cdn.example.com/v2beta/users/u9x8y7z/avatar/abc123.jpg 404',
+      'GET https://cdn.example.com/v2beta/users/*/avatar/*.jpg *',
+    ],
+    [
+      'route names in a URL',
+      'POST https://auth.example.com/oauth2/token failed',
+      'POST https://auth.example.com/oauth2/token failed',
+    ],
     ['hostname with port', 'proxy cache.example.net:3128 refused', 'proxy * refused'],
     [
       'Windows path',

@@ -290,6 +290,20 @@ const replaceSegment = replacer(SEGMENT_RULES);
 /** A path segment this long with letters and digits mixed is an opaque token (base64, random id). */
 const OPAQUE_SEGMENT = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}$/;
 
+/**
+ * In a URL, a segment of 6+ characters mixing letters and at least two digits is an id or a slug
+ * (`a1b2c3`, `abc123.jpg`); `v1`, `v2beta` or `oauth2` name the route.
+ */
+const URL_ID_SEGMENT = /^(?=(?:[^.\d]*\d){2})(?=[^.]*[A-Za-z])[A-Za-z0-9_-]{6,}(?:\.[A-Za-z0-9]{1,5})?$/;
+
+function maskUrlSegment(segment: string): string {
+  if (URL_ID_SEGMENT.test(segment)) {
+    const dot = segment.lastIndexOf('.');
+    return dot > 0 ? `${PLACEHOLDER}${segment.slice(dot)}` : PLACEHOLDER;
+  }
+  return maskSegment(segment);
+}
+
 function maskSegment(segment: string): string {
   if (segment === '') return segment;
   if (OPAQUE_SEGMENT.test(segment)) return PLACEHOLDER;
@@ -335,7 +349,7 @@ function maskUrl(url: string): string {
       .join('&')}`;
     tail = tail.slice(0, question);
   }
-  const path = tail.split('/').map(maskSegment).join('/');
+  const path = tail.split('/').map(maskUrlSegment).join('/');
   return `${body.slice(0, schemeEnd)}${rest}${path}${query}${fragment}${trailing ? trailing[0] : ''}`;
 }
 
