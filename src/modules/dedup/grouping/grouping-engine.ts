@@ -37,16 +37,34 @@
  *
  * ## The rule (`variable-position`)
  *
- * Templates are split on spaces. When at least `minDistinctValues` live groups of one scope have
- * patterns that are identical except at one position, and the values there are all distinct, that
- * position is a variable: the groups merge into the oldest one, whose pattern gets `null` there;
- * the others become its aliases, and the merge records the rule, the position and the values.
- * Groups whose pattern already has `null` at that position (a variable learned earlier) count as
- * evidence too. A new template that matches a live pattern (equal wherever the pattern is not
- * `null`) joins that group: that is following evidence already gathered, not merging on one
- * message. A single message never merges two groups by itself: two different values at a
- * position are not enough (measured: a one-message join lost more than it won on some logs).
- * Fingerprints never change; a merge only adds aliases.
+ * Templates are split on single spaces (the normaliser collapses whitespace). Groups whose
+ * patterns have the same length and are equal at every position but one (a `null`, a variable
+ * learned earlier, equals anything) are peers at that position. When the peers' values there
+ * reach `minDistinctValues` distinct values (3; `minDistinctWords`, 5, when every value is a plain
+ * word: `Started`/`Stopped` is more often two events than one parameter), or one peer already has
+ * `null` there, the position is a variable: the peers merge into the oldest, whose pattern gets
+ * `null` there (and wherever a peer had `null`); the others keep their keys and become its
+ * aliases, and the merge records the rule, the position and the values. A merge that would leave
+ * more than half of the pattern variable is not made (`<V> <V>` would swallow unrelated messages).
+ * Merges cascade: a survivor whose pattern changed is checked again.
+ *
+ * A new template that fits a live pattern (equal wherever the pattern is not `null`) joins that
+ * group, the most specific first, then the oldest: that follows evidence already gathered. A single
+ * message never merges two groups by itself: two different values at a position are not enough
+ * (the issue reports that a one-message join, measured, lost more than it won on some logs).
+ * Fingerprints never change; a merge only adds aliases. The literal tokens of a pattern (not `null`,
+ * without `*`) appear verbatim in every message of the group.
+ *
+ * ## Example (what the service does under its scope lock)
+ *
+ *   const template = normalizeMessage(scrubbed);
+ *   const print = fingerprint(source, feature, template);
+ *   // known print -> its group, following mergedInto; otherwise:
+ *   const groups = await repo.liveGroups(source, feature, tokenCount(template)); // GroupState[]
+ *   const decision = decideGrouping({ groups, nextSeq: await repo.nextSeq(source, feature) },
+ *                                   { fingerprint: print, template });
+ *   await repo.save(decision);   // insert created, alias print -> decision.groupKey, apply merges
+ *   return decision.groupKey;    // the issue to file the occurrence under
  */
 
 /** A pattern token: the literal token, or `null` at a position evidence showed to be variable. */
