@@ -352,6 +352,26 @@ describe(SecretScrubber.name, () => {
     });
   });
 
+  it('handles large pathological messages (every rule stays linear; a quadratic one would hit the test timeout)', () => {
+    const n = 200_000;
+    const pemJunk = '-----BEGIN RSA PRIVATE KEY----- !'.repeat(n / 34);
+    expect(scrubSecrets(pemJunk).text).not.toContain('BEGIN');
+    for (const text of [
+      'a'.repeat(n),
+      '4111 '.repeat(n / 5),
+      'password="'.repeat(n / 10),
+      'TOKEN'.repeat(n / 5) + '=x',
+      `http://u:${'a'.repeat(n)}`,
+      '<token>'.repeat(n / 7) + '</token>',
+      '"abc" == '.repeat(n / 9) + 'password',
+      'Authorization: '.repeat(n / 15),
+      'ZXlK' + 'A'.repeat(n),
+    ]) {
+      const out = scrubSecrets(text).text;
+      expect(scrubSecrets(out).text).toBe(out);
+    }
+  });
+
   it('counts every redaction', () => {
     const text = 'ghp_5xid1bo3zaaha13rtr74q3svmmrtarlujy5b and AKIAIOSFODNN7SECRETS and password=hunter22';
     const result = scrubSecrets(text);

@@ -52,6 +52,8 @@ interface Rule {
   readonly pattern: RegExp;
   /** The replacement for a whole match, or null to keep the match as it is. */
   readonly replace: Replacer;
+  /** Instead of `pattern` and `replace`: the whole rewrite, for a rule one regex cannot do in linear time. */
+  readonly apply?: (text: string) => ScrubResult;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,12 +398,52 @@ const VENDOR_RULES: readonly Rule[] = [
 // Private keys, URLs, headers
 // ---------------------------------------------------------------------------------------------
 
-const PEM_RULE: Rule = shape(
-  'pem-block',
-  ['-----BEGIN'],
-  // The END line may be missing (a truncated log line): then the key runs to the end of its base64.
-  String.raw`-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:.,-]*)`,
-);
+const PEM_BEGIN = /-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----/g;
+const PEM_END = /-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----/g;
+/** What a key body is made of, JSON-escaped line breaks (`\n`) included. */
+const PEM_BODY_CHAR = /[A-Za-z0-9+/=\s\\:.,-]/;
+
+/**
+ * From each BEGIN line to its END line. The END line may be missing (a truncated log line): then
+ * the block runs to the end of its base64. Written as a loop, not one lazy regex, so that many
+ * BEGIN lines without an END stay linear.
+ */
+function scrubPrivateKeys(text: string): ScrubResult {
+  const marker = redactionMarker('pem-block');
+  let out = '';
+  let last = 0;
+  let redactions = 0;
+  let endSearchedFrom = Number.POSITIVE_INFINITY;
+  PEM_BEGIN.lastIndex = 0;
+  let begin: RegExpExecArray | null;
+  while ((begin = PEM_BEGIN.exec(text)) !== null) {
+    let stop = -1;
+    if (begin.index < endSearchedFrom) {
+      PEM_END.lastIndex = PEM_BEGIN.lastIndex;
+      const end = PEM_END.exec(text);
+      if (end !== null) stop = end.index + end[0].length;
+      // No END after here: later BEGIN lines need not search again.
+      else endSearchedFrom = begin.index;
+    }
+    if (stop === -1) {
+      stop = PEM_BEGIN.lastIndex;
+      while (stop < text.length && PEM_BODY_CHAR.test(text[stop]!)) stop++;
+    }
+    out += text.slice(last, begin.index) + marker;
+    last = stop;
+    redactions++;
+    PEM_BEGIN.lastIndex = stop;
+  }
+  return redactions === 0 ? { text, redactions } : { text: out + text.slice(last), redactions };
+}
+
+const PEM_RULE: Rule = {
+  kind: 'pem-block',
+  anchors: ['-----BEGIN'],
+  pattern: PEM_BEGIN,
+  replace: () => null,
+  apply: scrubPrivateKeys,
+};
 
 /** `scheme://user:password@host`: keep scheme, user and host; replace the password. */
 const URL_RULE: Rule = {
@@ -904,7 +946,7 @@ export class SecretScrubber {
       hits[i] = 0;
       const rule = this.rules[i]!;
       if (rule.gate !== undefined && !rule.gate.test(out)) continue;
-      const r = applyRule(out, rule);
+      const r = rule.apply ? rule.apply(out) : applyRule(out, rule);
       out = r.text;
       redactions += r.redactions;
     }
