@@ -2,7 +2,6 @@ import { PassThrough, Readable } from 'node:stream';
 import { fingerprint } from '../../modules/dedup/normalizer/fingerprint';
 import { CliIo } from '../cli-command';
 import { groupCommand } from './group.command';
-import { normalizeCommand } from './normalize.command';
 
 async function run(command: typeof groupCommand, args: string[], input: string) {
   const stdout = new PassThrough();
@@ -23,28 +22,6 @@ const INPUT = [
   'Export failed: template /srv/label.pdf missing',
   'Stripe API error: card_declined for cus_zz9',
 ].join('\n');
-
-describe('normalizeCommand', () => {
-  it('prints the normalised form of each line', async () => {
-    const result = await run(
-      normalizeCommand,
-      [],
-      'Stripe API error: card_declined for cus_abc123\r\nFailed to fetch https://api.example.com/v1/thing/12345\n\nlast line without newline 42',
-    );
-    expect(result).toEqual({
-      code: 0,
-      stdout:
-        'Stripe API error: card_declined for cus_*\nFailed to fetch https://api.example.com/v1/thing/*\n\nlast line without newline *\n',
-      stderr: '',
-    });
-  });
-
-  it('rejects arguments', async () => {
-    const result = await run(normalizeCommand, ['extra'], '');
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('usage: fixloop normalize');
-  });
-});
 
 describe('groupCommand', () => {
   const key = (template: string) => fingerprint('api', 'exports', template);
