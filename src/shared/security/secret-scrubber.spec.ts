@@ -79,6 +79,7 @@ const ORDINARY_LOG_LINES = [
   'Authorization: <scheme> <credentials>',
   'signature verification failed: signature=invalid',
   'git push --force-with-lease origin main -- src/token.ts',
+  'assert failed: password == expected_password',
 ];
 
 describe(SecretScrubber.name, () => {

@@ -580,7 +580,7 @@ const VENDOR_ID_RULE: Rule = {
 // Keyword assignments
 // ---------------------------------------------------------------------------------------------
 
-/** Words that name a secret. `key`, `auth` and `pat` are weak: the value must look random. */
+/** Words that name a secret. The weak ones (`key`, `auth`, `pat`, `signature`) need a random-looking value. */
 const STRONG_WORDS = [
   'token',
   'secret',
@@ -700,6 +700,7 @@ const ASSIGNMENT_RULE: Rule = {
     // `,` only separates a quoted name from a quoted value: `setProperty("TOKEN", "value")`.
     if (op === ',' && (!quoted || !g.kq)) return null;
     // `==`: a comparison with a literal is a hard-coded secret; with a name it is not.
+    if ((op === '==' || op === '===' || op === '!=' || op === '!==') && !quoted) return null;
     const identifier = identifierBefore(text, m.index) + key;
     const strength = keyStrength(identifier);
     if (strength === 'none') return null;
