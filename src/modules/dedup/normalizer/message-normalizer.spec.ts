@@ -89,6 +89,7 @@ describe(normalizeMessage.name, () => {
     ['quoted values after =', 'lookup name=\'Jane Doe\' failed, key="a b"', 'lookup name=\'*\' failed, key="*"'],
     ['booleans after =', 'flag enabled=true dryRun=False', 'flag enabled=* dryRun=*'],
     ['lists of masked values', 'nodes 10.0.0.1,10.0.0.2,10.0.0.3 down', 'nodes * down'],
+    ['lists with other separators', 'totals 1514038440000##7007##548365, ids [3; 4; 5]', 'totals *, ids [*]'],
     ['repeated masked tokens', 'delete blk_1 blk_2 blk_3 done', 'delete blk_* done'],
     ['empty bracketed value', 'connection from 1.2.3.4 () at noon', 'connection from * (*) at noon'],
     ['whitespace', '  two\tspaces   here \n', 'two spaces here'],

@@ -355,8 +355,8 @@ function maskUrl(url: string): string {
 
 const NEEDS_WHITESPACE_FIX = /\s\s|[\t\n\r\f\v]|^\s|\s$/;
 
-/** A list of masked values (`*,*,*`) stands for one value: lists vary in length. */
-const MASKED_LIST = /\*(?:,\*)+/g;
+/** A list of masked values (`*,*,*`, `*; *`, `*|*`, `*##*`) is one value: lists vary in length. */
+const MASKED_LIST = /\*(?:(?:,|;|\||#+) ?\*)+/g;
 /** A run of one masked token repeated (`blk_* blk_* blk_*`) is a list too. */
 const REPEATED_MASKED_TOKEN = /(^| )([^ *]*\*[^ ]*)(?: \2)+(?= |$)/g;
 
@@ -374,7 +374,7 @@ export function normalizeMessage(message: string): string {
   if (NEEDS_WHITESPACE_FIX.test(text)) text = text.replace(/\s+/g, ' ').trim();
   if (text.length > MAX_TOKEN_LENGTH) text = text.replace(LONG_TOKEN, PLACEHOLDER);
   text = text.replace(ALL, replaceAll);
-  if (text.includes('*,*')) text = text.replace(MASKED_LIST, PLACEHOLDER);
+  if (text.includes('*')) text = text.replace(MASKED_LIST, PLACEHOLDER);
   if (text.includes('* ')) text = text.replace(REPEATED_MASKED_TOKEN, '$1$2');
   if (text.includes('()') || text.includes('[]')) text = text.replace(EMPTY_VALUE, '$1*$2');
   return text;
