@@ -356,7 +356,7 @@ function maskUrl(url: string): string {
 const NEEDS_WHITESPACE_FIX = /\s\s|[\t\n\r\f\v]|^\s|\s$/;
 
 /** A list of masked values (`*,*,*`, `*; *`, `*|*`, `*##*`) is one value: lists vary in length. */
-const MASKED_LIST = /\*(?:(?:,|;|\||#+) ?\*)+/g;
+const MASKED_LIST = /\*(?:(?:,|;|\||##+) ?\*)+/g;
 /** A run of one masked token repeated (`blk_* blk_* blk_*`) is a list too. */
 const REPEATED_MASKED_TOKEN = /(^| )([^ *]*\*[^ ]*)(?: \2)+(?= |$)/g;
 
