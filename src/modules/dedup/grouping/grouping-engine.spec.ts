@@ -140,6 +140,7 @@ describe(decideGrouping.name, () => {
   it('keeps a pattern mostly literal', () => {
     // three values at position 0 of a one-token message, or a second variable in a two-token one
     expect(feed(['/a', '/b', '/c']).live).toHaveLength(3);
+    expect(feed(['* * /a', '* * /b', '* * /c']).live).toHaveLength(3);
     const { live } = feed(['#1 /a', '#1 /b', '#1 /c', '#2 /d', '#3 /e']);
     expect(live.map((g) => g.pattern)).toEqual([
       ['#1', null],

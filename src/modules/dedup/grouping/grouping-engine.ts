@@ -45,7 +45,8 @@
  * `null` there, the position is a variable: the peers merge into the oldest, whose pattern gets
  * `null` there (and wherever a peer had `null`); the others keep their keys and become its
  * aliases, and the merge records the rule, the position and the values. A merge that would leave
- * more than half of the pattern variable is not made (`<V> <V>` would swallow unrelated messages).
+ * more than half of the pattern without literal text (learned variables and bare `*` tokens) is not
+ * made: `<V> <V>` or `* * <V>` would swallow unrelated messages.
  * Merges cascade: a survivor whose pattern changed is checked again.
  *
  * A new template that fits a live pattern (equal wherever the pattern is not `null`) joins that
@@ -178,6 +179,13 @@ function agreesExcept(a: readonly PatternToken[], b: readonly PatternToken[], po
   return true;
 }
 
+/** Positions that carry no literal text: learned variables and bare placeholders. */
+function variables(pattern: readonly PatternToken[]): number {
+  let count = 0;
+  for (const token of pattern) if (token === null || token === '*') count++;
+  return count;
+}
+
 function wildcards(pattern: readonly PatternToken[]): number {
   let count = 0;
   for (const token of pattern) if (token === null) count++;
@@ -255,7 +263,7 @@ function mergeOnEvidence(working: GroupState[], start: GroupState, config: Group
         i === position || peers.some((peer) => peer.pattern[i] === null) ? null : token,
       );
       // a template must stay mostly literal: `<V> <V>` or `<V>` would swallow unrelated messages
-      if (2 * wildcards(pattern) > pattern.length) continue;
+      if (2 * variables(pattern) > pattern.length) continue;
       const absorbed = peers.slice(1).map((peer) => peer.key);
       const evidence: MergeEvidence = {
         rule: 'variable-position',
