@@ -1,7 +1,11 @@
 import { InitialSchema1764100000000 } from './1764100000000-initial-schema';
+import { GroupingGroups1764200000000 } from './1764200000000-grouping-groups';
+import { SpawnDispatch1764300000000 } from './1764300000000-spawn-dispatch';
+import { IssueLifecycle1764400000000 } from './1764400000000-issue-lifecycle';
+import { VerificationEvidence1764500000000 } from './1764500000000-verification-evidence';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
  * compiled build, from Jest and from the CLI. A migration is never edited once landed: add one.
  */
-export const MIGRATIONS = [InitialSchema1764100000000];
+export const MIGRATIONS = [InitialSchema1764100000000, GroupingGroups1764200000000, SpawnDispatch1764300000000, IssueLifecycle1764400000000, VerificationEvidence1764500000000];

@@ -140,6 +140,20 @@ export class WorkflowRunReported extends DomainEvent {
 }
 
 /**
+ * A deployment was recorded (GitHub `deployment_status` or POST /api/deployments); the deployments
+ * module works out which merged PRs it carried. The row is the durable record; this is a nudge.
+ */
+export class DeploymentRecorded extends DomainEvent {
+  constructor(
+    readonly deploymentId: string,
+    readonly source: string,
+    readonly environment: string,
+  ) {
+    super();
+  }
+}
+
+/**
  * The catalogue: event name -> payload class. `DomainEventBus.emit` and `@OnDomainEvent` are typed
  * by it, so emitting the wrong payload does not compile.
  */
@@ -155,6 +169,7 @@ export interface EventMap {
   'fix.verified': FixVerified;
   'fix.failed': FixFailed;
   'workflow_run.reported': WorkflowRunReported;
+  'deployment.recorded': DeploymentRecorded;
 }
 
 export type EventName = keyof EventMap;
