@@ -80,6 +80,11 @@ const ORDINARY_LOG_LINES = [
   'signature verification failed: signature=invalid',
   'git push --force-with-lease origin main -- src/token.ts',
   'assert failed: password == expected_password',
+  'File "/app/auth/views.py", line 42, in login token = create_token(user)',
+  'github.GithubException: 401 {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}',
+  'key=idempotency-7f9c2ba4 replayed',
+  'docker run -p 8080:80 nginx exited with code 1',
+  'ssh -p 2222 deploy@10.0.0.5: Connection refused',
 ];
 
 describe(SecretScrubber.name, () => {
@@ -278,6 +283,12 @@ describe(SecretScrubber.name, () => {
     it('replaces secrets given as command-line flags, presigned URL signatures and card codes', () => {
       expect(scrubSecrets('docker login --username ci --password Zq8rT3vW9 registry.io').text).toBe(
         `docker login --username ci --password ${redactionMarker('cli-flag')} registry.io`,
+      );
+      expect(scrubSecrets('docker login -u ci -p Zq8rT3vW9 registry.io').text).toBe(
+        `docker login -u ci -p ${redactionMarker('cli-flag')} registry.io`,
+      );
+      expect(scrubSecrets('mysql -h db -uroot -pS3cretPw app').text).toBe(
+        `mysql -h db -uroot -p${redactionMarker('cli-flag')} app`,
       );
       expect(
         scrubSecrets('GET /b/o.png?X-Amz-Expires=300&X-Amz-Signature=3f2b9c1e8d4a4f6b9a2e7c5d1b0e9f42aa').text,

@@ -126,6 +126,8 @@ const PASSWORD_LIKE = /pass|pwd|secret|cred/i;
  */
 const PROPERTY_PATH =
   /^(?:process\.env|os\.environ|ENV|env|config|settings|self|this|req|request|params|options|opts|args|ctx|context|secrets|vars|inputs)(?:\.[A-Za-z_$][\w$]*|\[['"]?[\w$-]+['"]?\])+(?:\(\))?$/;
+/** `create_token(user)`, `os.getenv("TOKEN")`: code, not a value. */
+const FUNCTION_CALL = /^[A-Za-z_$][\w$.]*\(.*\)$/;
 const FILE_PATH = /^(?:~?\/|\.\.?\/)[\w./-]*$/;
 const URL_VALUE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
 const SHORT_NUMBER = /^\d{1,5}$/;
@@ -144,12 +146,13 @@ function isSecretValue(v: string, quoted: boolean, weak: boolean): boolean {
   if (CONSTANT_NAME.test(trimmed)) return false;
   if (SHORT_NUMBER.test(trimmed)) return false;
   if (URL_VALUE.test(trimmed) || FILE_PATH.test(trimmed)) return false;
-  if (!quoted && PROPERTY_PATH.test(trimmed)) return false;
+  if (!quoted && (PROPERTY_PATH.test(trimmed) || FUNCTION_CALL.test(trimmed))) return false;
   if (weak) {
-    // `key`, `auth`: common words; only a random-looking token counts.
-    if (!/^[A-Za-z0-9+/=_.~-]+$/.test(trimmed)) return false;
+    // `key`, `auth`: common words; only a random-looking token counts, not `idempotency-7f9c2ba4`.
+    if (!/^[A-Za-z0-9+/=_.~%-]+$/.test(trimmed)) return false;
     if (trimmed.includes('/') && trimmed.includes('.')) return false;
-    return looksRandom(trimmed, 16) || (trimmed.length >= 32 && shannonEntropy(trimmed) > 3);
+    const core = trimmed.replace(/^[A-Za-z]+[-_:.]/, '');
+    return looksRandom(core, 16) || (core.length >= 32 && shannonEntropy(core) > 3);
   }
   return true;
 }
@@ -697,11 +700,13 @@ const ASSIGNMENT_RULE: Rule = {
     const op = g.op ?? '';
     const quoted = g.qv !== undefined;
     let value = quoted ? (g.qv ?? '') : (g.uv ?? '');
-    // `,` only separates a quoted name from a quoted value: `setProperty("TOKEN", "value")`.
-    if (op === ',' && (!quoted || !g.kq)) return null;
+    // `,` only separates a quoted name from a quoted value: `setProperty("TOKEN", "value")`, not
+    // the end of a quoted message from the next item: `{"message": "Bad credentials", "url": ...}`.
+    const before = identifierBefore(text, m.index);
+    if (op === ',' && (!quoted || !g.kq || text[m.index - before.length - 1] !== g.kq.slice(-1))) return null;
     // `==`: a comparison with a literal is a hard-coded secret; with a name it is not.
     if ((op === '==' || op === '===' || op === '!=' || op === '!==') && !quoted) return null;
-    const identifier = identifierBefore(text, m.index) + key;
+    const identifier = before + key;
     const strength = keyStrength(identifier);
     if (strength === 'none') return null;
     let tail = '';
@@ -752,12 +757,28 @@ const CLI_FLAG_RULE: Rule = {
   },
 };
 
+/** `docker login -u ci -p <password>`, `mysql -uroot -p<password>`: the short password flag of login commands. */
+const LOGIN_PASSWORD_FLAG_RULE: Rule = {
+  kind: 'cli-flag',
+  anchors: ['-p'],
+  gate: /\b(?:(?:docker|podman|nerdctl|helm|oras|skopeo|buildah)\b.*\blogin|mysql(?:dump|admin|import)?|mariadb)\b/,
+  pattern: /(?<=\s)(-p[ \t]*)(?![ \t-])([^\s'"]+|"[^"\n]*"|'[^'\n]*')/g,
+  replace: (m, text) => {
+    const [, flag = '', value = ''] = m;
+    if (!LOGIN_PASSWORD_FLAG_RULE.gate!.test(text.slice(0, m.index))) return null;
+    const quote = /^["']/.test(value) ? value[0]! : '';
+    const inner = quote ? value.slice(1, -1) : value;
+    if (!isSecretValue(inner, quote !== '', false)) return null;
+    return `${flag}${quote}${redactionMarker('cli-flag')}${quote}`;
+  },
+};
+
 /** Card verification codes: `"cvv": "123"`, `cvc=4567`, `securityCode: 123`. */
 const CVV_RULE: Rule = {
   kind: 'cvv',
   anchors: ['cvv', 'cvc', 'Cvv', 'Cvc', 'CVV', 'CVC', 'ecurity_code', 'ecurityCode', 'ard_code', 'ardCode'],
   pattern:
-    /(?<![A-Za-z0-9])((?:cvv2?|cvc2?|Cvv2?|Cvc2?|CVV2?|CVC2?|(?:[Ss]ecurity|[Cc]ard)_?[Cc]ode)\\?["']?[ \t]*[:=][ \t]*\\?["']?)(\d{3,4})(?!\d)/g,
+    /(?<![A-Za-z0-9])((?:cvv2?|cvc2?|Cvv2?|Cvc2?|CVV2?|CVC2?|(?:[Ss]ecurity|[Cc]ard)_?[Cc]ode)\\?["']?[ \t]*[:=]?[ \t]*\\?["']?)(\d{3,4})(?!\d)/g,
   replace: (m) => `${m[1] ?? ''}${redactionMarker('cvv')}`,
 };
 
@@ -833,6 +854,7 @@ const RULES: readonly Rule[] = [
   VENDOR_ID_RULE,
   ASSIGNMENT_RULE,
   CLI_FLAG_RULE,
+  LOGIN_PASSWORD_FLAG_RULE,
   CVV_RULE,
   REVERSE_COMPARISON_RULE,
   XML_ELEMENT_RULE,
