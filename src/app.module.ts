@@ -4,6 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { HealthModule } from './modules/health/health.module';
 import { IssuesModule } from './modules/issues/issues.module';
+import { VerificationModule } from './modules/verification/verification.module';
 import { ApiKeyGuard } from './shared/auth/api-key.guard';
 import { AppConfig } from './shared/config/config';
 import { ConfigModule } from './shared/config/config.module';
@@ -26,6 +27,7 @@ export class AppModule implements NestModule {
         ScheduleModule.forRoot(),
         HealthModule,
         IssuesModule,
+        VerificationModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -4,7 +4,15 @@ import { DomainError } from '../../shared/errors/domain-error';
 import { currentCorrelationId } from '../../shared/logging/request-context';
 import { IssueEntity } from './entities/issue.entity';
 import { ActorType } from './entities/issue-history.entity';
-import { IssueSnapshot, IssueStatus, assertTransition, toSnapshot } from './issue-status.contract';
+import {
+  IssueSnapshot,
+  IssueStatus,
+  Priority,
+  assertTransition,
+  escalate,
+  formatPriority,
+  toSnapshot,
+} from './issue-status.contract';
 import { IssuesRepository } from './issues.repository';
 
 export interface Actor {
@@ -12,6 +20,9 @@ export interface Actor {
   name: string;
   type: ActorType;
 }
+
+/** The label an issue gets when a deployed fix did not stop the error. */
+export const FIX_FAILED_LABEL = 'fix-failed';
 
 export const SYSTEM = (component: string): Actor => ({ name: `system:${component}`, type: 'system' });
 
@@ -70,6 +81,66 @@ export class IssuesFacade {
     await manager.getRepository(IssueEntity).update({ id: issueId }, { status: to, updatedAt: new Date() });
     await this.recordHistory(manager, { issueId, actor, field: 'status', from: issue.status, to, reason, data });
     return issue.status;
+  }
+
+  /**
+   * Adds a label (no-op when present), with the row locked; records it in the history.
+   * Returns true when the label was added.
+   */
+  async addLabel(manager: EntityManager, issueId: string, label: string, actor: Actor, reason: string): Promise<boolean> {
+    const issue = await this.issues.lockById(issueId, manager);
+    if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
+    if (issue.labels.includes(label)) return false;
+    const labels = [...issue.labels, label];
+    await manager.getRepository(IssueEntity).update({ id: issueId }, { labels, updatedAt: new Date() });
+    await this.recordHistory(manager, {
+      issueId,
+      actor,
+      field: 'labels',
+      from: issue.labels.join(','),
+      to: labels.join(','),
+      reason,
+    });
+    return true;
+  }
+
+  /** Sets the priority (1..4, P1 most urgent), with the row locked; records it. Returns the previous one. */
+  async setPriority(manager: EntityManager, issueId: string, priority: Priority, actor: Actor, reason: string): Promise<number> {
+    const issue = await this.issues.lockById(issueId, manager);
+    if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
+    if (issue.priority === priority) return issue.priority;
+    await manager.getRepository(IssueEntity).update({ id: issueId }, { priority, updatedAt: new Date() });
+    await this.recordHistory(manager, {
+      issueId,
+      actor,
+      field: 'priority',
+      from: formatPriority(issue.priority),
+      to: formatPriority(priority),
+      reason,
+    });
+    return issue.priority;
+  }
+
+  /**
+   * A deployed fix did not stop the error (verification): the issue goes back to triage (when its
+   * status allows it), gets the `fix-failed` label and one step more priority (never beyond P1).
+   * `data` (which window, deployment and PR failed) lands on the status history entry.
+   */
+  async reopenAfterFailedFix(
+    manager: EntityManager,
+    issueId: string,
+    actor: Actor,
+    reason: string,
+    data?: Record<string, unknown>,
+  ): Promise<{ fromStatus: IssueStatus; fromPriority: number; toPriority: Priority }> {
+    const issue = await this.issues.lockById(issueId, manager);
+    if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
+    const fromStatus = issue.status;
+    if (fromStatus !== 'triage') await this.transition(manager, issueId, 'triage', actor, reason, data);
+    await this.addLabel(manager, issueId, FIX_FAILED_LABEL, actor, reason);
+    const toPriority = escalate(issue.priority);
+    await this.setPriority(manager, issueId, toPriority, actor, reason);
+    return { fromStatus, fromPriority: issue.priority, toPriority };
   }
 
   /** A plain snapshot of an issue (never the ORM entity), or null. */

@@ -132,6 +132,12 @@ export class EnvironmentSchema {
   @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_USERNAME?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_PASSWORD?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_BEARER_TOKEN?: string;
+  /** Timeout of one Loki query attempt (verification). */
+  @Transform(toNumber) @IsNumber() @Min(0.1) LOKI_TIMEOUT_SECONDS = 30;
+  /** Retries of a Loki query after a network error, timeout, 429 or 5xx. */
+  @Transform(toNumber) @IsInt() @Min(0) @Max(10) LOKI_RETRIES = 2;
+  /** How often one verification window queries Loki (the database check runs every poll). */
+  @Transform(toNumber) @IsNumber() @Min(0) LOKI_QUERY_INTERVAL_SECONDS = 60;
 
   // --- matching (embeddings and LLM judge) ---
   @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_BASE_URL?: string;

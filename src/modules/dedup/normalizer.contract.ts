@@ -1,0 +1,8 @@
+/**
+ * The dedup module's public normalisation functions, for modules that must recognise a message
+ * the way dedup does (verification re-normalises log lines fetched from Loki). Pure functions:
+ * `normalizeMessage` masks the variable parts of a message, `fingerprint` hashes
+ * `source|feature|normalizedMessage`. Callers scrub secrets first, as ingest does.
+ */
+export { PLACEHOLDER, normalizeMessage } from './normalizer/message-normalizer';
+export { fingerprint } from './normalizer/fingerprint';

@@ -1,0 +1,114 @@
+import { fingerprint, normalizeMessage } from '../../dedup/normalizer.contract';
+import { scrubSecrets } from '../../../shared/security/secret-scrubber';
+
+/**
+ * Reads a log line fetched from Loki the way ingest reads a pushed line
+ * (src/modules/ingest/parsers/loki-push.parser.ts), so that verification recognises exactly the
+ * lines ingest would have grouped into the issue: source and feature from the first present label
+ * (stream labels before structured metadata), the message from a JSON line's `msg`/`message`/
+ * `error.message`/`err.message` or the raw line, the version from the version labels; then the
+ * message is scrubbed, normalised and fingerprinted with dedup's functions.
+ *
+ * The label-name defaults below mirror ingest's `ingest-label-defaults.ts` and `label-version.ts`
+ * (internal files of the ingest module, which this module may not import); both read the same
+ * LOKI_SOURCE_LABELS / LOKI_FEATURE_LABELS overrides.
+ */
+export const INGEST_LOKI_SOURCE_LABELS = ['source', 'service_name', 'app', 'job', 'service'] as const;
+export const INGEST_LOKI_FEATURE_LABELS = ['feature', 'component', 'logger'] as const;
+export const INGEST_DEFAULT_FEATURE = 'default';
+export const INGEST_UNKNOWN_SOURCE = 'unknown';
+export const INGEST_VERSION_LABELS = [
+  'version',
+  'app_version',
+  'service_version',
+  'service.version',
+  'build_version',
+  'commit',
+  'commit_sha',
+  'git_sha',
+  'git_commit',
+  'image_tag',
+] as const;
+
+const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [['msg'], ['message'], ['error', 'message'], ['err', 'message']];
+
+export interface LineReaderOptions {
+  sourceLabels: readonly string[];
+  featureLabels: readonly string[];
+}
+
+export interface ReadLine {
+  source: string;
+  feature: string;
+  message: string;
+  normalizedMessage: string;
+  fingerprint: string;
+  version?: string;
+}
+
+export function readLokiLine(
+  streamLabels: Record<string, string>,
+  structuredMetadata: Record<string, string>,
+  line: string,
+  opts: LineReaderOptions,
+): ReadLine {
+  const maps = [streamLabels, structuredMetadata];
+  const source = firstPresent(opts.sourceLabels, maps) ?? INGEST_UNKNOWN_SOURCE;
+  const feature = firstPresent(opts.featureLabels, maps) ?? INGEST_DEFAULT_FEATURE;
+  const json = parseJsonLine(line);
+  const message = (json && firstString(json, MESSAGE_FIELDS)) ?? line;
+  const normalizedMessage = normalizeMessage(scrubSecrets(message).text);
+  const read: ReadLine = {
+    source,
+    feature,
+    message,
+    normalizedMessage,
+    fingerprint: fingerprint(source, feature, normalizedMessage),
+  };
+  const version = firstVersion(maps);
+  if (version !== undefined) read.version = version;
+  return read;
+}
+
+function firstPresent(names: readonly string[], maps: ReadonlyArray<Record<string, string>>): string | undefined {
+  for (const map of maps) {
+    for (const name of names) {
+      const value = map[name];
+      if (value !== undefined && value.trim() !== '') return value;
+    }
+  }
+  return undefined;
+}
+
+function firstVersion(maps: ReadonlyArray<Record<string, string>>): string | undefined {
+  for (const map of maps) {
+    for (const name of INGEST_VERSION_LABELS) {
+      const value = map[name]?.trim();
+      if (value && value.length <= 200) return value;
+    }
+  }
+  return undefined;
+}
+
+type JsonObject = Record<string, unknown>;
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function parseJsonLine(line: string): JsonObject | undefined {
+  const trimmed = line.trimStart();
+  if (!trimmed.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(trimmed);
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstString(json: JsonObject, paths: ReadonlyArray<readonly string[]>): string | undefined {
+  for (const path of paths) {
+    let value: unknown = json;
+    for (const key of path) value = isObject(value) ? value[key] : undefined;
+    if (typeof value === 'string' && value.trim() !== '') return value;
+  }
+  return undefined;
+}
