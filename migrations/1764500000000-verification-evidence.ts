@@ -15,14 +15,22 @@ export class VerificationEvidence1764500000000 implements MigrationInterface {
     await run(`ALTER TABLE verification_windows ADD COLUMN loki_checked_at timestamptz`);
     await run(`ALTER TABLE verification_windows ADD COLUMN loki_last_error text`);
     await run(`ALTER TABLE verification_windows ADD COLUMN recurrence_evidence jsonb`);
-    await run(`CREATE INDEX verification_windows_issue_deployment_idx ON verification_windows (issue_id, deployment_id)`);
+    await run(
+      `CREATE INDEX verification_windows_issue_deployment_idx ON verification_windows (issue_id, deployment_id)`,
+    );
     await run(`CREATE INDEX error_events_fingerprint_occurred_idx ON error_events (fingerprint, occurred_at)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX IF EXISTS error_events_fingerprint_occurred_idx`);
     await q.query(`DROP INDEX IF EXISTS verification_windows_issue_deployment_idx`);
-    for (const c of ['recurrence_evidence', 'loki_last_error', 'loki_checked_at', 'loki_old_build_count', 'loki_recurrence_count']) {
+    for (const c of [
+      'recurrence_evidence',
+      'loki_last_error',
+      'loki_checked_at',
+      'loki_old_build_count',
+      'loki_recurrence_count',
+    ]) {
       await q.query(`ALTER TABLE verification_windows DROP COLUMN IF EXISTS ${c}`);
     }
   }

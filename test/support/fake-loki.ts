@@ -38,7 +38,12 @@ export class FakeLoki {
     const fake = new FakeLoki(server);
     server.on('request', (req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const record: LokiRequest = { method: req.method ?? 'GET', path: url.pathname, params: url.searchParams, headers: req.headers };
+      const record: LokiRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        params: url.searchParams,
+        headers: req.headers,
+      };
       fake.requests.push(record);
       const reply = (fake.handler?.(record) ?? { body: emptyStreams() }) as LokiReply;
       const send = (): void => {

@@ -12,7 +12,13 @@ import { VerificationService } from './verification.service';
  */
 @Module({
   imports: [IssuesModule],
-  providers: [VerificationRepository, VerificationService, VerificationCron, FixDeployedListener, ErrorReceivedListener],
+  providers: [
+    VerificationRepository,
+    VerificationService,
+    VerificationCron,
+    FixDeployedListener,
+    ErrorReceivedListener,
+  ],
   exports: [VerificationService],
 })
 export class VerificationModule {}

@@ -254,7 +254,9 @@ export class VerificationService {
       const recurrences: Recurrence[] = [];
       let dbRecurrence = 0;
       let dbOld = 0;
-      for (const t of await this.windows.tallyEvents(w.fingerprints, from, to, manager)) {
+      // As of `now` (a check driven with an earlier `now` ignores lines stamped later).
+      const upTo = new Date(Math.min(to.getTime(), now.getTime()));
+      for (const t of await this.windows.tallyEvents(w.fingerprints, from, upTo, manager)) {
         const verdict = classifyBuild(t.version, fixBuilds);
         if (countsAsRecurrence(verdict)) {
           dbRecurrence += t.count;
@@ -366,7 +368,10 @@ export class VerificationService {
   }
 
   /** Loki range [max(deployed_at + grace, loki_checked_until), min(now, ends_at)], in ns. */
-  private async queryLoki(w: VerificationWindow, now: Date): Promise<{ result?: LokiCheckResult; error?: string; at: Date }> {
+  private async queryLoki(
+    w: VerificationWindow,
+    now: Date,
+  ): Promise<{ result?: LokiCheckResult; error?: string; at: Date }> {
     const at = new Date();
     const start = Math.max(w.deployedAt.getTime() + this.graceMs, w.lokiCheckedUntil?.getTime() ?? 0);
     const end = Math.min(now.getTime(), w.endsAt.getTime());
@@ -462,7 +467,8 @@ export class VerificationService {
   ): Promise<FixFailed> {
     const first = found.recurrences[0];
     if (first.via === 'error_events') {
-      const sample = await this.windows.sampleEvent(w.fingerprints, first.version, found.from, found.to, manager);
+      const upTo = new Date(Math.min(found.to.getTime(), found.now.getTime()));
+      const sample = await this.windows.sampleEvent(w.fingerprints, first.version, found.from, upTo, manager);
       if (sample) {
         first.eventId = sample.id;
         first.message = sample.message.slice(0, 2000);
@@ -482,7 +488,13 @@ export class VerificationService {
     };
     const pr = w.issuePrId ? await this.windows.pullRequest(w.issuePrId, manager) : null;
     const failedPr = pr
-      ? { issuePrId: pr.id, repo: `${pr.repoOwner}/${pr.repoName}`, prNumber: pr.prNumber, url: pr.url, attempt: pr.attempt }
+      ? {
+          issuePrId: pr.id,
+          repo: `${pr.repoOwner}/${pr.repoName}`,
+          prNumber: pr.prNumber,
+          url: pr.url,
+          attempt: pr.attempt,
+        }
       : null;
     const total = found.dbRecurrence + found.lokiRecurrence;
     const build = first.verdict === 'unlabelled' ? 'an unlabelled build' : `build ${first.version ?? '?'}`;
@@ -495,11 +507,10 @@ export class VerificationService {
       firstRecurrenceAt: first.occurredAt,
       recurrenceEvidence: { ...evidence, failedPr, oldBuildCount: found.oldBuilds },
     });
-    await manager.query(`UPDATE verification_windows SET old_build_count = $2, loki_old_build_count = $3 WHERE id = $1`, [
-      w.id,
-      found.oldBuilds,
-      found.lokiOld,
-    ]);
+    await manager.query(
+      `UPDATE verification_windows SET old_build_count = $2, loki_old_build_count = $3 WHERE id = $1`,
+      [w.id, found.oldBuilds, found.lokiOld],
+    );
     const data = { windowId: w.id, deploymentId: w.deploymentId, failedPr, recurrence: evidence };
     const reopened = await this.issues.reopenAfterFailedFix(manager, w.issueId, ACTOR, reason, data);
     await this.history(manager, w.issueId, 'failed', reason, data);
@@ -528,7 +539,15 @@ export class VerificationService {
     reason: string,
     data: Record<string, unknown>,
   ): Promise<void> {
-    await this.issues.recordHistory(manager, { issueId, actor: ACTOR, field: 'verification', from: 'watching', to, reason, data });
+    await this.issues.recordHistory(manager, {
+      issueId,
+      actor: ACTOR,
+      field: 'verification',
+      from: 'watching',
+      to,
+      reason,
+      data,
+    });
   }
 }
 

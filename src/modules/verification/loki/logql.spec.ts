@@ -10,7 +10,9 @@ describe(logqlString.name, () => {
 
 describe(literalWords.name, () => {
   it('takes the longest literal words of the template, never a placeholder or a scrubber marker', () => {
-    const template = normalizeMessage('Payment 8412 failed for customer cus_9f8a7b6c5d after 1534ms token [REDACTED:jwt]');
+    const template = normalizeMessage(
+      'Payment 8412 failed for customer cus_9f8a7b6c5d after 1534ms token [REDACTED:jwt]',
+    );
     const words = literalWords(template);
     expect(words[0]).toBe('customer');
     expect(words).toContain('Payment');

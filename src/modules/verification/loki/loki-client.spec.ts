@@ -25,7 +25,9 @@ describe(parseQueryResponse.name, () => {
   });
 
   it('reads the categorize-labels encoding: structured metadata and parsed labels apart from the stream', () => {
-    const r = parseQueryResponse(lokiFixture('loki-marshal-test-query_range-streams-categorize-labels-structured-metadata.json'));
+    const r = parseQueryResponse(
+      lokiFixture('loki-marshal-test-query_range-streams-categorize-labels-structured-metadata.json'),
+    );
     if (r.resultType !== 'streams') throw new Error('expected streams');
     expect(r.streams[0].entries[2]).toEqual({
       ns: 123456789012347n,
@@ -73,9 +75,9 @@ describe(parseQueryResponse.name, () => {
 
   it('rejects an error status and a malformed answer', () => {
     expect(() => parseQueryResponse({ status: 'error', error: 'parse error' })).toThrow(/parse error/);
-    expect(() => parseQueryResponse({ status: 'success', data: { resultType: 'streams', result: [{ values: [[1, 'x']] }] } })).toThrow(
-      DomainError,
-    );
+    expect(() =>
+      parseQueryResponse({ status: 'success', data: { resultType: 'streams', result: [{ values: [[1, 'x']] }] } }),
+    ).toThrow(DomainError);
   });
 });
 
@@ -114,7 +116,11 @@ describe(LokiClient.name, () => {
   });
 
   it('sends a bearer token and keeps a path prefix of LOKI_URL', async () => {
-    await client({ url: `${loki.url}/prefix/`, bearerToken: 'tok' }).queryRange({ query: '{a="b"}', startNs: 1n, endNs: 2n });
+    await client({ url: `${loki.url}/prefix/`, bearerToken: 'tok' }).queryRange({
+      query: '{a="b"}',
+      startNs: 1n,
+      endNs: 2n,
+    });
     expect(loki.requests[0].path).toBe('/prefix/loki/api/v1/query_range');
     expect(loki.requests[0].headers.authorization).toBe('Bearer tok');
   });
@@ -143,9 +149,9 @@ describe(LokiClient.name, () => {
 
   it('gives up after the timeout of each attempt', async () => {
     loki.respond(() => ({ delayMs: 500, body: lokiFixture('loki-docs-query_range-streams.json') }));
-    await expect(client({ timeoutMs: 50, retries: 1 }).queryRange({ query: '{a="b"}', startNs: 1n, endNs: 2n })).rejects.toThrow(
-      /did not answer within 50 ms/,
-    );
+    await expect(
+      client({ timeoutMs: 50, retries: 1 }).queryRange({ query: '{a="b"}', startNs: 1n, endNs: 2n }),
+    ).rejects.toThrow(/did not answer within 50 ms/);
     expect(loki.queryRequests()).toHaveLength(2);
   });
 });

@@ -60,7 +60,10 @@ export class LokiClient {
   constructor(private readonly options: LokiClientOptions) {}
 
   async queryRange(req: QueryRangeRequest): Promise<LokiQueryResult> {
-    const url = new URL('loki/api/v1/query_range', this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`);
+    const url = new URL(
+      'loki/api/v1/query_range',
+      this.options.url.endsWith('/') ? this.options.url : `${this.options.url}/`,
+    );
     url.searchParams.set('query', req.query);
     url.searchParams.set('start', req.startNs.toString());
     url.searchParams.set('end', req.endNs.toString());
@@ -141,7 +144,9 @@ function stringMap(v: unknown): Record<string, string> {
 export function parseQueryResponse(body: unknown): LokiQueryResult {
   if (!isObject(body)) throw lokiError('Loki answered with a body that is not a JSON object');
   if (body.status !== 'success') {
-    throw lokiError(`Loki answered status ${JSON.stringify(body.status)}${typeof body.error === 'string' ? `: ${body.error}` : ''}`);
+    throw lokiError(
+      `Loki answered status ${JSON.stringify(body.status)}${typeof body.error === 'string' ? `: ${body.error}` : ''}`,
+    );
   }
   const warnings = Array.isArray(body.warnings) ? body.warnings.filter((w): w is string => typeof w === 'string') : [];
   const data = body.data;
@@ -162,7 +167,12 @@ export function parseQueryResponse(body: unknown): LokiQueryResult {
 function readStream(v: unknown, i: number): LokiStream {
   if (!isObject(v) || !Array.isArray(v.values)) throw lokiError(`Loki stream ${i} has no values array`);
   const entries = (v.values as unknown[]).map((entry, j): LokiEntry => {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'string' || !/^\d+$/.test(entry[0])) {
+    if (
+      !Array.isArray(entry) ||
+      typeof entry[0] !== 'string' ||
+      typeof entry[1] !== 'string' ||
+      !/^\d+$/.test(entry[0])
+    ) {
       throw lokiError(`Loki stream ${i} value ${j} is not ["<ns>", "<line>"]`);
     }
     const extra: unknown = entry[2];

@@ -30,7 +30,12 @@ export const INGEST_VERSION_LABELS = [
   'image_tag',
 ] as const;
 
-const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [['msg'], ['message'], ['error', 'message'], ['err', 'message']];
+const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [
+  ['msg'],
+  ['message'],
+  ['error', 'message'],
+  ['err', 'message'],
+];
 
 export interface LineReaderOptions {
   sourceLabels: readonly string[];

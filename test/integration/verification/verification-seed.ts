@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { fingerprint, normalizeMessage } from '../../../src/modules/dedup/normalizer.contract';
+import { FixDeployed } from '../../../src/shared/events/event-catalogue';
+import { seedIssue } from '../../factories/issue.factory';
+
+/**
+ * Test data for verification: an issue already in production with its fingerprint link, a merged
+ * PR and the production deployment that shipped it (what ingest, dedup, the GitHub webhook and the
+ * deployments API produce), and error_events rows as ingest stores them.
+ */
+export interface ShippedIssue {
+  issueId: string;
+  identifier: string;
+  source: string;
+  feature: string;
+  template: string;
+  fingerprint: string;
+  linkId: string;
+  issuePrId: string;
+  prNumber: number;
+  deploymentId: string;
+  deployedAt: Date;
+  version: string;
+  sha: string;
+}
+
+export interface ShipOptions {
+  message?: string;
+  priority?: number;
+  deployedAt?: Date;
+  version?: string;
+  sha?: string;
+  source?: string;
+  feature?: string;
+  /** List the PR on the deployment (how the sweep finds it). Default true. */
+  listPr?: boolean;
+}
+
+let prCounter = 100;
+
+export async function seedShippedIssue(ds: DataSource, o: ShipOptions = {}): Promise<ShippedIssue> {
+  const tag = randomUUID().slice(0, 8);
+  const source = o.source ?? `checkout-api-${tag}`;
+  const feature = o.feature ?? 'payments';
+  const message = o.message ?? `Payment 8412 declined by gateway ${tag} for customer cus_9f8a7b6c5d`;
+  const template = normalizeMessage(message);
+  const fp = fingerprint(source, feature, template);
+  const { id: issueId, identifier } = await seedIssue(ds, {
+    status: 'in_production',
+    priority: o.priority ?? 3,
+    source,
+    feature,
+    normalizedMessage: template,
+  });
+  const linkId = await addLink(ds, issueId, fp, { source, feature, template, kind: 'primary' });
+  const prNumber = ++prCounter;
+  const sha = o.sha ?? `${tag}${'0'.repeat(32)}`;
+  const [pr] = (await ds.query(
+    `INSERT INTO issue_prs (issue_id, repo_owner, repo_name, pr_number, title, state, merged_at, merge_commit_sha, match_method, url)
+     VALUES ($1, 'acme', 'shop', $2, $3, 'merged', $4, $5, 'identifier', $6) RETURNING id`,
+    [
+      issueId,
+      prNumber,
+      `${identifier}: fix payment decline`,
+      new Date(Date.now() - 2 * 3_600_000),
+      sha,
+      `https://github.com/acme/shop/pull/${prNumber}`,
+    ],
+  )) as { id: string }[];
+  const deployedAt = o.deployedAt ?? new Date(Date.now() - 60_000);
+  const version = o.version ?? '1.4.2';
+  const [dep] = (await ds.query(
+    `INSERT INTO deployments (source, external_id, environment, sha, version, pr_numbers, deployed_at)
+     VALUES ('api', $1, 'production', $2, $3, $4, $5) RETURNING id`,
+    [`deploy-${tag}`, sha, version, o.listPr === false ? [] : [prNumber], deployedAt],
+  )) as { id: string }[];
+  return {
+    issueId,
+    identifier,
+    source,
+    feature,
+    template,
+    fingerprint: fp,
+    linkId,
+    issuePrId: pr.id,
+    prNumber,
+    deploymentId: dep.id,
+    deployedAt,
+    version,
+    sha,
+  };
+}
+
+export async function addLink(
+  ds: DataSource,
+  issueId: string,
+  fp: string,
+  scope: { source: string; feature: string; template: string; kind: 'primary' | 'alias' },
+): Promise<string> {
+  const [row] = (await ds.query(
+    `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature, normalized_message)
+     VALUES ('fingerprint', $1, $2, $2, $3, $4, $5, $6) RETURNING id`,
+    [fp, issueId, scope.kind, scope.source, scope.feature, scope.template],
+  )) as { id: string }[];
+  return row.id;
+}
+
+/** An error_events row as ingest stores it (occurred_at = the log line's own time). */
+export async function insertEvent(
+  ds: DataSource,
+  s: { issueId: string; linkId: string; fingerprint: string },
+  occurredAt: Date,
+  o: { version?: string | null; count?: number; message?: string } = {},
+): Promise<void> {
+  await ds.query(
+    `INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, version, message, ingest_kind)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'loki')`,
+    [s.issueId, s.linkId, s.fingerprint, occurredAt, o.count ?? 1, o.version ?? null, o.message ?? 'Payment declined'],
+  );
+}
+
+export const HOUR = 3_600_000;
+export const MINUTE = 60_000;
+export const after = (d: Date, ms: number): Date => new Date(d.getTime() + ms);
+
+export interface WindowRow {
+  id: string;
+  state: string;
+  deployment_id: string | null;
+  issue_pr_id: string | null;
+  fingerprints: string[];
+  deployed_at: Date;
+  deployed_version: string | null;
+  deployed_sha: string | null;
+  ends_at: Date;
+  recurrence_count: number;
+  old_build_count: number;
+  first_recurrence_at: Date | null;
+  decision_reason: string | null;
+  recurrence_evidence: Record<string, unknown> | null;
+}
+
+export async function windowsOf(ds: DataSource, issueId: string): Promise<WindowRow[]> {
+  return (await ds.query(`SELECT * FROM verification_windows WHERE issue_id = $1 ORDER BY created_at`, [
+    issueId,
+  ])) as WindowRow[];
+}
+
+export async function issueRow(
+  ds: DataSource,
+  issueId: string,
+): Promise<{ status: string; priority: number; labels: string[] }> {
+  const [row] = (await ds.query(`SELECT status, priority, labels FROM issues WHERE id = $1`, [issueId])) as {
+    status: string;
+    priority: number;
+    labels: string[];
+  }[];
+  return row;
+}
+
+export async function historyOf(
+  ds: DataSource,
+  issueId: string,
+): Promise<
+  Array<{ field: string; from_value: string | null; to_value: string | null; data: Record<string, unknown> | null }>
+> {
+  return (await ds.query(
+    `SELECT field, from_value, to_value, data FROM issue_history WHERE issue_id = $1 ORDER BY id`,
+    [issueId],
+  )) as Array<{
+    field: string;
+    from_value: string | null;
+    to_value: string | null;
+    data: Record<string, unknown> | null;
+  }>;
+}
+
+export async function outboxFor(
+  ds: DataSource,
+  name: string,
+  issueId: string,
+): Promise<Array<{ payload: Record<string, unknown> }>> {
+  return (await ds.query(`SELECT payload FROM outbox_events WHERE event_name = $1 AND payload->>'issueId' = $2`, [
+    name,
+    issueId,
+  ])) as Array<{ payload: Record<string, unknown> }>;
+}
+
+export const deployed = (s: ShippedIssue): FixDeployed =>
+  new FixDeployed(s.issueId, s.deploymentId, s.deployedAt, s.version, s.sha, s.issuePrId);
