@@ -2,7 +2,9 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
+import { DedupModule } from './modules/dedup/dedup.module';
 import { HealthModule } from './modules/health/health.module';
+import { IngestModule } from './modules/ingest/ingest.module';
 import { IssuesModule } from './modules/issues/issues.module';
 import { VerificationModule } from './modules/verification/verification.module';
 import { ApiKeyGuard } from './shared/auth/api-key.guard';
@@ -27,6 +29,8 @@ export class AppModule implements NestModule {
         ScheduleModule.forRoot(),
         HealthModule,
         IssuesModule,
+        DedupModule,
+        IngestModule,
         VerificationModule,
       ],
       providers: [

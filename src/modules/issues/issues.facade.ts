@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { currentCorrelationId } from '../../shared/logging/request-context';
 import { IssueEntity } from './entities/issue.entity';
@@ -43,7 +44,10 @@ export interface HistoryEntry {
  */
 @Injectable()
 export class IssuesFacade {
-  constructor(private readonly issues: IssuesRepository) {}
+  constructor(
+    private readonly issues: IssuesRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async recordHistory(manager: EntityManager, ...entries: HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
@@ -153,4 +157,191 @@ export class IssuesFacade {
     const issue = await this.issues.findById(id, manager);
     return issue ? toSnapshot(issue) : null;
   }
+
+  /**
+   * Creates an issue for a new fingerprint (dedup): identifier `<ISSUE_PREFIX>-<n>` from
+   * issue_number_seq, status triage, priority P4, event count 0 (the caller counts the
+   * observations with `recordObservations` in the same transaction). The title must already be
+   * scrubbed of secrets. Records a `created` history entry.
+   */
+  async createIssue(manager: EntityManager, input: NewIssue, actor: Actor): Promise<{ id: string; identifier: string }> {
+    const rows = (await manager.query(
+      `INSERT INTO issues (number, identifier, title, status, priority, source, feature, normalized_message,
+                           first_seen_at, last_seen_at, event_count)
+       SELECT n, $1 || '-' || n, $2, 'triage', 4, $3, $4, $5, $6, $7, 0
+       FROM (SELECT nextval('issue_number_seq') AS n) s
+       RETURNING id, identifier`,
+      [this.config.ISSUE_PREFIX, input.title, input.source, input.feature, input.normalizedMessage, input.firstSeenAt, input.lastSeenAt],
+    )) as { id: string; identifier: string }[];
+    const created = rows[0];
+    await this.recordHistory(manager, {
+      issueId: created.id,
+      actor,
+      field: 'created',
+      to: created.identifier,
+      reason: input.reason ?? 'new fingerprint',
+      data: input.historyData,
+    });
+    return created;
+  }
+
+  /**
+   * Adds observed occurrences to issues: event_count += count, first/last seen widened to the
+   * observations' own times. One statement for the whole batch, rows locked in id order.
+   * Returns each issue's event count afterwards.
+   */
+  async recordObservations(manager: EntityManager, rows: readonly ObservationCount[]): Promise<Map<string, number>> {
+    const result = new Map<string, number>();
+    if (rows.length === 0) return result;
+    const sorted = [...rows].sort((a, b) => (a.issueId < b.issueId ? -1 : a.issueId > b.issueId ? 1 : 0));
+    const updated = (await manager.query(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, cnt, first_at, last_at)
+       ), locked AS (
+         SELECT i.id FROM issues i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+       )
+       UPDATE issues i
+          SET event_count = i.event_count + v.cnt,
+              first_seen_at = LEAST(i.first_seen_at, v.first_at),
+              last_seen_at = GREATEST(i.last_seen_at, v.last_at),
+              updated_at = now()
+         FROM v
+        WHERE i.id = v.id AND i.id IN (SELECT id FROM locked)
+       RETURNING i.id, i.event_count`,
+      [sorted.map((r) => r.issueId), sorted.map((r) => r.count), sorted.map((r) => r.firstSeenAt), sorted.map((r) => r.lastSeenAt)],
+    )) as { id: string; event_count: string }[];
+    for (const row of updated) result.set(row.id, Number(row.event_count));
+    return result;
+  }
+
+  /**
+   * Marks `mergedId` as merged into `targetId` (dedup's merges, automatic or by a person): both
+   * rows locked in id order; both must be live (not merged) and distinct. The merged issue gets
+   * `merged_into_id` and moves to closed; its event count is added to the target's and the seen
+   * range widened. History on both sides carries the rule and evidence.
+   */
+  async markMerged(manager: EntityManager, merge: IssueMergeChange): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
+    const { merged, target } = await this.lockPair(manager, merge.mergedId, merge.targetId);
+    if (merged.id === target.id) {
+      throw new DomainError('conflict', 'ISSUE_MERGE_SELF', `${merged.identifier} cannot be merged into itself`);
+    }
+    if (merged.mergedIntoId) {
+      throw new DomainError('conflict', 'ISSUE_ALREADY_MERGED', `${merged.identifier} is already merged into another issue`);
+    }
+    if (target.mergedIntoId) {
+      throw new DomainError(
+        'conflict',
+        'ISSUE_MERGE_TARGET_MERGED',
+        `${target.identifier} is itself merged into another issue: merge into that one instead`,
+      );
+    }
+    await manager.query(
+      `UPDATE issues SET merged_into_id = $2, updated_at = now() WHERE id = $1`,
+      [merged.id, target.id],
+    );
+    await manager.query(
+      `UPDATE issues SET event_count = event_count + $2, first_seen_at = LEAST(first_seen_at, $3),
+              last_seen_at = GREATEST(last_seen_at, $4), updated_at = now() WHERE id = $1`,
+      [target.id, merged.eventCount, merged.firstSeenAt, merged.lastSeenAt],
+    );
+    const data = { rule: merge.rule, evidence: merge.evidence };
+    await this.transition(manager, merged.id, 'closed', merge.actor, `merged into ${target.identifier}`, data);
+    await this.recordHistory(
+      manager,
+      { issueId: merged.id, actor: merge.actor, field: 'merged_into', from: null, to: target.identifier, reason: merge.reason, data },
+      {
+        issueId: target.id,
+        actor: merge.actor,
+        field: 'merged_from',
+        from: null,
+        to: merged.identifier,
+        reason: merge.reason,
+        data: { ...data, eventCount: merged.eventCount },
+      },
+    );
+    return { merged: toSnapshot(merged), target: toSnapshot(target) };
+  }
+
+  /**
+   * Undoes `markMerged`: clears `merged_into_id`, reopens the merged issue to triage, takes
+   * `movedEventCount` (the occurrences of the fingerprints given back) off the target and sets the
+   * merged issue's count to `restoredEventCount`. History on both sides.
+   */
+  async markUnmerged(manager: EntityManager, unmerge: IssueUnmergeChange): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
+    const { merged, target } = await this.lockPair(manager, unmerge.mergedId, unmerge.targetId);
+    if (merged.mergedIntoId !== target.id) {
+      throw new DomainError('conflict', 'ISSUE_NOT_MERGED', `${merged.identifier} is not merged into ${target.identifier}`);
+    }
+    await manager.query(
+      `UPDATE issues SET merged_into_id = NULL, event_count = $2, updated_at = now() WHERE id = $1`,
+      [merged.id, unmerge.restoredEventCount],
+    );
+    await manager.query(
+      `UPDATE issues SET event_count = GREATEST(event_count - $2, 0), updated_at = now() WHERE id = $1`,
+      [target.id, unmerge.movedEventCount],
+    );
+    await this.transition(manager, merged.id, 'triage', unmerge.actor, `unmerged from ${target.identifier}`);
+    await this.recordHistory(
+      manager,
+      { issueId: merged.id, actor: unmerge.actor, field: 'merged_into', from: target.identifier, to: null, reason: unmerge.reason },
+      {
+        issueId: target.id,
+        actor: unmerge.actor,
+        field: 'unmerged',
+        from: merged.identifier,
+        to: null,
+        reason: unmerge.reason,
+        data: { eventCount: unmerge.movedEventCount },
+      },
+    );
+    return { merged: toSnapshot(merged), target: toSnapshot(target) };
+  }
+
+  private async lockPair(manager: EntityManager, mergedId: string, targetId: string): Promise<{ merged: IssueEntity; target: IssueEntity }> {
+    const [first, second] = mergedId < targetId ? [mergedId, targetId] : [targetId, mergedId];
+    const a = await this.issues.lockById(first, manager);
+    const b = first === second ? a : await this.issues.lockById(second, manager);
+    const merged = first === mergedId ? a : b;
+    const target = first === mergedId ? b : a;
+    if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${mergedId}`);
+    if (!target) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${targetId}`);
+    return { merged, target };
+  }
+}
+
+export interface NewIssue {
+  /** Already scrubbed of secrets. */
+  title: string;
+  normalizedMessage: string;
+  source: string;
+  feature: string;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  reason?: string;
+  historyData?: Record<string, unknown>;
+}
+
+export interface ObservationCount {
+  issueId: string;
+  count: number;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+}
+
+export interface IssueMergeChange {
+  mergedId: string;
+  targetId: string;
+  actor: Actor;
+  rule: string;
+  evidence: Record<string, unknown>;
+  reason?: string;
+}
+
+export interface IssueUnmergeChange {
+  mergedId: string;
+  targetId: string;
+  actor: Actor;
+  reason?: string;
+  movedEventCount: number;
+  restoredEventCount: number;
 }

@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { DomainEventBus } from '../../shared/events/domain-event-bus';
+import { ErrorReceived, IssueCreated, IssueStatusChanged, IssuesMerged } from '../../shared/events/event-catalogue';
+import type { DedupBatchResult, PerformedMerge } from './dedup.contract';
+
+/**
+ * Emits what a committed dedup transaction did: `issue.created`, `issues.merged` (with the merged
+ * issue's `issue.status_changed` to closed) and one `error.received` per observation. Never called
+ * before the commit.
+ */
+@Injectable()
+export class DedupAnnouncer {
+  constructor(private readonly bus: DomainEventBus) {}
+
+  async announce(result: DedupBatchResult): Promise<void> {
+    for (const c of result.created) {
+      await this.bus.emit('issue.created', new IssueCreated(c.issueId, c.identifier, c.fingerprint, c.source, c.feature));
+    }
+    for (const m of result.merges) await this.announceMerge(m);
+    for (const f of result.filed) {
+      await this.bus.emit('error.received', new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version));
+    }
+  }
+
+  async announceMerge(m: PerformedMerge): Promise<void> {
+    if (m.mergedFromStatus !== 'closed') {
+      await this.bus.emit(
+        'issue.status_changed',
+        new IssueStatusChanged(m.mergedIssueId, m.mergedFromStatus, 'closed', m.actor, 'merged'),
+      );
+    }
+    await this.bus.emit('issues.merged', new IssuesMerged(m.targetIssueId, m.mergedIssueId, m.rule, m.actor));
+  }
+}

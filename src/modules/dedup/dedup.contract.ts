@@ -1,0 +1,69 @@
+/**
+ * What other modules hand to dedup and get back (plain data). Ingest parses a request into
+ * observations and passes the new ones (their delivery keys not seen before) to
+ * `DedupFacade.recordObservations` inside its own transaction.
+ */
+
+/** One firing occurrence of an error to count against its issue (the ingest `Observation`, minus what dedup does not need). */
+export interface ObservationInput {
+  /** Where it came from: grafana, alertmanager, loki or events (stored as `error_events.ingest_kind`). */
+  kind: string;
+  source: string;
+  feature: string;
+  /** Raw text; dedup scrubs secrets before normalising, fingerprinting or storing it. */
+  message: string;
+  level?: string;
+  /** The occurrence's own time (log line timestamp, alert startsAt). */
+  occurredAt: Date;
+  /** Positive integer. */
+  count: number;
+  labels: Record<string, string>;
+  stack?: string;
+  version?: string;
+}
+
+/** Where one observation was filed. */
+export interface FiledObservation {
+  issueId: string;
+  fingerprint: string;
+  /** The issue's event count after the whole batch. */
+  eventCount: number;
+  observedAt: Date;
+  count: number;
+  version?: string;
+}
+
+export interface CreatedIssue {
+  issueId: string;
+  identifier: string;
+  fingerprint: string;
+  source: string;
+  feature: string;
+}
+
+export interface PerformedMerge {
+  mergeId: string;
+  targetIssueId: string;
+  mergedIssueId: string;
+  rule: string;
+  actor: string;
+  /** The merged issue's status before the merge closed it. */
+  mergedFromStatus: string;
+}
+
+/**
+ * The outcome of recording a batch, to announce once the caller's transaction has committed
+ * (`DedupFacade.announce`): nothing is emitted from inside the transaction.
+ */
+export interface DedupBatchResult {
+  filed: FiledObservation[];
+  created: CreatedIssue[];
+  merges: PerformedMerge[];
+}
+
+/** The fingerprint of a message in its scope, as dedup computes it (scrub, normalise, hash). */
+export interface FingerprintedMessage {
+  scrubbed: string;
+  normalized: string;
+  fingerprint: string;
+}

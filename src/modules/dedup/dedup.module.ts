@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { IssuesModule } from '../issues/issues.module';
+import { DedupAnnouncer } from './dedup-announcer';
+import { DedupController } from './dedup.controller';
+import { DedupFacade } from './dedup.facade';
+import { DedupRepository } from './dedup.repository';
+import { DedupService } from './dedup.service';
+import { IssueMergeService } from './issue-merge.service';
+
+/**
+ * Deduplication: fingerprints, the grouping engine's state, links (aliases) and merges. Ingest
+ * calls DedupFacade inside its transaction; people merge and unmerge through DedupController.
+ */
+@Module({
+  imports: [IssuesModule],
+  controllers: [DedupController],
+  providers: [DedupRepository, DedupService, DedupAnnouncer, DedupFacade, IssueMergeService],
+  exports: [DedupFacade],
+})
+export class DedupModule {}

@@ -1,0 +1,344 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
+import type { GroupMerge, GroupState, MergeEvidence, PatternToken } from './grouping/grouping-engine';
+
+/** The `source` of the links dedup owns: one per fingerprint. */
+export const FINGERPRINT_LINK_SOURCE = 'loki';
+
+/** One observation ready to count: scrubbed, fingerprinted. */
+export interface SampleRow {
+  fingerprint: string;
+  count: number;
+  occurredAt: Date;
+  level: string | null;
+  version: string | null;
+  labels: Record<string, string>;
+  message: string;
+  stack: string | null;
+  kind: string;
+}
+
+export interface LinkRow {
+  linkId: string;
+  fingerprint: string;
+  issueId: string;
+}
+
+export interface NewLink {
+  fingerprint: string;
+  issueId: string;
+  kind: 'primary' | 'alias';
+  scopeSource: string;
+  scopeFeature: string;
+  normalizedMessage: string;
+  tokenCount: number;
+  rule: string;
+  evidence: Record<string, unknown> | null;
+  seenAt: Date;
+}
+
+export interface ActiveMerge {
+  id: string;
+  targetIssueId: string;
+  mergedIssueId: string;
+  rule: string;
+}
+
+interface GroupDbRow {
+  key: string;
+  seq: number;
+  pattern: PatternToken[];
+  merged_into: string | null;
+  evidence: MergeEvidence[];
+}
+
+/**
+ * Fingerprint links, samples, grouping state and merges. Every method runs inside the caller's
+ * transaction (EntityManager). Only the dedup module uses it.
+ */
+@Injectable()
+export class DedupRepository {
+  /**
+   * Counts observations against the links of their fingerprints, in one statement: the links'
+   * event count and seen range grow, and the newest `samplesPerFingerprint` observations of each
+   * fingerprint are stored as samples, older samples beyond the bound being deleted. Returns the
+   * links found (locked by the update until commit); fingerprints without a link are not counted.
+   */
+  async countOnLinks(manager: EntityManager, rows: readonly SampleRow[], samplesPerFingerprint: number): Promise<LinkRow[]> {
+    if (rows.length === 0) return [];
+    const found = (await manager.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[])
+           WITH ORDINALITY AS t(fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
+       ), agg AS (
+         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM input GROUP BY fp
+       ), links AS (
+         UPDATE external_issue_links l
+            SET event_count = l.event_count + agg.cnt,
+                first_seen_at = LEAST(l.first_seen_at, agg.first_at),
+                last_seen_at = GREATEST(l.last_seen_at, agg.last_at),
+                updated_at = now()
+           FROM agg
+          WHERE l.source = '${FINGERPRINT_LINK_SOURCE}' AND l.external_id = agg.fp
+         RETURNING l.id, l.external_id, l.issue_id
+       ), ranked AS (
+         SELECT input.*, links.id AS link_id, links.issue_id,
+                row_number() OVER (PARTITION BY input.fp ORDER BY input.occurred_at DESC, input.ord DESC) AS rn
+           FROM input JOIN links ON links.external_id = input.fp
+       ), kept AS (
+         SELECT * FROM ranked WHERE rn <= $10
+       ), inserted AS (
+         INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
+         SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept
+         RETURNING link_id
+       ), per_link AS (
+         SELECT link_id, count(*)::int AS k FROM kept GROUP BY link_id
+       ), trimmed AS (
+         DELETE FROM error_events e
+          USING (
+            SELECT old.id FROM per_link p
+            CROSS JOIN LATERAL (
+              SELECT id FROM error_events WHERE link_id = p.link_id ORDER BY id DESC OFFSET GREATEST($10 - p.k, 0)
+            ) old
+          ) d
+          WHERE e.id = d.id
+         RETURNING e.id
+       )
+       SELECT links.id AS link_id, links.external_id AS fingerprint, links.issue_id,
+              (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM trimmed) AS trimmed
+         FROM links`,
+      [
+        rows.map((r) => r.fingerprint),
+        rows.map((r) => r.count),
+        rows.map((r) => r.occurredAt),
+        rows.map((r) => r.level),
+        rows.map((r) => r.version),
+        rows.map((r) => JSON.stringify(r.labels)),
+        rows.map((r) => r.message),
+        rows.map((r) => r.stack),
+        rows.map((r) => r.kind),
+        samplesPerFingerprint,
+      ],
+    )) as { link_id: string; fingerprint: string; issue_id: string }[];
+    return found.map((r) => ({ linkId: r.link_id, fingerprint: r.fingerprint, issueId: r.issue_id }));
+  }
+
+  /** Notes on the links of these fingerprints that their alert resolved. */
+  async noteResolved(manager: EntityManager, fingerprints: readonly string[], resolvedAt: Date): Promise<void> {
+    await manager.query(
+      `UPDATE external_issue_links
+          SET metadata = metadata || jsonb_build_object('lastResolvedAt', $3::timestamptz), updated_at = now()
+        WHERE source = $1 AND external_id = ANY($2::text[])`,
+      [FINGERPRINT_LINK_SOURCE, fingerprints, resolvedAt.toISOString()],
+    );
+  }
+
+  /** The links of these fingerprints (no lock). */
+  async findLinks(manager: EntityManager, fingerprints: readonly string[]): Promise<Map<string, LinkRow>> {
+    const rows = (await manager.query(
+      `SELECT id, external_id, issue_id FROM external_issue_links WHERE source = $1 AND external_id = ANY($2::text[])`,
+      [FINGERPRINT_LINK_SOURCE, fingerprints],
+    )) as { id: string; external_id: string; issue_id: string }[];
+    return new Map(rows.map((r) => [r.external_id, { linkId: r.id, fingerprint: r.external_id, issueId: r.issue_id }]));
+  }
+
+  /** The issue a group belongs to now: the issue its key's link points at (links follow merges). */
+  async issueOfGroup(manager: EntityManager, key: string): Promise<string | undefined> {
+    return (await this.findLinks(manager, [key])).get(key)?.issueId;
+  }
+
+  /** Serialises grouping decisions on one (source, feature) scope until the transaction ends. */
+  async lockScope(manager: EntityManager, source: string, feature: string): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock($1::int, hashtext($2)::int)`, [
+      ADVISORY_LOCKS.groupingScope,
+      JSON.stringify([source, feature]),
+    ]);
+  }
+
+  /** The scope's live groups with this token count, and the next creation sequence number. */
+  async loadScope(
+    manager: EntityManager,
+    source: string,
+    feature: string,
+    tokenCount: number,
+  ): Promise<{ groups: GroupState[]; nextSeq: number }> {
+    const rows = (await manager.query(
+      `SELECT key, seq, pattern, merged_into, evidence FROM grouping_groups
+        WHERE scope_source = $1 AND scope_feature = $2 AND token_count = $3 AND merged_into IS NULL
+        ORDER BY seq`,
+      [source, feature, tokenCount],
+    )) as GroupDbRow[];
+    const [{ next }] = (await manager.query(
+      `SELECT COALESCE(MAX(seq) + 1, 0)::int AS next FROM grouping_groups WHERE scope_source = $1 AND scope_feature = $2`,
+      [source, feature],
+    )) as { next: number }[];
+    return {
+      groups: rows.map((r) => ({ key: r.key, seq: r.seq, pattern: r.pattern, mergedInto: r.merged_into, evidence: r.evidence })),
+      nextSeq: Number(next),
+    };
+  }
+
+  async insertGroup(manager: EntityManager, source: string, feature: string, group: GroupState): Promise<void> {
+    await manager.query(
+      `INSERT INTO grouping_groups (scope_source, scope_feature, key, seq, token_count, pattern, merged_into, evidence)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb)`,
+      [source, feature, group.key, group.seq, group.pattern.length, JSON.stringify(group.pattern), group.mergedInto, JSON.stringify(group.evidence)],
+    );
+  }
+
+  async setGroupIssue(manager: EntityManager, source: string, feature: string, key: string, issueId: string): Promise<void> {
+    await manager.query(
+      `UPDATE grouping_groups SET issue_id = $4, updated_at = now() WHERE scope_source = $1 AND scope_feature = $2 AND key = $3`,
+      [source, feature, key, issueId],
+    );
+  }
+
+  /** Writes one merge of the engine: the survivor's new pattern and evidence, the absorbed groups' `merged_into`. */
+  async applyGroupMerge(manager: EntityManager, source: string, feature: string, merge: GroupMerge): Promise<void> {
+    await manager.query(
+      `UPDATE grouping_groups SET pattern = $4::jsonb, evidence = evidence || $5::jsonb, updated_at = now()
+        WHERE scope_source = $1 AND scope_feature = $2 AND key = $3`,
+      [source, feature, merge.survivor, JSON.stringify(merge.pattern), JSON.stringify([merge.evidence])],
+    );
+    await manager.query(
+      `UPDATE grouping_groups SET merged_into = $3, updated_at = now()
+        WHERE scope_source = $1 AND scope_feature = $2 AND key = ANY($4::text[])`,
+      [source, feature, merge.survivor, merge.absorbed],
+    );
+  }
+
+  /** Inserts a fingerprint's link; false when it already existed (the caller then counts on it). */
+  async insertLink(manager: EntityManager, link: NewLink): Promise<boolean> {
+    const rows = (await manager.query(
+      `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
+                                         normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
+                                         first_seen_at, last_seen_at)
+       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11)
+       ON CONFLICT (source, external_id) DO NOTHING
+       RETURNING id`,
+      [
+        FINGERPRINT_LINK_SOURCE,
+        link.fingerprint,
+        link.issueId,
+        link.kind,
+        link.scopeSource,
+        link.scopeFeature,
+        link.normalizedMessage,
+        link.tokenCount,
+        link.rule,
+        link.evidence === null ? null : JSON.stringify(link.evidence),
+        link.seenAt,
+      ],
+    )) as { id: string }[];
+    return rows.length > 0;
+  }
+
+  /**
+   * Moves every link (and its samples) of `fromIssueId` to `toIssueId` as aliases with the merge's
+   * rule and evidence. What each link was before is kept in `metadata.beforeMerge` (the first
+   * merge's, when a link moves twice) so an unmerge can restore it.
+   */
+  async moveLinks(
+    manager: EntityManager,
+    fromIssueId: string,
+    toIssueId: string,
+    rule: string,
+    evidence: Record<string, unknown>,
+  ): Promise<number> {
+    const moved = (await manager.query(
+      `UPDATE external_issue_links
+          SET issue_id = $2, link_kind = 'alias', grouping_rule = $3, grouping_evidence = $4::jsonb,
+              metadata = CASE WHEN metadata ? 'beforeMerge' THEN metadata
+                              ELSE metadata || jsonb_build_object('beforeMerge', jsonb_build_object(
+                                     'linkKind', link_kind, 'groupingRule', grouping_rule, 'groupingEvidence', grouping_evidence))
+                         END,
+              updated_at = now()
+        WHERE issue_id = $1
+       RETURNING id`,
+      [fromIssueId, toIssueId, rule, JSON.stringify(evidence)],
+    )) as { id: string }[];
+    await manager.query(`UPDATE error_events SET issue_id = $2 WHERE issue_id = $1`, [fromIssueId, toIssueId]);
+    return moved.length;
+  }
+
+  async insertMerge(
+    manager: EntityManager,
+    merge: { targetIssueId: string; mergedIssueId: string; rule: string; evidence: Record<string, unknown>; actor: string },
+  ): Promise<string> {
+    const [row] = (await manager.query(
+      `INSERT INTO issue_merges (target_issue_id, merged_issue_id, rule, evidence, actor)
+       VALUES ($1, $2, $3, $4::jsonb, $5) RETURNING id`,
+      [merge.targetIssueId, merge.mergedIssueId, merge.rule, JSON.stringify(merge.evidence), merge.actor],
+    )) as { id: string }[];
+    return row.id;
+  }
+
+  /** The active (not undone) merge of an issue, locked. */
+  async lockActiveMerge(manager: EntityManager, mergedIssueId: string): Promise<ActiveMerge | undefined> {
+    const rows = (await manager.query(
+      `SELECT id, target_issue_id, merged_issue_id, rule FROM issue_merges
+        WHERE merged_issue_id = $1 AND undone_at IS NULL FOR UPDATE`,
+      [mergedIssueId],
+    )) as { id: string; target_issue_id: string; merged_issue_id: string; rule: string }[];
+    const r = rows[0];
+    return r ? { id: r.id, targetIssueId: r.target_issue_id, mergedIssueId: r.merged_issue_id, rule: r.rule } : undefined;
+  }
+
+  /**
+   * Gives an unmerged issue its links back: its own (original_issue_id) with what they were before
+   * the merge, and those of issues still merged into it. Samples follow their links. Returns the
+   * event count of the links given back, and the issue's link total afterwards (null: no links).
+   */
+  async restoreLinks(manager: EntityManager, issueId: string): Promise<{ movedEventCount: number; linkEventCount: number | null }> {
+    const own = (await manager.query(
+      `UPDATE external_issue_links
+          SET issue_id = original_issue_id,
+              link_kind = COALESCE(metadata->'beforeMerge'->>'linkKind', 'primary'),
+              grouping_rule = COALESCE(metadata->'beforeMerge'->>'groupingRule', 'exact'),
+              grouping_evidence = metadata->'beforeMerge'->'groupingEvidence',
+              metadata = metadata - 'beforeMerge',
+              updated_at = now()
+        WHERE original_issue_id = $1 AND issue_id <> $1
+       RETURNING id, event_count`,
+      [issueId],
+    )) as { id: string; event_count: string }[];
+    const followers = (await manager.query(
+      `WITH RECURSIVE merged_in AS (
+         SELECT id FROM issues WHERE merged_into_id = $1
+         UNION
+         SELECT i.id FROM issues i JOIN merged_in m ON i.merged_into_id = m.id
+       )
+       UPDATE external_issue_links SET issue_id = $1, updated_at = now()
+        WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1
+       RETURNING id, event_count`,
+      [issueId],
+    )) as { id: string; event_count: string }[];
+    const ids = [...own, ...followers].map((r) => r.id);
+    if (ids.length > 0) {
+      await manager.query(`UPDATE error_events SET issue_id = $1 WHERE link_id = ANY($2::uuid[])`, [issueId, ids]);
+    }
+    const [{ total, n }] = (await manager.query(
+      `SELECT COALESCE(SUM(event_count), 0) AS total, COUNT(*)::int AS n FROM external_issue_links WHERE issue_id = $1`,
+      [issueId],
+    )) as { total: string; n: number }[];
+    return {
+      movedEventCount: [...own, ...followers].reduce((sum, r) => sum + Number(r.event_count), 0),
+      linkEventCount: Number(n) > 0 ? Number(total) : null,
+    };
+  }
+
+  async markMergeUndone(manager: EntityManager, mergeId: string, actor: string): Promise<void> {
+    await manager.query(`UPDATE issue_merges SET undone_at = now(), undone_by = $2 WHERE id = $1`, [mergeId, actor]);
+  }
+
+  /** Current link (issue) of fingerprints, with the issue's event count: after merges in a batch. */
+  async currentFiling(manager: EntityManager, fingerprints: readonly string[]): Promise<Map<string, { issueId: string; eventCount: number }>> {
+    const rows = (await manager.query(
+      `SELECT l.external_id, l.issue_id, i.event_count FROM external_issue_links l JOIN issues i ON i.id = l.issue_id
+        WHERE l.source = $1 AND l.external_id = ANY($2::text[])`,
+      [FINGERPRINT_LINK_SOURCE, fingerprints],
+    )) as { external_id: string; issue_id: string; event_count: string }[];
+    return new Map(rows.map((r) => [r.external_id, { issueId: r.issue_id, eventCount: Number(r.event_count) }]));
+  }
+}

@@ -1,0 +1,306 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
+import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
+import type {
+  CreatedIssue,
+  DedupBatchResult,
+  FiledObservation,
+  FingerprintedMessage,
+  ObservationInput,
+  PerformedMerge,
+} from './dedup.contract';
+import { DedupRepository, LinkRow, SampleRow } from './dedup.repository';
+import { GroupState, decideGrouping, tokenCount } from './grouping/grouping-engine';
+import { fingerprint } from './normalizer/fingerprint';
+import { normalizeMessage } from './normalizer/message-normalizer';
+
+/** Longest issue title built from a message. */
+export const TITLE_MAX_LENGTH = 200;
+const DEDUP_ACTOR: Actor = SYSTEM('dedup');
+
+/** An observation after scrubbing and fingerprinting. */
+interface Prepared extends SampleRow {
+  source: string;
+  feature: string;
+  normalized: string;
+  observedAt: Date;
+}
+
+/**
+ * Scrubs a message, normalises it and fingerprints it in its scope. Secrets are removed first:
+ * nothing derived from a message (title, normalised text, samples) holds one, and two messages
+ * that differ only by a token share a fingerprint.
+ */
+export function fingerprintMessage(source: string, feature: string, message: string): FingerprintedMessage {
+  const scrubbed = scrubSecrets(message).text;
+  const normalized = normalizeMessage(scrubbed);
+  return { scrubbed, normalized, fingerprint: fingerprint(source, feature, normalized) };
+}
+
+/** A title from a scrubbed message: whitespace collapsed, at most TITLE_MAX_LENGTH characters. */
+export function titleFrom(scrubbedMessage: string): string {
+  const flat = scrubbedMessage.replace(/\s+/g, ' ').trim() || '(empty message)';
+  return flat.length <= TITLE_MAX_LENGTH ? flat : `${flat.slice(0, TITLE_MAX_LENGTH - 1)}…`;
+}
+
+/**
+ * Files observations into deduplicated issues, inside the caller's transaction:
+ * - a known fingerprint (the common case): its link and issue are counted, a bounded sample kept;
+ *   no lock beyond the rows updated;
+ * - a new fingerprint: under its scope's advisory lock, the grouping engine decides whether it
+ *   starts an issue, joins one through a variable position learned earlier, or makes a merge
+ *   evident (absorbed issues are merged into the oldest group's issue, their links become aliases).
+ */
+@Injectable()
+export class DedupService {
+  constructor(
+    private readonly repo: DedupRepository,
+    private readonly issues: IssuesFacade,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async recordObservations(manager: EntityManager, observations: readonly ObservationInput[]): Promise<DedupBatchResult> {
+    const result: DedupBatchResult = { filed: [], created: [], merges: [] };
+    if (observations.length === 0) return result;
+    const prepared = observations.map((o) => this.prepare(o));
+    const samples = this.config.SAMPLES_PER_FINGERPRINT;
+
+    const known = await this.repo.countOnLinks(manager, prepared, samples);
+    const eventCounts = await this.countOnIssues(manager, prepared, known);
+    const linkOf = new Map(known.map((l) => [l.fingerprint, l]));
+
+    const unknown = prepared.filter((p) => !linkOf.has(p.fingerprint));
+    if (unknown.length > 0) {
+      await this.fileNewFingerprints(manager, unknown, result);
+      const counted = await this.repo.countOnLinks(manager, unknown, samples);
+      for (const [id, n] of await this.countOnIssues(manager, unknown, counted)) eventCounts.set(id, n);
+      for (const l of counted) linkOf.set(l.fingerprint, l);
+    }
+
+    let filing = new Map<string, { issueId: string; eventCount: number }>();
+    if (result.merges.length > 0) {
+      // Merges in this batch moved links: report where every fingerprint is filed now.
+      filing = await this.repo.currentFiling(manager, [...new Set(prepared.map((p) => p.fingerprint))]);
+    }
+    for (const p of prepared) {
+      const link = linkOf.get(p.fingerprint);
+      const now = filing.get(p.fingerprint);
+      const issueId = now?.issueId ?? link?.issueId;
+      if (issueId === undefined) throw new Error(`dedup: fingerprint ${p.fingerprint} has no link after filing`);
+      const filed: FiledObservation = {
+        issueId,
+        fingerprint: p.fingerprint,
+        eventCount: now?.eventCount ?? eventCounts.get(issueId) ?? 0,
+        observedAt: p.observedAt,
+        count: p.count,
+      };
+      if (p.version !== null) filed.version = p.version;
+      result.filed.push(filed);
+    }
+    return result;
+  }
+
+  /**
+   * Resolved alerts are not occurrences: the links of their fingerprints (if any) only note when
+   * the alert resolved (`metadata.lastResolvedAt`). Returns each observation's fingerprint.
+   */
+  async recordResolved(manager: EntityManager, observations: readonly ObservationInput[], resolvedAt: Date): Promise<string[]> {
+    const fps = observations.map((o) => fingerprintMessage(o.source, o.feature, o.message).fingerprint);
+    if (fps.length > 0) await this.repo.noteResolved(manager, [...new Set(fps)], resolvedAt);
+    return fps;
+  }
+
+  private prepare(o: ObservationInput): Prepared {
+    const { scrubbed, normalized, fingerprint: fp } = fingerprintMessage(o.source, o.feature, o.message);
+    return {
+      source: o.source,
+      feature: o.feature,
+      normalized,
+      observedAt: o.occurredAt,
+      fingerprint: fp,
+      count: o.count,
+      occurredAt: o.occurredAt,
+      level: o.level ?? null,
+      version: o.version ?? null,
+      labels: scrubJsonSecrets(o.labels).value,
+      message: scrubbed,
+      stack: o.stack === undefined ? null : scrubSecrets(o.stack).text,
+      kind: o.kind,
+    };
+  }
+
+  /** Adds the counted observations to their issues; returns the issues' event counts. */
+  private async countOnIssues(manager: EntityManager, rows: readonly Prepared[], links: readonly LinkRow[]): Promise<Map<string, number>> {
+    if (links.length === 0) return new Map();
+    const issueOf = new Map(links.map((l) => [l.fingerprint, l.issueId]));
+    const perIssue = new Map<string, { issueId: string; count: number; firstSeenAt: Date; lastSeenAt: Date }>();
+    for (const r of rows) {
+      const issueId = issueOf.get(r.fingerprint);
+      if (issueId === undefined) continue;
+      const acc = perIssue.get(issueId);
+      if (acc === undefined) {
+        perIssue.set(issueId, { issueId, count: r.count, firstSeenAt: r.occurredAt, lastSeenAt: r.occurredAt });
+      } else {
+        acc.count += r.count;
+        if (r.occurredAt < acc.firstSeenAt) acc.firstSeenAt = r.occurredAt;
+        if (r.occurredAt > acc.lastSeenAt) acc.lastSeenAt = r.occurredAt;
+      }
+    }
+    return this.issues.recordObservations(manager, [...perIssue.values()]);
+  }
+
+  /** Creates links (and issues, and merges) for fingerprints without a link, one scope at a time. */
+  private async fileNewFingerprints(manager: EntityManager, unknown: readonly Prepared[], result: DedupBatchResult): Promise<void> {
+    const byScope = new Map<string, Prepared[]>();
+    for (const p of unknown) {
+      const key = JSON.stringify([p.source, p.feature]);
+      const list = byScope.get(key);
+      if (list === undefined) byScope.set(key, [p]);
+      else if (!list.some((q) => q.fingerprint === p.fingerprint)) list.push(p);
+    }
+    // A fixed order of scope locks across transactions.
+    for (const key of [...byScope.keys()].sort()) {
+      const firsts = byScope.get(key) ?? [];
+      const { source, feature } = firsts[0];
+      await this.repo.lockScope(manager, source, feature);
+      // Under the lock: another transaction may have filed some of them meanwhile.
+      const existing = await this.repo.findLinks(manager, firsts.map((p) => p.fingerprint));
+      for (const p of firsts) {
+        if (!existing.has(p.fingerprint)) await this.fileOne(manager, p, result);
+      }
+    }
+  }
+
+  /** One new fingerprint, its scope locked: the grouping decision, written. */
+  private async fileOne(manager: EntityManager, p: Prepared, result: DedupBatchResult): Promise<void> {
+    const tokens = tokenCount(p.normalized);
+    const scope = await this.repo.loadScope(manager, p.source, p.feature, tokens);
+    const decision = decideGrouping(scope, { fingerprint: p.fingerprint, template: p.normalized });
+    const createdKey = decision.created?.key;
+    if (decision.created) await this.repo.insertGroup(manager, p.source, p.feature, decision.created);
+
+    let createdIssueId: string | undefined;
+    const createIssue = async (): Promise<string> => {
+      createdIssueId ??= await this.createIssueFor(manager, p, result);
+      return createdIssueId;
+    };
+    const issueOfGroup = async (key: string): Promise<string | undefined> =>
+      key === createdKey ? createdIssueId : this.repo.issueOfGroup(manager, key);
+
+    for (const merge of decision.merges) {
+      const survivorIssue = (await issueOfGroup(merge.survivor)) ?? (merge.survivor === createdKey ? await createIssue() : undefined);
+      const evidence = { ...merge.evidence, pattern: merge.pattern } as unknown as Record<string, unknown>;
+      for (const absorbed of merge.absorbed) {
+        const absorbedIssue = await issueOfGroup(absorbed);
+        if (survivorIssue === undefined || absorbedIssue === undefined || absorbedIssue === survivorIssue) continue;
+        result.merges.push(
+          await this.mergeIssues(manager, {
+            mergedId: absorbedIssue,
+            targetId: survivorIssue,
+            rule: merge.evidence.rule,
+            evidence,
+            actor: DEDUP_ACTOR,
+            reason: `${merge.evidence.values.length} distinct values at token ${merge.evidence.position}: ${merge.evidence.values.join(', ')}`,
+          }),
+        );
+      }
+      await this.repo.applyGroupMerge(manager, p.source, p.feature, merge);
+    }
+
+    const base = {
+      fingerprint: p.fingerprint,
+      scopeSource: p.source,
+      scopeFeature: p.feature,
+      normalizedMessage: p.normalized,
+      tokenCount: tokens,
+      seenAt: p.occurredAt,
+    };
+    if (decision.groupKey === createdKey) {
+      const issueId = await createIssue();
+      await this.repo.setGroupIssue(manager, p.source, p.feature, createdKey, issueId);
+      await this.repo.insertLink(manager, { ...base, issueId, kind: 'primary', rule: 'exact', evidence: null });
+      return;
+    }
+    const issueId = await issueOfGroup(decision.groupKey);
+    if (issueId === undefined) throw new Error(`dedup: group ${decision.groupKey} has no issue`);
+    await this.repo.insertLink(manager, {
+      ...base,
+      issueId,
+      kind: 'alias',
+      rule: 'variable-position',
+      evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
+    });
+  }
+
+  private joinEvidence(
+    groupKey: string,
+    groups: readonly GroupState[],
+    lastMerge: Record<string, unknown> | object | undefined,
+  ): Record<string, unknown> {
+    if (lastMerge !== undefined) return { ...(lastMerge as Record<string, unknown>), via: 'merge' };
+    const group = groups.find((g) => g.key === groupKey);
+    return {
+      rule: 'variable-position',
+      via: 'pattern',
+      group: groupKey,
+      pattern: group?.pattern ?? null,
+      merges: group?.evidence ?? [],
+    };
+  }
+
+  private async createIssueFor(manager: EntityManager, p: Prepared, result: DedupBatchResult): Promise<string> {
+    const issue = await this.issues.createIssue(
+      manager,
+      {
+        title: titleFrom(p.message),
+        normalizedMessage: p.normalized,
+        source: p.source,
+        feature: p.feature,
+        firstSeenAt: p.occurredAt,
+        lastSeenAt: p.occurredAt,
+        historyData: { fingerprint: p.fingerprint },
+      },
+      DEDUP_ACTOR,
+    );
+    const created: CreatedIssue = {
+      issueId: issue.id,
+      identifier: issue.identifier,
+      fingerprint: p.fingerprint,
+      source: p.source,
+      feature: p.feature,
+    };
+    result.created.push(created);
+    return issue.id;
+  }
+
+  /**
+   * Merges one issue into another, in the caller's transaction: the issue rows (facade: merged
+   * into, closed, counts summed, history on both sides), the links moved as aliases carrying the
+   * rule and evidence, and an `issue_merges` row. Used by the grouping engine's merges and by a
+   * person's merge.
+   */
+  async mergeIssues(
+    manager: EntityManager,
+    merge: { mergedId: string; targetId: string; rule: string; evidence: Record<string, unknown>; actor: Actor; reason?: string },
+  ): Promise<PerformedMerge> {
+    const { merged } = await this.issues.markMerged(manager, merge);
+    await this.repo.moveLinks(manager, merge.mergedId, merge.targetId, merge.rule, merge.evidence);
+    const mergeId = await this.repo.insertMerge(manager, {
+      targetIssueId: merge.targetId,
+      mergedIssueId: merge.mergedId,
+      rule: merge.rule,
+      evidence: merge.evidence,
+      actor: merge.actor.name,
+    });
+    return {
+      mergeId,
+      targetIssueId: merge.targetId,
+      mergedIssueId: merge.mergedId,
+      rule: merge.rule,
+      actor: merge.actor.name,
+      mergedFromStatus: merged.status,
+    };
+  }
+}

@@ -1,0 +1,179 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { DomainError } from '../../shared/errors/domain-error';
+import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
+import { scrubJsonSecrets } from '../../shared/security/secret-scrubber';
+import type { DedupBatchResult } from '../dedup/dedup.contract';
+import { DedupFacade } from '../dedup/dedup.facade';
+import {
+  DEFAULT_ALERT_FEATURE_LABELS,
+  DEFAULT_ALERT_MESSAGE_LABELS,
+  DEFAULT_ALERT_SOURCE_LABELS,
+  DEFAULT_LOKI_ERROR_LEVELS,
+  DEFAULT_LOKI_FEATURE_LABELS,
+  DEFAULT_LOKI_SOURCE_LABELS,
+} from './ingest-label-defaults';
+import { IngestRepository, NoticeRow } from './ingest.repository';
+import { parseAlertWebhook } from './parsers/alert-webhook.parser';
+import { parseEventsBatch } from './parsers/events-batch.parser';
+import { LokiPushRequest, parseLokiPush } from './parsers/loki-push.parser';
+import type { Observation, ObservationKind } from './parsers/observation';
+
+/** What an ingest request did (the webhook and events responses). */
+export interface IngestSummary {
+  /** Observations in the request. */
+  received: number;
+  /** New ones (their delivery key not seen before): counted, or recorded as notices. */
+  accepted: number;
+  /** Redeliveries of observations already recorded: ignored. */
+  duplicates: number;
+  /** Resolved and synthetic (DatasourceNoData/DatasourceError) alerts recorded as notices. */
+  notices: number;
+  /** Issues created by this request. */
+  issuesCreated: number;
+  /** Loki lines that were not errors (push only). */
+  skipped?: number;
+}
+
+const RETRYABLE_CODES = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 4;
+
+/**
+ * The three receivers' common path: parse (pure, nothing written on a bad body), then one
+ * transaction that claims the delivery keys (a redelivery counts nothing), records notices and
+ * hands the new firing observations to dedup; the events are emitted once it has committed, and
+ * only then does the caller answer 2xx. A deadlock between concurrent batches is retried; an
+ * unreachable database is 503 (Retry-After).
+ */
+@Injectable()
+export class IngestService {
+  private readonly logger = new Logger(IngestService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: IngestRepository,
+    private readonly dedup: DedupFacade,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async ingestAlertWebhook(body: unknown): Promise<IngestSummary> {
+    if (body === undefined) {
+      throw new DomainError('unsupported_media_type', 'INGEST_UNSUPPORTED_MEDIA_TYPE', 'The webhook body must be JSON (Content-Type: application/json)');
+    }
+    const receivedAt = new Date();
+    const parsed = parseAlertWebhook(body, {
+      sourceLabels: this.config.ALERT_SOURCE_LABELS ?? DEFAULT_ALERT_SOURCE_LABELS,
+      featureLabels: this.config.ALERT_FEATURE_LABELS ?? DEFAULT_ALERT_FEATURE_LABELS,
+      messageLabels: this.config.ALERT_MESSAGE_LABELS ?? DEFAULT_ALERT_MESSAGE_LABELS,
+      receivedAt,
+    });
+    if (parsed.truncatedAlerts > 0) {
+      this.logger.warn(
+        `${parsed.kind} webhook ${parsed.receiver ?? ''} dropped ${parsed.truncatedAlerts} alerts (max alerts); raise the sender's limit`,
+      );
+    }
+    return this.persist(parsed.kind, parsed.observations, receivedAt);
+  }
+
+  async ingestLokiPush(request: LokiPushRequest): Promise<IngestSummary> {
+    const parsed = parseLokiPush(request, {
+      sourceLabels: this.config.LOKI_SOURCE_LABELS ?? DEFAULT_LOKI_SOURCE_LABELS,
+      featureLabels: this.config.LOKI_FEATURE_LABELS ?? DEFAULT_LOKI_FEATURE_LABELS,
+      errorLevels: this.config.LOKI_ERROR_LEVELS ?? DEFAULT_LOKI_ERROR_LEVELS,
+    });
+    const summary = await this.persist('loki', parsed.observations, new Date());
+    return { ...summary, skipped: parsed.skipped };
+  }
+
+  async ingestEvents(body: unknown): Promise<IngestSummary> {
+    if (body === undefined) {
+      throw new DomainError('unsupported_media_type', 'INGEST_UNSUPPORTED_MEDIA_TYPE', 'The events body must be JSON (Content-Type: application/json)');
+    }
+    const receivedAt = new Date();
+    const { observations } = parseEventsBatch(body, { receivedAt });
+    return this.persist('events', observations, receivedAt);
+  }
+
+  private async persist(kind: ObservationKind, observations: readonly Observation[], receivedAt: Date): Promise<IngestSummary> {
+    const summary: IngestSummary = {
+      received: observations.length,
+      accepted: 0,
+      duplicates: 0,
+      notices: 0,
+      issuesCreated: 0,
+    };
+    if (observations.length === 0) return summary;
+    const result = await this.inTransaction((m) => this.record(m, kind, observations, receivedAt, summary));
+    summary.issuesCreated = result.created.length;
+    await this.dedup.announce(result);
+    return summary;
+  }
+
+  private async record(
+    m: EntityManager,
+    kind: ObservationKind,
+    observations: readonly Observation[],
+    receivedAt: Date,
+    summary: IngestSummary,
+  ): Promise<DedupBatchResult> {
+    const keys = [...new Set(observations.map((o) => o.deliveryKey))];
+    const claimed = await this.repo.claimDeliveries(m, keys, kind);
+    const fresh = observations.filter((o) => claimed.delete(o.deliveryKey));
+    summary.accepted = fresh.length;
+    summary.duplicates = observations.length - fresh.length;
+
+    const firing = fresh.filter((o) => o.status === 'firing' && o.synthetic === undefined);
+    const noticed = fresh.filter((o) => o.status === 'resolved' || o.synthetic !== undefined);
+    summary.notices = noticed.length;
+    if (noticed.length > 0) {
+      const resolved = noticed.filter((o) => o.synthetic === undefined);
+      const fps = await this.dedup.recordResolved(m, resolved, receivedAt);
+      const fpOf = new Map(resolved.map((o, i) => [o, fps[i]]));
+      const notices: NoticeRow[] = noticed.map((o) => ({
+        kind: o.synthetic !== undefined ? 'synthetic' : 'resolved',
+        status: o.status,
+        alertname: o.labels.alertname ?? null,
+        fingerprint: fpOf.get(o) ?? null,
+        labels: scrubJsonSecrets(o.labels).value,
+        startsAt: o.occurredAt,
+        endsAt: o.status === 'resolved' ? receivedAt : null,
+      }));
+      await this.repo.insertNotices(m, notices);
+    }
+    return this.dedup.recordObservations(m, firing);
+  }
+
+  /** Runs `work` in a transaction, retrying deadlocks and serialisation failures; 503 when the database is unreachable. */
+  private async inTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction(work);
+      } catch (err) {
+        const code = errorCode(err);
+        if (code !== undefined && RETRYABLE_CODES.has(code) && attempt < MAX_ATTEMPTS) {
+          this.logger.warn(`ingest transaction retried after ${code} (attempt ${attempt})`);
+          continue;
+        }
+        if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
+          throw new DomainError('unavailable', 'INGEST_DATABASE_UNAVAILABLE', 'The database is unavailable; nothing was recorded, retry later');
+        }
+        throw err;
+      }
+    }
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The pool was shut down (the DataSource destroyed) or cannot hand out connections. */
+function isPoolClosed(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : String(err);
+  return /Cannot use a pool after calling end|pool is (ending|closed)|Connection is not established|ConnectionNotFound|not initialized/i.test(
+    message,
+  );
+}
