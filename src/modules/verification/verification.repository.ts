@@ -261,6 +261,13 @@ export class VerificationRepository {
     return rows[0] ?? null;
   }
 
+  async setFingerprints(id: string, fingerprints: string[], manager: EntityManager): Promise<void> {
+    await manager.query(`UPDATE verification_windows SET fingerprints = $2::text[], updated_at = now() WHERE id = $1`, [
+      id,
+      fingerprints,
+    ]);
+  }
+
   async updateProgress(
     id: string,
     fields: {

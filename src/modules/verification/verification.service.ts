@@ -248,6 +248,14 @@ export class VerificationService {
         return 'cancelled';
       }
 
+      // Issues merged into this one while it is watched bring their fingerprints along.
+      const current = (await this.windows.fingerprintsOfIssue(w.issueId, manager)).map((l) => l.fingerprint);
+      const added = current.filter((f) => !w.fingerprints.includes(f));
+      if (added.length > 0) {
+        w.fingerprints = [...w.fingerprints, ...added];
+        await this.windows.setFingerprints(w.id, w.fingerprints, manager);
+      }
+
       const fixBuilds = await this.fixBuilds(w, manager);
       const from = new Date(w.deployedAt.getTime() + this.graceMs);
       const to = w.endsAt;
@@ -307,6 +315,9 @@ export class VerificationService {
         }
       }
 
+      // Dedup keeps only the newest SAMPLES_PER_FINGERPRINT rows per fingerprint: a recount can
+      // shrink as old rows are trimmed, so the database part never goes down.
+      dbOld = Math.max(dbOld, w.oldBuildCount - w.lokiOldBuildCount);
       const oldBuilds = dbOld + lokiOld;
       if (dbRecurrence + lokiRecurrence > 0) {
         recurrences.sort((a, b) => a.occurredAt.getTime() - b.occurredAt.getTime());
