@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { IssueHistoryEntity } from './entities/issue-history.entity';
 import { IssueEntity } from './entities/issue.entity';
+import { IssueSearchFacade } from './issue-search.facade';
+import { IssueViewsRepository } from './issue-views.repository';
 import { IssuesController } from './issues.controller';
 import { IssuesFacade } from './issues.facade';
 import { IssuesRepository } from './issues.repository';
@@ -14,7 +16,7 @@ import { IssuesService } from './issues.service';
 @Module({
   imports: [TypeOrmModule.forFeature([IssueEntity, IssueHistoryEntity])],
   controllers: [IssuesController],
-  providers: [IssuesRepository, IssuesService, IssuesFacade],
-  exports: [IssuesFacade],
+  providers: [IssuesRepository, IssueViewsRepository, IssuesService, IssuesFacade, IssueSearchFacade],
+  exports: [IssuesFacade, IssueSearchFacade],
 })
 export class IssuesModule {}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { IssueEntity } from './entities/issue.entity';
 import { IssueHistoryEntity } from './entities/issue-history.entity';
 import type { IssueStatus } from './issue-status.contract';
@@ -66,4 +66,85 @@ export class IssuesRepository {
   historyOf(issueId: string): Promise<IssueHistoryEntity[]> {
     return this.dataSource.getRepository(IssueHistoryEntity).find({ where: { issueId }, order: { id: 'ASC' } });
   }
+
+  findByIdentifiers(identifiers: string[], manager?: EntityManager): Promise<IssueEntity[]> {
+    if (identifiers.length === 0) return Promise.resolve([]);
+    return this.repo(manager).find({ where: { identifier: In(identifiers) } });
+  }
+
+  findByIds(ids: string[], manager?: EntityManager): Promise<IssueEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.repo(manager).find({ where: { id: In(ids) } });
+  }
+
+  // --- embeddings (the `embedding` column exists only where pgvector is installed) ---
+
+  async storeEmbedding(manager: EntityManager, issueId: string, vectorLiteral: string, model: string): Promise<boolean> {
+    const rows = (await manager.query(
+      `UPDATE issues SET embedding = $1::vector, embedding_model = $2 WHERE id = $3 RETURNING id`,
+      [vectorLiteral, model, issueId],
+    )) as unknown[];
+    return rowCount(rows) > 0;
+  }
+
+  /** Issues (not merged away) that have no embedding of this model yet, oldest first. */
+  async idsWithoutEmbedding(model: string, limit: number): Promise<string[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id FROM issues
+        WHERE merged_into_id IS NULL AND (embedding IS NULL OR embedding_model IS DISTINCT FROM $1)
+        ORDER BY created_at, id LIMIT $2`,
+      [model, limit],
+    )) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async embeddingOf(issueId: string): Promise<{ vector: string; model: string } | null> {
+    const rows = (await this.dataSource.query(
+      `SELECT embedding::text AS vector, embedding_model AS model FROM issues WHERE id = $1 AND embedding IS NOT NULL`,
+      [issueId],
+    )) as { vector: string; model: string | null }[];
+    const r = rows[0];
+    return r && r.model ? { vector: r.vector, model: r.model } : null;
+  }
+
+  /**
+   * Nearest issues by cosine distance (pgvector `<=>`), only among vectors of the same model
+   * (dimensions differ between models), not merged away, in the given statuses.
+   */
+  async nearestByEmbedding(
+    vectorLiteral: string,
+    model: string,
+    statuses: readonly IssueStatus[],
+    limit: number,
+    excludeIssueId?: string,
+  ): Promise<{ id: string; distance: number }[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT id, (embedding <=> $1::vector) AS distance
+         FROM issues
+        WHERE embedding IS NOT NULL AND embedding_model = $2 AND merged_into_id IS NULL
+          AND status = ANY($3::text[]) AND ($4::uuid IS NULL OR id <> $4::uuid)
+        ORDER BY embedding <=> $1::vector, id
+        LIMIT $5`,
+      [vectorLiteral, model, statuses, excludeIssueId ?? null, limit],
+    )) as { id: string; distance: string | number }[];
+    return rows.map((r) => ({ id: r.id, distance: Number(r.distance) }));
+  }
+
+  /** Most recently seen issues in the given statuses (the LLM judge's candidates without pgvector). */
+  async recentInStatuses(statuses: readonly IssueStatus[], limit: number): Promise<IssueEntity[]> {
+    return this.repo()
+      .createQueryBuilder('i')
+      .where('i.status IN (:...statuses)', { statuses: [...statuses] })
+      .andWhere('i.merged_into_id IS NULL')
+      .orderBy('i.last_seen_at', 'DESC')
+      .addOrderBy('i.id', 'DESC')
+      .limit(limit)
+      .getMany();
+  }
+}
+
+/** node-postgres via TypeORM returns rows for RETURNING queries (UPDATE gives [rows, count]). */
+function rowCount(result: unknown): number {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[1];
+  return Array.isArray(result) ? result.length : 0;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ISSUE_STATUSES, SPAWN_STATUSES, formatPriority } from '../issue-status.contract';
 import type { IssueEntity } from '../entities/issue.entity';
+import { AgentActivityView, ErrorEventView, FingerprintView, IssuePrView, SpawnRequestView } from './issue-detail.views';
 
 /** An issue as the API shows it (camelCase, priority as P1..P4, ISO timestamps). */
 export class IssueView {
@@ -20,6 +21,9 @@ export class IssueView {
   @ApiPropertyOptional({ nullable: true, type: String }) spawnRunUrl!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'Identifier of the issue this one was merged into' })
   mergedInto!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) cooldownUntil!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'Per-issue cooldown override (hours)' })
+  cooldownHours!: number | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 
@@ -40,6 +44,8 @@ export class IssueView {
       spawnStatus: i.spawnStatus,
       spawnRunUrl: i.spawnRunUrl,
       mergedInto: mergedIntoIdentifier,
+      cooldownUntil: i.cooldownUntil ? i.cooldownUntil.toISOString() : null,
+      cooldownHours: i.cooldownHours,
       createdAt: i.createdAt.toISOString(),
       updatedAt: i.updatedAt.toISOString(),
     };
@@ -58,8 +64,18 @@ export class HistoryEntryView {
   @ApiProperty({ format: 'date-time' }) at!: string;
 }
 
+/**
+ * One issue with everything around it. The fingerprints, events, agent activity, PRs and spawn
+ * requests are read-only views the issues repository reads from tables other modules write
+ * (dedup, ingest, spawn, matching): display only, never changed from here.
+ */
 export class IssueDetailView extends IssueView {
-  @ApiProperty({ type: [HistoryEntryView] }) history!: HistoryEntryView[];
+  @ApiProperty({ type: [FingerprintView] }) fingerprints!: FingerprintView[];
+  @ApiProperty({ type: [ErrorEventView], description: 'The 20 newest event samples' }) recentEvents!: ErrorEventView[];
+  @ApiProperty({ type: [AgentActivityView] }) agentActivity!: AgentActivityView[];
+  @ApiProperty({ type: [IssuePrView] }) pullRequests!: IssuePrView[];
+  @ApiProperty({ type: [SpawnRequestView] }) spawnHistory!: SpawnRequestView[];
+  @ApiProperty({ type: [HistoryEntryView], description: 'Append-only audit trail, oldest first' }) history!: HistoryEntryView[];
 }
 
 export class IssuePageView {

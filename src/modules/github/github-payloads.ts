@@ -1,0 +1,116 @@
+import { PullRequestFacts } from '../matching/matching.contract';
+
+/** Narrow readers of the webhook payload fields fixloop uses (GitHub sends far more). */
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const date = (v: unknown): Date | null => {
+  if (typeof v !== 'string') return null;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? null : d;
+};
+
+export class PayloadError extends Error {}
+
+function repoOf(payload: Obj): { owner: string; name: string } {
+  const repo = obj(payload.repository);
+  const owner = str(obj(repo?.owner)?.login) ?? str(repo?.full_name)?.split('/')[0] ?? null;
+  const name = str(repo?.name);
+  if (!owner || !name) throw new PayloadError('repository.owner.login and repository.name are required');
+  return { owner, name };
+}
+
+export function readPullRequest(payload: unknown): { action: string; pr: PullRequestFacts } {
+  const p = obj(payload);
+  const pr = obj(p?.pull_request);
+  const action = str(p?.action);
+  if (!p || !pr || !action) throw new PayloadError('a pull_request event needs action and pull_request');
+  const number = num(pr.number) ?? num(p.number);
+  const title = str(pr.title);
+  if (number === null || title === null) throw new PayloadError('pull_request.number and pull_request.title are required');
+  const { owner, name } = repoOf(p);
+  const merged = pr.merged === true;
+  return {
+    action,
+    pr: {
+      repoOwner: owner,
+      repoName: name,
+      number,
+      title,
+      body: str(pr.body),
+      url: str(pr.html_url),
+      headBranch: str(obj(pr.head)?.ref),
+      baseBranch: str(obj(pr.base)?.ref),
+      headSha: str(obj(pr.head)?.sha),
+      state: str(pr.state) === 'closed' ? 'closed' : 'open',
+      merged,
+      mergedAt: merged ? date(pr.merged_at) : null,
+      // Before a merge GitHub's merge_commit_sha is a test merge: only a merged PR's counts.
+      mergeCommitSha: merged ? str(pr.merge_commit_sha) : null,
+    },
+  };
+}
+
+export interface WorkflowRunFacts {
+  runId: string;
+  runName: string | null;
+  workflowId: string | null;
+  status: string;
+  conclusion: string | null;
+  htmlUrl: string | null;
+  updatedAt: Date;
+}
+
+/**
+ * `workflow_run.display_title` is the run name (the workflow's `run-name:`, e.g. `fixloop CHIPP-42`);
+ * `workflowId` is the workflow file name (`auto-investigate.yml`, from `path`), else its numeric id.
+ */
+export function readWorkflowRun(payload: unknown): { action: string; run: WorkflowRunFacts } {
+  const p = obj(payload);
+  const run = obj(p?.workflow_run);
+  const id = num(run?.id);
+  if (!p || !run || id === null) throw new PayloadError('a workflow_run event needs workflow_run.id');
+  const path = str(run.path);
+  const file = path ? (path.split('@')[0]!.split('/').pop() ?? null) : null;
+  const workflowId = file || (num(run.workflow_id) !== null ? String(num(run.workflow_id)) : null);
+  return {
+    action: str(p.action) ?? 'unknown',
+    run: {
+      runId: String(id),
+      runName: str(run.display_title) ?? str(run.name),
+      workflowId,
+      status: str(run.status) ?? 'unknown',
+      conclusion: str(run.conclusion),
+      htmlUrl: str(run.html_url),
+      updatedAt: date(run.updated_at) ?? new Date(),
+    },
+  };
+}
+
+export interface DeploymentStatusFacts {
+  deploymentId: number;
+  state: string;
+  environment: string;
+  sha: string | null;
+  version: string | null;
+  deployedAt: Date;
+}
+
+export function readDeploymentStatus(payload: unknown): DeploymentStatusFacts {
+  const p = obj(payload);
+  const status = obj(p?.deployment_status);
+  const deployment = obj(p?.deployment);
+  const id = num(deployment?.id);
+  if (!status || !deployment || id === null) throw new PayloadError('a deployment_status event needs deployment and deployment_status');
+  repoOf(p!);
+  const inner = obj(deployment.payload);
+  return {
+    deploymentId: id,
+    state: str(status.state) ?? 'unknown',
+    environment: str(status.environment) ?? str(deployment.environment) ?? 'unknown',
+    sha: str(deployment.sha)?.toLowerCase() ?? null,
+    version: str(inner?.version) ?? str(deployment.ref),
+    deployedAt: date(status.created_at) ?? date(status.updated_at) ?? new Date(),
+  };
+}

@@ -1,0 +1,36 @@
+import type { Webhooks } from '@octokit/webhooks';
+
+type WebhooksModule = typeof import('@octokit/webhooks');
+
+/**
+ * @octokit/webhooks is ESM-only and its dependency @octokit/webhooks-methods exports only an
+ * `import` condition, so a CommonJS `require` chain (Jest's transform) cannot load it. A native
+ * dynamic import loads it through Node's ESM loader, in the build and in the tests alike.
+ */
+const nativeImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<WebhooksModule>;
+let loaded: Promise<WebhooksModule> | undefined;
+
+/**
+ * Verifies `X-Hub-Signature-256` (`sha256=<hex HMAC-SHA256(secret, raw body)>`) over the exact raw
+ * bytes GitHub sent, with @octokit/webhooks (`Webhooks#verify`, constant-time). Never over
+ * re-serialised JSON.
+ */
+export class WebhookSignatureVerifier {
+  private webhooks?: Promise<Webhooks>;
+
+  constructor(private readonly secret: string | undefined) {}
+
+  get configured(): boolean {
+    return Boolean(this.secret);
+  }
+
+  async verify(rawBody: Buffer, signature256: string | undefined): Promise<boolean> {
+    if (!this.secret || !signature256 || !/^sha256=[0-9a-f]{64}$/i.test(signature256.trim())) return false;
+    this.webhooks ??= (loaded ??= nativeImport('@octokit/webhooks')).then((m) => new m.Webhooks({ secret: this.secret! }));
+    try {
+      return await (await this.webhooks).verify(rawBody.toString('utf8'), signature256.trim().toLowerCase());
+    } catch {
+      return false;
+    }
+  }
+}
