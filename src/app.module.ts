@@ -3,9 +3,12 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { DedupModule } from './modules/dedup/dedup.module';
+import { DeploymentsModule } from './modules/deployments/deployments.module';
+import { GithubModule } from './modules/github/github.module';
 import { HealthModule } from './modules/health/health.module';
 import { IngestModule } from './modules/ingest/ingest.module';
 import { IssuesModule } from './modules/issues/issues.module';
+import { MatchingModule } from './modules/matching/matching.module';
 import { VerificationModule } from './modules/verification/verification.module';
 import { ApiKeyGuard } from './shared/auth/api-key.guard';
 import { AppConfig } from './shared/config/config';
@@ -29,6 +32,9 @@ export class AppModule implements NestModule {
         ScheduleModule.forRoot(),
         HealthModule,
         IssuesModule,
+        MatchingModule,
+        DeploymentsModule,
+        GithubModule,
         DedupModule,
         IngestModule,
         VerificationModule,

@@ -147,6 +147,20 @@ export class EnvironmentSchema {
   @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_BASE_URL?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_API_KEY?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_MODEL?: string;
+  /** Gemini REST endpoint (tests point it at a local server). */
+  @IsString() GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
+  /** Semantic PR matching: the best issue's cosine similarity must reach this... */
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_SIMILARITY_THRESHOLD = 0.5;
+  /** ...and beat the runner-up by this much; otherwise the LLM judge decides. */
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_MARGIN = 0.08;
+  /** Candidates at or above this similarity are shown to the LLM judge when step 2 is not sure. */
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_CANDIDATE_FLOOR = 0.15;
+  /** The LLM judge links only at or above this confidence. */
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_LLM_MIN_CONFIDENCE = 0.85;
+  /** How many candidate issues the LLM judge sees. */
+  @Transform(toNumber) @IsInt() @Min(1) @Max(50) MATCH_LLM_CANDIDATES = 8;
+  /** Timeout of one embedding or LLM call. */
+  @Transform(toNumber) @IsNumber() @Min(0.1) MATCH_HTTP_TIMEOUT_SECONDS = 30;
 }
 
 export class ConfigValidationError extends Error {
