@@ -9,6 +9,7 @@ import {
   IssueSnapshot,
   IssueStatus,
   Priority,
+  SpawnStatus,
   assertTransition,
   escalate,
   formatPriority,
@@ -26,6 +27,17 @@ export interface Actor {
 export const FIX_FAILED_LABEL = 'fix-failed';
 
 export const SYSTEM = (component: string): Actor => ({ name: `system:${component}`, type: 'system' });
+
+/** A change of an issue's spawn fields (see `IssuesFacade.setSpawnState`); undefined = unchanged. */
+export interface SpawnStateChange {
+  status: SpawnStatus;
+  runId?: string | null;
+  runUrl?: string | null;
+  startedAt?: Date | null;
+  completedAt?: Date | null;
+  attempts?: number;
+  data?: Record<string, unknown>;
+}
 
 export interface HistoryEntry {
   issueId: string;
@@ -147,6 +159,37 @@ export class IssuesFacade {
     return { fromStatus, fromPriority: issue.priority, toPriority };
   }
 
+  /**
+   * Keeps the issue's spawn fields (spawn_status, run id/url, started/completed, attempts) in step
+   * with the spawn module's request, and records the change in the history (field `spawn_status`,
+   * from the previous status to the new one; run and attempt in `data`). Fields left undefined are
+   * not touched. Used by the spawn module inside its own transaction.
+   */
+  async setSpawnState(manager: EntityManager, issueId: string, change: SpawnStateChange, actor: Actor, reason: string): Promise<void> {
+    const issue = await this.issues.lockById(issueId, manager);
+    if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
+    const patch: Partial<IssueEntity> = { spawnStatus: change.status, updatedAt: new Date() };
+    if (change.runId !== undefined) patch.spawnRunId = change.runId;
+    if (change.runUrl !== undefined) patch.spawnRunUrl = change.runUrl;
+    if (change.startedAt !== undefined) patch.spawnStartedAt = change.startedAt;
+    if (change.completedAt !== undefined) patch.spawnCompletedAt = change.completedAt;
+    if (change.attempts !== undefined) patch.spawnAttempts = change.attempts;
+    await manager.getRepository(IssueEntity).update({ id: issueId }, patch);
+    const data: Record<string, unknown> = { ...(change.data ?? {}) };
+    if (change.runId) data.runId = change.runId;
+    if (change.runUrl) data.runUrl = change.runUrl;
+    if (change.attempts !== undefined) data.attempt = change.attempts;
+    await this.recordHistory(manager, {
+      issueId,
+      actor,
+      field: 'spawn_status',
+      from: issue.spawnStatus,
+      to: change.status,
+      reason,
+      data: Object.keys(data).length > 0 ? data : undefined,
+    });
+  }
+
   /** A plain snapshot of an issue (never the ORM entity), or null. */
   async findByIdentifier(identifier: string, manager?: EntityManager): Promise<IssueSnapshot | null> {
     const issue = await this.issues.findByIdentifier(identifier, manager);
@@ -157,7 +200,6 @@ export class IssuesFacade {
     const issue = await this.issues.findById(id, manager);
     return issue ? toSnapshot(issue) : null;
   }
-
   /**
    * Creates an issue for a new fingerprint (dedup): identifier `<ISSUE_PREFIX>-<n>` from
    * issue_number_seq, status triage, priority P4, event count 0 (the caller counts the
