@@ -118,6 +118,16 @@ export class EnvironmentSchema {
   @Transform(toBool) @IsBoolean() SPAWN_KILL_SWITCH = false;
   @Transform(toNumber) @IsNumber() @Min(0.01) SPAWN_TIMEOUT_MINUTES = 90;
   @IsString() BUDGET_TIMEZONE = 'UTC';
+  /** How many times one dispatch is retried after a 5xx, network error or rate limit before the reconciler takes over. */
+  @Transform(toNumber) @IsInt() @Min(0) @Max(20) SPAWN_DISPATCH_RETRIES = 4;
+  /** First retry delay of a dispatch (doubles per retry). */
+  @Transform(toNumber) @IsNumber() @Min(0) GITHUB_RETRY_BASE_SECONDS = 2;
+  /** Longest wait fixloop honours from GitHub's `retry-after` before handing the dispatch to the reconciler. */
+  @Transform(toNumber) @IsNumber() @Min(0) GITHUB_RETRY_MAX_SECONDS = 120;
+  /** Timeout of one GitHub API call. */
+  @Transform(toNumber) @IsNumber() @Min(0.1) GITHUB_HTTP_TIMEOUT_SECONDS = 30;
+  /** A dispatch in flight holds its row this long; past it, a crashed dispatch is reconciled (run looked up by name). */
+  @Transform(toNumber) @IsNumber() @Min(1) SPAWN_DISPATCH_LEASE_SECONDS = 300;
 
   // --- workers ---
   @Transform(toNumber) @IsNumber() @Min(0.05) WORKER_POLL_SECONDS = 15;
