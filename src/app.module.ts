@@ -9,6 +9,7 @@ import { HealthModule } from './modules/health/health.module';
 import { IngestModule } from './modules/ingest/ingest.module';
 import { IssuesModule } from './modules/issues/issues.module';
 import { MatchingModule } from './modules/matching/matching.module';
+import { SpawnModule } from './modules/spawn/spawn.module';
 import { VerificationModule } from './modules/verification/verification.module';
 import { ApiKeyGuard } from './shared/auth/api-key.guard';
 import { AppConfig } from './shared/config/config';
@@ -38,6 +39,7 @@ export class AppModule implements NestModule {
         DedupModule,
         IngestModule,
         VerificationModule,
+        SpawnModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },
