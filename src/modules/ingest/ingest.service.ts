@@ -170,10 +170,17 @@ function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/** The pool was shut down (the DataSource destroyed) or cannot hand out connections. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * The database cannot be reached or the pool was shut down. Checked by shape, not `instanceof`:
+ * socket errors are created by Node itself and are not always instances of this realm's Error.
+ */
 function isPoolClosed(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : String(err);
-  return /Cannot use a pool after calling end|pool is (ending|closed)|Connection is not established|ConnectionNotFound|not initialized/i.test(
+  const code = errorCode(err);
+  if (code !== undefined && (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '53300')) return true;
+  const message = typeof (err as { message?: unknown })?.message === 'string' ? (err as { message: string }).message : String(err);
+  return /Cannot use a pool after calling end|pool is (ending|closed)|Connection is not established|Connection terminated|timeout exceeded when trying to connect|not initialized/i.test(
     message,
   );
 }

@@ -1,0 +1,85 @@
+import { TestApp, ingestAuth, startTestApp, testDbKind } from '../../support/test-app';
+import { RUN_DATABASE_ENV } from '../../setup/test-database';
+import { TcpProxy } from '../../fixtures/ingest-service/tcp-proxy';
+import { fixtureBytes, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
+
+/**
+ * A database that goes away under a running service: the receivers answer 503 with Retry-After
+ * (the sender retries later) and nothing is half-written. The pool is shut down while the app
+ * runs, then opened again to look at what was stored.
+ */
+describe('ingest while the database is down', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    if (!t.dataSource.isInitialized) await t.dataSource.initialize();
+    await t.close();
+  });
+
+  it('answers 503 with Retry-After on every receiver, and nothing was written', async () => {
+    await t.dataSource.destroy();
+    const webhook = await t.http
+      .post('/api/loki/webhook')
+      .set(ingestAuth)
+      .set('Content-Type', 'application/json')
+      .send(fixtureBytes('grafana', 'grafana-docs-webhook-firing-2alerts.json').toString('utf8'))
+      .expect(503);
+    expect(webhook.headers['retry-after']).toBe('5');
+    expect(webhook.body).toMatchObject({ error: 'INGEST_DATABASE_UNAVAILABLE', correlationId: expect.any(String) });
+    const push = await t.http
+      .post('/loki/api/v1/push')
+      .set(ingestAuth)
+      .set('Content-Type', 'application/x-protobuf')
+      .send(fixtureBytes('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.snappy.pb'))
+      .expect(503);
+    expect(push.headers['retry-after']).toBe('5');
+    const events = await t.http
+      .post('/api/events')
+      .set(ingestAuth)
+      .send({ events: [{ source: 's', feature: 'f', message: 'boom' }] })
+      .expect(503);
+    expect(events.headers['retry-after']).toBe('5');
+
+    await t.dataSource.initialize();
+    expect(Object.values(await rowCounts(t.dataSource)).every((n) => n === 0)).toBe(true);
+    // and once it is back, the same delivery goes through
+    await t.http.post('/api/events').set(ingestAuth).send({ events: [{ source: 's', feature: 'f', message: 'boom' }] }).expect(202);
+    expect((await rowCounts(t.dataSource)).issues).toBe(1);
+  });
+
+  it('answers 503 when the database stops answering mid-run, and takes the delivery once it is back', async () => {
+    const body = { events: [{ id: 'outage-1', source: 's', feature: 'f', message: 'Connection to ledger lost' }] };
+    if (testDbKind() === 'pglite') {
+      // The embedded database has no server to stop: its pool is shut down instead.
+      await t.dataSource.destroy();
+      await t.http.post('/api/events').set(ingestAuth).send(body).expect(503);
+      await t.dataSource.initialize();
+      await t.http.post('/api/events').set(ingestAuth).send(body).expect(202);
+      return;
+    }
+    const target = new URL(process.env[RUN_DATABASE_ENV] as string);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+    const port = await proxy.start();
+    const viaProxy = new URL(target.toString());
+    viaProxy.host = `127.0.0.1:${port}`;
+    const app = await startTestApp({ DATABASE_URL: viaProxy.toString(), DATABASE_ACQUIRE_TIMEOUT_SECONDS: '2' }, { keepData: true });
+    try {
+      const before = await rowCounts(t.dataSource);
+      await proxy.stop();
+      const res = await app.http.post('/api/events').set(ingestAuth).send(body).expect(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(await rowCounts(t.dataSource)).toEqual(before);
+      await proxy.start(port);
+      const ok = await app.http.post('/api/events').set(ingestAuth).send(body).expect(202);
+      expect(ok.body).toMatchObject({ accepted: 1 });
+      await app.http.post('/api/events').set(ingestAuth).send(body).expect(202);
+      expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(before.ingest_deliveries + 1);
+    } finally {
+      await app.close();
+      await proxy.stop();
+    }
+  });
+});
