@@ -130,6 +130,12 @@ export class FakeGitHub {
     return this;
   }
 
+  /** Removes the routes added with `route` (the built-in ones stay). */
+  clearRoutes(): this {
+    this.extraRoutes.length = 0;
+    return this;
+  }
+
   /** Queues answers for the next dispatch requests, in order; afterwards the default (200/204) applies. */
   scriptDispatch(...answers: DispatchScript[]): this {
     this.dispatchScript.push(...answers);
