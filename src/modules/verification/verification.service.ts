@@ -131,6 +131,16 @@ export class VerificationService {
         this.logger.warn({ msg: 'FixDeployed for an unknown issue', issueId: m.issueId });
         return null;
       }
+      if (issue.status !== 'in_production' || issue.mergedIntoId) {
+        // Nothing to verify (already verified, closed, merged away). Should the status commit land
+        // after the event, the sweep opens the window.
+        this.logger.log({
+          msg: 'no verification window: issue not in production',
+          issueId: m.issueId,
+          status: issue.status,
+        });
+        return null;
+      }
       const existing = await this.windows.findWatchingByIssue(m.issueId, manager);
       if (existing) {
         const newAttempt =
@@ -241,8 +251,12 @@ export class VerificationService {
       if (loki && time(w.lokiCheckedUntil) !== time(before.lokiCheckedUntil)) loki = undefined;
 
       const issue = await this.issues.findById(w.issueId, manager);
-      if (!issue || issue.status !== 'in_production') {
-        const reason = issue ? `the issue is ${issue.status}, no longer in production` : 'the issue no longer exists';
+      if (!issue || issue.status !== 'in_production' || issue.mergedIntoId) {
+        const reason = !issue
+          ? 'the issue no longer exists'
+          : issue.mergedIntoId
+            ? `the issue was merged into ${issue.mergedIntoId}`
+            : `the issue is ${issue.status}, no longer in production`;
         await this.windows.decide(w.id, 'cancelled', reason, now, manager);
         if (issue) await this.history(manager, w.issueId, 'cancelled', reason, { windowId: w.id });
         return 'cancelled';

@@ -28,11 +28,12 @@ describe('Fix verification end to end through the HTTP API', () => {
     await t.close();
   });
 
-  const example = (name: string): Record<string, any> =>
-    JSON.parse(readFileSync(sharedPath('fixtures', 'github', 'octokit-webhooks-examples', name), 'utf8')) as Record<
-      string,
-      any
-    >;
+  interface PrPayload {
+    number: number;
+    pull_request: Record<string, unknown>;
+  }
+  const example = (name: string): PrPayload =>
+    JSON.parse(readFileSync(sharedPath('fixtures', 'github', 'octokit-webhooks-examples', name), 'utf8')) as PrPayload;
 
   async function webhook(event: string, payload: unknown): Promise<void> {
     const raw = JSON.stringify(payload);

@@ -1,7 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
-import { ErrorReceived, FixFailed, FixVerified } from '../../../src/shared/events/event-catalogue';
+import { ErrorReceived, FixDeployed, FixFailed, FixVerified } from '../../../src/shared/events/event-catalogue';
 import { TestApp, startTestApp } from '../../support/test-app';
 import {
   HOUR,
@@ -249,6 +249,49 @@ describe('Fix verification (database path)', () => {
     const s = await seedShippedIssue(t.dataSource, { listPr: false });
     await verification.runDueChecks(after(s.deployedAt, HOUR));
     expect((await windowsOf(t.dataSource, s.issueId))[0]).toMatchObject({ deployment_id: s.deploymentId });
+  });
+
+  it('opens nothing for an issue not in production; the sweep opens it once the status lands', async () => {
+    const s = await seedShippedIssue(t.dataSource);
+    await t.dataSource.query(`UPDATE issues SET status = 'in_staging' WHERE id = $1`, [s.issueId]);
+    await bus.emit('fix.deployed', deployed(s));
+    expect(await windowsOf(t.dataSource, s.issueId)).toHaveLength(0);
+    await t.dataSource.query(`UPDATE issues SET status = 'in_production' WHERE id = $1`, [s.issueId]);
+    await verification.runDueChecks(after(s.deployedAt, HOUR));
+    expect((await windowsOf(t.dataSource, s.issueId)).map((w) => w.deployment_id)).toEqual([s.deploymentId]);
+  });
+
+  it('a newer fix (another PR, another deployment) supersedes the watching window', async () => {
+    const s = await seedShippedIssue(t.dataSource);
+    await bus.emit('fix.deployed', deployed(s));
+    const [pr] = (await t.dataSource.query(
+      `INSERT INTO issue_prs (issue_id, repo_owner, repo_name, pr_number, title, state, merged_at, merge_commit_sha, match_method, attempt)
+       VALUES ($1, 'acme', 'shop', 9000 + (random() * 999)::int, 'second fix', 'merged', now(), 'abcdef0123456', 'identifier', 2)
+       RETURNING id`,
+      [s.issueId],
+    )) as { id: string }[];
+    const [dep] = (await t.dataSource.query(
+      `INSERT INTO deployments (source, external_id, environment, sha, version, deployed_at)
+       VALUES ('api', $1, 'production', 'abcdef0123456', '1.4.3', $2) RETURNING id`,
+      [`second-${s.issueId}`, after(s.deployedAt, HOUR)],
+    )) as { id: string }[];
+    await bus.emit(
+      'fix.deployed',
+      new FixDeployed(s.issueId, dep.id, after(s.deployedAt, HOUR), '1.4.3', 'abcdef0123456', pr.id),
+    );
+    const windows = await windowsOf(t.dataSource, s.issueId);
+    expect(windows.map((w) => [w.state, w.deployment_id, w.issue_pr_id])).toEqual([
+      ['cancelled', s.deploymentId, s.issuePrId],
+      ['watching', dep.id, pr.id],
+    ]);
+    // A later deploy of the same PR does not restart the window.
+    await bus.emit(
+      'fix.deployed',
+      new FixDeployed(s.issueId, s.deploymentId, after(s.deployedAt, 2 * HOUR), '1.4.4', undefined, pr.id),
+    );
+    expect(
+      (await windowsOf(t.dataSource, s.issueId)).filter((w) => w.state === 'watching').map((w) => w.deployment_id),
+    ).toEqual([dep.id]);
   });
 
   it('cancels the window when a person moved the issue out of production', async () => {

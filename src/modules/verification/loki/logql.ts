@@ -58,9 +58,18 @@ export function literalWords(template: string, minLength = 3): string[] {
     .replace(REDACTION, PLACEHOLDER)
     .split(PLACEHOLDER)
     .flatMap((chunk) => chunk.split(/\s+/))
-    .filter((w) => w.length >= minLength && !/["\\\u0000-\u001f\u007f]/.test(w));
+    .filter((w) => w.length >= minLength && !hasEscapedChar(w));
   const unique = [...new Set(words)];
   return unique.sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+}
+
+/** Has a character a JSON encoder escapes: a quote, a backslash or a control character. */
+function hasEscapedChar(word: string): boolean {
+  for (const ch of word) {
+    const code = ch.charCodeAt(0);
+    if (ch === '"' || ch === '\\' || code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 /** `|= "word"` filters for the `max` longest literal words (none when the template has none). */
