@@ -101,8 +101,6 @@ const WINDOW_COLUMNS = `
  */
 @Injectable()
 export class VerificationRepository {
-  private lifecycleColumn?: boolean;
-
   constructor(private readonly dataSource: DataSource) {}
 
   private m(manager?: EntityManager): EntityManager {
@@ -364,13 +362,11 @@ export class VerificationRepository {
    * event is in-process and can be lost in a crash). The deployment that shipped the fix is found
    * from the issue's most recently merged PR: the earliest production deployment that lists the PR
    * (`deployments.pr_numbers`), whose sha is the merge commit (or a 7+ char prefix of it), or that
-   * the lifecycle module recorded on the PR (`issue_prs.deployment_id`, when that column exists).
+   * the lifecycle module recorded on the PR (`issue_prs.deployment_id`).
    * Without one, the window starts when the issue entered `in_production` (its history), with no
    * deployment and no build to compare versions against.
    */
   async inProductionWithoutWindow(environment: string, limit: number): Promise<MissingWindow[]> {
-    const lifecycle = await this.hasLifecycleColumn();
-    const byRecordedDeployment = lifecycle ? 'OR d.id = p.deployment_id' : '';
     return (await this.m().query(
       `SELECT i.id AS "issueId", d.id AS "deploymentId", p.id AS "issuePrId",
               COALESCE(d.deployed_at, h.at, i.updated_at) AS "deployedAt", d.version, d.sha
@@ -384,7 +380,7 @@ export class VerificationRepository {
            AND (p.pr_number = ANY(d.pr_numbers)
                 OR (p.merge_commit_sha IS NOT NULL AND d.sha IS NOT NULL AND length(d.sha) >= 7
                     AND (p.merge_commit_sha = d.sha OR starts_with(p.merge_commit_sha, d.sha)))
-                ${byRecordedDeployment})
+                OR d.id = p.deployment_id)
          ORDER BY d.deployed_at ASC LIMIT 1) d ON true
        LEFT JOIN LATERAL (
          SELECT at FROM issue_history WHERE issue_id = i.id AND field = 'status' AND to_value = 'in_production'
@@ -399,16 +395,5 @@ export class VerificationRepository {
        ORDER BY i.updated_at LIMIT $2`,
       [environment, limit],
     )) as MissingWindow[];
-  }
-
-  private async hasLifecycleColumn(): Promise<boolean> {
-    if (this.lifecycleColumn === undefined) {
-      const rows = (await this.m().query(
-        `SELECT 1 FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = 'issue_prs' AND column_name = 'deployment_id'`,
-      )) as unknown[];
-      this.lifecycleColumn = rows.length > 0;
-    }
-    return this.lifecycleColumn;
   }
 }

@@ -245,10 +245,26 @@ describe('Fix verification (database path)', () => {
     expect(await windowsOf(t.dataSource, s.issueId)).toHaveLength(1);
   });
 
-  it('sweeps by the merge sha when the deployment does not list the PR', async () => {
+  it('sweeps by the merge sha, by the deployment recorded on the PR, else from the status change', async () => {
     const s = await seedShippedIssue(t.dataSource, { listPr: false });
     await verification.runDueChecks(after(s.deployedAt, HOUR));
     expect((await windowsOf(t.dataSource, s.issueId))[0]).toMatchObject({ deployment_id: s.deploymentId });
+
+    // Neither listed nor the merge sha (a compare API decided): the deployment lifecycle recorded on the PR.
+    const r = await seedShippedIssue(t.dataSource, { listPr: false });
+    await t.dataSource.query(`UPDATE deployments SET sha = 'fffffff0000000' WHERE id = $1`, [r.deploymentId]);
+    await t.dataSource.query(`UPDATE issue_prs SET deployment_id = $2 WHERE id = $1`, [r.issuePrId, r.deploymentId]);
+    await verification.runDueChecks(after(r.deployedAt, HOUR));
+    expect((await windowsOf(t.dataSource, r.issueId))[0]).toMatchObject({ deployment_id: r.deploymentId });
+
+    // No deployment found at all: the window starts when the issue entered in_production.
+    const n = await seedShippedIssue(t.dataSource, { listPr: false });
+    await t.dataSource.query(`UPDATE deployments SET sha = 'eeeeeee0000000' WHERE id = $1`, [n.deploymentId]);
+    await verification.runDueChecks(after(n.deployedAt, HOUR));
+    const [w] = await windowsOf(t.dataSource, n.issueId);
+    expect(w).toMatchObject({ deployment_id: null, deployed_version: null, issue_pr_id: n.issuePrId });
+    await verification.runDueChecks(after(n.deployedAt, 2 * HOUR));
+    expect(await windowsOf(t.dataSource, n.issueId)).toHaveLength(1);
   });
 
   it('opens nothing for an issue not in production; the sweep opens it once the status lands', async () => {
