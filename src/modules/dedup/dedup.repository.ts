@@ -45,6 +45,17 @@ export interface ActiveMerge {
   rule: string;
 }
 
+/**
+ * The rows of `manager.query`: TypeORM answers UPDATE and DELETE with `[rows, affectedCount]`
+ * and everything else with the rows.
+ */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[0] as T[];
+  }
+  return result as T[];
+}
+
 interface GroupDbRow {
   key: string;
   seq: number;
@@ -246,7 +257,7 @@ export class DedupRepository {
     rule: string,
     evidence: Record<string, unknown>,
   ): Promise<number> {
-    const moved = (await manager.query(
+    const moved = rowsOf<{ id: string }>(await manager.query(
       `UPDATE external_issue_links
           SET issue_id = $2, link_kind = 'alias', grouping_rule = $3, grouping_evidence = $4::jsonb,
               metadata = CASE WHEN metadata ? 'beforeMerge' THEN metadata
@@ -257,7 +268,7 @@ export class DedupRepository {
         WHERE issue_id = $1
        RETURNING id`,
       [fromIssueId, toIssueId, rule, JSON.stringify(evidence)],
-    )) as { id: string }[];
+    ));
     await manager.query(`UPDATE error_events SET issue_id = $2 WHERE issue_id = $1`, [fromIssueId, toIssueId]);
     return moved.length;
   }
@@ -291,7 +302,7 @@ export class DedupRepository {
    * event count of the links given back, and the issue's link total afterwards (null: no links).
    */
   async restoreLinks(manager: EntityManager, issueId: string): Promise<{ movedEventCount: number; linkEventCount: number | null }> {
-    const own = (await manager.query(
+    const own = rowsOf<{ id: string; event_count: string }>(await manager.query(
       `UPDATE external_issue_links
           SET issue_id = original_issue_id,
               link_kind = COALESCE(metadata->'beforeMerge'->>'linkKind', 'primary'),
@@ -302,8 +313,8 @@ export class DedupRepository {
         WHERE original_issue_id = $1 AND issue_id <> $1
        RETURNING id, event_count`,
       [issueId],
-    )) as { id: string; event_count: string }[];
-    const followers = (await manager.query(
+    ));
+    const followers = rowsOf<{ id: string; event_count: string }>(await manager.query(
       `WITH RECURSIVE merged_in AS (
          SELECT id FROM issues WHERE merged_into_id = $1
          UNION
@@ -313,7 +324,7 @@ export class DedupRepository {
         WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1
        RETURNING id, event_count`,
       [issueId],
-    )) as { id: string; event_count: string }[];
+    ));
     const ids = [...own, ...followers].map((r) => r.id);
     if (ids.length > 0) {
       await manager.query(`UPDATE error_events SET issue_id = $1 WHERE link_id = ANY($2::uuid[])`, [issueId, ids]);

@@ -236,11 +236,11 @@ export class IssuesFacade {
     const result = new Map<string, number>();
     if (rows.length === 0) return result;
     const sorted = [...rows].sort((a, b) => (a.issueId < b.issueId ? -1 : a.issueId > b.issueId ? 1 : 0));
-    const updated = (await manager.query(
+    const raw: unknown = await manager.query(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, cnt, first_at, last_at)
        ), locked AS (
-         SELECT i.id FROM issues i JOIN v ON v.id = i.id ORDER BY i.id FOR UPDATE OF i
+         SELECT i.id FROM issues i JOIN v ON v.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i
        )
        UPDATE issues i
           SET event_count = i.event_count + v.cnt,
@@ -251,7 +251,9 @@ export class IssuesFacade {
         WHERE i.id = v.id AND i.id IN (SELECT id FROM locked)
        RETURNING i.id, i.event_count`,
       [sorted.map((r) => r.issueId), sorted.map((r) => r.count), sorted.map((r) => r.firstSeenAt), sorted.map((r) => r.lastSeenAt)],
-    )) as { id: string; event_count: string }[];
+    );
+    // TypeORM answers an UPDATE with [rows, affectedCount].
+    const updated = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as { id: string; event_count: string }[];
     for (const row of updated) result.set(row.id, Number(row.event_count));
     return result;
   }

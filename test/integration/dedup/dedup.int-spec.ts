@@ -1,0 +1,264 @@
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { IssuesMerged, IssueCreated, ErrorReceived } from '../../../src/shared/events/event-catalogue';
+import { TestApp, adminAuth, agentAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { IssueRow, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
+
+interface LinkRow {
+  external_id: string;
+  issue_id: string;
+  original_issue_id: string;
+  link_kind: string;
+  grouping_rule: string;
+  grouping_evidence: Record<string, unknown> | null;
+  event_count: string;
+}
+
+let seq = 0;
+const event = (message: string, extra: Record<string, unknown> = {}) => ({
+  id: `evt-${++seq}-${Math.random().toString(36).slice(2)}`,
+  source: 'checkout-api',
+  feature: 'cache',
+  message,
+  ...extra,
+});
+
+describe('dedup: issues from fingerprints, grouping merges, manual merges', () => {
+  let t: TestApp;
+  const seen: { created: IssueCreated[]; merged: IssuesMerged[]; received: ErrorReceived[] } = { created: [], merged: [], received: [] };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const emitter = t.app.get(EventEmitter2);
+    emitter.on('issue.created', (e: IssueCreated) => seen.created.push(e));
+    emitter.on('issues.merged', (e: IssuesMerged) => seen.merged.push(e));
+    emitter.on('error.received', (e: ErrorReceived) => seen.received.push(e));
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await truncateAll(t.dataSource);
+    seen.created.length = 0;
+    seen.merged.length = 0;
+    seen.received.length = 0;
+  });
+
+  const send = (...events: Record<string, unknown>[]) => t.http.post('/api/events').set(ingestAuth).send({ events }).expect(202);
+  const links = async (): Promise<LinkRow[]> =>
+    (await t.dataSource.query(`SELECT * FROM external_issue_links ORDER BY created_at, id`)) as LinkRow[];
+  const byIdentifier = async (identifier: string): Promise<IssueRow> => {
+    const rows = (await t.dataSource.query(`SELECT * FROM issues WHERE identifier = $1`, [identifier])) as IssueRow[];
+    return rows[0];
+  };
+  const history = async (issueId: string): Promise<{ field: string; from_value: string | null; to_value: string | null; data: Record<string, unknown> | null; reason: string | null }[]> =>
+    (await t.dataSource.query(`SELECT field, from_value, to_value, data, reason FROM issue_history WHERE issue_id = $1 ORDER BY id`, [issueId])) as {
+      field: string;
+      from_value: string | null;
+      to_value: string | null;
+      data: Record<string, unknown> | null;
+      reason: string | null;
+    }[];
+
+  it('creates an issue for a new fingerprint with the scrubbed title, P4, triage, seen times of the event, and emits after commit', async () => {
+    await send(event('Payment 4711 failed: gateway timeout', { timestamp: '2026-11-01T08:00:00Z' }));
+    const [issue] = await issues(t.dataSource);
+    expect(issue).toMatchObject({
+      identifier: expect.stringMatching(/^CHIPP-\d+$/),
+      title: 'Payment 4711 failed: gateway timeout',
+      status: 'triage',
+      priority: 4,
+      source: 'checkout-api',
+      feature: 'cache',
+      event_count: '1',
+    });
+    expect(issue.normalized_message).not.toContain('4711');
+    expect(new Date(issue.first_seen_at).toISOString()).toBe('2026-11-01T08:00:00.000Z');
+    const [link] = await links();
+    expect(link).toMatchObject({ issue_id: issue.id, original_issue_id: issue.id, link_kind: 'primary', grouping_rule: 'exact', event_count: '1' });
+    expect(link.external_id).toMatch(/^[0-9a-f]{64}$/);
+    expect(seen.created).toEqual([expect.objectContaining({ issueId: issue.id, identifier: issue.identifier, fingerprint: link.external_id })]);
+    expect(seen.received).toEqual([
+      expect.objectContaining({ issueId: issue.id, fingerprint: link.external_id, eventCount: 1, count: 1, observedAt: new Date('2026-11-01T08:00:00Z') }),
+    ]);
+    // a known fingerprint: counted, no new issue, last seen moves to the later event
+    await send(event('Payment 4712 failed: gateway timeout', { timestamp: '2026-11-02T08:00:00Z' }));
+    const [again] = await issues(t.dataSource);
+    expect(again.event_count).toBe('2');
+    expect(new Date(again.last_seen_at).toISOString()).toBe('2026-11-02T08:00:00.000Z');
+    expect(seen.created).toHaveLength(1);
+  });
+
+  it('makes exactly one issue of fifty concurrent deliveries of one new error', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        t.http.post('/api/events').set(ingestAuth).send({ events: [event(`Ledger write 9${i} rejected: lock timeout`)] }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(202));
+    const all = await issues(t.dataSource);
+    expect(all).toHaveLength(1);
+    expect(all[0].event_count).toBe('50');
+    const counts = await rowCounts(t.dataSource);
+    expect(counts).toMatchObject({ issues: 1, external_issue_links: 1, grouping_groups: 1, ingest_deliveries: 50 });
+    expect(seen.created).toHaveLength(1);
+  });
+
+  it('counts fifty concurrent redeliveries of one delivery once', async () => {
+    const body = { events: [event('Inventory sync 17 failed')] };
+    const results = await Promise.all(Array.from({ length: 50 }, () => t.http.post('/api/events').set(ingestAuth).send(body)));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(202));
+    expect(results.reduce((sum, r) => sum + (r.body.accepted as number), 0)).toBe(1);
+    expect((await issues(t.dataSource)).map((i) => i.event_count)).toEqual(['1']);
+  });
+
+  it('keeps a bounded number of samples per fingerprint, the newest', async () => {
+    const limit = t.config.SAMPLES_PER_FINGERPRINT;
+    const batch = Array.from({ length: limit + 7 }, (_, i) =>
+      event(`Cart ${i} expired`, { timestamp: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString() }),
+    );
+    await send(...batch.slice(0, 5));
+    await send(...batch.slice(5));
+    const samples = (await t.dataSource.query(`SELECT occurred_at FROM error_events ORDER BY occurred_at`)) as { occurred_at: Date }[];
+    expect(samples).toHaveLength(limit);
+    expect(new Date(samples[0].occurred_at).getTime()).toBe(Date.UTC(2026, 10, 1, 0, 7));
+    expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 7));
+  });
+
+  it('scrubs secrets from the stored sample, title, normalised message, stack and labels', async () => {
+    const token = 'ghp_' + 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+    const password = 'hunter2-Secret-77';
+    await send(
+      event(`GitHub call failed with token ${token} (password=${password})`, {
+        stack: `Error: auth\n    at call (gh.ts:3:1) Authorization: Bearer ${token}`,
+        labels: { api_key: 'sk_live_51HxYzAbCdEfGhIjKlMnOpQr', env: 'prod' },
+      }),
+    );
+    const dump = JSON.stringify(
+      await t.dataSource.query(
+        `SELECT (SELECT json_agg(i) FROM issues i) AS issues, (SELECT json_agg(e) FROM error_events e) AS events,
+                (SELECT json_agg(l) FROM external_issue_links l) AS links, (SELECT json_agg(h) FROM issue_history h) AS history`,
+      ),
+    );
+    expect(dump).not.toContain(token);
+    expect(dump).not.toContain(password);
+    expect(dump).not.toContain('sk_live_51HxYzAbCdEfGhIjKlMnOpQr');
+    const [sample] = (await t.dataSource.query(`SELECT message, stack, labels FROM error_events`)) as { message: string; stack: string; labels: Record<string, string> }[];
+    expect(sample.message).toContain('[REDACTED:');
+    expect(sample.stack).toContain('[REDACTED:');
+    expect(sample.labels.env).toBe('prod');
+    expect((await issues(t.dataSource))[0].title).toContain('[REDACTED:');
+  });
+
+  describe('merges on evidence (variable-position)', () => {
+    const cache = (node: string) => event(`Cache node ${node} unreachable`);
+
+    it('merges messages differing in one value once enough distinct values are seen, with evidence, aliases and history', async () => {
+      await send(cache('n7a'));
+      await send(cache('x9c'));
+      expect((await issues(t.dataSource)).map((i) => i.status)).toEqual(['triage', 'triage']);
+      await send(cache('r2d2'));
+
+      const [first, second] = await issues(t.dataSource);
+      expect(first).toMatchObject({ status: 'triage', merged_into_id: null, event_count: '3' });
+      expect(second).toMatchObject({ status: 'closed', merged_into_id: first.id });
+      expect(await issues(t.dataSource)).toHaveLength(2); // the third message never got an issue of its own
+
+      const [merge] = (await t.dataSource.query(`SELECT * FROM issue_merges`)) as { target_issue_id: string; merged_issue_id: string; rule: string; evidence: Record<string, unknown>; actor: string }[];
+      expect(merge).toMatchObject({ target_issue_id: first.id, merged_issue_id: second.id, rule: 'variable-position', actor: 'system:dedup' });
+      expect(merge.evidence).toMatchObject({ rule: 'variable-position', position: 2, values: ['n7a', 'x9c', 'r2d2'] });
+
+      const all = await links();
+      expect(all).toHaveLength(3);
+      expect(all.every((l) => l.issue_id === first.id)).toBe(true);
+      expect(all.map((l) => [l.link_kind, l.original_issue_id === first.id])).toEqual([
+        ['primary', true],
+        ['alias', false],
+        ['alias', true],
+      ]);
+      expect(all[1]).toMatchObject({ original_issue_id: second.id, grouping_rule: 'variable-position' });
+      expect(all[1].grouping_evidence).toMatchObject({ position: 2, values: ['n7a', 'x9c', 'r2d2'] });
+      expect(all[2].grouping_evidence).toMatchObject({ rule: 'variable-position', values: ['n7a', 'x9c', 'r2d2'] });
+
+      const target = await history(first.id);
+      expect(target).toContainEqual(expect.objectContaining({ field: 'merged_from', to_value: second.identifier, data: expect.objectContaining({ rule: 'variable-position', evidence: expect.objectContaining({ values: ['n7a', 'x9c', 'r2d2'] }) }) }));
+      const merged = await history(second.id);
+      expect(merged).toContainEqual(expect.objectContaining({ field: 'status', from_value: 'triage', to_value: 'closed' }));
+      expect(merged).toContainEqual(expect.objectContaining({ field: 'merged_into', to_value: first.identifier }));
+      expect(seen.merged).toEqual([expect.objectContaining({ targetIssueId: first.id, mergedIssueId: second.id, rule: 'variable-position' })]);
+
+      // a fourth value joins through the learned pattern; an absorbed fingerprint follows its alias
+      await send(cache('c3po'), cache('x9c'));
+      const after = await issues(t.dataSource);
+      expect(after).toHaveLength(2);
+      expect(after[0].event_count).toBe('5');
+      expect(after[1].event_count).toBe('1');
+      expect((await links()).every((l) => l.issue_id === first.id)).toBe(true);
+      expect(seen.received.slice(-2).map((e) => e.issueId)).toEqual([first.id, first.id]);
+    });
+
+    it('keeps plain words apart until more evidence (Started/Stopped are not variables)', async () => {
+      for (const word of ['started', 'stopped', 'paused']) await send(event(`Job ${word} unexpectedly`));
+      expect((await issues(t.dataSource)).filter((i) => i.status === 'triage')).toHaveLength(3);
+    });
+  });
+
+  describe('a person merges and unmerges', () => {
+    const merge = (from: string, into: string, reason?: string) =>
+      t.http.post(`/api/issues/${from}/merge`).set(adminAuth).send({ into, ...(reason ? { reason } : {}) });
+
+    it('merges with aliases and history, later events follow the alias, and the undo restores everything', async () => {
+      await send(event('Checkout total mismatch'), event('Checkout total mismatch'));
+      await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
+      const [a, b] = await issues(t.dataSource);
+
+      const res = await merge(b.identifier, a.identifier, 'same rounding bug').expect(200);
+      expect(res.body).toMatchObject({ merged: b.identifier, into: a.identifier, state: 'merged', mergeId: expect.any(String) });
+      expect(await byIdentifier(b.identifier)).toMatchObject({ status: 'closed', merged_into_id: a.id });
+      expect((await byIdentifier(a.identifier)).event_count).toBe('3');
+      const moved = (await links()).find((l) => l.original_issue_id === b.id);
+      expect(moved).toMatchObject({ issue_id: a.id, link_kind: 'alias', grouping_rule: 'manual' });
+      expect(moved?.grouping_evidence).toMatchObject({ rule: 'manual', reason: 'same rounding bug', actor: 'admin' });
+      expect(await history(a.id)).toContainEqual(expect.objectContaining({ field: 'merged_from', to_value: b.identifier, reason: 'same rounding bug' }));
+      expect(await history(b.id)).toContainEqual(expect.objectContaining({ field: 'merged_into', to_value: a.identifier }));
+      expect(seen.merged).toEqual([expect.objectContaining({ targetIssueId: a.id, mergedIssueId: b.id, rule: 'manual', actor: 'admin' })]);
+
+      await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
+      expect((await byIdentifier(a.identifier)).event_count).toBe('4');
+      expect((await byIdentifier(b.identifier)).event_count).toBe('1');
+
+      await merge(b.identifier, a.identifier).expect(409);
+
+      const undo = await t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({ reason: 'different bugs' }).expect(200);
+      expect(undo.body).toMatchObject({ merged: b.identifier, into: a.identifier, state: 'unmerged' });
+      expect(await byIdentifier(b.identifier)).toMatchObject({ status: 'triage', merged_into_id: null, event_count: '2' });
+      expect((await byIdentifier(a.identifier)).event_count).toBe('2');
+      const restored = (await links()).find((l) => l.original_issue_id === b.id);
+      expect(restored).toMatchObject({ issue_id: b.id, link_kind: 'primary', grouping_rule: 'exact', grouping_evidence: null });
+      const [row] = (await t.dataSource.query(`SELECT undone_at, undone_by FROM issue_merges`)) as { undone_at: Date | null; undone_by: string }[];
+      expect(row.undone_at).not.toBeNull();
+      expect(row.undone_by).toBe('admin');
+      expect(await history(b.id)).toContainEqual(expect.objectContaining({ field: 'status', from_value: 'closed', to_value: 'triage' }));
+      expect(await history(a.id)).toContainEqual(expect.objectContaining({ field: 'unmerged', from_value: b.identifier, reason: 'different bugs' }));
+      const samplesOfB = (await t.dataSource.query(`SELECT count(*)::int AS n FROM error_events WHERE issue_id = $1`, [b.id])) as { n: number }[];
+      expect(Number(samplesOfB[0].n)).toBe(2);
+
+      await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
+      expect((await byIdentifier(b.identifier)).event_count).toBe('3');
+      expect((await byIdentifier(a.identifier)).event_count).toBe('2');
+      await t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({}).expect(409);
+    });
+
+    it('refuses bad merges with the right status and writes nothing', async () => {
+      await send(event('Alpha failure'));
+      const [a] = await issues(t.dataSource);
+      const before = await rowCounts(t.dataSource);
+      expect((await merge(a.identifier, a.identifier).expect(400)).body.error).toBe('ISSUE_MERGE_SELF');
+      expect((await merge(a.identifier, 'CHIPP-999999').expect(404)).body.error).toBe('ISSUE_NOT_FOUND');
+      expect((await merge('CHIPP-999999', a.identifier).expect(404)).body.error).toBe('ISSUE_NOT_FOUND');
+      expect((await t.http.post(`/api/issues/${a.identifier}/merge`).set(adminAuth).send({}).expect(400)).body.message).toMatch(/into/);
+      await t.http.post(`/api/issues/${a.identifier}/merge`).set(agentAuth).send({ into: a.identifier }).expect(403);
+      await t.http.post(`/api/issues/${a.identifier}/merge`).send({ into: a.identifier }).expect(401);
+      expect(await rowCounts(t.dataSource)).toEqual(before);
+    });
+  });
+});
