@@ -23,6 +23,7 @@ export interface VerificationWindow {
   firstRecurrenceAt: Date | null;
   lokiCheckedUntil: Date | null;
   lokiCheckedAt: Date | null;
+  lokiLastError: string | null;
   lastCheckedAt: Date | null;
   decidedAt: Date | null;
   decisionReason: string | null;
@@ -92,7 +93,7 @@ const WINDOW_COLUMNS = `
   recurrence_count AS "recurrenceCount", old_build_count AS "oldBuildCount",
   loki_recurrence_count AS "lokiRecurrenceCount", loki_old_build_count AS "lokiOldBuildCount",
   first_recurrence_at AS "firstRecurrenceAt", loki_checked_until AS "lokiCheckedUntil",
-  loki_checked_at AS "lokiCheckedAt", last_checked_at AS "lastCheckedAt", decided_at AS "decidedAt",
+  loki_checked_at AS "lokiCheckedAt", loki_last_error AS "lokiLastError", last_checked_at AS "lastCheckedAt", decided_at AS "decidedAt",
   decision_reason AS "decisionReason", recurrence_evidence AS "recurrenceEvidence"`;
 
 /**

@@ -228,9 +228,19 @@ export class VerificationService {
     return summary;
   }
 
-  /** ErrorReceived fast path: re-checks the windows that watch the issue or the fingerprint. */
+  /**
+   * ErrorReceived fast path: checks at once the windows watching the issue or the fingerprint when
+   * the event itself would count (stamped inside the window, from a build with the fix). Events that
+   * would not (older builds, in flight from before the deploy) wait for the scheduled check, so a
+   * flood from lagging clients costs one query per event, not one decision transaction.
+   */
   async onErrorReceived(e: ErrorReceived): Promise<void> {
+    const at = new Date(e.observedAt).getTime();
     for (const id of await this.windows.watchingIdsFor(e.issueId, e.fingerprint)) {
+      const w = await this.windows.findById(id);
+      if (!w || w.state !== 'watching') continue;
+      if (at < w.deployedAt.getTime() + this.graceMs || at > w.endsAt.getTime()) continue;
+      if (!countsAsRecurrence(classifyBuild(e.version, await this.fixBuilds(w)))) continue;
       await this.checkWindow(id, new Date(), { withLoki: false, hint: e });
     }
   }
@@ -306,9 +316,10 @@ export class VerificationService {
       let lokiRecurrence = 0;
       let lokiCheckedUntil = w.lokiCheckedUntil;
       let lokiCheckedAt = w.lokiCheckedAt;
-      let lokiError: string | null = null;
+      let lokiError = w.lokiLastError;
       if (loki) {
         lokiCheckedAt = loki.at;
+        lokiError = null;
         if (loki.result) {
           lokiOld += loki.result.oldBuildLines;
           lokiRecurrence = loki.result.recurrences.length;
