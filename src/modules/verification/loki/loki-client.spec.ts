@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FakeLoki, lokiFixture } from '../../../../test/support/fake-loki';
+import { sharedPath } from '../../../../test/support/shared-dir';
 import { DomainError } from '../../../shared/errors/domain-error';
 import { LokiClient, parseQueryResponse } from './loki-client';
 
@@ -113,6 +114,24 @@ describe(LokiClient.name, () => {
     expect(req.headers['x-scope-orgid']).toBe('team-a');
     expect(req.headers.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`);
     expect(req.headers['x-loki-response-encoding-flags']).toBe('categorize-labels');
+  });
+
+  it('reads every real Loki answer in the shared fixtures (and the derived empty ones) over HTTP', async () => {
+    const dir = sharedPath('fixtures', 'loki', 'query');
+    const bodies: Array<[string, unknown]> = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => [f, lokiFixture(f)]);
+    bodies.push(['streams-empty', derived('DERIVED-loki-query_range-streams-empty.json')]);
+    bodies.push(['matrix-empty', derived('DERIVED-loki-query_range-matrix-empty.json')]);
+    expect(bodies.length).toBeGreaterThanOrEqual(8);
+    for (const [name, body] of bodies) {
+      loki.respond(() => ({ body }));
+      const r = await client().queryRange({ query: '{a="b"}', startNs: 1n, endNs: 2n });
+      const expected = (body as { data: { resultType: string; result: unknown[] } }).data;
+      expect({ name, type: r.resultType }).toEqual({ name, type: expected.resultType });
+      const n = r.resultType === 'streams' ? r.streams.length : r.series.length;
+      expect({ name, n }).toEqual({ name, n: expected.result.length });
+    }
   });
 
   it('sends a bearer token and keeps a path prefix of LOKI_URL', async () => {
