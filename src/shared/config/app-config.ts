@@ -128,6 +128,8 @@ export class EnvironmentSchema {
   @Transform(toNumber) @IsNumber() @Min(0.1) GITHUB_HTTP_TIMEOUT_SECONDS = 30;
   /** A dispatch in flight holds its row this long; past it, a crashed dispatch is reconciled (run looked up by name). */
   @Transform(toNumber) @IsNumber() @Min(1) SPAWN_DISPATCH_LEASE_SECONDS = 300;
+  /** How many due spawn requests one gate pass examines (and locks). */
+  @Transform(toNumber) @IsInt() @Min(1) @Max(10000) SPAWN_GATE_BATCH = 200;
 
   // --- workers ---
   @Transform(toNumber) @IsNumber() @Min(0.05) WORKER_POLL_SECONDS = 15;
