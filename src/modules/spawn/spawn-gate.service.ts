@@ -8,15 +8,17 @@ import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { budgetDay } from './budget-day';
 import { CONTEXT_SAMPLES, IssueContextInput, PreviousAttempt, buildDispatch } from './dispatch-inputs';
 import { GitHubWorkflowClient } from './github-workflow.client';
-import { GateIssue, SpawnContext, SpawnRepository, SpawnRequestRow } from './spawn.repository';
+import { COOLDOWN_HOLD_PREFIX, GateIssue, SpawnContext, SpawnRepository, SpawnRequestRow } from './spawn.repository';
 import { SpawnErrors } from './spawn.errors';
 import { GITHUB_WORKFLOW_CLIENT } from './spawn.tokens';
 
 const GATE = SYSTEM('spawn-gate');
-/** How many due requests one gate pass examines. */
-const GATE_BATCH = 200;
 /** How many eligible issues one sweep queues. */
 const SWEEP_BATCH = 500;
+
+const KILL_SWITCH_HOLD = 'kill switch is on: no new investigation is dispatched';
+const concurrencyHold = (active: number, max: number): string =>
+  `concurrency limit reached: ${active} of ${max} investigations in flight`;
 
 export interface GateResult {
   /** Requests committed to 'dispatching' in this pass: the caller dispatches them. */
@@ -213,7 +215,7 @@ export class SpawnGateService {
     const result: GateResult = { claimed: [], dryRuns: [], held: 0, cancelled: 0 };
     await this.tx(async (m) => {
       await this.repo.lockGate(m, ADVISORY_LOCKS.spawnWorker);
-      const due = await this.repo.claimDue(m, now, GATE_BATCH);
+      const due = await this.repo.claimDue(m, now, this.config.SPAWN_GATE_BATCH);
       if (due.length === 0) return;
       const killSwitch = await this.killSwitchOn(m);
       const dryRunReason = this.github.dryRunReason;
@@ -240,14 +242,14 @@ export class SpawnGateService {
           continue;
         }
         if (killSwitch) {
-          await this.hold(m, r, 'kill switch is on: no new investigation is dispatched', now);
+          await this.hold(m, r, KILL_SWITCH_HOLD, now);
           result.held++;
           continue;
         }
         if (!r.bypassCooldown) {
           const end = cooldownEnd(r.issue, await this.repo.cooldownFacts(m, r.issueId), this.config.SPAWN_COOLDOWN_HOURS);
           if (end && end > now) {
-            await this.hold(m, r, `fingerprint in cooldown until ${end.toISOString()}`, now);
+            await this.hold(m, r, `${COOLDOWN_HOLD_PREFIX}${end.toISOString()}`, now);
             result.held++;
             continue;
           }
@@ -272,7 +274,7 @@ export class SpawnGateService {
           continue;
         }
         if (active >= max) {
-          await this.hold(m, r, `concurrency limit reached: ${active} of ${max} investigations in flight`, now);
+          await this.hold(m, r, concurrencyHold(active, max), now);
           result.held++;
           continue;
         }
@@ -308,6 +310,32 @@ export class SpawnGateService {
         });
         active++;
         result.claimed.push(r.id);
+      }
+      // The gate-wide reason also holds every due request this pass did not reach.
+      const gateWide = killSwitch
+        ? KILL_SWITCH_HOLD
+        : dryRunReason
+          ? null
+          : active >= max
+            ? concurrencyHold(active, max)
+            : budgetHold;
+      if (gateWide) {
+        const changed = await this.repo.holdAllDue(m, now, due.map((r) => r.id), gateWide);
+        if (changed.length > 0) {
+          await this.issues.recordHistory(
+            m,
+            ...changed.map((c) => ({
+              issueId: c.issueId,
+              actor: GATE,
+              field: 'spawn_hold',
+              from: c.previous,
+              to: gateWide,
+              reason: 'spawn held back by the gate',
+              data: { spawnRequestId: c.id },
+            })),
+          );
+          result.held += changed.length;
+        }
       }
     });
     if (result.claimed.length + result.dryRuns.length + result.cancelled > 0) {

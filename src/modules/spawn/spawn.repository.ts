@@ -3,6 +3,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { KILL_SWITCH_SETTING } from '../../shared/database/runtime-settings';
 import type { ErrorSample, PreviousAttempt, WorkflowDispatchRequest } from './dispatch-inputs';
 
+/** Hold reasons that start with this are per-issue cooldowns (see SpawnGateService). */
+export const COOLDOWN_HOLD_PREFIX = 'fingerprint in cooldown until ';
+
 export const ACTIVE_STATES = ['dispatching', 'dispatched', 'running'] as const;
 export type SpawnRequestState =
   | 'queued'
@@ -231,7 +234,36 @@ export class SpawnRepository {
     return row.ok;
   }
 
-  /** Due queued requests, most urgent issue first, locked (SKIP LOCKED) with the issue fields the gate needs. */
+  /**
+   * Due queued requests not examined in this pass (`exclude`) that are held for a reason other than
+   * their own cooldown get the gate-wide `reason` (kill switch, concurrency, budget); returns the
+   * rows whose reason changed, with the previous one, for the history.
+   */
+  async holdAllDue(
+    m: EntityManager,
+    now: Date,
+    exclude: string[],
+    reason: string,
+  ): Promise<{ id: string; issueId: string; previous: string | null }[]> {
+    const rows = await rowsOf(
+      m,
+      `WITH c AS (
+         SELECT id, held_reason FROM spawn_requests
+          WHERE state = 'queued' AND not_before <= $1 AND NOT (id = ANY($2::uuid[]))
+            AND held_reason IS DISTINCT FROM $3
+            AND COALESCE(held_reason NOT LIKE '${COOLDOWN_HOLD_PREFIX}%', true)
+          FOR UPDATE SKIP LOCKED)
+       UPDATE spawn_requests r SET held_reason = $3, held_at = $1, updated_at = $1
+         FROM c WHERE r.id = c.id
+       RETURNING r.id, r.issue_id, c.held_reason AS previous`,
+      [now, exclude, reason],
+    );
+    return rows.map((r) => ({ id: r.id as string, issueId: r.issue_id as string, previous: (r.previous as string | null) ?? null }));
+  }
+
+  /**
+   * Due queued requests, most urgent issue first (requests held for their own cooldown last, the
+   * soonest cooldown end first, so they never starve the rest), locked (SKIP LOCKED) with the issue fields the gate needs. */
   async claimDue(m: EntityManager, now: Date, limit: number): Promise<(SpawnRequestRow & { issue: GateIssue })[]> {
     const rows = (await rowsOf(m, 
       `SELECT ${requestColumns('r.')},
@@ -239,7 +271,9 @@ export class SpawnRepository {
               i.cooldown_until AS i_cooldown_until, i.cooldown_hours AS i_cooldown_hours, i.priority AS i_priority
          FROM spawn_requests r JOIN issues i ON i.id = r.issue_id
         WHERE r.state = 'queued' AND r.not_before <= $1
-        ORDER BY i.priority, r.not_before, r.created_at
+        ORDER BY COALESCE(r.held_reason LIKE '${COOLDOWN_HOLD_PREFIX}%', false),
+                 CASE WHEN r.held_reason LIKE '${COOLDOWN_HOLD_PREFIX}%' THEN r.held_reason END,
+                 i.priority, r.not_before, r.created_at
         LIMIT $2
         FOR UPDATE OF r SKIP LOCKED`,
       [now, limit],
