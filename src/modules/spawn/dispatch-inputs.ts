@@ -185,7 +185,8 @@ export function buildErrorContext(input: IssueContextInput): string {
  * character set. The real title travels as data in error_context.
  */
 export function safeTitle(identifier: string, source: string, feature: string): string {
-  const plain = (s: string): string => s.replace(/[^A-Za-z0-9._/-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'unknown';
+  const plain = (s: string): string =>
+    s.replace(/[^A-Za-z0-9._/-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'unknown';
   return `${identifier}: production error in ${plain(source)} / ${plain(feature)}`;
 }
 
