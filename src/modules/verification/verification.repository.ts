@@ -110,7 +110,8 @@ export class VerificationRepository {
 
   /**
    * Opens a watching window unless the issue already has one watching (unique partial index) or
-   * already had a window for this deployment (decided or not). Returns the new id, or null.
+   * already had a window for this deployment that was decided (verified or failed; a cancelled one
+   * does not count: the issue may come back to production). Returns the new id, or null.
    */
   async openWindow(w: NewWindow, manager?: EntityManager): Promise<string | null> {
     const rows = (await this.m(manager).query(
@@ -120,7 +121,7 @@ export class VerificationRepository {
        SELECT $1, $2, $3, $4::text[], $5, $6, $7, $8, $9, $10, $11
        WHERE NOT EXISTS (
          SELECT 1 FROM verification_windows
-         WHERE issue_id = $1 AND deployment_id IS NOT DISTINCT FROM $2::uuid
+         WHERE issue_id = $1 AND state <> 'cancelled' AND deployment_id IS NOT DISTINCT FROM $2::uuid
            AND ($2::uuid IS NOT NULL OR deployed_at = $8))
        ON CONFLICT (issue_id) WHERE state = 'watching' DO NOTHING
        RETURNING id`,
@@ -386,10 +387,10 @@ export class VerificationRepository {
        LEFT JOIN LATERAL (
          SELECT at FROM issue_history WHERE issue_id = i.id AND field = 'status' AND to_value = 'in_production'
          ORDER BY id DESC LIMIT 1) h ON true
-       WHERE i.status = 'in_production'
+       WHERE i.status = 'in_production' AND i.merged_into_id IS NULL
          AND NOT EXISTS (
            SELECT 1 FROM verification_windows w
-           WHERE w.issue_id = i.id
+           WHERE w.issue_id = i.id AND w.state <> 'cancelled'
              AND (w.state = 'watching'
                   OR (d.id IS NOT NULL AND w.deployment_id = d.id)
                   OR (d.id IS NULL AND w.deployed_at >= COALESCE(h.at, i.updated_at))))

@@ -148,7 +148,8 @@ export class VerificationService {
           existing.deploymentId !== m.deploymentId &&
           m.issuePrId !== null &&
           existing.issuePrId !== null &&
-          existing.issuePrId !== m.issuePrId;
+          existing.issuePrId !== m.issuePrId &&
+          m.deployedAt.getTime() > existing.deployedAt.getTime();
         if (!newAttempt) return null;
         const locked = await this.windows.lockWatching(existing.id, manager);
         if (!locked) return null;

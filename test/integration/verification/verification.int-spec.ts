@@ -300,6 +300,9 @@ describe('Fix verification (database path)', () => {
       ['cancelled', s.deploymentId, s.issuePrId],
       ['watching', dep.id, pr.id],
     ]);
+    // A replay of the older fix's event does not undo the newer one.
+    await bus.emit('fix.deployed', deployed(s));
+    expect((await windowsOf(t.dataSource, s.issueId)).map((w) => w.state)).toEqual(['cancelled', 'watching']);
     // A later deploy of the same PR does not restart the window.
     await bus.emit(
       'fix.deployed',
@@ -318,5 +321,10 @@ describe('Fix verification (database path)', () => {
     const [w] = await windowsOf(t.dataSource, s.issueId);
     expect(w.state).toBe('cancelled');
     expect(w.decision_reason).toMatch(/closed/);
+
+    // Back in production for the same deploy: watched again.
+    await t.dataSource.query(`UPDATE issues SET status = 'in_production' WHERE id = $1`, [s.issueId]);
+    await verification.runDueChecks(after(s.deployedAt, 2 * HOUR));
+    expect((await windowsOf(t.dataSource, s.issueId)).map((x) => x.state)).toEqual(['cancelled', 'watching']);
   });
 });
