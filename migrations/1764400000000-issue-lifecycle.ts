@@ -33,7 +33,9 @@ export class IssueLifecycle1764400000000 implements MigrationInterface {
     await run(`ALTER TABLE issue_prs ADD COLUMN deployed_at timestamptz`);
     await run(`ALTER TABLE issue_prs ADD COLUMN deployment_id uuid REFERENCES deployments(id)`);
     await run(`ALTER TABLE issue_prs ADD COLUMN reverted_by_pr integer`);
-    await run(`CREATE INDEX issue_prs_undeployed_idx ON issue_prs (merged_at) WHERE state = 'merged' AND deployed_at IS NULL`);
+    await run(
+      `CREATE INDEX issue_prs_undeployed_idx ON issue_prs (merged_at) WHERE state = 'merged' AND deployed_at IS NULL`,
+    );
 
     await run(`ALTER TABLE deployments ADD COLUMN processed_at timestamptz`);
     await run(`ALTER TABLE deployments ADD COLUMN process_attempts integer NOT NULL DEFAULT 0`);

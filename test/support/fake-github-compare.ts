@@ -79,7 +79,11 @@ export class FakeGithubCompare {
       const basehead = decodeURIComponent(m[3]!);
       const [base, head] = basehead.split('...');
       if (!base || !head || !this.known.has(base) || !this.known.has(head)) {
-        send(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/commits/commits#compare-two-commits', status: '404' });
+        send(404, {
+          message: 'Not Found',
+          documentation_url: 'https://docs.github.com/rest/commits/commits#compare-two-commits',
+          status: '404',
+        });
         return;
       }
       let status: 'ahead' | 'behind' | 'identical' | 'diverged';

@@ -24,9 +24,10 @@ export class DeploymentsController {
   @ApiErrorResponses(400, 401, 403)
   async record(@Body() body: RecordDeploymentDto): Promise<DeploymentView> {
     const { deployment: d, created } = await this.deployments.recordFromApi(body);
-    const issues = ((d.result?.deployedIssues as { identifier: string; from: string; moved: boolean; prs: number[] }[] | undefined) ?? []).map(
-      (i) => ({ identifier: i.identifier, from: i.from, moved: i.moved, prs: i.prs }),
-    );
+    const issues = (
+      (d.result?.deployedIssues as { identifier: string; from: string; moved: boolean; prs: number[] }[] | undefined) ??
+      []
+    ).map((i) => ({ identifier: i.identifier, from: i.from, moved: i.moved, prs: i.prs }));
     return {
       id: d.id,
       created,

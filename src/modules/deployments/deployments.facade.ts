@@ -30,7 +30,8 @@ export class DeploymentsFacade {
       deploymentId: row.id,
       created,
       afterCommit: () => {
-        if (created) this.events.publish('deployment.recorded', new DeploymentRecorded(row.id, row.source, row.environment));
+        if (created)
+          this.events.publish('deployment.recorded', new DeploymentRecorded(row.id, row.source, row.environment));
       },
     };
   }

@@ -13,7 +13,14 @@ import { DeploymentRecordedListener } from './listeners/deployment-recorded.list
 @Module({
   imports: [IssuesModule, MatchingModule],
   controllers: [DeploymentsController],
-  providers: [DeploymentsRepository, DeploymentsService, GithubCompareClient, DeploymentRecordedListener, DeploymentsCron, DeploymentsFacade],
+  providers: [
+    DeploymentsRepository,
+    DeploymentsService,
+    GithubCompareClient,
+    DeploymentRecordedListener,
+    DeploymentsCron,
+    DeploymentsFacade,
+  ],
   exports: [DeploymentsFacade],
 })
 export class DeploymentsModule {}

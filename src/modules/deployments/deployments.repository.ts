@@ -73,7 +73,10 @@ export class DeploymentsRepository {
       [d.source, d.externalId, d.environment, d.sha, d.version, d.prNumbers, d.deployedAt],
     )) as Raw[];
     if (inserted[0]) return { row: toRow(inserted[0]), created: true };
-    const existing = (await m.query(`SELECT * FROM deployments WHERE source = $1 AND external_id = $2`, [d.source, d.externalId])) as Raw[];
+    const existing = (await m.query(`SELECT * FROM deployments WHERE source = $1 AND external_id = $2`, [
+      d.source,
+      d.externalId,
+    ])) as Raw[];
     return { row: toRow(existing[0]!), created: false };
   }
 

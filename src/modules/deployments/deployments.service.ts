@@ -87,7 +87,8 @@ export class DeploymentsService {
         deployedAt: input.deployedAt ?? new Date(),
       }),
     );
-    if (created) await this.events.emit('deployment.recorded', new DeploymentRecorded(row.id, row.source, row.environment));
+    if (created)
+      await this.events.emit('deployment.recorded', new DeploymentRecorded(row.id, row.source, row.environment));
     else if (!row.processedAt) await this.process(row.id);
     const fresh = await this.deployments.findById(row.id);
     return { deployment: fresh ?? row, created };
@@ -101,7 +102,9 @@ export class DeploymentsService {
     const d = await this.deployments.findById(deploymentId);
     if (!d || d.processedAt) return;
     if (d.environment !== this.config.PRODUCTION_ENVIRONMENT) {
-      await this.finish(d.id, [], { skipped: `environment ${d.environment} is not ${this.config.PRODUCTION_ENVIRONMENT}` });
+      await this.finish(d.id, [], {
+        skipped: `environment ${d.environment} is not ${this.config.PRODUCTION_ENVIRONMENT}`,
+      });
       return;
     }
     let carried: CarriedLink[];
@@ -130,7 +133,10 @@ export class DeploymentsService {
     return d;
   }
 
-  private async findCarried(d: DeploymentRow, candidates: UndeployedLink[]): Promise<{ carried: CarriedLink[]; checked: Record<string, unknown>[] }> {
+  private async findCarried(
+    d: DeploymentRow,
+    candidates: UndeployedLink[],
+  ): Promise<{ carried: CarriedLink[]; checked: Record<string, unknown>[] }> {
     const carried: CarriedLink[] = [];
     const checked: Record<string, unknown>[] = [];
     const cache = new Map<string, { containment: string; status?: string }>();
@@ -148,7 +154,13 @@ export class DeploymentsService {
         answer = await this.compare.contains(c.repoOwner, c.repoName, c.mergeCommitSha, d.sha);
         cache.set(key, answer);
       }
-      checked.push({ pr: c.prNumber, repo, mergeCommitSha: c.mergeCommitSha, compare: answer.status, result: answer.containment });
+      checked.push({
+        pr: c.prNumber,
+        repo,
+        mergeCommitSha: c.mergeCommitSha,
+        compare: answer.status,
+        result: answer.containment,
+      });
       if (answer.containment === 'contained') {
         carried.push({
           issuePrId: c.issuePrId,
@@ -170,7 +182,12 @@ export class DeploymentsService {
       if (!d) return; // processed meanwhile, or another replica holds it
       const stillUndeployed = new Set((await this.matching.undeployedMergedLinks(m, true)).map((l) => l.issuePrId));
       const apply = carried.filter((c) => stillUndeployed.has(c.issuePrId));
-      await this.matching.markLinksDeployed(m, apply.map((c) => c.issuePrId), d.id, d.deployedAt);
+      await this.matching.markLinksDeployed(
+        m,
+        apply.map((c) => c.issuePrId),
+        d.id,
+        d.deployedAt,
+      );
       const byIssue = new Map<string, CarriedLink[]>();
       for (const c of apply) byIssue.set(c.issueId, [...(byIssue.get(c.issueId) ?? []), c]);
       const deployedIssues: { issueId: string; identifier: string; from: string; moved: boolean; prs: number[] }[] = [];
@@ -179,14 +196,31 @@ export class DeploymentsService {
         if (!issue) continue;
         const prs = links.map((l) => `${l.repo}#${l.prNumber}`);
         const what = `${d.environment} deploy${d.version ? ` ${d.version}` : ''}${d.sha ? ` (${d.sha.slice(0, 12)})` : ''}`;
-        const data = { deploymentId: d.id, source: d.source, version: d.version, sha: d.sha, prs, how: links.map((l) => l.how) };
+        const data = {
+          deploymentId: d.id,
+          source: d.source,
+          version: d.version,
+          sha: d.sha,
+          prs,
+          how: links.map((l) => l.how),
+        };
         let moved = false;
         if (TO_PRODUCTION_FROM.includes(issue.status) && canTransition(issue.status, 'in_production')) {
-          await this.issues.transition(m, issueId, 'in_production', ACTOR, `${prs.join(', ')} reached production in the ${what}`, data);
+          await this.issues.transition(
+            m,
+            issueId,
+            'in_production',
+            ACTOR,
+            `${prs.join(', ')} reached production in the ${what}`,
+            data,
+          );
           moved = true;
           const first = links[0]!;
           emits.push(() =>
-            this.events.emit('issue.status_changed', new IssueStatusChanged(issueId, issue.status, 'in_production', ACTOR.name, `deployed: ${what}`)),
+            this.events.emit(
+              'issue.status_changed',
+              new IssueStatusChanged(issueId, issue.status, 'in_production', ACTOR.name, `deployed: ${what}`),
+            ),
           );
           emits.push(() =>
             this.events.emit(
@@ -204,7 +238,13 @@ export class DeploymentsService {
             data,
           });
         }
-        deployedIssues.push({ issueId, identifier: issue.identifier, from: issue.status, moved, prs: links.map((l) => l.prNumber) });
+        deployedIssues.push({
+          issueId,
+          identifier: issue.identifier,
+          from: issue.status,
+          moved,
+          prs: links.map((l) => l.prNumber),
+        });
       }
       await this.deployments.markProcessed(m, d.id, { ...extra, deployedIssues });
     });

@@ -23,7 +23,12 @@ export class GithubCompareClient {
     });
   }
 
-  async contains(owner: string, repo: string, mergeSha: string, deploySha: string): Promise<{ containment: Containment; status?: string }> {
+  async contains(
+    owner: string,
+    repo: string,
+    mergeSha: string,
+    deploySha: string,
+  ): Promise<{ containment: Containment; status?: string }> {
     if (mergeSha === deploySha) return { containment: 'contained', status: 'identical' };
     try {
       const res = await this.octokit.rest.repos.compareCommitsWithBasehead({

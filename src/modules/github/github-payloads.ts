@@ -2,7 +2,8 @@ import { PullRequestFacts } from '../matching/matching.contract';
 
 /** Narrow readers of the webhook payload fields fixloop uses (GitHub sends far more). */
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
+const obj = (v: unknown): Obj | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const date = (v: unknown): Date | null => {
@@ -28,7 +29,8 @@ export function readPullRequest(payload: unknown): { action: string; pr: PullReq
   if (!p || !pr || !action) throw new PayloadError('a pull_request event needs action and pull_request');
   const number = num(pr.number) ?? num(p.number);
   const title = str(pr.title);
-  if (number === null || title === null) throw new PayloadError('pull_request.number and pull_request.title are required');
+  if (number === null || title === null)
+    throw new PayloadError('pull_request.number and pull_request.title are required');
   const { owner, name } = repoOf(p);
   const merged = pr.merged === true;
   return {
@@ -102,7 +104,8 @@ export function readDeploymentStatus(payload: unknown): DeploymentStatusFacts {
   const status = obj(p?.deployment_status);
   const deployment = obj(p?.deployment);
   const id = num(deployment?.id);
-  if (!status || !deployment || id === null) throw new PayloadError('a deployment_status event needs deployment and deployment_status');
+  if (!status || !deployment || id === null)
+    throw new PayloadError('a deployment_status event needs deployment and deployment_status');
   repoOf(p!);
   const inner = obj(deployment.payload);
   return {

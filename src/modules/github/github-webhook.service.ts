@@ -54,12 +54,21 @@ export class GithubWebhookService {
         'GITHUB_WEBHOOK_SECRET is not set: fixloop refuses unsigned GitHub webhooks',
       );
     }
-    if (!d.signature256) throw new DomainError('unauthorized', 'GITHUB_SIGNATURE_MISSING', 'X-Hub-Signature-256 is missing');
+    if (!d.signature256)
+      throw new DomainError('unauthorized', 'GITHUB_SIGNATURE_MISSING', 'X-Hub-Signature-256 is missing');
     if (!d.rawBody || d.rawBody.length === 0) {
-      throw new DomainError('unsupported_media_type', 'GITHUB_CONTENT_TYPE', 'Send the webhook with content type application/json');
+      throw new DomainError(
+        'unsupported_media_type',
+        'GITHUB_CONTENT_TYPE',
+        'Send the webhook with content type application/json',
+      );
     }
     if (!(await this.verifier.verify(d.rawBody, d.signature256))) {
-      throw new DomainError('unauthorized', 'GITHUB_SIGNATURE_INVALID', 'X-Hub-Signature-256 does not match the body and GITHUB_WEBHOOK_SECRET');
+      throw new DomainError(
+        'unauthorized',
+        'GITHUB_SIGNATURE_INVALID',
+        'X-Hub-Signature-256 does not match the body and GITHUB_WEBHOOK_SECRET',
+      );
     }
     if (!d.event) throw new DomainError('invalid', 'GITHUB_EVENT_MISSING', 'X-GitHub-Event is missing');
     if (!d.deliveryId) throw new DomainError('invalid', 'GITHUB_DELIVERY_MISSING', 'X-GitHub-Delivery is missing');
@@ -80,7 +89,10 @@ export class GithubWebhookService {
         case 'deployment_status':
           return await this.deploymentStatus(d.deliveryId, payload);
         default:
-          return { httpStatus: 202, body: { status: 'ignored', event: d.event, reason: `fixloop does not handle ${d.event} events` } };
+          return {
+            httpStatus: 202,
+            body: { status: 'ignored', event: d.event, reason: `fixloop does not handle ${d.event} events` },
+          };
       }
     } catch (err) {
       if (err instanceof PayloadError) throw new DomainError('invalid', 'GITHUB_INVALID_PAYLOAD', err.message);
@@ -91,13 +103,19 @@ export class GithubWebhookService {
   private async ping(deliveryId: string, payload: unknown): Promise<WebhookResult> {
     await this.dataSource.transaction((m) => this.deliveries.claim(m, deliveryId, 'ping', null));
     const p = payload as { zen?: unknown; hook_id?: unknown };
-    return { httpStatus: 200, body: { status: 'pong', zen: typeof p.zen === 'string' ? p.zen : null, hookId: p.hook_id ?? null } };
+    return {
+      httpStatus: 200,
+      body: { status: 'pong', zen: typeof p.zen === 'string' ? p.zen : null, hookId: p.hook_id ?? null },
+    };
   }
 
   private async pullRequest(deliveryId: string, payload: unknown): Promise<WebhookResult> {
     const { action, pr } = readPullRequest(payload);
     if (!PR_ACTIONS.has(action)) {
-      return { httpStatus: 202, body: { status: 'ignored', event: 'pull_request', action, reason: `action ${action} does not change a fix` } };
+      return {
+        httpStatus: 202,
+        body: { status: 'ignored', event: 'pull_request', action, reason: `action ${action} does not change a fix` },
+      };
     }
     if (await this.deliveries.seen(deliveryId)) return duplicate(deliveryId);
     // Matching may call an embedding service or an LLM: done before the transaction opens.
@@ -118,31 +136,53 @@ export class GithubWebhookService {
         linked: result.linked.map((l) => ({ identifier: l.identifier, method: l.method })),
         moves: result.moves.map((mv) => ({ issueId: mv.issueId, from: mv.from, to: mv.to })),
         reverted: result.reverted.length,
-        matching: prepared ? prepared.steps.map((s) => ({ step: s.step, status: s.status, reason: s.reason })) : 'not run',
+        matching: prepared
+          ? prepared.steps.map((s) => ({ step: s.step, status: s.status, reason: s.reason }))
+          : 'not run',
       },
     };
   }
 
   private async workflowRun(deliveryId: string, payload: unknown): Promise<WebhookResult> {
     const { action, run } = readWorkflowRun(payload);
-    const claimed = await this.dataSource.transaction((m) => this.deliveries.claim(m, deliveryId, 'workflow_run', action));
+    const claimed = await this.dataSource.transaction((m) =>
+      this.deliveries.claim(m, deliveryId, 'workflow_run', action),
+    );
     if (!claimed) return duplicate(deliveryId);
     await this.events.emit(
       'workflow_run.reported',
-      new WorkflowRunReported(run.runId, run.runName, run.workflowId, run.status, run.conclusion, run.htmlUrl, run.updatedAt),
+      new WorkflowRunReported(
+        run.runId,
+        run.runName,
+        run.workflowId,
+        run.status,
+        run.conclusion,
+        run.htmlUrl,
+        run.updatedAt,
+      ),
     );
-    return { httpStatus: 200, body: { status: 'processed', event: 'workflow_run', action, runId: run.runId, runName: run.runName } };
+    return {
+      httpStatus: 200,
+      body: { status: 'processed', event: 'workflow_run', action, runId: run.runId, runName: run.runName },
+    };
   }
 
   private async deploymentStatus(deliveryId: string, payload: unknown): Promise<WebhookResult> {
     const facts = readDeploymentStatus(payload);
     if (facts.state !== 'success') {
-      return { httpStatus: 202, body: { status: 'ignored', event: 'deployment_status', reason: `state ${facts.state} is not success` } };
+      return {
+        httpStatus: 202,
+        body: { status: 'ignored', event: 'deployment_status', reason: `state ${facts.state} is not success` },
+      };
     }
     if (facts.environment !== this.config.PRODUCTION_ENVIRONMENT) {
       return {
         httpStatus: 202,
-        body: { status: 'ignored', event: 'deployment_status', reason: `environment ${facts.environment} is not ${this.config.PRODUCTION_ENVIRONMENT}` },
+        body: {
+          status: 'ignored',
+          event: 'deployment_status',
+          reason: `environment ${facts.environment} is not ${this.config.PRODUCTION_ENVIRONMENT}`,
+        },
       };
     }
     const recorded = await this.dataSource.transaction(async (m) => {
@@ -160,7 +200,12 @@ export class GithubWebhookService {
     recorded.afterCommit();
     return {
       httpStatus: 200,
-      body: { status: 'processed', event: 'deployment_status', deploymentId: recorded.deploymentId, created: recorded.created },
+      body: {
+        status: 'processed',
+        event: 'deployment_status',
+        deploymentId: recorded.deploymentId,
+        created: recorded.created,
+      },
     };
   }
 }

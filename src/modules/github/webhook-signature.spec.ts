@@ -8,7 +8,13 @@ const COGNI_SECRET = '402786017574bd28f9d8f7a18648939751c47fe09077d56e10f0444f14
 describe(WebhookSignatureVerifier.name, () => {
   it('accepts the Cogni captures byte-exact with their published secret', async () => {
     const v = new WebhookSignatureVerifier(COGNI_SECRET);
-    for (const name of ['pull_request.opened', 'pull_request.synchronize', 'workflow_run.in_progress', 'check_run.completed', 'check_suite.completed']) {
+    for (const name of [
+      'pull_request.opened',
+      'pull_request.synchronize',
+      'workflow_run.in_progress',
+      'check_run.completed',
+      'check_suite.completed',
+    ]) {
       const dir = sharedPath('fixtures', 'github', 'captured-deliveries-cogni');
       const raw = readFileSync(`${dir}/${name}.raw-body.json`);
       const headers = JSON.parse(readFileSync(`${dir}/${name}.github-headers.json`, 'utf8')) as Record<string, string>;

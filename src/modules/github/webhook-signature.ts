@@ -11,7 +11,9 @@ type WebhooksModule = typeof import('@octokit/webhooks');
  * with the context that first compiled it, and a test runner tears that context down per file.
  */
 function nativeImport(specifier: string): Promise<WebhooksModule> {
-  const load = new Function('specifier', `return import(specifier); // ${randomUUID()}`) as (s: string) => Promise<WebhooksModule>;
+  const load = new Function('specifier', `return import(specifier); // ${randomUUID()}`) as (
+    s: string,
+  ) => Promise<WebhooksModule>;
   return load(specifier);
 }
 

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { AgentActivityView, ErrorEventView, FingerprintView, IssuePrView, SpawnRequestView } from './dto/issue-detail.views';
+import {
+  AgentActivityView,
+  ErrorEventView,
+  FingerprintView,
+  IssuePrView,
+  SpawnRequestView,
+} from './dto/issue-detail.views';
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 const isoReq = (d: Date | string): string => new Date(d).toISOString();
@@ -91,7 +97,14 @@ export class IssueViewsRepository {
          SELECT id, spawn_request_id, type, message, data, at FROM agent_activity WHERE issue_id = $1 ORDER BY id DESC LIMIT $2
        ) newest ORDER BY id`,
       [issueId, limit],
-    )) as { id: string; spawn_request_id: string | null; type: string; message: string; data: Record<string, unknown> | null; at: Date }[];
+    )) as {
+      id: string;
+      spawn_request_id: string | null;
+      type: string;
+      message: string;
+      data: Record<string, unknown> | null;
+      at: Date;
+    }[];
     return rows.map((r) => ({
       id: String(r.id),
       spawnRequestId: r.spawn_request_id,

@@ -23,7 +23,8 @@ export class IssuesController {
 
   @Get(':identifier')
   @ApiOperation({
-    summary: 'One issue by its identifier (e.g. CHIPP-42): fingerprints and grouping, recent events, agent activity, PRs, spawn history, audit history',
+    summary:
+      'One issue by its identifier (e.g. CHIPP-42): fingerprints and grouping, recent events, agent activity, PRs, spawn history, audit history',
   })
   @ApiOkResponse({ type: IssueDetailView })
   @ApiErrorResponses(404)
@@ -33,7 +34,8 @@ export class IssuesController {
 
   @Patch(':identifier')
   @ApiOperation({
-    summary: 'Change status (validated transition), priority, labels, title or cooldown; every change is recorded with actor admin and the reason',
+    summary:
+      'Change status (validated transition), priority, labels, title or cooldown; every change is recorded with actor admin and the reason',
   })
   @ApiOkResponse({ type: IssueDetailView })
   @ApiErrorResponses(404, 409)

@@ -37,11 +37,7 @@ export class IssuesRepository {
 
   /** Locks the issue row for the rest of the caller's transaction. */
   lockById(id: string, manager: EntityManager): Promise<IssueEntity | null> {
-    return this.repo(manager)
-      .createQueryBuilder('i')
-      .setLock('pessimistic_write')
-      .where('i.id = :id', { id })
-      .getOne();
+    return this.repo(manager).createQueryBuilder('i').setLock('pessimistic_write').where('i.id = :id', { id }).getOne();
   }
 
   /** Newest first, keyset-paginated on (created_at, id). */
@@ -79,7 +75,12 @@ export class IssuesRepository {
 
   // --- embeddings (the `embedding` column exists only where pgvector is installed) ---
 
-  async storeEmbedding(manager: EntityManager, issueId: string, vectorLiteral: string, model: string): Promise<boolean> {
+  async storeEmbedding(
+    manager: EntityManager,
+    issueId: string,
+    vectorLiteral: string,
+    model: string,
+  ): Promise<boolean> {
     const rows = (await manager.query(
       `UPDATE issues SET embedding = $1::vector, embedding_model = $2 WHERE id = $3 RETURNING id`,
       [vectorLiteral, model, issueId],
@@ -145,6 +146,7 @@ export class IssuesRepository {
 
 /** node-postgres via TypeORM returns rows for RETURNING queries (UPDATE gives [rows, count]). */
 function rowCount(result: unknown): number {
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[1];
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number')
+    return result[1];
   return Array.isArray(result) ? result.length : 0;
 }

@@ -86,9 +86,15 @@ export class IssuesService {
    * reason. Unchanged fields write nothing. `issue.status_changed` is emitted after commit.
    */
   async update(identifier: string, dto: UpdateIssueDto): Promise<IssueDetailView> {
-    const fields = (['status', 'priority', 'labels', 'title', 'cooldownUntil', 'cooldownHours'] as const).filter((f) => dto[f] !== undefined);
+    const fields = (['status', 'priority', 'labels', 'title', 'cooldownUntil', 'cooldownHours'] as const).filter(
+      (f) => dto[f] !== undefined,
+    );
     if (fields.length === 0) {
-      throw new DomainError('invalid', 'ISSUE_NOTHING_TO_UPDATE', 'Send at least one of: status, priority, labels, title, cooldownUntil, cooldownHours');
+      throw new DomainError(
+        'invalid',
+        'ISSUE_NOTHING_TO_UPDATE',
+        'Send at least one of: status, priority, labels, title, cooldownUntil, cooldownHours',
+      );
     }
     const found = await this.issues.findByIdentifier(identifier);
     if (!found) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
@@ -98,7 +104,11 @@ export class IssuesService {
       const issue = await this.issues.lockById(found.id, m);
       if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
       if (issue.mergedIntoId && dto.status !== undefined) {
-        throw new DomainError('conflict', 'ISSUE_MERGED', `${identifier} is merged into another issue: change that one, or unmerge first`);
+        throw new DomainError(
+          'conflict',
+          'ISSUE_MERGED',
+          `${identifier} is merged into another issue: change that one, or unmerge first`,
+        );
       }
       const patch: Partial<IssueEntity> = {};
       const entries: HistoryEntry[] = [];
@@ -123,13 +133,20 @@ export class IssuesService {
         patch.title = dto.title;
         entry('title', issue.title, dto.title);
       }
-      if (dto.cooldownUntil !== undefined && (dto.cooldownUntil?.getTime() ?? null) !== (issue.cooldownUntil?.getTime() ?? null)) {
+      if (
+        dto.cooldownUntil !== undefined &&
+        (dto.cooldownUntil?.getTime() ?? null) !== (issue.cooldownUntil?.getTime() ?? null)
+      ) {
         patch.cooldownUntil = dto.cooldownUntil;
         entry('cooldown_until', issue.cooldownUntil?.toISOString() ?? null, dto.cooldownUntil?.toISOString() ?? null);
       }
       if (dto.cooldownHours !== undefined && dto.cooldownHours !== issue.cooldownHours) {
         patch.cooldownHours = dto.cooldownHours;
-        entry('cooldown_hours', issue.cooldownHours === null ? null : String(issue.cooldownHours), dto.cooldownHours === null ? null : String(dto.cooldownHours));
+        entry(
+          'cooldown_hours',
+          issue.cooldownHours === null ? null : String(issue.cooldownHours),
+          dto.cooldownHours === null ? null : String(dto.cooldownHours),
+        );
       }
       if (Object.keys(patch).length > 0) {
         await m.getRepository(IssueEntity).update({ id: issue.id }, { ...patch, updatedAt: new Date() });
@@ -141,7 +158,10 @@ export class IssuesService {
       }
     });
     if (moved) {
-      await this.events.emit('issue.status_changed', new IssueStatusChanged(found.id, moved.from, moved.to, ADMIN_ACTOR.name, reason));
+      await this.events.emit(
+        'issue.status_changed',
+        new IssueStatusChanged(found.id, moved.from, moved.to, ADMIN_ACTOR.name, reason),
+      );
     }
     return this.get(identifier);
   }

@@ -14,10 +14,9 @@ describe(findIdentifiers.name, () => {
   });
 
   it('does not read CHIPP-421 as CHIPP-42 and drops leading zeros', () => {
-    expect(findIdentifiers('CHIPP', { title: 'CHIPP-421 and CHIPP-007', branch: null, body: null }).map((h) => h.identifier)).toEqual([
-      'CHIPP-421',
-      'CHIPP-7',
-    ]);
+    expect(
+      findIdentifiers('CHIPP', { title: 'CHIPP-421 and CHIPP-007', branch: null, body: null }).map((h) => h.identifier),
+    ).toEqual(['CHIPP-421', 'CHIPP-7']);
   });
 
   it('finds nothing in a PR without identifiers', () => {
@@ -31,7 +30,10 @@ describe(parseRevert.name, () => {
       prNumber: 17,
       originalTitle: 'Fix null cart (CHIPP-42)',
     });
-    expect(parseRevert('Revert "Fix it"', 'the fix broke checkout')).toEqual({ prNumber: null, originalTitle: 'Fix it' });
+    expect(parseRevert('Revert "Fix it"', 'the fix broke checkout')).toEqual({
+      prNumber: null,
+      originalTitle: 'Fix it',
+    });
     expect(parseRevert('Reverting the cache change', null)).toBeNull();
   });
 });

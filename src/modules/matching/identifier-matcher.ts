@@ -11,7 +11,10 @@ export interface IdentifierHit {
  * for 42). Case-insensitive, so branch names in lower case count; leading zeros are dropped.
  * Several identifiers give several links, in order of first appearance.
  */
-export function findIdentifiers(prefix: string, texts: { title: string; branch: string | null; body: string | null }): IdentifierHit[] {
+export function findIdentifiers(
+  prefix: string,
+  texts: { title: string; branch: string | null; body: string | null },
+): IdentifierHit[] {
   const pattern = new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(prefix)}-(\\d{1,12})(?![A-Za-z0-9])`, 'gi');
   const hits = new Map<string, IdentifierHit>();
   const scan = (text: string | null, where: 'title' | 'branch' | 'body'): void => {

@@ -51,7 +51,8 @@ export class IssueEmbeddingService {
     let written = 0;
     await this.dataSource.transaction(async (m) => {
       for (let k = 0; k < issues.length; k++) {
-        if (await this.issues.storeEmbedding(m, issues[k]!.id, toVectorLiteral(vectors[k]!), this.embedder.model)) written++;
+        if (await this.issues.storeEmbedding(m, issues[k]!.id, toVectorLiteral(vectors[k]!), this.embedder.model))
+          written++;
       }
     });
     return written;

@@ -127,7 +127,10 @@ export class IssueLinksRepository {
   }
 
   async markReverted(m: EntityManager, id: string, byPr: number): Promise<void> {
-    await m.query(`UPDATE issue_prs SET state = 'reverted', reverted_by_pr = $2, updated_at = now() WHERE id = $1`, [id, byPr]);
+    await m.query(`UPDATE issue_prs SET state = 'reverted', reverted_by_pr = $2, updated_at = now() WHERE id = $1`, [
+      id,
+      byPr,
+    ]);
   }
 
   /** Other links of the issue that still carry a fix (open or merged, not reverted). */
@@ -140,7 +143,11 @@ export class IssueLinksRepository {
   }
 
   async storePrEmbedding(m: EntityManager, id: string, vectorLiteral: string, model: string): Promise<void> {
-    await m.query(`UPDATE issue_prs SET embedding = $2::vector, embedding_model = $3 WHERE id = $1`, [id, vectorLiteral, model]);
+    await m.query(`UPDATE issue_prs SET embedding = $2::vector, embedding_model = $3 WHERE id = $1`, [
+      id,
+      vectorLiteral,
+      model,
+    ]);
   }
 
   async insertMatchRun(
@@ -158,13 +165,28 @@ export class IssueLinksRepository {
     const rows = (await m.query(
       `INSERT INTO pr_match_runs (repo_owner, repo_name, pr_number, text_hash, trigger, delivery_id, outcome, linked_issue_ids, steps)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::uuid[], $9::jsonb) RETURNING id`,
-      [pr.repoOwner, pr.repoName, pr.number, run.textHash, run.trigger, run.deliveryId, run.outcome, run.linkedIssueIds, JSON.stringify(run.steps)],
+      [
+        pr.repoOwner,
+        pr.repoName,
+        pr.number,
+        run.textHash,
+        run.trigger,
+        run.deliveryId,
+        run.outcome,
+        run.linkedIssueIds,
+        JSON.stringify(run.steps),
+      ],
     )) as { id: string }[];
     return rows[0]!.id;
   }
 
   /** The latest run of a PR over the same text with no failed step (steps 2 and 3 are not repeated for it). */
-  async latestRunWithText(owner: string, repo: string, number: number, textHash: string): Promise<{ id: string; outcome: string } | null> {
+  async latestRunWithText(
+    owner: string,
+    repo: string,
+    number: number,
+    textHash: string,
+  ): Promise<{ id: string; outcome: string } | null> {
     const rows = (await this.dataSource.query(
       `SELECT id, outcome FROM pr_match_runs WHERE repo_owner = $1 AND repo_name = $2 AND pr_number = $3 AND text_hash = $4
           AND NOT (steps @> '[{"status":"failed"}]'::jsonb)
@@ -174,7 +196,11 @@ export class IssueLinksRepository {
     return rows[0] ?? null;
   }
 
-  async matchRunsOfPr(owner: string, repo: string, number: number): Promise<{ outcome: string; steps: MatchStepReport[]; trigger: string }[]> {
+  async matchRunsOfPr(
+    owner: string,
+    repo: string,
+    number: number,
+  ): Promise<{ outcome: string; steps: MatchStepReport[]; trigger: string }[]> {
     return (await this.dataSource.query(
       `SELECT outcome, steps, trigger FROM pr_match_runs WHERE repo_owner = $1 AND repo_name = $2 AND pr_number = $3 ORDER BY created_at, id`,
       [owner, repo, number],

@@ -51,7 +51,12 @@ export class MatchingFacade {
   }
 
   /** Records that a deploy carried these links. */
-  markLinksDeployed(manager: EntityManager, issuePrIds: string[], deploymentId: string, deployedAt: Date): Promise<void> {
+  markLinksDeployed(
+    manager: EntityManager,
+    issuePrIds: string[],
+    deploymentId: string,
+    deployedAt: Date,
+  ): Promise<void> {
     return this.links.markDeployed(manager, issuePrIds, deploymentId, deployedAt);
   }
 }

@@ -20,7 +20,12 @@ import { SimilarityController } from './similarity.controller';
 export function embeddingProviderFor(config: AppConfig): EmbeddingProvider {
   const timeoutMs = config.MATCH_HTTP_TIMEOUT_SECONDS * 1000;
   if (config.EMBEDDING_BASE_URL) {
-    return new OpenAiEmbeddingProvider(config.EMBEDDING_BASE_URL, config.EMBEDDING_API_KEY, config.EMBEDDING_MODEL ?? DEFAULT_EMBEDDING_MODEL, timeoutMs);
+    return new OpenAiEmbeddingProvider(
+      config.EMBEDDING_BASE_URL,
+      config.EMBEDDING_API_KEY,
+      config.EMBEDDING_MODEL ?? DEFAULT_EMBEDDING_MODEL,
+      timeoutMs,
+    );
   }
   return new HashingEmbeddingProvider();
 }
@@ -28,7 +33,13 @@ export function embeddingProviderFor(config: AppConfig): EmbeddingProvider {
 /** The LLM judge: Gemini when GEMINI_API_KEY is set, else OpenAI-compatible when LLM_BASE_URL is set, else none. */
 export function llmJudgeFor(config: AppConfig): LlmJudge | null {
   const timeoutMs = config.MATCH_HTTP_TIMEOUT_SECONDS * 1000;
-  if (config.GEMINI_API_KEY) return new GeminiJudge(config.GEMINI_BASE_URL, config.GEMINI_API_KEY, config.LLM_MODEL ?? DEFAULT_GEMINI_MODEL, timeoutMs);
+  if (config.GEMINI_API_KEY)
+    return new GeminiJudge(
+      config.GEMINI_BASE_URL,
+      config.GEMINI_API_KEY,
+      config.LLM_MODEL ?? DEFAULT_GEMINI_MODEL,
+      timeoutMs,
+    );
   if (config.LLM_BASE_URL) {
     if (!config.LLM_MODEL) {
       new Logger('MatchingModule').warn('LLM_BASE_URL is set without LLM_MODEL: the LLM judge is off');

@@ -20,7 +20,9 @@ export function prText(pr: Pick<PullRequestFacts, 'title' | 'body'>): string {
   return `${pr.title}\n\n${pr.body ?? ''}`.trim();
 }
 export function prTextHash(pr: Pick<PullRequestFacts, 'title' | 'body' | 'headBranch'>): string {
-  return createHash('sha256').update(`${pr.title}\n${pr.headBranch ?? ''}\n${pr.body ?? ''}`).digest('hex');
+  return createHash('sha256')
+    .update(`${pr.title}\n${pr.headBranch ?? ''}\n${pr.body ?? ''}`)
+    .digest('hex');
 }
 
 /**
@@ -69,22 +71,38 @@ export class PrMatcherService {
         identifier: issue.identifier,
         method: 'identifier',
         score: 1,
-        evidence: { step: 'identifier', mentioned: hit.identifier, foundIn: hit.foundIn, ...(issue.identifier !== hit.identifier ? { mergedInto: issue.identifier } : {}) },
+        evidence: {
+          step: 'identifier',
+          mentioned: hit.identifier,
+          foundIn: hit.foundIn,
+          ...(issue.identifier !== hit.identifier ? { mergedInto: issue.identifier } : {}),
+        },
       });
     }
     const unknown = hits.filter((h) => !resolved.has(h.identifier)).map((h) => h.identifier);
     steps.push(
       links.length > 0
-        ? { step: 'identifier', status: 'matched', reason: `mentions ${links.map((l) => l.identifier).join(', ')}`, details: { hits, unknown } }
+        ? {
+            step: 'identifier',
+            status: 'matched',
+            reason: `mentions ${links.map((l) => l.identifier).join(', ')}`,
+            details: { hits, unknown },
+          }
         : {
             step: 'identifier',
             status: 'no_match',
-            reason: hits.length > 0 ? `mentions ${unknown.join(', ')}, which no issue has` : `no ${this.config.ISSUE_PREFIX}-<n> in title, branch or body`,
+            reason:
+              hits.length > 0
+                ? `mentions ${unknown.join(', ')}, which no issue has`
+                : `no ${this.config.ISSUE_PREFIX}-<n> in title, branch or body`,
             details: { hits, unknown },
           },
     );
     if (links.length > 0 || options.alreadyLinked) {
-      const reason = links.length > 0 ? 'step 1 linked the PR by identifier' : 'the PR is already linked; only identifiers are re-read';
+      const reason =
+        links.length > 0
+          ? 'step 1 linked the PR by identifier'
+          : 'the PR is already linked; only identifiers are re-read';
       steps.push({ step: 'semantic', status: 'skipped', reason }, { step: 'llm', status: 'skipped', reason });
       return { textHash, links, steps, revertOf: null };
     }
@@ -104,7 +122,8 @@ export class PrMatcherService {
       steps.push({
         step: 'semantic',
         status: 'skipped',
-        reason: 'pgvector is not installed on this database: install it and run CREATE EXTENSION vector, then restart fixloop',
+        reason:
+          'pgvector is not installed on this database: install it and run CREATE EXTENSION vector, then restart fixloop',
       });
       const recent = await this.issues.recent(AWAITING_FIX_STATUSES, this.config.MATCH_LLM_CANDIDATES);
       for (const i of recent) candidateIssues.set(i.identifier, i);
@@ -113,7 +132,12 @@ export class PrMatcherService {
       try {
         const [vector] = await this.embedder.embed([prText(pr)]);
         prEmbedding = toVectorLiteral(vector!);
-        const near = await this.issues.nearest(prEmbedding, this.embedder.model, AWAITING_FIX_STATUSES, this.config.MATCH_LLM_CANDIDATES);
+        const near = await this.issues.nearest(
+          prEmbedding,
+          this.embedder.model,
+          AWAITING_FIX_STATUSES,
+          this.config.MATCH_LLM_CANDIDATES,
+        );
         const decided = this.decideSemantic(near);
         steps.push(decided.report);
         if (decided.link) {
@@ -132,7 +156,11 @@ export class PrMatcherService {
           return { textHash, links: [], steps, revertOf: null, prEmbedding };
         }
       } catch (err) {
-        steps.push({ step: 'semantic', status: 'failed', reason: `embedding or similarity search failed: ${message(err)}` });
+        steps.push({
+          step: 'semantic',
+          status: 'failed',
+          reason: `embedding or similarity search failed: ${message(err)}`,
+        });
         const recent = await this.issues.recent(AWAITING_FIX_STATUSES, this.config.MATCH_LLM_CANDIDATES);
         for (const i of recent) candidateIssues.set(i.identifier, i);
         candidates = recent.map((i) => toCandidate(i));
@@ -153,7 +181,10 @@ export class PrMatcherService {
       top,
     };
     const [best, second] = near;
-    if (!best) return { report: { step: 'semantic', status: 'no_match', reason: 'no open issue has an embedding yet', details } };
+    if (!best)
+      return {
+        report: { step: 'semantic', status: 'no_match', reason: 'no open issue has an embedding yet', details },
+      };
     const gap = second ? best.similarity - second.similarity : best.similarity;
     if (best.similarity >= this.config.MATCH_SIMILARITY_THRESHOLD && gap >= this.config.MATCH_MARGIN) {
       const reason = `${best.issue.identifier} at similarity ${round(best.similarity)}, ${round(gap)} ahead of ${second ? second.issue.identifier : 'no runner-up'}`;
@@ -192,12 +223,28 @@ export class PrMatcherService {
     const shown = candidates.map((c) => c.identifier);
     try {
       const verdict = await this.judge.judge({ title: pr.title, body: pr.body, headBranch: pr.headBranch }, candidates);
-      const details = { provider: this.judge.name, candidates: shown, verdict, minConfidence: this.config.MATCH_LLM_MIN_CONFIDENCE };
+      const details = {
+        provider: this.judge.name,
+        candidates: shown,
+        verdict,
+        minConfidence: this.config.MATCH_LLM_MIN_CONFIDENCE,
+      };
       const chosen = verdict.issueIdentifier ? byIdentifier.get(verdict.issueIdentifier) : undefined;
       if (verdict.issueIdentifier && !chosen) {
-        return { step: 'llm', status: 'no_match', reason: `the model named ${verdict.issueIdentifier}, which was not a candidate`, details };
+        return {
+          step: 'llm',
+          status: 'no_match',
+          reason: `the model named ${verdict.issueIdentifier}, which was not a candidate`,
+          details,
+        };
       }
-      if (!chosen) return { step: 'llm', status: 'no_match', reason: `the model found no candidate fixed (${verdict.reasoning})`, details };
+      if (!chosen)
+        return {
+          step: 'llm',
+          status: 'no_match',
+          reason: `the model found no candidate fixed (${verdict.reasoning})`,
+          details,
+        };
       if (verdict.confidence < this.config.MATCH_LLM_MIN_CONFIDENCE) {
         return {
           step: 'llm',
@@ -213,10 +260,24 @@ export class PrMatcherService {
         score: verdict.confidence,
         evidence: { step: 'llm', ...details },
       });
-      return { step: 'llm', status: 'matched', reason: `${chosen.identifier} at confidence ${verdict.confidence}: ${verdict.reasoning}`, details };
+      return {
+        step: 'llm',
+        status: 'matched',
+        reason: `${chosen.identifier} at confidence ${verdict.confidence}: ${verdict.reasoning}`,
+        details,
+      };
     } catch (err) {
-      this.logger.warn({ msg: 'LLM judge failed', pr: `${pr.repoOwner}/${pr.repoName}#${pr.number}`, err: message(err) });
-      return { step: 'llm', status: 'failed', reason: `the LLM judge failed: ${message(err)}`, details: { provider: this.judge.name, candidates: shown } };
+      this.logger.warn({
+        msg: 'LLM judge failed',
+        pr: `${pr.repoOwner}/${pr.repoName}#${pr.number}`,
+        err: message(err),
+      });
+      return {
+        step: 'llm',
+        status: 'failed',
+        reason: `the LLM judge failed: ${message(err)}`,
+        details: { provider: this.judge.name, candidates: shown },
+      };
     }
   }
 }

@@ -95,7 +95,14 @@ export class PullRequestTrackerService {
           from: null,
           to: ref,
           reason: `PR ${ref} linked by ${link.method}${link.score !== null ? ` (score ${link.score})` : ''}`,
-          data: { url: pr.url, title: pr.title, method: link.method, score: link.score, evidence: link.evidence, steps: match.steps },
+          data: {
+            url: pr.url,
+            title: pr.title,
+            method: link.method,
+            score: link.score,
+            evidence: link.evidence,
+            steps: match.steps,
+          },
         });
       }
     }
@@ -125,9 +132,25 @@ export class PullRequestTrackerService {
         await this.move(m, row.issueId, BEFORE_REVIEW, 'in_review', why, data, moves);
       } else if (next === 'merged') {
         if (pr.baseBranch === this.config.STAGING_BRANCH) {
-          await this.move(m, row.issueId, [...BEFORE_REVIEW, 'in_review'], 'in_staging', `PR ${ref} merged into ${pr.baseBranch}`, data, moves);
+          await this.move(
+            m,
+            row.issueId,
+            [...BEFORE_REVIEW, 'in_review'],
+            'in_staging',
+            `PR ${ref} merged into ${pr.baseBranch}`,
+            data,
+            moves,
+          );
         } else {
-          await this.move(m, row.issueId, BEFORE_REVIEW, 'in_review', `PR ${ref} merged into ${pr.baseBranch ?? 'its base'}`, data, moves);
+          await this.move(
+            m,
+            row.issueId,
+            BEFORE_REVIEW,
+            'in_review',
+            `PR ${ref} merged into ${pr.baseBranch ?? 'its base'}`,
+            data,
+            moves,
+          );
           await this.issues.recordHistory(m, {
             issueId: row.issueId,
             actor: ACTOR,
@@ -194,9 +217,16 @@ export class PullRequestTrackerService {
       links: rows.length,
       reverted,
       afterCommit: async () => {
-        for (const l of linked) await this.events.emit('pull_request.linked', new PullRequestLinked(l.issueId, l.issuePrId, pr.number, l.method));
+        for (const l of linked)
+          await this.events.emit(
+            'pull_request.linked',
+            new PullRequestLinked(l.issueId, l.issuePrId, pr.number, l.method),
+          );
         for (const mv of moves) {
-          await this.events.emit('issue.status_changed', new IssueStatusChanged(mv.issueId, mv.from, mv.to, ACTOR.name, mv.reason));
+          await this.events.emit(
+            'issue.status_changed',
+            new IssueStatusChanged(mv.issueId, mv.from, mv.to, ACTOR.name, mv.reason),
+          );
         }
       },
     };

@@ -6,6 +6,10 @@ import { FakeGithubCompare } from '../../support/fake-github-compare';
 import { TestApp, adminAuth, agentAuth, ingestAuth, startTestApp } from '../../support/test-app';
 import { deliver, packageExample, prPayload } from '../github/webhook-support';
 
+/** Webhook and LLM payloads: deep fixture JSON, read and mutated by path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
 const sha = (c: string): string => c.repeat(40);
 
 async function until<T>(probe: () => Promise<T | undefined | null | false>, what: string, ms = 10_000): Promise<T> {
@@ -26,7 +30,11 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
 
   beforeAll(async () => {
     github = await new FakeGithubCompare().start();
-    t = await startTestApp({ GITHUB_API_URL: github.url, GITHUB_TOKEN: 'ghp_test_token', PRODUCTION_ENVIRONMENT: 'production' });
+    t = await startTestApp({
+      GITHUB_API_URL: github.url,
+      GITHUB_TOKEN: 'ghp_test_token',
+      PRODUCTION_ENVIRONMENT: 'production',
+    });
     t.app.get(EventEmitter2).on('fix.deployed', onDeployed);
   });
   afterAll(async () => {
@@ -41,14 +49,25 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
   /** An issue whose fix PR #n was merged into staging with merge commit `merge`. */
   async function stagedFix(n: number, merge: string): Promise<{ id: string; identifier: string }> {
     const issue = await seedIssue(t.dataSource);
-    await deliver(t.http, 'pull_request', prPayload({ number: n, title: `Fix ${issue.identifier}`, base: 'staging', action: 'closed', merged: true, mergeCommitSha: merge })).expect(200);
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({
+        number: n,
+        title: `Fix ${issue.identifier}`,
+        base: 'staging',
+        action: 'closed',
+        merged: true,
+        mergeCommitSha: merge,
+      }),
+    ).expect(200);
     expect(await status(issue.id)).toBe('in_staging');
     return issue;
   }
 
   /** GitHub's deployment_status example (success, production), for our deploy sha and id. */
   function deploymentStatus(deploySha: string, deploymentId: number, environment = 'production', state = 'success') {
-    const p = packageExample<Record<string, any>>('deployment_status', 0);
+    const p = packageExample<Record<string, Loose>>('deployment_status', 0);
     p.deployment.sha = deploySha;
     p.deployment.id = deploymentId;
     p.deployment.environment = environment;
@@ -61,38 +80,68 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     const issue = await stagedFix(401, sha('1'));
     const other = await stagedFix(402, sha('2'));
     github.descends(sha('d'), sha('1')).commit(sha('2'));
-    const res = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), { deliveryId: 'deploy-9001' }).expect(200);
+    const res = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), {
+      deliveryId: 'deploy-9001',
+    }).expect(200);
     expect(res.body).toMatchObject({ status: 'processed', event: 'deployment_status', created: true });
     await until(async () => (await status(issue.id)) === 'in_production', 'in_production');
     const event = await until(async () => deployed.find((e) => e.issueId === issue.id), 'fix.deployed');
-    const [link] = (await t.dataSource.query(`SELECT id, deployed_at, deployment_id FROM issue_prs WHERE pr_number = 401`)) as {
+    const [link] = (await t.dataSource.query(
+      `SELECT id, deployed_at, deployment_id FROM issue_prs WHERE pr_number = 401`,
+    )) as {
       id: string;
       deployed_at: Date;
       deployment_id: string;
     }[];
-    expect(event).toMatchObject({ deploymentId: res.body.deploymentId, sha: sha('d'), issuePrId: link!.id, deployedAt: expect.any(Date) });
+    expect(event).toMatchObject({
+      deploymentId: res.body.deploymentId,
+      sha: sha('d'),
+      issuePrId: link!.id,
+      deployedAt: expect.any(Date),
+    });
     expect(link!.deployment_id).toBe(res.body.deploymentId);
     expect(await status(other.id)).toBe('in_staging');
     const compareCalls = github.requests.map((r) => r.url);
     expect(compareCalls).toContainEqual(`/repos/Codertocat/Hello-World/compare/${sha('1')}...${sha('d')}?per_page=1`);
     expect(github.requests[0]!.headers.authorization).toBe('token ghp_test_token');
-    const [dep] = (await t.dataSource.query(`SELECT source, external_id, environment, processed_at, result FROM deployments WHERE id = $1`, [
-      res.body.deploymentId,
-    ])) as { source: string; external_id: string; environment: string; processed_at: Date | null; result: any }[];
-    expect(dep).toMatchObject({ source: 'github', external_id: '9001', environment: 'production', processed_at: expect.any(Date) });
+    const [dep] = (await t.dataSource.query(
+      `SELECT source, external_id, environment, processed_at, result FROM deployments WHERE id = $1`,
+      [res.body.deploymentId],
+    )) as { source: string; external_id: string; environment: string; processed_at: Date | null; result: Loose }[];
+    expect(dep).toMatchObject({
+      source: 'github',
+      external_id: '9001',
+      environment: 'production',
+      processed_at: expect.any(Date),
+    });
     expect(dep!.result.checked).toEqual(
-      expect.arrayContaining([expect.objectContaining({ pr: 401, compare: 'ahead', result: 'contained' }), expect.objectContaining({ pr: 402, result: 'not_contained' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ pr: 401, compare: 'ahead', result: 'contained' }),
+        expect.objectContaining({ pr: 402, result: 'not_contained' }),
+      ]),
     );
-    const statusEntry = ((await t.dataSource.query(`SELECT actor, reason FROM issue_history WHERE issue_id = $1 AND to_value = 'in_production'`, [issue.id])) as {
-      actor: string;
-      reason: string;
-    }[])[0];
-    expect(statusEntry).toMatchObject({ actor: 'system:deployments', reason: expect.stringMatching(/Codertocat\/Hello-World#401 reached production/) });
+    const statusEntry = (
+      (await t.dataSource.query(
+        `SELECT actor, reason FROM issue_history WHERE issue_id = $1 AND to_value = 'in_production'`,
+        [issue.id],
+      )) as {
+        actor: string;
+        reason: string;
+      }[]
+    )[0];
+    expect(statusEntry).toMatchObject({
+      actor: 'system:deployments',
+      reason: expect.stringMatching(/Codertocat\/Hello-World#401 reached production/),
+    });
 
     // Redelivery: recognised; the same deployment id from another delivery: one row, no second event.
-    const again = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), { deliveryId: 'deploy-9001' }).expect(200);
+    const again = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), {
+      deliveryId: 'deploy-9001',
+    }).expect(200);
     expect(again.body.status).toBe('duplicate');
-    const second = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), { deliveryId: 'deploy-9001-b' }).expect(200);
+    const second = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), {
+      deliveryId: 'deploy-9001-b',
+    }).expect(200);
     expect(second.body).toMatchObject({ created: false, deploymentId: res.body.deploymentId });
     expect(deployed.filter((e) => e.issueId === issue.id)).toHaveLength(1);
   });
@@ -102,7 +151,9 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     const staging = await deliver(t.http, 'deployment_status', deploymentStatus(sha('e'), 9002, 'staging')).expect(202);
     expect(staging.body.reason).toMatch(/environment staging is not production/);
     await deliver(t.http, 'deployment_status', deploymentStatus(sha('e'), 9003, 'production', 'failure')).expect(202);
-    expect(((await t.dataSource.query(`SELECT count(*)::int AS n FROM deployments`)) as { n: number }[])[0]!.n).toBe(before);
+    expect(((await t.dataSource.query(`SELECT count(*)::int AS n FROM deployments`)) as { n: number }[])[0]!.n).toBe(
+      before,
+    );
   });
 
   it('keeps a deployment whose compare call failed and finishes it from the retry sweep', async () => {
@@ -110,7 +161,10 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     github.descends(sha('f'), sha('3')).failNext(502);
     const res = await deliver(t.http, 'deployment_status', deploymentStatus(sha('f'), 9004)).expect(200);
     const failed = await until(async () => {
-      const rows = (await t.dataSource.query(`SELECT processed_at, last_error, process_attempts FROM deployments WHERE id = $1`, [res.body.deploymentId])) as {
+      const rows = (await t.dataSource.query(
+        `SELECT processed_at, last_error, process_attempts FROM deployments WHERE id = $1`,
+        [res.body.deploymentId],
+      )) as {
         processed_at: Date | null;
         last_error: string | null;
         process_attempts: number;
@@ -125,7 +179,12 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
 
   it('POST /api/deployments: listed PR numbers deploy their issues; repeating the call is idempotent', async () => {
     const issue = await stagedFix(404, sha('4'));
-    const body = { environment: 'production', version: '2026.11.26-1', prNumbers: [404], deployedAt: '2026-11-26T08:00:00Z' };
+    const body = {
+      environment: 'production',
+      version: '2026.11.26-1',
+      prNumbers: [404],
+      deployedAt: '2026-11-26T08:00:00Z',
+    };
     const first = await t.http.post('/api/deployments').set(agentAuth).send(body).expect(200);
     expect(first.body).toMatchObject({
       created: true,
@@ -139,7 +198,11 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     });
     expect(await status(issue.id)).toBe('in_production');
     const event = deployed.find((e) => e.issueId === issue.id)!;
-    expect(event).toMatchObject({ deploymentId: first.body.id, version: '2026.11.26-1', deployedAt: new Date('2026-11-26T08:00:00Z') });
+    expect(event).toMatchObject({
+      deploymentId: first.body.id,
+      version: '2026.11.26-1',
+      deployedAt: new Date('2026-11-26T08:00:00Z'),
+    });
     const second = await t.http.post('/api/deployments').set(adminAuth).send(body).expect(200);
     expect(second.body).toMatchObject({ id: first.body.id, created: false });
     expect(deployed.filter((e) => e.issueId === issue.id)).toHaveLength(1);
@@ -148,15 +211,27 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
   it('POST /api/deployments with a sha uses the compare API; a non-production environment moves nothing', async () => {
     const issue = await stagedFix(405, sha('5'));
     github.descends(sha('9'), sha('5'));
-    const pre = await t.http.post('/api/deployments').set(adminAuth).send({ environment: 'preview', sha: sha('9') }).expect(200);
+    const pre = await t.http
+      .post('/api/deployments')
+      .set(adminAuth)
+      .send({ environment: 'preview', sha: sha('9') })
+      .expect(200);
     expect(pre.body.deployedIssues).toEqual([]);
     expect(await status(issue.id)).toBe('in_staging');
-    const prod = await t.http.post('/api/deployments').set(adminAuth).send({ environment: 'production', sha: sha('9'), externalId: 'pipeline-77' }).expect(200);
+    const prod = await t.http
+      .post('/api/deployments')
+      .set(adminAuth)
+      .send({ environment: 'production', sha: sha('9'), externalId: 'pipeline-77' })
+      .expect(200);
     expect(prod.body.deployedIssues).toEqual([expect.objectContaining({ identifier: issue.identifier, moved: true })]);
   });
 
   it('validates the body and the key: 400, 401, 403', async () => {
-    const bad = await t.http.post('/api/deployments').set(adminAuth).send({ sha: 'not-a-sha', prNumbers: [0], bogus: 1 }).expect(400);
+    const bad = await t.http
+      .post('/api/deployments')
+      .set(adminAuth)
+      .send({ sha: 'not-a-sha', prNumbers: [0], bogus: 1 })
+      .expect(400);
     expect(bad.body.error).toBe('VALIDATION_FAILED');
     expect(bad.body.message).toMatch(/environment/);
     expect(bad.body.message).toMatch(/sha must be a hex commit id/);

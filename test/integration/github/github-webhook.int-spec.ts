@@ -11,10 +11,9 @@ import { deliver, exampleFixture, prPayload, signature256 } from './webhook-supp
 const COGNI_SECRET = '402786017574bd28f9d8f7a18648939751c47fe09077d56e10f0444f14fbb73b';
 const cogni = (name: string) => ({
   raw: readFileSync(sharedPath('fixtures', 'github', 'captured-deliveries-cogni', `${name}.raw-body.json`)),
-  headers: JSON.parse(readFileSync(sharedPath('fixtures', 'github', 'captured-deliveries-cogni', `${name}.github-headers.json`), 'utf8')) as Record<
-    string,
-    string
-  >,
+  headers: JSON.parse(
+    readFileSync(sharedPath('fixtures', 'github', 'captured-deliveries-cogni', `${name}.github-headers.json`), 'utf8'),
+  ) as Record<string, string>,
 });
 
 async function count(t: TestApp, table: string): Promise<number> {
@@ -48,8 +47,15 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
 
     it('accepts the captured pull_request.opened byte-exact and records the PR match run once', async () => {
       const first = await replay('pull_request.opened').expect(200);
-      expect(first.body).toMatchObject({ status: 'processed', event: 'pull_request', action: 'opened', pr: 'derekg1729/test-repo#315' });
-      const runs = (await t.dataSource.query(`SELECT outcome, steps, delivery_id FROM pr_match_runs WHERE pr_number = 315`)) as {
+      expect(first.body).toMatchObject({
+        status: 'processed',
+        event: 'pull_request',
+        action: 'opened',
+        pr: 'derekg1729/test-repo#315',
+      });
+      const runs = (await t.dataSource.query(
+        `SELECT outcome, steps, delivery_id FROM pr_match_runs WHERE pr_number = 315`,
+      )) as {
         outcome: string;
         steps: { step: string; status: string; reason: string }[];
         delivery_id: string;
@@ -74,7 +80,9 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
       try {
         const res = await replay('workflow_run.in_progress').expect(200);
         expect(res.body).toMatchObject({ status: 'processed', event: 'workflow_run', action: 'in_progress' });
-        const payload = JSON.parse(cogni('workflow_run.in_progress').raw.toString('utf8')) as { workflow_run: Record<string, unknown> };
+        const payload = JSON.parse(cogni('workflow_run.in_progress').raw.toString('utf8')) as {
+          workflow_run: Record<string, unknown>;
+        };
         expect(seen).toHaveLength(1);
         expect(seen[0]).toMatchObject({
           runId: String(payload.workflow_run.id),
@@ -83,7 +91,9 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
           conclusion: null,
           htmlUrl: payload.workflow_run.html_url,
         });
-        const delivered = (await t.dataSource.query(`SELECT event, action FROM webhook_deliveries WHERE event = 'workflow_run'`)) as unknown[];
+        const delivered = (await t.dataSource.query(
+          `SELECT event, action FROM webhook_deliveries WHERE event = 'workflow_run'`,
+        )) as unknown[];
         expect(delivered).toEqual([{ event: 'workflow_run', action: 'in_progress' }]);
         await replay('workflow_run.in_progress').expect(200);
         expect(seen).toHaveLength(1);
@@ -172,15 +182,24 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
       ]) {
         const event = name.split('.')[0]!;
         const res = await deliver(t.http, event, exampleFixture(name));
-        expect({ name, status: res.status }).toEqual({ name, status: ['ping', 'pull_request', 'workflow_run'].includes(event) ? 200 : 202 });
+        expect({ name, status: res.status }).toEqual({
+          name,
+          status: ['ping', 'pull_request', 'workflow_run'].includes(event) ? 200 : 202,
+        });
       }
     });
 
     it('links a PR by identifier from the webhook and moves the issue to in_review', async () => {
       const issue = await seedIssue(t.dataSource, { title: 'Cart total crashes' });
-      const res = await deliver(t.http, 'pull_request', prPayload({ number: 501, title: `Fix cart total (${issue.identifier})`, head: 'fix/cart' })).expect(200);
+      const res = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 501, title: `Fix cart total (${issue.identifier})`, head: 'fix/cart' }),
+      ).expect(200);
       expect(res.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
-      const [row] = (await t.dataSource.query(`SELECT status FROM issues WHERE id = $1`, [issue.id])) as { status: string }[];
+      const [row] = (await t.dataSource.query(`SELECT status FROM issues WHERE id = $1`, [issue.id])) as {
+        status: string;
+      }[];
       expect(row!.status).toBe('in_review');
     });
 

@@ -5,6 +5,10 @@ import type TestAgent from 'supertest/lib/agent';
 import { sharedPath } from '../../support/shared-dir';
 import { TEST_KEYS } from '../../support/test-app';
 
+/** Webhook and LLM payloads: deep fixture JSON, read and mutated by path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
 /** HMAC-SHA256 of the exact bytes, as GitHub signs them (computed here, independently of Octokit). */
 export function signature256(body: string | Buffer, secret = TEST_KEYS.GITHUB_WEBHOOK_SECRET): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
@@ -24,7 +28,8 @@ export function deliver(
     .set('User-Agent', 'GitHub-Hookshot/49819b1')
     .set('X-GitHub-Event', event)
     .set('X-GitHub-Delivery', options.deliveryId ?? randomUUID());
-  if (options.signature !== null) req.set('X-Hub-Signature-256', options.signature ?? signature256(body, options.secret));
+  if (options.signature !== null)
+    req.set('X-Hub-Signature-256', options.signature ?? signature256(body, options.secret));
   return req.send(body);
 }
 
@@ -34,7 +39,11 @@ export function exampleFixture<T = Record<string, unknown>>(name: string): T {
 
 /** An example from the installed @octokit/webhooks-examples package (events the shared folder lacks). */
 export function packageExample<T = Record<string, unknown>>(event: string, index: number): T {
-  const file = path.join(path.dirname(require.resolve('@octokit/webhooks-examples/package.json')), 'api.github.com', 'index.json');
+  const file = path.join(
+    path.dirname(require.resolve('@octokit/webhooks-examples/package.json')),
+    'api.github.com',
+    'index.json',
+  );
   const all = JSON.parse(readFileSync(file, 'utf8')) as { name: string; examples: unknown[] }[];
   const found = all.find((e) => e.name === event)?.examples[index];
   if (!found) throw new Error(`no ${event} example ${index}`);
@@ -62,7 +71,9 @@ export interface PrOverrides {
  */
 export function prPayload(o: PrOverrides = {}): Record<string, unknown> {
   const action = o.action ?? 'opened';
-  const base = exampleFixture<Record<string, any>>(action === 'closed' ? 'pull_request.closed.examples-3.json' : 'pull_request.opened.examples-0.json');
+  const base = exampleFixture<Record<string, Loose>>(
+    action === 'closed' ? 'pull_request.closed.examples-3.json' : 'pull_request.opened.examples-0.json',
+  );
   const p = structuredClone(base);
   p.action = action;
   const pr = p.pull_request;

@@ -13,7 +13,10 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
   });
 
   const history = async (id: string) =>
-    (await t.dataSource.query(`SELECT actor, actor_type, field, from_value, to_value, reason FROM issue_history WHERE issue_id = $1 ORDER BY id`, [id])) as {
+    (await t.dataSource.query(
+      `SELECT actor, actor_type, field, from_value, to_value, reason FROM issue_history WHERE issue_id = $1 ORDER BY id`,
+      [id],
+    )) as {
       actor: string;
       actor_type: string;
       field: string;
@@ -47,14 +50,20 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
        RETURNING id`,
       [issue.id],
     )) as { id: string }[];
-    await t.dataSource.query(`INSERT INTO agent_activity (issue_id, spawn_request_id, type, message, data) VALUES ($1, $2, 'comment', 'Found the cause', '{"file":"pay.ts"}')`, [
-      issue.id,
-      spawn!.id,
-    ]);
+    await t.dataSource.query(
+      `INSERT INTO agent_activity (issue_id, spawn_request_id, type, message, data) VALUES ($1, $2, 'comment', 'Found the cause', '{"file":"pay.ts"}')`,
+      [issue.id, spawn!.id],
+    );
 
     const res = await t.http.get(`/api/issues/${issue.identifier}`).set(adminAuth).expect(200);
     expect(res.body.fingerprints).toEqual([
-      expect.objectContaining({ externalId: 'fp-primary', linkKind: 'primary', groupingRule: 'exact', eventCount: 25, originalIssue: null }),
+      expect.objectContaining({
+        externalId: 'fp-primary',
+        linkKind: 'primary',
+        groupingRule: 'exact',
+        eventCount: 25,
+        originalIssue: null,
+      }),
       expect.objectContaining({
         externalId: 'fp-alias',
         linkKind: 'alias',
@@ -65,11 +74,24 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
       }),
     ]);
     expect(res.body.recentEvents).toHaveLength(20);
-    expect(res.body.recentEvents[0]).toMatchObject({ message: 'Payment failed #24', fingerprint: 'fp-primary', version: 'v1.2.3', labels: { service: 'checkout-api' } });
+    expect(res.body.recentEvents[0]).toMatchObject({
+      message: 'Payment failed #24',
+      fingerprint: 'fp-primary',
+      version: 'v1.2.3',
+      labels: { service: 'checkout-api' },
+    });
     expect(res.body.recentEvents[19].message).toBe('Payment failed #5');
-    expect(res.body.agentActivity).toEqual([expect.objectContaining({ type: 'comment', message: 'Found the cause', spawnRequestId: spawn!.id })]);
+    expect(res.body.agentActivity).toEqual([
+      expect.objectContaining({ type: 'comment', message: 'Found the cause', spawnRequestId: spawn!.id }),
+    ]);
     expect(res.body.spawnHistory).toEqual([
-      expect.objectContaining({ state: 'completed', attempt: 1, runUrl: 'https://github.com/acme/shop/actions/runs/123', costUsd: 1.25, heldReason: null }),
+      expect.objectContaining({
+        state: 'completed',
+        attempt: 1,
+        runUrl: 'https://github.com/acme/shop/actions/runs/123',
+        costUsd: 1.25,
+        heldReason: null,
+      }),
     ]);
     expect(res.body.pullRequests).toEqual([]);
     expect(res.body.history).toEqual([]);
@@ -103,7 +125,15 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
         cooldownUntil: '2026-12-01T00:00:00.000Z',
         cooldownHours: 6,
       });
-      expect(seen).toEqual([expect.objectContaining({ issueId: issue.id, from: 'triage', to: 'needs_human', actor: 'admin', reason: 'on-call triage' })]);
+      expect(seen).toEqual([
+        expect.objectContaining({
+          issueId: issue.id,
+          from: 'triage',
+          to: 'needs_human',
+          actor: 'admin',
+          reason: 'on-call triage',
+        }),
+      ]);
     } finally {
       emitter.off('issue.status_changed', on);
     }
@@ -119,7 +149,11 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
     for (const e of h) expect(e).toMatchObject({ actor: 'admin', actor_type: 'user', reason: 'on-call triage' });
 
     // Unchanged values write nothing; null clears the cooldown.
-    await t.http.patch(`/api/issues/${issue.identifier}`).set(adminAuth).send({ priority: 'P2', cooldownUntil: null }).expect(200);
+    await t.http
+      .patch(`/api/issues/${issue.identifier}`)
+      .set(adminAuth)
+      .send({ priority: 'P2', cooldownUntil: null })
+      .expect(200);
     const after = await history(issue.id);
     expect(after).toHaveLength(h.length + 1);
     expect(after.at(-1)).toMatchObject({ field: 'cooldown_until', to_value: null, reason: 'changed by admin' });
@@ -127,26 +161,52 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
 
   it('refuses a transition the status contract does not allow (409), changing nothing', async () => {
     const issue = await seedIssue(t.dataSource, { status: 'verified' });
-    const res = await t.http.patch(`/api/issues/${issue.identifier}`).set(adminAuth).send({ status: 'in_review', priority: 'P1' }).expect(409);
-    expect(res.body).toMatchObject({ error: 'ISSUE_INVALID_TRANSITION', message: expect.stringMatching(/from verified it may move to: triage, closed/) });
-    const [row] = (await t.dataSource.query(`SELECT status, priority FROM issues WHERE id = $1`, [issue.id])) as { status: string; priority: number }[];
+    const res = await t.http
+      .patch(`/api/issues/${issue.identifier}`)
+      .set(adminAuth)
+      .send({ status: 'in_review', priority: 'P1' })
+      .expect(409);
+    expect(res.body).toMatchObject({
+      error: 'ISSUE_INVALID_TRANSITION',
+      message: expect.stringMatching(/from verified it may move to: triage, closed/),
+    });
+    const [row] = (await t.dataSource.query(`SELECT status, priority FROM issues WHERE id = $1`, [issue.id])) as {
+      status: string;
+      priority: number;
+    }[];
     expect(row).toEqual({ status: 'verified', priority: 4 });
     expect(await history(issue.id)).toEqual([]);
   });
 
   it('validates the body (400), needs the admin key (401/403) and 404s an unknown issue', async () => {
     const issue = await seedIssue(t.dataSource);
-    const empty = await t.http.patch(`/api/issues/${issue.identifier}`).set(adminAuth).send({ reason: 'nothing' }).expect(400);
+    const empty = await t.http
+      .patch(`/api/issues/${issue.identifier}`)
+      .set(adminAuth)
+      .send({ reason: 'nothing' })
+      .expect(400);
     expect(empty.body.error).toBe('ISSUE_NOTHING_TO_UPDATE');
-    const bad = await t.http.patch(`/api/issues/${issue.identifier}`).set(adminAuth).send({ status: 'done', priority: 'P9', cooldownHours: -1, spawnStatus: 'x' }).expect(400);
+    const bad = await t.http
+      .patch(`/api/issues/${issue.identifier}`)
+      .set(adminAuth)
+      .send({ status: 'done', priority: 'P9', cooldownHours: -1, spawnStatus: 'x' })
+      .expect(400);
     expect(bad.body.error).toBe('VALIDATION_FAILED');
     expect(bad.body.message).toMatch(/status/);
     expect(bad.body.message).toMatch(/priority/);
     expect(bad.body.message).toMatch(/cooldownHours/);
     expect(bad.body.message).toMatch(/spawnStatus/);
     await t.http.patch(`/api/issues/${issue.identifier}`).send({ priority: 'P1' }).expect(401);
-    await t.http.patch(`/api/issues/${issue.identifier}`).set('Authorization', 'Bearer wrong-key-000000000').send({ priority: 'P1' }).expect(401);
-    const forbidden = await t.http.patch(`/api/issues/${issue.identifier}`).set(agentAuth).send({ priority: 'P1' }).expect(403);
+    await t.http
+      .patch(`/api/issues/${issue.identifier}`)
+      .set('Authorization', 'Bearer wrong-key-000000000')
+      .send({ priority: 'P1' })
+      .expect(401);
+    const forbidden = await t.http
+      .patch(`/api/issues/${issue.identifier}`)
+      .set(agentAuth)
+      .send({ priority: 'P1' })
+      .expect(403);
     expect(forbidden.body.error).toBe('AUTH_WRONG_SCOPE');
     await t.http.patch('/api/issues/CHIPP-999999').set(adminAuth).send({ priority: 'P1' }).expect(404);
   });
@@ -154,7 +214,11 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
   it('keeps the history append-only in the database', async () => {
     const issue = await seedIssue(t.dataSource);
     await t.http.patch(`/api/issues/${issue.identifier}`).set(adminAuth).send({ priority: 'P3' }).expect(200);
-    await expect(t.dataSource.query(`UPDATE issue_history SET reason = 'rewritten' WHERE issue_id = $1`, [issue.id])).rejects.toThrow(/append-only/);
-    await expect(t.dataSource.query(`DELETE FROM issue_history WHERE issue_id = $1`, [issue.id])).rejects.toThrow(/append-only/);
+    await expect(
+      t.dataSource.query(`UPDATE issue_history SET reason = 'rewritten' WHERE issue_id = $1`, [issue.id]),
+    ).rejects.toThrow(/append-only/);
+    await expect(t.dataSource.query(`DELETE FROM issue_history WHERE issue_id = $1`, [issue.id])).rejects.toThrow(
+      /append-only/,
+    );
   });
 });

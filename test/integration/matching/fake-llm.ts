@@ -3,14 +3,19 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
 
+/** Webhook and LLM payloads: deep fixture JSON, read and mutated by path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
 export interface LlmRequest {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];
-  body: any;
+  body: Loose;
 }
 
-const fixture = (name: string): string => readFileSync(path.resolve(__dirname, '../../fixtures/matching', name), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(path.resolve(__dirname, '../../fixtures/matching', name), 'utf8');
 
 /**
  * A local LLM endpoint speaking Gemini's generateContent or OpenAI's chat.completions response
@@ -43,14 +48,23 @@ export class FakeLlmServer {
       let raw = '';
       req.on('data', (c: Buffer) => (raw += c.toString()));
       req.on('end', () => {
-        this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: raw ? JSON.parse(raw) : null });
+        this.requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: raw ? JSON.parse(raw) : null,
+        });
         const next = this.queue.shift();
         if (!next || 'status' in next) {
           res.writeHead(next?.status ?? 500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { code: next?.status ?? 500, message: 'fake server error', status: 'INTERNAL' } }));
+          res.end(
+            JSON.stringify({ error: { code: next?.status ?? 500, message: 'fake server error', status: 'INTERNAL' } }),
+          );
           return;
         }
-        const template = fixture(this.dialect === 'gemini' ? 'gemini-generate-content.response.json' : 'openai-chat-completion.response.json');
+        const template = fixture(
+          this.dialect === 'gemini' ? 'gemini-generate-content.response.json' : 'openai-chat-completion.response.json',
+        );
         // The verdict travels as a JSON string inside the text/content field.
         const body = template.replace('"__VERDICT_JSON__"', JSON.stringify(JSON.stringify(next.verdict)));
         res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });

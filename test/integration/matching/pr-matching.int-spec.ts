@@ -9,17 +9,22 @@ import { TestApp, adminAuth, agentAuth, startTestApp } from '../../support/test-
 import { deliver, prPayload } from '../github/webhook-support';
 import { FakeLlmServer } from './fake-llm';
 
+/** Webhook and LLM payloads: deep fixture JSON, read and mutated by path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+
 interface Step {
   step: string;
   status: string;
   reason: string;
-  details?: Record<string, any>;
+  details?: Record<string, Loose>;
 }
 
 async function latestRun(ds: DataSource, prNumber: number): Promise<{ outcome: string; steps: Step[] }> {
-  const rows = (await ds.query(`SELECT outcome, steps FROM pr_match_runs WHERE pr_number = $1 ORDER BY created_at DESC LIMIT 1`, [
-    prNumber,
-  ])) as { outcome: string; steps: Step[] }[];
+  const rows = (await ds.query(
+    `SELECT outcome, steps FROM pr_match_runs WHERE pr_number = $1 ORDER BY created_at DESC LIMIT 1`,
+    [prNumber],
+  )) as { outcome: string; steps: Step[] }[];
   if (!rows[0]) throw new Error(`no match run for PR ${prNumber}`);
   return rows[0];
 }
@@ -29,7 +34,13 @@ async function linksOf(ds: DataSource, prNumber: number) {
     `SELECT i.identifier, p.match_method, p.match_score, p.match_evidence, p.state
        FROM issue_prs p JOIN issues i ON i.id = p.issue_id WHERE p.pr_number = $1 ORDER BY i.number`,
     [prNumber],
-  )) as { identifier: string; match_method: string; match_score: number | null; match_evidence: Record<string, any>; state: string }[];
+  )) as {
+    identifier: string;
+    match_method: string;
+    match_score: number | null;
+    match_evidence: Record<string, Loose>;
+    state: string;
+  }[];
 }
 
 const step = (run: { steps: Step[] }, name: string): Step => run.steps.find((s) => s.step === name)!;
@@ -62,7 +73,11 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
       emitter.on('pull_request.linked', onLinked);
       try {
         const body = `Fixes both.\n\nRefs ${b.identifier}. Not X${a.identifier}9.`;
-        const res = await deliver(t.http, 'pull_request', prPayload({ number: 11, title: 'Guard cart total', head: `fix/${a.identifier.toLowerCase()}-cart`, body })).expect(200);
+        const res = await deliver(
+          t.http,
+          'pull_request',
+          prPayload({ number: 11, title: 'Guard cart total', head: `fix/${a.identifier.toLowerCase()}-cart`, body }),
+        ).expect(200);
         expect(res.body.linked).toEqual([
           { identifier: a.identifier, method: 'identifier' },
           { identifier: b.identifier, method: 'identifier' },
@@ -86,7 +101,12 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
         [a.id],
       )) as { actor: string; actor_type: string; field: string; to_value: string; reason: string }[];
       expect(history).toEqual([
-        expect.objectContaining({ actor: 'system:github', actor_type: 'system', field: 'pull_request', to_value: 'Codertocat/Hello-World#11' }),
+        expect.objectContaining({
+          actor: 'system:github',
+          actor_type: 'system',
+          field: 'pull_request',
+          to_value: 'Codertocat/Hello-World#11',
+        }),
         expect.objectContaining({ actor: 'system:github', field: 'status', to_value: 'in_review' }),
       ]);
     });
@@ -95,7 +115,11 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
       const target = await seedIssue(t.dataSource);
       const merged = await seedIssue(t.dataSource, { status: 'closed' });
       await t.dataSource.query(`UPDATE issues SET merged_into_id = $1 WHERE id = $2`, [target.id, merged.id]);
-      const res = await deliver(t.http, 'pull_request', prPayload({ number: 12, title: `Fix ${merged.identifier}` })).expect(200);
+      const res = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 12, title: `Fix ${merged.identifier}` }),
+      ).expect(200);
       expect(res.body.linked).toEqual([{ identifier: target.identifier, method: 'identifier' }]);
     });
 
@@ -130,30 +154,68 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
       } else {
         expect(embedded).toBe(0);
         expect(res.body.linked).toEqual([]);
-        expect(step(run, 'semantic')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/pgvector.*CREATE EXTENSION vector/) });
-        expect(step(run, 'llm')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/no LLM provider configured: set GEMINI_API_KEY/) });
+        expect(step(run, 'semantic')).toMatchObject({
+          status: 'skipped',
+          reason: expect.stringMatching(/pgvector.*CREATE EXTENSION vector/),
+        });
+        expect(step(run, 'llm')).toMatchObject({
+          status: 'skipped',
+          reason: expect.stringMatching(/no LLM provider configured: set GEMINI_API_KEY/),
+        });
         expect(run.outcome).toBe('unmatched');
       }
     });
 
     it('leaves a PR unmatched when nothing is close, recording each step, and does not re-run on an unchanged text', async () => {
-      await deliver(t.http, 'pull_request', prPayload({ number: 14, title: 'Bump eslint to 9', body: 'Dependency update.', head: 'deps/eslint' })).expect(200);
+      await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 14, title: 'Bump eslint to 9', body: 'Dependency update.', head: 'deps/eslint' }),
+      ).expect(200);
       const run = await latestRun(t.dataSource, 14);
       expect(run.outcome).toBe('unmatched');
-      expect(step(run, 'identifier')).toMatchObject({ status: 'no_match', reason: 'no CHIPP-<n> in title, branch or body' });
+      expect(step(run, 'identifier')).toMatchObject({
+        status: 'no_match',
+        reason: 'no CHIPP-<n> in title, branch or body',
+      });
       expect(step(run, 'llm').status).toBe('skipped');
-      await deliver(t.http, 'pull_request', prPayload({ action: 'synchronize', number: 14, title: 'Bump eslint to 9', body: 'Dependency update.', head: 'deps/eslint' })).expect(200);
+      await deliver(
+        t.http,
+        'pull_request',
+        prPayload({
+          action: 'synchronize',
+          number: 14,
+          title: 'Bump eslint to 9',
+          body: 'Dependency update.',
+          head: 'deps/eslint',
+        }),
+      ).expect(200);
       const again = await latestRun(t.dataSource, 14);
-      expect(step(again, 'semantic')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/text is unchanged/) });
+      expect(step(again, 'semantic')).toMatchObject({
+        status: 'skipped',
+        reason: expect.stringMatching(/text is unchanged/),
+      });
     });
 
     it('embeds an issue on issue.created (pgvector) and answers /similar with cosine scores, or 503 saying how to enable it', async () => {
-      const a = await seedIssue(t.dataSource, { title: 'PaymentIntent confirm failed: card_declined for customer', normalizedMessage: 'PaymentIntent confirm failed: card_declined for customer <id>' });
-      const b = await seedIssue(t.dataSource, { title: 'PaymentIntent confirm failed: expired_card for customer', normalizedMessage: 'PaymentIntent confirm failed: expired_card for customer <id>' });
-      await seedIssue(t.dataSource, { title: 'Redis connection lost', normalizedMessage: 'Redis connection to <ip>:<num> lost' });
+      const a = await seedIssue(t.dataSource, {
+        title: 'PaymentIntent confirm failed: card_declined for customer',
+        normalizedMessage: 'PaymentIntent confirm failed: card_declined for customer <id>',
+      });
+      const b = await seedIssue(t.dataSource, {
+        title: 'PaymentIntent confirm failed: expired_card for customer',
+        normalizedMessage: 'PaymentIntent confirm failed: expired_card for customer <id>',
+      });
+      await seedIssue(t.dataSource, {
+        title: 'Redis connection lost',
+        normalizedMessage: 'Redis connection to <ip>:<num> lost',
+      });
       const bus = t.app.get(DomainEventBus);
-      for (const i of [a, b]) await bus.emit('issue.created', new IssueCreated(i.id, i.identifier, 'fp', 'checkout-api', 'payments'));
-      const [row] = (await t.dataSource.query(`SELECT embedding_model FROM issues WHERE id = $1`, [a.id])) as { embedding_model: string | null }[];
+      for (const i of [a, b])
+        await bus.emit('issue.created', new IssueCreated(i.id, i.identifier, 'fp', 'checkout-api', 'payments'));
+      const [row] = (await t.dataSource.query(`SELECT embedding_model FROM issues WHERE id = $1`, [a.id])) as {
+        embedding_model: string | null;
+      }[];
       if (caps.pgvector) {
         expect(row!.embedding_model).toBe('fixloop-hash-v1-384');
         await t.app.get(IssueEmbeddingService).embedMissing();
@@ -167,7 +229,10 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
       } else {
         expect(row!.embedding_model).toBeNull();
         const res = await t.http.get(`/api/issues/${a.identifier}/similar`).set(adminAuth).expect(503);
-        expect(res.body).toMatchObject({ error: 'SIMILARITY_DISABLED', message: expect.stringContaining('CREATE EXTENSION vector') });
+        expect(res.body).toMatchObject({
+          error: 'SIMILARITY_DISABLED',
+          message: expect.stringContaining('CREATE EXTENSION vector'),
+        });
       }
       await t.http.get(`/api/issues/${a.identifier}/similar`).set(agentAuth).expect(403);
       await t.http.get(`/api/issues/${a.identifier}/similar`).expect(401);
@@ -198,26 +263,43 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
         const cart = await seedIssue(t.dataSource, { title: ERRORS.cart, normalizedMessage: ERRORS.cart });
         await seedIssue(t.dataSource, { title: ERRORS.db, normalizedMessage: ERRORS.db });
         await t.app.get(IssueEmbeddingService).embedMissing();
-        llm.answer({ issueIdentifier: cart.identifier, confidence: 0.93, reasoning: 'The PR guards CartService.total against undefined items.' });
+        llm.answer({
+          issueIdentifier: cart.identifier,
+          confidence: 0.93,
+          reasoning: 'The PR guards CartService.total against undefined items.',
+        });
         const res = await deliver(
           t.http,
           'pull_request',
-          prPayload({ number: ++prNumber, title: 'Handle empty carts in the total', body: 'The total crashed for carts without items.' }),
+          prPayload({
+            number: ++prNumber,
+            title: 'Handle empty carts in the total',
+            body: 'The total crashed for carts without items.',
+          }),
         ).expect(200);
         expect(res.body.linked).toEqual([{ identifier: cart.identifier, method: 'llm' }]);
         const [link] = await linksOf(t.dataSource, prNumber);
         expect(link).toMatchObject({ match_method: 'llm', match_score: 0.93 });
-        expect(link!.match_evidence).toMatchObject({ step: 'llm', verdict: { issueIdentifier: cart.identifier, confidence: 0.93 } });
+        expect(link!.match_evidence).toMatchObject({
+          step: 'llm',
+          verdict: { issueIdentifier: cart.identifier, confidence: 0.93 },
+        });
         const req = llm.requests.at(-1)!;
         if (dialect === 'gemini') {
           expect(req.url).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
           expect(req.headers['x-goog-api-key']).toBe('test-gemini-key');
-          expect(req.body.generationConfig).toMatchObject({ responseMimeType: 'application/json', responseSchema: { type: 'OBJECT' } });
+          expect(req.body.generationConfig).toMatchObject({
+            responseMimeType: 'application/json',
+            responseSchema: { type: 'OBJECT' },
+          });
           expect(req.body.contents[0].parts[0].text).toContain(cart.identifier);
         } else {
           expect(req.url).toBe('/v1/chat/completions');
           expect(req.headers.authorization).toBe('Bearer test-openai-key');
-          expect(req.body).toMatchObject({ model: 'gpt-4o-mini', response_format: { type: 'json_schema', json_schema: { strict: true } } });
+          expect(req.body).toMatchObject({
+            model: 'gpt-4o-mini',
+            response_format: { type: 'json_schema', json_schema: { strict: true } },
+          });
           expect(req.body.messages[1].content).toContain(cart.identifier);
         }
       });
@@ -226,24 +308,57 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
         const issue = await seedIssue(t.dataSource, { title: ERRORS.stripe, normalizedMessage: ERRORS.stripe });
         await t.app.get(IssueEmbeddingService).embedMissing();
         llm.answer({ issueIdentifier: issue.identifier, confidence: 0.6, reasoning: 'Possibly related.' });
-        await deliver(t.http, 'pull_request', prPayload({ number: ++prNumber, title: 'Webhook tweaks', body: 'Refactor.' })).expect(200);
+        await deliver(
+          t.http,
+          'pull_request',
+          prPayload({ number: ++prNumber, title: 'Webhook tweaks', body: 'Refactor.' }),
+        ).expect(200);
         const low = await latestRun(t.dataSource, prNumber);
-        expect(step(low, 'llm')).toMatchObject({ status: 'no_match', reason: expect.stringMatching(/confidence 0.6, below 0.85/) });
+        expect(step(low, 'llm')).toMatchObject({
+          status: 'no_match',
+          reason: expect.stringMatching(/confidence 0.6, below 0.85/),
+        });
         expect(await linksOf(t.dataSource, prNumber)).toEqual([]);
         llm.answer({ issueIdentifier: 'CHIPP-999999', confidence: 0.99, reasoning: 'Made up.' });
-        await deliver(t.http, 'pull_request', prPayload({ number: ++prNumber, title: 'Another change', body: 'Refactor.' })).expect(200);
-        expect(step(await latestRun(t.dataSource, prNumber), 'llm')).toMatchObject({ status: 'no_match', reason: expect.stringMatching(/not a candidate/) });
+        await deliver(
+          t.http,
+          'pull_request',
+          prPayload({ number: ++prNumber, title: 'Another change', body: 'Refactor.' }),
+        ).expect(200);
+        expect(step(await latestRun(t.dataSource, prNumber), 'llm')).toMatchObject({
+          status: 'no_match',
+          reason: expect.stringMatching(/not a candidate/),
+        });
       });
 
       it('records a provider failure and asks again on the next event (no cache of a failed run)', async () => {
-        const issue = await seedIssue(t.dataSource, { title: 'Session store unavailable', normalizedMessage: 'Session store unavailable' });
+        const issue = await seedIssue(t.dataSource, {
+          title: 'Session store unavailable',
+          normalizedMessage: 'Session store unavailable',
+        });
         await t.app.get(IssueEmbeddingService).embedMissing();
         llm.fail(500);
         const n = ++prNumber;
-        await deliver(t.http, 'pull_request', prPayload({ number: n, title: 'Reconnect the session store', body: 'Retry on failure.' })).expect(200);
-        expect(step(await latestRun(t.dataSource, n), 'llm')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/answered 500/) });
+        await deliver(
+          t.http,
+          'pull_request',
+          prPayload({ number: n, title: 'Reconnect the session store', body: 'Retry on failure.' }),
+        ).expect(200);
+        expect(step(await latestRun(t.dataSource, n), 'llm')).toMatchObject({
+          status: 'failed',
+          reason: expect.stringMatching(/answered 500/),
+        });
         llm.answer({ issueIdentifier: issue.identifier, confidence: 0.9, reasoning: 'Same store.' });
-        const res = await deliver(t.http, 'pull_request', prPayload({ action: 'synchronize', number: n, title: 'Reconnect the session store', body: 'Retry on failure.' })).expect(200);
+        const res = await deliver(
+          t.http,
+          'pull_request',
+          prPayload({
+            action: 'synchronize',
+            number: n,
+            title: 'Reconnect the session store',
+            body: 'Retry on failure.',
+          }),
+        ).expect(200);
         expect(res.body.linked).toEqual([{ identifier: issue.identifier, method: 'llm' }]);
       });
     });

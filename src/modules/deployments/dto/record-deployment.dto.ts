@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDate, IsInt, IsOptional, IsString, Matches, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDate,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 /** A deploy reported by a pipeline that is not a GitHub deployment. */
 export class RecordDeploymentDto {
@@ -10,7 +21,10 @@ export class RecordDeploymentDto {
   @MaxLength(100)
   environment!: string;
 
-  @ApiPropertyOptional({ example: '9f1c2ab', description: 'Deployed commit; merged PRs whose merge commit it contains are deployed' })
+  @ApiPropertyOptional({
+    example: '9f1c2ab',
+    description: 'Deployed commit; merged PRs whose merge commit it contains are deployed',
+  })
   @IsOptional()
   @Matches(/^[0-9a-fA-F]{7,64}$/, { message: 'sha must be a hex commit id (7 to 64 characters)' })
   sha?: string;
@@ -36,7 +50,8 @@ export class RecordDeploymentDto {
   deployedAt?: Date;
 
   @ApiPropertyOptional({
-    description: 'Your pipeline run id; repeats with the same id are recognised. Without it the deploy is keyed by environment, sha, version and PRs',
+    description:
+      'Your pipeline run id; repeats with the same id are recognised. Without it the deploy is keyed by environment, sha, version and PRs',
   })
   @IsOptional()
   @IsString()

@@ -6,9 +6,16 @@ export class FingerprintView {
   @ApiProperty({ example: 'fingerprint' }) source!: string;
   @ApiProperty({ enum: ['primary', 'alias', 'manual', 'external'] }) linkKind!: string;
   @ApiProperty({ example: 'exact', description: 'The grouping rule that put it here' }) groupingRule!: string;
-  @ApiPropertyOptional({ nullable: true, type: Object, description: 'What the rule saw' }) groupingEvidence!: Record<string, unknown> | null;
+  @ApiPropertyOptional({ nullable: true, type: Object, description: 'What the rule saw' }) groupingEvidence!: Record<
+    string,
+    unknown
+  > | null;
   @ApiPropertyOptional({ nullable: true, type: String }) normalizedMessage!: string | null;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Issue it was first grouped into, when that differs' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Issue it was first grouped into, when that differs',
+  })
   originalIssue!: string | null;
   @ApiProperty() eventCount!: number;
   @ApiProperty({ format: 'date-time' }) firstSeenAt!: string;
@@ -64,7 +71,8 @@ export class SpawnRequestView {
   @ApiProperty() attempt!: number;
   @ApiProperty() requestedBy!: string;
   @ApiPropertyOptional({ nullable: true, type: String }) reason!: string | null;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the gate held it back' }) heldReason!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'Why the gate held it back' }) heldReason!:
+    string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) runId!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) runUrl!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) dispatchedAt!: string | null;

@@ -1,7 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ISSUE_STATUSES, SPAWN_STATUSES, formatPriority } from '../issue-status.contract';
 import type { IssueEntity } from '../entities/issue.entity';
-import { AgentActivityView, ErrorEventView, FingerprintView, IssuePrView, SpawnRequestView } from './issue-detail.views';
+import {
+  AgentActivityView,
+  ErrorEventView,
+  FingerprintView,
+  IssuePrView,
+  SpawnRequestView,
+} from './issue-detail.views';
 
 /** An issue as the API shows it (camelCase, priority as P1..P4, ISO timestamps). */
 export class IssueView {
@@ -19,7 +25,11 @@ export class IssueView {
   @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
   @ApiPropertyOptional({ enum: SPAWN_STATUSES, nullable: true, type: String }) spawnStatus!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) spawnRunUrl!: string | null;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Identifier of the issue this one was merged into' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Identifier of the issue this one was merged into',
+  })
   mergedInto!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time' }) cooldownUntil!: string | null;
   @ApiPropertyOptional({ nullable: true, type: Number, description: 'Per-issue cooldown override (hours)' })
@@ -75,11 +85,16 @@ export class IssueDetailView extends IssueView {
   @ApiProperty({ type: [AgentActivityView] }) agentActivity!: AgentActivityView[];
   @ApiProperty({ type: [IssuePrView] }) pullRequests!: IssuePrView[];
   @ApiProperty({ type: [SpawnRequestView] }) spawnHistory!: SpawnRequestView[];
-  @ApiProperty({ type: [HistoryEntryView], description: 'Append-only audit trail, oldest first' }) history!: HistoryEntryView[];
+  @ApiProperty({ type: [HistoryEntryView], description: 'Append-only audit trail, oldest first' })
+  history!: HistoryEntryView[];
 }
 
 export class IssuePageView {
   @ApiProperty({ type: [IssueView] }) items!: IssueView[];
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'Pass as `cursor` for the next page; null on the last page' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Pass as `cursor` for the next page; null on the last page',
+  })
   nextCursor!: string | null;
 }

@@ -42,14 +42,24 @@ export class UpdateIssueDto {
 
   @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(500) title?: string;
 
-  @ApiPropertyOptional({ nullable: true, type: String, format: 'date-time', description: 'No spawn before this time; null clears it' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'No spawn before this time; null clears it',
+  })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
   @Type(() => Date)
   @IsDate()
   cooldownUntil?: Date | null;
 
-  @ApiPropertyOptional({ nullable: true, type: Number, description: 'This issue\'s cooldown after an investigation (hours), instead of SPAWN_COOLDOWN_HOURS; null clears it' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Number,
+    description:
+      "This issue's cooldown after an investigation (hours), instead of SPAWN_COOLDOWN_HOURS; null clears it",
+  })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
   @IsNumber()

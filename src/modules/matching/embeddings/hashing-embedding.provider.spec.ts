@@ -45,9 +45,16 @@ describe(HashingEmbeddingProvider.name, () => {
   });
 
   it('splits camelCase and snake_case and masks plain numbers', () => {
-    expect(tokenize('getUserById failed for user_id 42')).toEqual(
-      ['get', 'user', 'id', 'getuserbyid', 'failed', 'user', 'id', '<num>'],
-    );
+    expect(tokenize('getUserById failed for user_id 42')).toEqual([
+      'get',
+      'user',
+      'id',
+      'getuserbyid',
+      'failed',
+      'user',
+      'id',
+      '<num>',
+    ]);
   });
 
   it('scores a fix PR closer to its error than to unrelated errors', () => {
@@ -75,7 +82,7 @@ describe(HashingEmbeddingProvider.name, () => {
   });
 
   it('on real LogHub messages, same-template pairs score higher than different-template pairs', () => {
-    for (const dataset of ["OpenStack", "Spark", "HDFS", "Zookeeper", "Hadoop", "BGL", "Linux", "Thunderbird"]) {
+    for (const dataset of ['OpenStack', 'Spark', 'HDFS', 'Zookeeper', 'Hadoop', 'BGL', 'Linux', 'Thunderbird']) {
       const rows = readCsv(sharedPath('loghub', `${dataset}.csv`)).filter((r) => r.length >= 2);
       const byEvent = new Map<string, string[]>();
       for (const [content, eventId] of rows) {

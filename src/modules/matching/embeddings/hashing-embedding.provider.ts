@@ -18,7 +18,9 @@ export class HashingEmbeddingProvider implements EmbeddingProvider {
 }
 
 const STOP_WORDS = new Set(
-  'a an the of to in on at for and or is are was were be been it this that with by from as not no fix fixes fixed'.split(' '),
+  'a an the of to in on at for and or is are was were be been it this that with by from as not no fix fixes fixed'.split(
+    ' ',
+  ),
 );
 
 /** Words: lower case, split on anything but letters/digits, camelCase and snake_case split too. */

@@ -29,7 +29,8 @@ export class OpenAiEmbeddingProvider implements EmbeddingProvider {
       this.timeoutMs,
     )) as { data?: { index: number; embedding: number[] }[] };
     const data = [...(res.data ?? [])].sort((a, b) => a.index - b.index);
-    if (data.length !== texts.length) throw new Error(`embeddings endpoint returned ${data.length} vectors for ${texts.length} texts`);
+    if (data.length !== texts.length)
+      throw new Error(`embeddings endpoint returned ${data.length} vectors for ${texts.length} texts`);
     return data.map((d) => {
       const norm = Math.sqrt(d.embedding.reduce((s, x) => s + x * x, 0));
       return norm === 0 ? d.embedding : d.embedding.map((x) => x / norm);

@@ -1,4 +1,14 @@
-import { JUDGE_SYSTEM_PROMPT, JudgeCandidate, JudgePullRequest, JudgeVerdict, LlmJudge, judgePrompt, parseVerdict, postJson, trimSlash } from './llm-judge';
+import {
+  JUDGE_SYSTEM_PROMPT,
+  JudgeCandidate,
+  JudgePullRequest,
+  JudgeVerdict,
+  LlmJudge,
+  judgePrompt,
+  parseVerdict,
+  postJson,
+  trimSlash,
+} from './llm-judge';
 
 export const DEFAULT_GEMINI_MODEL = 'gemini-2.5-flash';
 
@@ -30,7 +40,11 @@ export class GeminiJudge implements LlmJudge {
         responseSchema: {
           type: 'OBJECT',
           properties: {
-            issueIdentifier: { type: 'STRING', nullable: true, description: 'Identifier of the issue this PR fixes, or null' },
+            issueIdentifier: {
+              type: 'STRING',
+              nullable: true,
+              description: 'Identifier of the issue this PR fixes, or null',
+            },
             confidence: { type: 'NUMBER', description: 'Confidence from 0 to 1' },
             reasoning: { type: 'STRING', description: 'One or two sentences of evidence' },
           },
@@ -43,7 +57,8 @@ export class GeminiJudge implements LlmJudge {
       candidates?: { content?: { parts?: { text?: string }[] }; finishReason?: string }[];
       promptFeedback?: { blockReason?: string };
     };
-    if (res.promptFeedback?.blockReason) throw new Error(`Gemini blocked the prompt: ${res.promptFeedback.blockReason}`);
+    if (res.promptFeedback?.blockReason)
+      throw new Error(`Gemini blocked the prompt: ${res.promptFeedback.blockReason}`);
     const first = res.candidates?.[0];
     const text = first?.content?.parts?.map((p) => p.text ?? '').join('') ?? '';
     if (!text) throw new Error(`Gemini returned no text (finishReason ${first?.finishReason ?? 'none'})`);

@@ -76,8 +76,10 @@ export function parseVerdict(raw: unknown): JudgeVerdict {
   const o = raw as Record<string, unknown>;
   const id = o.issueIdentifier;
   const confidence = typeof o.confidence === 'string' ? Number(o.confidence) : o.confidence;
-  if (id !== null && id !== undefined && typeof id !== 'string') throw new Error('LLM verdict issueIdentifier is not a string');
-  if (typeof confidence !== 'number' || !Number.isFinite(confidence)) throw new Error('LLM verdict confidence is not a number');
+  if (id !== null && id !== undefined && typeof id !== 'string')
+    throw new Error('LLM verdict issueIdentifier is not a string');
+  if (typeof confidence !== 'number' || !Number.isFinite(confidence))
+    throw new Error('LLM verdict confidence is not a number');
   return {
     issueIdentifier: typeof id === 'string' && id.trim() !== '' && id.toLowerCase() !== 'null' ? id.trim() : null,
     confidence: Math.min(1, Math.max(0, confidence)),
@@ -86,7 +88,12 @@ export function parseVerdict(raw: unknown): JudgeVerdict {
 }
 
 /** POSTs JSON with a timeout; throws with the status and a short body on non-2xx. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string>, timeoutMs: number): Promise<unknown> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<unknown> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

@@ -49,7 +49,8 @@ export class OpenAiCompatibleJudge implements LlmJudge {
     const message = res.choices?.[0]?.message;
     if (message?.refusal) throw new Error(`the model refused: ${message.refusal}`);
     const content = message?.content;
-    if (!content) throw new Error(`chat completion had no content (finish_reason ${res.choices?.[0]?.finish_reason ?? 'none'})`);
+    if (!content)
+      throw new Error(`chat completion had no content (finish_reason ${res.choices?.[0]?.finish_reason ?? 'none'})`);
     return parseVerdict(JSON.parse(content) as unknown);
   }
 }

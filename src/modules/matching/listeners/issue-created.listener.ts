@@ -15,7 +15,11 @@ export class IssueCreatedListener {
     try {
       await this.embeddings.embedIssues([event.issueId]);
     } catch (err) {
-      this.logger.warn({ msg: 'embedding a new issue failed; the sweep will retry', issueId: event.issueId, err: String(err) });
+      this.logger.warn({
+        msg: 'embedding a new issue failed; the sweep will retry',
+        issueId: event.issueId,
+        err: String(err),
+      });
     }
   }
 }
