@@ -43,7 +43,9 @@ export class SpawnDispatch1764300000000 implements MigrationInterface {
     ]) {
       await q.query(`DROP INDEX IF EXISTS ${idx}`);
     }
-    await q.query(`CREATE UNIQUE INDEX spawn_requests_run_name_key ON spawn_requests (run_name) WHERE run_name IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX spawn_requests_run_name_key ON spawn_requests (run_name) WHERE run_name IS NOT NULL`,
+    );
     for (const c of ['refunded_at', 'bypass_cooldown', 'lease_until', 'claimed_at']) {
       await q.query(`ALTER TABLE spawn_requests DROP COLUMN IF EXISTS ${c}`);
     }

@@ -151,7 +151,10 @@ export class FakeGitHub {
   }
 
   /** Creates a run as a dispatch would (e.g. to simulate "GitHub received it before we crashed"). */
-  createRun(inputs: Record<string, string>, options: { workflowId?: string; ref?: string; createdAt?: Date } = {}): FakeWorkflowRun {
+  createRun(
+    inputs: Record<string, string>,
+    options: { workflowId?: string; ref?: string; createdAt?: Date } = {},
+  ): FakeWorkflowRun {
     const now = options.createdAt ?? new Date();
     const run: FakeWorkflowRun = {
       id: this.nextRunId++,
@@ -290,7 +293,11 @@ export class FakeGitHub {
       const params = this.match(route, method, url.pathname);
       if (!params) continue;
       try {
-        await route.handler({ method, path: url.pathname, query: url.searchParams, params, headers: req.headers, rawBody, body }, res, this);
+        await route.handler(
+          { method, path: url.pathname, query: url.searchParams, params, headers: req.headers, rawBody, body },
+          res,
+          this,
+        );
       } catch (err) {
         if (!res.headersSent) json(res, 500, { message: err instanceof Error ? err.message : String(err) });
       }
@@ -325,7 +332,8 @@ export class FakeGitHub {
             message:
               script.message ??
               'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
-            documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
           });
           return;
         case 429:
@@ -334,7 +342,7 @@ export class FakeGitHub {
           return;
         default:
           json(res, script.status, {
-            message: script.message ?? (script.status === 422 ? "Unexpected inputs provided: [\"bogus\"]" : 'Not Found'),
+            message: script.message ?? (script.status === 422 ? 'Unexpected inputs provided: ["bogus"]' : 'Not Found'),
             documentation_url: 'https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event',
             status: String(script.status),
           });

@@ -57,7 +57,9 @@ describe('dispatch inputs', () => {
   });
 
   it('builds a title from the identifier and plain labels only', () => {
-    expect(safeTitle('CHIPP-1', 'checkout api', 'pay$ments; rm -rf')).toBe('CHIPP-1: production error in checkout-api / pay-ments-rm-rf');
+    expect(safeTitle('CHIPP-1', 'checkout api', 'pay$ments; rm -rf')).toBe(
+      'CHIPP-1: production error in checkout-api / pay-ments-rm-rf',
+    );
     expect(safeTitle('CHIPP-1', '', '@@@')).toBe('CHIPP-1: production error in unknown / unknown');
   });
 
@@ -65,7 +67,19 @@ describe('dispatch inputs', () => {
     const text = buildErrorContext(
       issue({
         samples: [{ ...issue().samples[0], message: 'connect failed postgres://app:hunter2secret@db:5432/shop' }],
-        previous: { attempt: 1, state: 'completed', summary: 'Guarded the total', pr: { number: 7, url: 'https://x/pull/7', title: 't', state: 'merged', headBranch: 'b', mergeCommitSha: 'abc' } },
+        previous: {
+          attempt: 1,
+          state: 'completed',
+          summary: 'Guarded the total',
+          pr: {
+            number: 7,
+            url: 'https://x/pull/7',
+            title: 't',
+            state: 'merged',
+            headBranch: 'b',
+            mergeCommitSha: 'abc',
+          },
+        },
       }),
     );
     expect(text).toContain('## Message template');
@@ -80,8 +94,22 @@ describe('dispatch inputs', () => {
     const built = buildDispatch(target, issue());
     expect(built.runName).toBe('fixloop CHIPP-42');
     expect(built.truncatedChars).toBe(0);
-    expect(built.request).toMatchObject({ owner: 'acme', repo: 'shop', workflow_id: 'auto-investigate.yml', ref: 'staging', return_run_details: true });
-    expect(Object.keys(built.request.inputs).sort()).toEqual(['description', 'error_context', 'feature', 'identifier', 'issue_id', 'source', 'title']);
+    expect(built.request).toMatchObject({
+      owner: 'acme',
+      repo: 'shop',
+      workflow_id: 'auto-investigate.yml',
+      ref: 'staging',
+      return_run_details: true,
+    });
+    expect(Object.keys(built.request.inputs).sort()).toEqual([
+      'description',
+      'error_context',
+      'feature',
+      'identifier',
+      'issue_id',
+      'source',
+      'title',
+    ]);
   });
 
   it('trims only error_context, to the limit, with the marker, deterministically', () => {
@@ -93,8 +121,13 @@ describe('dispatch inputs', () => {
     expect(JSON.stringify(a.inputs).length).toBeGreaterThan(990);
     expect(a.inputs.identifier).toBe('CHIPP-1');
     expect(a.inputs.error_context.endsWith(truncationMarker(a.truncatedChars))).toBe(true);
-    expect(a.inputs.error_context.length - truncationMarker(a.truncatedChars).length + a.truncatedChars).toBe(inputs.error_context.length);
-    expect(trimInputs({ error_context: 'short' }, 'error_context')).toEqual({ inputs: { error_context: 'short' }, truncatedChars: 0 });
+    expect(a.inputs.error_context.length - truncationMarker(a.truncatedChars).length + a.truncatedChars).toBe(
+      inputs.error_context.length,
+    );
+    expect(trimInputs({ error_context: 'short' }, 'error_context')).toEqual({
+      inputs: { error_context: 'short' },
+      truncatedChars: 0,
+    });
   });
 
   it('never splits a surrogate pair when trimming', () => {
@@ -108,7 +141,10 @@ describe('dispatch inputs', () => {
   });
 
   it('keeps a full dispatch within GitHub’s 65,535 characters whatever the samples', () => {
-    const samples = Array.from({ length: 20 }, (_, i) => ({ ...issue().samples[0], message: `${i} ${'\u0001"'.repeat(20_000)}` }));
+    const samples = Array.from({ length: 20 }, (_, i) => ({
+      ...issue().samples[0],
+      message: `${i} ${'\u0001"'.repeat(20_000)}`,
+    }));
     const built = buildDispatch(target, issue({ samples }));
     expect(JSON.stringify(built.request.inputs).length).toBeLessThanOrEqual(MAX_DISPATCH_INPUT_CHARS);
     expect(built.truncatedChars).toBeGreaterThan(0);

@@ -117,7 +117,9 @@ export function buildErrorContext(input: IssueContextInput): string {
   out.push(`- identifier: ${input.identifier}`);
   out.push(`- priority: P${input.priority}`);
   out.push(`- status: ${input.status}`);
-  out.push(`- events: ${input.eventCount} (first seen ${input.firstSeenAt.toISOString()}, last seen ${input.lastSeenAt.toISOString()})`);
+  out.push(
+    `- events: ${input.eventCount} (first seen ${input.firstSeenAt.toISOString()}, last seen ${input.lastSeenAt.toISOString()})`,
+  );
   out.push(`- fingerprints: ${input.fingerprints.length > 0 ? input.fingerprints.join(', ') : '(none)'}`);
   out.push('');
   out.push('Title:');
@@ -186,7 +188,11 @@ export function buildErrorContext(input: IssueContextInput): string {
  */
 export function safeTitle(identifier: string, source: string, feature: string): string {
   const plain = (s: string): string =>
-    s.replace(/[^A-Za-z0-9._/-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'unknown';
+    s
+      .replace(/[^A-Za-z0-9._/-]+/g, '-')
+      .replace(/-{2,}/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'unknown';
   return `${identifier}: production error in ${plain(source)} / ${plain(feature)}`;
 }
 
@@ -223,7 +229,11 @@ export function trimInputs(
 }
 
 /** Builds the exact dispatch request for one attempt (inputs of deploy/github/auto-investigate.yml). */
-export function buildDispatch(target: DispatchTarget, issue: IssueContextInput, limit = MAX_DISPATCH_INPUT_CHARS): BuiltDispatch {
+export function buildDispatch(
+  target: DispatchTarget,
+  issue: IssueContextInput,
+  limit = MAX_DISPATCH_INPUT_CHARS,
+): BuiltDispatch {
   const raw: Record<string, string> = {
     issue_id: issue.issueId,
     identifier: issue.identifier,

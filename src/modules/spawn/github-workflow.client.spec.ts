@@ -16,34 +16,64 @@ describe(GitHubWorkflowClient.name, () => {
 
   it('is a dry run without a token or a repository', () => {
     expect(client.dryRunReason).toBeNull();
-    expect(new GitHubWorkflowClient({ ...settings, GITHUB_TOKEN: undefined }).dryRunReason).toBe('GITHUB_TOKEN is not set');
-    expect(new GitHubWorkflowClient({ ...settings, GITHUB_REPO_NAME: undefined }).dryRunReason).toMatch(/GITHUB_REPO_OWNER/);
+    expect(new GitHubWorkflowClient({ ...settings, GITHUB_TOKEN: undefined }).dryRunReason).toBe(
+      'GITHUB_TOKEN is not set',
+    );
+    expect(new GitHubWorkflowClient({ ...settings, GITHUB_REPO_NAME: undefined }).dryRunReason).toMatch(
+      /GITHUB_REPO_OWNER/,
+    );
   });
 
   it('retries 5xx and network failures with doubling backoff, noting that the run may exist', () => {
-    expect(client.classify({ status: 502, message: 'Bad Gateway' }, 0)).toMatchObject({ kind: 'retry', afterMs: 2000, mayHaveRun: true });
+    expect(client.classify({ status: 502, message: 'Bad Gateway' }, 0)).toMatchObject({
+      kind: 'retry',
+      afterMs: 2000,
+      mayHaveRun: true,
+    });
     expect(client.classify({ status: 500 }, 2)).toMatchObject({ kind: 'retry', afterMs: 8000 });
-    expect(client.classify({ message: 'fetch failed' }, 1)).toMatchObject({ kind: 'retry', afterMs: 4000, mayHaveRun: true, status: null });
+    expect(client.classify({ message: 'fetch failed' }, 1)).toMatchObject({
+      kind: 'retry',
+      afterMs: 4000,
+      mayHaveRun: true,
+      status: null,
+    });
   });
 
   it('waits retry-after on a secondary rate limit or 429, and the reset time when the quota is spent', () => {
-    const secondary = { status: 403, response: { headers: { 'retry-after': '7' }, data: { message: 'You have exceeded a secondary rate limit' } } };
+    const secondary = {
+      status: 403,
+      response: { headers: { 'retry-after': '7' }, data: { message: 'You have exceeded a secondary rate limit' } },
+    };
     expect(client.classify(secondary, 0)).toMatchObject({ kind: 'retry', afterMs: 7000, mayHaveRun: false });
-    expect(client.classify({ status: 429, response: { headers: { 'retry-after': '0' } } }, 0)).toMatchObject({ kind: 'retry', afterMs: 0 });
+    expect(client.classify({ status: 429, response: { headers: { 'retry-after': '0' } } }, 0)).toMatchObject({
+      kind: 'retry',
+      afterMs: 0,
+    });
     const reset = Math.floor(Date.now() / 1000) + 30;
-    const spent = client.classify({ status: 403, response: { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } } }, 0);
+    const spent = client.classify(
+      { status: 403, response: { headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) } } },
+      0,
+    );
     expect(spent.kind).toBe('retry');
     expect(spent.kind === 'retry' && spent.afterMs).toBeGreaterThan(25_000);
-    expect(client.classify({ status: 403, response: { data: { message: 'secondary rate limit' }, headers: {} } }, 0)).toMatchObject({ afterMs: 60_000 });
+    expect(
+      client.classify({ status: 403, response: { data: { message: 'secondary rate limit' }, headers: {} } }, 0),
+    ).toMatchObject({ afterMs: 60_000 });
   });
 
   it('rejects other 4xx as configuration errors with GitHub’s message', () => {
-    expect(client.classify({ status: 422, response: { data: { message: 'Unexpected inputs provided' }, headers: {} } }, 0)).toEqual({
+    expect(
+      client.classify({ status: 422, response: { data: { message: 'Unexpected inputs provided' }, headers: {} } }, 0),
+    ).toEqual({
       kind: 'rejected',
       status: 422,
       reason: 'GitHub refused the dispatch (422): Unexpected inputs provided',
     });
-    expect(client.classify({ status: 403, message: 'Resource not accessible by integration', response: { headers: {} } }, 0)).toMatchObject({ kind: 'rejected', status: 403 });
-    expect(client.classify({ status: 404, response: { data: { message: 'Not Found' }, headers: {} } }, 0)).toMatchObject({ kind: 'rejected' });
+    expect(
+      client.classify({ status: 403, message: 'Resource not accessible by integration', response: { headers: {} } }, 0),
+    ).toMatchObject({ kind: 'rejected', status: 403 });
+    expect(
+      client.classify({ status: 404, response: { data: { message: 'Not Found' }, headers: {} } }, 0),
+    ).toMatchObject({ kind: 'rejected' });
   });
 });

@@ -83,7 +83,10 @@ export class GitHubWorkflowClient {
   async dispatch(request: WorkflowDispatchRequest, retryIndex: number): Promise<DispatchOutcome> {
     const octokit = this.require();
     try {
-      const res = await octokit.rest.actions.createWorkflowDispatch({ ...request, request: { signal: this.timeout() } });
+      const res = await octokit.rest.actions.createWorkflowDispatch({
+        ...request,
+        request: { signal: this.timeout() },
+      });
       const data = (res.data ?? {}) as { workflow_run_id?: number | string; html_url?: string; run_url?: string };
       const status: number = res.status;
       const runId = status === 200 && data.workflow_run_id !== undefined ? String(data.workflow_run_id) : null;
@@ -98,7 +101,11 @@ export class GitHubWorkflowClient {
    * whose id is not in `exclude` (runs earlier attempts already own). Null when there is none.
    * Throws when GitHub cannot be asked (the caller must then not send the dispatch again).
    */
-  async findRunByName(runName: string, since: Date, exclude: ReadonlySet<string> = new Set()): Promise<FoundRun | null> {
+  async findRunByName(
+    runName: string,
+    since: Date,
+    exclude: ReadonlySet<string> = new Set(),
+  ): Promise<FoundRun | null> {
     const octokit = this.require();
     const sinceIso = new Date(since.getTime() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const res = await octokit.rest.actions.listWorkflowRuns({
@@ -168,8 +175,10 @@ export class GitHubWorkflowClient {
       const retryAfter = Number(header('retry-after'));
       const reset = Number(header('x-ratelimit-reset'));
       let afterMs: number;
-      if (Number.isFinite(retryAfter) && retryAfter >= 0 && header('retry-after') !== undefined) afterMs = retryAfter * 1000;
-      else if (header('x-ratelimit-remaining') === '0' && Number.isFinite(reset)) afterMs = Math.max(0, reset * 1000 - Date.now());
+      if (Number.isFinite(retryAfter) && retryAfter >= 0 && header('retry-after') !== undefined)
+        afterMs = retryAfter * 1000;
+      else if (header('x-ratelimit-remaining') === '0' && Number.isFinite(reset))
+        afterMs = Math.max(0, reset * 1000 - Date.now());
       else afterMs = Math.max(60_000, this.backoffMs(retryIndex));
       return { kind: 'retry', reason: `GitHub rate limit (${status}): ${message}`, afterMs, mayHaveRun: false, status };
     }
@@ -187,11 +196,7 @@ export class GitHubWorkflowClient {
 }
 
 function isRateLimit(message: string, header: (name: string) => string | undefined): boolean {
-  return (
-    header('retry-after') !== undefined ||
-    header('x-ratelimit-remaining') === '0' ||
-    /rate limit/i.test(message)
-  );
+  return header('retry-after') !== undefined || header('x-ratelimit-remaining') === '0' || /rate limit/i.test(message);
 }
 
 function errorMessage(err: HttpError): string {

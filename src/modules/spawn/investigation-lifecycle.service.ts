@@ -96,13 +96,21 @@ export class InvestigationLifecycleService {
             actor,
             input.summary ?? 'investigation started',
           );
-          after.push(...(await this.moveIssue(m, issue.id, 'investigating', actor, 'the agent started investigating', ['triage', 'needs_human'])));
+          after.push(
+            ...(await this.moveIssue(m, issue.id, 'investigating', actor, 'the agent started investigating', [
+              'triage',
+              'needs_human',
+            ])),
+          );
         } else if (req.state === 'running') {
           await this.repo.heartbeat(m, req.id, now, input.runId, input.runUrl);
         }
       } else if (isActive(req.state)) {
         const outcome: EndOutcome = input.status;
-        const reason = input.status === 'failed' ? `the agent reported failure${input.summary ? `: ${firstLine(input.summary)}` : ''}` : null;
+        const reason =
+          input.status === 'failed'
+            ? `the agent reported failure${input.summary ? `: ${firstLine(input.summary)}` : ''}`
+            : null;
         after.push(
           ...(await this.end(m, req, outcome, reason, input.summary ?? null, actor, now, {
             runId: input.runId ?? null,
@@ -123,7 +131,11 @@ export class InvestigationLifecycleService {
   }
 
   /** `POST /api/agent/issues/:identifier/activity`: an agent_activity row (a retried identical one is kept once); a heartbeat. */
-  async agentActivity(identifier: string, input: AgentActivityInput, now = new Date()): Promise<{ recorded: boolean; spawnRequestId: string | null }> {
+  async agentActivity(
+    identifier: string,
+    input: AgentActivityInput,
+    now = new Date(),
+  ): Promise<{ recorded: boolean; spawnRequestId: string | null }> {
     return this.tx(async (m) => {
       const issue = await this.issues.findByIdentifier(identifier, m);
       if (!issue) throw SpawnErrors.issueNotFound(identifier);
@@ -203,7 +215,14 @@ export class InvestigationLifecycleService {
     extra: { runId?: string | null; runUrl?: string | null; note?: string },
   ): Promise<Emit[]> {
     const state = outcome === 'completed' ? 'completed' : 'failed';
-    await this.repo.markEnded(m, req.id, { state, summary, error: reason, runId: extra.runId, runUrl: extra.runUrl, now });
+    await this.repo.markEnded(m, req.id, {
+      state,
+      summary,
+      error: reason,
+      runId: extra.runId,
+      runUrl: extra.runUrl,
+      now,
+    });
     const issue = await this.issues.findById(req.issueId, m);
     if (!issue) return [];
     const hours = issue.cooldownHours ?? this.config.SPAWN_COOLDOWN_HOURS;
@@ -224,7 +243,11 @@ export class InvestigationLifecycleService {
       text,
     );
     const emits: Emit[] = [
-      () => this.events.emit('investigation.ended', new InvestigationEnded(req.issueId, req.id, outcome, reason ?? undefined)),
+      () =>
+        this.events.emit(
+          'investigation.ended',
+          new InvestigationEnded(req.issueId, req.id, outcome, reason ?? undefined),
+        ),
     ];
     const hasPr = await this.repo.hasPrSince(m, req.issueId, req.claimedAt ?? req.createdAt);
     if (!hasPr) {
@@ -252,7 +275,9 @@ export class InvestigationLifecycleService {
     if (!issue || !from.includes(issue.status) || !canTransition(issue.status, to)) return [];
     const previous = await this.issues.transition(m, issueId, to, actor, reason);
     if (!previous) return [];
-    return [() => this.events.emit('issue.status_changed', new IssueStatusChanged(issueId, previous, to, actor.name, reason))];
+    return [
+      () => this.events.emit('issue.status_changed', new IssueStatusChanged(issueId, previous, to, actor.name, reason)),
+    ];
   }
 
   private async recordCost(m: EntityManager, req: SpawnRequestRow, costUsd: number, now: Date): Promise<void> {

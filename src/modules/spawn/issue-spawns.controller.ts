@@ -20,17 +20,24 @@ export class IssueSpawnsController {
   @Post(':identifier/spawn')
   @HttpCode(202)
   @ApiOperation({
-    summary: 'Spawn (or retry) an investigation through the gate: queued due now; kill switch, cooldown, concurrency and budget apply',
+    summary:
+      'Spawn (or retry) an investigation through the gate: queued due now; kill switch, cooldown, concurrency and budget apply',
   })
   @ApiAcceptedResponse({ type: SpawnRequestView })
   @ApiErrorResponses(409)
   async spawn(@Param('identifier') identifier: string, @Body() body: ManualSpawnDto): Promise<SpawnRequestView> {
-    const req = await this.gate.requestManual(identifier, { reason: body.reason, bypassCooldown: body.bypassCooldown, actor: body.by });
+    const req = await this.gate.requestManual(identifier, {
+      reason: body.reason,
+      bypassCooldown: body.bypassCooldown,
+      actor: body.by,
+    });
     return SpawnRequestView.of(req, identifier);
   }
 
   @Get(':identifier/spawns')
-  @ApiOperation({ summary: "An issue's spawn history, newest attempt first, with the dispatch requests (dry runs included)" })
+  @ApiOperation({
+    summary: "An issue's spawn history, newest attempt first, with the dispatch requests (dry runs included)",
+  })
   @ApiOkResponse({ type: [SpawnRequestView] })
   spawns(@Param('identifier') identifier: string): Promise<SpawnRequestView[]> {
     return this.admin.spawnsOf(identifier);

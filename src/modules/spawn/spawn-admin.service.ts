@@ -37,7 +37,13 @@ export class SpawnAdminService {
     const rows = await this.tx((m) => this.repo.budgetDays(m, previousDay(today, Math.max(0, days - 1)), today));
     const views = rows.map(toDayView);
     if (!views.some((d) => d.day === today)) {
-      views.unshift({ day: today, spawnCount: 0, maxSpawns: this.config.DAILY_SPAWN_BUDGET, remaining: this.config.DAILY_SPAWN_BUDGET, costUsd: 0 });
+      views.unshift({
+        day: today,
+        spawnCount: 0,
+        maxSpawns: this.config.DAILY_SPAWN_BUDGET,
+        remaining: this.config.DAILY_SPAWN_BUDGET,
+        costUsd: 0,
+      });
     }
     return { timezone: this.config.BUDGET_TIMEZONE, today: views.find((d) => d.day === today)!, days: views };
   }
@@ -46,7 +52,12 @@ export class SpawnAdminService {
     const today = this.today(now);
     const row = await this.tx(async (m) => {
       const r = await this.repo.setBudgetMax(m, today, maxSpawns);
-      await this.repo.writeOutbox(m, 'spawn_budget.changed', { day: today, maxSpawns, spawnCount: r.spawnCount, at: now.toISOString() });
+      await this.repo.writeOutbox(m, 'spawn_budget.changed', {
+        day: today,
+        maxSpawns,
+        spawnCount: r.spawnCount,
+        at: now.toISOString(),
+      });
       return r;
     });
     this.logger.log({ msg: 'daily spawn budget changed', day: today, maxSpawns });
@@ -80,7 +91,12 @@ export class SpawnAdminService {
     };
   }
 
-  async setKillSwitch(enabled: boolean, by: string, reason: string | undefined, now = new Date()): Promise<KillSwitchView> {
+  async setKillSwitch(
+    enabled: boolean,
+    by: string,
+    reason: string | undefined,
+    now = new Date(),
+  ): Promise<KillSwitchView> {
     const { previous } = await this.tx(async (m) => {
       const written = await this.repo.writeKillSwitch(m, enabled, by);
       await this.repo.writeOutbox(m, 'kill_switch.changed', {
@@ -107,5 +123,11 @@ export class SpawnAdminService {
 }
 
 function toDayView(r: { day: string; spawnCount: number; maxSpawns: number; costUsd: number }): BudgetDayView {
-  return { day: r.day, spawnCount: r.spawnCount, maxSpawns: r.maxSpawns, remaining: Math.max(0, r.maxSpawns - r.spawnCount), costUsd: r.costUsd };
+  return {
+    day: r.day,
+    spawnCount: r.spawnCount,
+    maxSpawns: r.maxSpawns,
+    remaining: Math.max(0, r.maxSpawns - r.spawnCount),
+    costUsd: r.costUsd,
+  };
 }

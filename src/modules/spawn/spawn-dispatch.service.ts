@@ -78,7 +78,13 @@ export class SpawnDispatchService {
       if (i >= retries || outcome.afterMs > maxWaitMs) {
         const later = new Date();
         await this.tx((m) =>
-          this.repo.noteDispatchError(m, req.id, `${outcome.reason} (reconciler will retry)`, this.leaseFrom(later, outcome.afterMs), later),
+          this.repo.noteDispatchError(
+            m,
+            req.id,
+            `${outcome.reason} (reconciler will retry)`,
+            this.leaseFrom(later, outcome.afterMs),
+            later,
+          ),
         );
         return 'deferred';
       }
@@ -90,7 +96,13 @@ export class SpawnDispatchService {
         } catch (err) {
           const later = new Date();
           await this.tx((m) =>
-            this.repo.noteDispatchError(m, req.id, `${outcome.reason}; run lookup failed: ${(err as Error).message}`, this.leaseFrom(later), later),
+            this.repo.noteDispatchError(
+              m,
+              req.id,
+              `${outcome.reason}; run lookup failed: ${(err as Error).message}`,
+              this.leaseFrom(later),
+              later,
+            ),
           );
           return 'deferred';
         }
@@ -119,19 +131,35 @@ export class SpawnDispatchService {
         found = await this.lookup(r);
       } catch (err) {
         const later = new Date();
-        await this.tx((m) => this.repo.noteDispatchError(m, r.id, `run lookup failed: ${(err as Error).message}`, this.leaseFrom(later), later));
+        await this.tx((m) =>
+          this.repo.noteDispatchError(
+            m,
+            r.id,
+            `run lookup failed: ${(err as Error).message}`,
+            this.leaseFrom(later),
+            later,
+          ),
+        );
         counts.deferred++;
         continue;
       }
       if (found) {
-        this.logger.log({ msg: 'reconciled a dispatch: GitHub already had the run', runName: r.runName, runId: found.runId });
+        this.logger.log({
+          msg: 'reconciled a dispatch: GitHub already had the run',
+          runName: r.runName,
+          runId: found.runId,
+        });
         await this.markDispatched(r, found.runId, found.runUrl, new Date());
         counts.dispatched++;
         continue;
       }
       const since = r.claimedAt ?? r.createdAt;
       if (now.getTime() - since.getTime() > this.config.SPAWN_TIMEOUT_MINUTES * 60_000) {
-        await this.failDispatch(r, `could not dispatch within ${this.config.SPAWN_TIMEOUT_MINUTES} minutes: ${r.error ?? 'GitHub unavailable'}`, now);
+        await this.failDispatch(
+          r,
+          `could not dispatch within ${this.config.SPAWN_TIMEOUT_MINUTES} minutes: ${r.error ?? 'GitHub unavailable'}`,
+          now,
+        );
         counts.failed++;
         continue;
       }
@@ -161,7 +189,12 @@ export class SpawnDispatchService {
     return null;
   }
 
-  private async markDispatched(r: SpawnRequestRow, runId: string | null, runUrl: string | null, now: Date): Promise<void> {
+  private async markDispatched(
+    r: SpawnRequestRow,
+    runId: string | null,
+    runUrl: string | null,
+    now: Date,
+  ): Promise<void> {
     await this.tx(async (m) => {
       const updated = await this.repo.markDispatched(m, r.id, runId, runUrl, now);
       if (!updated) return;
@@ -198,8 +231,19 @@ export class SpawnDispatchService {
         `dispatch failed: ${reason}`,
       );
       const issue = await this.issues.findById(r.issueId, m);
-      if (issue && issue.status !== 'needs_human' && (issue.status === 'triage' || issue.status === 'investigating') && canTransition(issue.status, 'needs_human')) {
-        const from = await this.issues.transition(m, r.issueId, 'needs_human', DISPATCHER, `dispatch failed: ${reason}`);
+      if (
+        issue &&
+        issue.status !== 'needs_human' &&
+        (issue.status === 'triage' || issue.status === 'investigating') &&
+        canTransition(issue.status, 'needs_human')
+      ) {
+        const from = await this.issues.transition(
+          m,
+          r.issueId,
+          'needs_human',
+          DISPATCHER,
+          `dispatch failed: ${reason}`,
+        );
         return from ? { from } : null;
       }
       return null;

@@ -15,14 +15,18 @@ describe(cooldownEnd.name, () => {
   });
 
   it('uses the per-issue cooldown_hours instead of the default and the links', () => {
-    expect(cooldownEnd({ cooldownUntil: null, cooldownHours: 1 }, { lastEnded: ended, linkCooldown: link }, 24)).toEqual(
-      new Date('2026-11-20T11:00:00Z'),
-    );
-    expect(cooldownEnd({ cooldownUntil: null, cooldownHours: 0 }, { lastEnded: null, linkCooldown: link }, 24)).toBeNull();
+    expect(
+      cooldownEnd({ cooldownUntil: null, cooldownHours: 1 }, { lastEnded: ended, linkCooldown: link }, 24),
+    ).toEqual(new Date('2026-11-20T11:00:00Z'));
+    expect(
+      cooldownEnd({ cooldownUntil: null, cooldownHours: 0 }, { lastEnded: null, linkCooldown: link }, 24),
+    ).toBeNull();
   });
 
   it('lets an explicit cooldown_until win in either direction', () => {
     const until = new Date('2026-11-20T10:30:00Z');
-    expect(cooldownEnd({ cooldownUntil: until, cooldownHours: 99 }, { lastEnded: ended, linkCooldown: link }, 24)).toEqual(until);
+    expect(
+      cooldownEnd({ cooldownUntil: until, cooldownHours: 99 }, { lastEnded: ended, linkCooldown: link }, 24),
+    ).toEqual(until);
   });
 });

@@ -183,7 +183,10 @@ export class SpawnGateService {
         requestedBy: actor.name,
         reason,
         bypassCooldown: input.bypassCooldown === true,
-        context: { trigger: 'manual', previous: previous ? { ...previous, trigger: `requested by ${actor.name}: ${reason}` } : null },
+        context: {
+          trigger: 'manual',
+          previous: previous ? { ...previous, trigger: `requested by ${actor.name}: ${reason}` } : null,
+        },
       });
       if (!req) {
         const active = (await this.repo.listForIssue(m, issue.id)).find((r) =>
@@ -194,7 +197,10 @@ export class SpawnGateService {
       await this.issues.setSpawnState(
         m,
         issue.id,
-        { status: 'queued', data: { spawnRequestId: req.id, attempt: req.attempt, bypassCooldown: req.bypassCooldown } },
+        {
+          status: 'queued',
+          data: { spawnRequestId: req.id, attempt: req.attempt, bypassCooldown: req.bypassCooldown },
+        },
         actor,
         `attempt ${req.attempt} queued by hand: ${reason}`,
       );
@@ -247,7 +253,11 @@ export class SpawnGateService {
           continue;
         }
         if (!r.bypassCooldown) {
-          const end = cooldownEnd(r.issue, await this.repo.cooldownFacts(m, r.issueId), this.config.SPAWN_COOLDOWN_HOURS);
+          const end = cooldownEnd(
+            r.issue,
+            await this.repo.cooldownFacts(m, r.issueId),
+            this.config.SPAWN_COOLDOWN_HOURS,
+          );
           if (end && end > now) {
             await this.hold(m, r, `${COOLDOWN_HOLD_PREFIX}${end.toISOString()}`, now);
             result.held++;
@@ -320,7 +330,12 @@ export class SpawnGateService {
             ? concurrencyHold(active, max)
             : budgetHold;
       if (gateWide) {
-        const changed = await this.repo.holdAllDue(m, now, due.map((r) => r.id), gateWide);
+        const changed = await this.repo.holdAllDue(
+          m,
+          now,
+          due.map((r) => r.id),
+          gateWide,
+        );
         if (changed.length > 0) {
           await this.issues.recordHistory(
             m,
@@ -339,7 +354,12 @@ export class SpawnGateService {
       }
     });
     if (result.claimed.length + result.dryRuns.length + result.cancelled > 0) {
-      this.logger.log({ msg: 'spawn gate pass', ...result, claimed: result.claimed.length, dryRuns: result.dryRuns.length });
+      this.logger.log({
+        msg: 'spawn gate pass',
+        ...result,
+        claimed: result.claimed.length,
+        dryRuns: result.dryRuns.length,
+      });
     }
     return result;
   }

@@ -63,7 +63,10 @@ export class SpawnWorker {
     try {
       return await fn();
     } catch (err) {
-      this.logger.error({ msg: `spawn worker step failed: ${name}`, error: err instanceof Error ? err.message : String(err) });
+      this.logger.error({
+        msg: `spawn worker step failed: ${name}`,
+        error: err instanceof Error ? err.message : String(err),
+      });
       return undefined;
     }
   }

@@ -35,7 +35,11 @@ export class SpawnCron implements OnApplicationBootstrap, OnModuleDestroy {
       start: true,
     });
     this.registry.addCronJob(ROLLOVER, job);
-    this.logger.log({ msg: 'spawn worker scheduled', everySeconds: this.config.WORKER_POLL_SECONDS, rolloverTimezone: this.config.BUDGET_TIMEZONE });
+    this.logger.log({
+      msg: 'spawn worker scheduled',
+      everySeconds: this.config.WORKER_POLL_SECONDS,
+      rolloverTimezone: this.config.BUDGET_TIMEZONE,
+    });
   }
 
   onModuleDestroy(): void {

@@ -8,14 +8,7 @@ export const COOLDOWN_HOLD_PREFIX = 'fingerprint in cooldown until ';
 
 export const ACTIVE_STATES = ['dispatching', 'dispatched', 'running'] as const;
 export type SpawnRequestState =
-  | 'queued'
-  | 'dispatching'
-  | 'dispatched'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'dry_run';
+  'queued' | 'dispatching' | 'dispatched' | 'running' | 'completed' | 'failed' | 'cancelled' | 'dry_run';
 
 /** A spawn_requests row as the module reads it. */
 export interface SpawnRequestRow {
@@ -153,7 +146,8 @@ export class SpawnRepository {
     m: EntityManager,
     opts: { minEvents: number; delayMinutes: number; issueId?: string; limit: number; reason: string },
   ): Promise<{ id: string; issueId: string; notBefore: Date }[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `INSERT INTO spawn_requests (issue_id, state, not_before, attempt, requested_by, reason, context)
        SELECT i.id, 'queued', i.first_seen_at + ($2::double precision * interval '1 minute'),
               COALESCE((SELECT max(r.attempt) FROM spawn_requests r WHERE r.issue_id = i.id), 0) + 1,
@@ -170,25 +164,38 @@ export class SpawnRepository {
        RETURNING id, issue_id, not_before`,
       [opts.minEvents, opts.delayMinutes, opts.issueId ?? null, opts.limit, opts.reason],
     )) as Raw[];
-    return rows.map((r) => ({ id: r.id as string, issueId: r.issue_id as string, notBefore: new Date(r.not_before as string) }));
+    return rows.map((r) => ({
+      id: r.id as string,
+      issueId: r.issue_id as string,
+      notBefore: new Date(r.not_before as string),
+    }));
   }
 
   /** Inserts a request for a later attempt (manual, failed fix); null when one is already active. */
   async insertRequest(m: EntityManager, req: NewRequest): Promise<SpawnRequestRow | null> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `INSERT INTO spawn_requests (issue_id, state, not_before, attempt, requested_by, reason, bypass_cooldown, context)
        VALUES ($1, 'queued', $2, COALESCE((SELECT max(attempt) FROM spawn_requests WHERE issue_id = $1), 0) + 1,
                $3, $4, $5, $6::jsonb)
        ON CONFLICT DO NOTHING
        RETURNING ${SELECT_REQUEST}`,
-      [req.issueId, req.notBefore, req.requestedBy, req.reason, req.bypassCooldown, req.context ? JSON.stringify(req.context) : null],
+      [
+        req.issueId,
+        req.notBefore,
+        req.requestedBy,
+        req.reason,
+        req.bypassCooldown,
+        req.context ? JSON.stringify(req.context) : null,
+      ],
     )) as Raw[];
     return rows[0] ? toRequest(rows[0]) : null;
   }
 
   /** Failed verification windows decided after the issue's newest request, with no request for them. */
   async failedFixesWithoutRequest(m: EntityManager, limit: number): Promise<{ issueId: string; windowId: string }[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT w.issue_id, w.id AS window_id
          FROM verification_windows w
          JOIN issues i ON i.id = w.issue_id
@@ -204,16 +211,18 @@ export class SpawnRepository {
   }
 
   async hasRequestForWindow(m: EntityManager, issueId: string, windowId: string): Promise<boolean> {
-    const rows = (await rowsOf(m, `SELECT 1 FROM spawn_requests WHERE issue_id = $1 AND context->>'windowId' = $2 LIMIT 1`, [
-      issueId,
-      windowId,
-    ])) as unknown[];
+    const rows = (await rowsOf(
+      m,
+      `SELECT 1 FROM spawn_requests WHERE issue_id = $1 AND context->>'windowId' = $2 LIMIT 1`,
+      [issueId, windowId],
+    )) as unknown[];
     return rows.length > 0;
   }
 
   /** Cancels the issue's queued request (a merge absorbed it). */
   async cancelQueued(m: EntityManager, issueId: string, reason: string, now: Date): Promise<SpawnRequestRow | null> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `UPDATE spawn_requests SET state = 'cancelled', error = $2, finished_at = $3, updated_at = $3
         WHERE issue_id = $1 AND state = 'queued'
         RETURNING ${SELECT_REQUEST}`,
@@ -258,14 +267,19 @@ export class SpawnRepository {
        RETURNING r.id, r.issue_id, c.held_reason AS previous`,
       [now, exclude, reason],
     );
-    return rows.map((r) => ({ id: r.id as string, issueId: r.issue_id as string, previous: (r.previous as string | null) ?? null }));
+    return rows.map((r) => ({
+      id: r.id as string,
+      issueId: r.issue_id as string,
+      previous: (r.previous as string | null) ?? null,
+    }));
   }
 
   /**
    * Due queued requests, most urgent issue first (requests held for their own cooldown last, the
    * soonest cooldown end first, so they never starve the rest), locked (SKIP LOCKED) with the issue fields the gate needs. */
   async claimDue(m: EntityManager, now: Date, limit: number): Promise<(SpawnRequestRow & { issue: GateIssue })[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT ${requestColumns('r.')},
               i.identifier AS i_identifier, i.status AS i_status, i.merged_into_id AS i_merged_into_id,
               i.cooldown_until AS i_cooldown_until, i.cooldown_hours AS i_cooldown_hours, i.priority AS i_priority
@@ -285,22 +299,28 @@ export class SpawnRepository {
         status: r.i_status as string,
         mergedIntoId: (r.i_merged_into_id as string | null) ?? null,
         cooldownUntil: r.i_cooldown_until ? new Date(r.i_cooldown_until as string) : null,
-        cooldownHours: r.i_cooldown_hours === null || r.i_cooldown_hours === undefined ? null : Number(r.i_cooldown_hours),
+        cooldownHours:
+          r.i_cooldown_hours === null || r.i_cooldown_hours === undefined ? null : Number(r.i_cooldown_hours),
         priority: Number(r.i_priority),
       },
     }));
   }
 
   async countActive(m: EntityManager): Promise<number> {
-    const [row] = (await rowsOf(m, 
+    const [row] = (await rowsOf(
+      m,
       `SELECT count(*)::int AS n FROM spawn_requests WHERE state IN ('dispatching','dispatched','running')`,
     )) as { n: number }[];
     return Number(row.n);
   }
 
   /** When the issue's last real investigation ended, and the latest cooldown on its fingerprints. */
-  async cooldownFacts(m: EntityManager, issueId: string): Promise<{ lastEnded: Date | null; linkCooldown: Date | null }> {
-    const [row] = (await rowsOf(m, 
+  async cooldownFacts(
+    m: EntityManager,
+    issueId: string,
+  ): Promise<{ lastEnded: Date | null; linkCooldown: Date | null }> {
+    const [row] = (await rowsOf(
+      m,
       `SELECT (SELECT max(finished_at) FROM spawn_requests
                 WHERE issue_id = $1 AND state IN ('completed','failed') AND dispatched_at IS NOT NULL) AS last_ended,
               (SELECT max(cooldown_until) FROM external_issue_links WHERE issue_id = $1) AS link_cooldown`,
@@ -315,7 +335,8 @@ export class SpawnRepository {
   /** Counts one spawn on `day` if the day's budget allows; returns the row after, or null when exhausted. */
   async takeBudget(m: EntityManager, day: string, defaultMax: number): Promise<BudgetDayRow | null> {
     await this.ensureBudgetDay(m, day, defaultMax);
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `UPDATE spawn_budget_days SET spawn_count = spawn_count + 1, updated_at = now()
         WHERE day = $1 AND spawn_count < max_spawns
         RETURNING to_char(day, 'YYYY-MM-DD') AS day, spawn_count, max_spawns, cost_usd, updated_at`,
@@ -325,7 +346,8 @@ export class SpawnRepository {
   }
 
   async ensureBudgetDay(m: EntityManager, day: string, max: number): Promise<boolean> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `INSERT INTO spawn_budget_days (day, max_spawns) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING RETURNING day`,
       [day, max],
     )) as unknown[];
@@ -341,7 +363,8 @@ export class SpawnRepository {
   }
 
   async budgetDays(m: EntityManager, fromDay: string, toDay: string): Promise<BudgetDayRow[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT to_char(day, 'YYYY-MM-DD') AS day, spawn_count, max_spawns, cost_usd, updated_at
          FROM spawn_budget_days WHERE day BETWEEN $1 AND $2 ORDER BY day DESC`,
       [fromDay, toDay],
@@ -350,7 +373,8 @@ export class SpawnRepository {
   }
 
   async setBudgetMax(m: EntityManager, day: string, max: number): Promise<BudgetDayRow> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `INSERT INTO spawn_budget_days (day, max_spawns) VALUES ($1, $2)
        ON CONFLICT (day) DO UPDATE SET max_spawns = EXCLUDED.max_spawns, updated_at = now()
        RETURNING to_char(day, 'YYYY-MM-DD') AS day, spawn_count, max_spawns, cost_usd, updated_at`,
@@ -361,13 +385,20 @@ export class SpawnRepository {
 
   async addCost(m: EntityManager, day: string, deltaUsd: number, defaultMax: number): Promise<void> {
     await this.ensureBudgetDay(m, day, defaultMax);
-    await m.query(`UPDATE spawn_budget_days SET cost_usd = cost_usd + $2, updated_at = now() WHERE day = $1`, [day, deltaUsd]);
+    await m.query(`UPDATE spawn_budget_days SET cost_usd = cost_usd + $2, updated_at = now() WHERE day = $1`, [
+      day,
+      deltaUsd,
+    ]);
   }
 
   // ---- request state changes ---------------------------------------------------------------
 
   async hold(m: EntityManager, id: string, reason: string, now: Date): Promise<void> {
-    await m.query(`UPDATE spawn_requests SET held_reason = $2, held_at = $3, updated_at = $3 WHERE id = $1`, [id, reason, now]);
+    await m.query(`UPDATE spawn_requests SET held_reason = $2, held_at = $3, updated_at = $3 WHERE id = $1`, [
+      id,
+      reason,
+      now,
+    ]);
   }
 
   async cancel(m: EntityManager, id: string, reason: string, now: Date): Promise<void> {
@@ -381,7 +412,14 @@ export class SpawnRepository {
   async markDispatching(
     m: EntityManager,
     id: string,
-    p: { runName: string; budgetDay: string; payload: WorkflowDispatchRequest; context: SpawnContext; now: Date; leaseUntil: Date },
+    p: {
+      runName: string;
+      budgetDay: string;
+      payload: WorkflowDispatchRequest;
+      context: SpawnContext;
+      now: Date;
+      leaseUntil: Date;
+    },
   ): Promise<void> {
     await m.query(
       `UPDATE spawn_requests
@@ -408,7 +446,8 @@ export class SpawnRepository {
 
   /** Extends a dispatching row's lease before a send; false when the row is no longer dispatching. */
   async renewLease(m: EntityManager, id: string, leaseUntil: Date, countSend: boolean, now: Date): Promise<boolean> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `UPDATE spawn_requests SET lease_until = $2, dispatch_attempts = dispatch_attempts + $3, updated_at = $4
         WHERE id = $1 AND state = 'dispatching' RETURNING id`,
       [id, leaseUntil, countSend ? 1 : 0, now],
@@ -418,7 +457,8 @@ export class SpawnRepository {
 
   /** Dispatching rows whose lease ran out (their dispatcher died), locked for the reconciler. */
   async claimStaleDispatching(m: EntityManager, now: Date, limit: number): Promise<SpawnRequestRow[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT ${SELECT_REQUEST} FROM spawn_requests
         WHERE state = 'dispatching' AND (lease_until IS NULL OR lease_until < $1)
         ORDER BY claimed_at NULLS FIRST
@@ -437,7 +477,8 @@ export class SpawnRepository {
     runUrl: string | null,
     now: Date,
   ): Promise<SpawnRequestRow | null> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `UPDATE spawn_requests
           SET state = CASE WHEN state = 'dispatching' THEN 'dispatched' ELSE state END,
               run_id = COALESCE(run_id, $2), run_url = COALESCE(run_url, $3),
@@ -458,7 +499,8 @@ export class SpawnRepository {
 
   /** A dispatch that never reached GitHub ends failed; its budget is refunded in the same statement's transaction. */
   async failDispatch(m: EntityManager, id: string, error: string, now: Date): Promise<SpawnRequestRow | null> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `UPDATE spawn_requests
           SET state = 'failed', error = $2, finished_at = $3, lease_until = NULL,
               refunded_at = CASE WHEN budget_day IS NOT NULL THEN $3 ELSE refunded_at END, updated_at = $3
@@ -470,7 +512,9 @@ export class SpawnRepository {
   }
 
   async lockById(m: EntityManager, id: string): Promise<SpawnRequestRow | null> {
-    const rows = (await rowsOf(m, `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE id = $1 FOR UPDATE`, [id])) as Raw[];
+    const rows = (await rowsOf(m, `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE id = $1 FOR UPDATE`, [
+      id,
+    ])) as Raw[];
     return rows[0] ? toRequest(rows[0]) : null;
   }
 
@@ -485,13 +529,15 @@ export class SpawnRepository {
    */
   async lockForCallback(m: EntityManager, issueId: string, runId?: string): Promise<SpawnRequestRow | null> {
     if (runId) {
-      const byRun = (await rowsOf(m, 
+      const byRun = (await rowsOf(
+        m,
         `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE issue_id = $1 AND run_id = $2 ORDER BY attempt DESC LIMIT 1 FOR UPDATE`,
         [issueId, runId],
       )) as Raw[];
       if (byRun[0]) return toRequest(byRun[0]);
     }
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT ${SELECT_REQUEST} FROM spawn_requests
         WHERE issue_id = $1 AND (state IN ('dispatching','dispatched','running') OR claimed_at IS NOT NULL AND state <> 'dry_run')
         ORDER BY (state IN ('dispatching','dispatched','running')) DESC, attempt DESC
@@ -503,12 +549,15 @@ export class SpawnRepository {
 
   /** An active request matched by its run id, or by run name when it has no run id yet; locked. */
   async lockActiveByRun(m: EntityManager, runId: string, runName: string | null): Promise<SpawnRequestRow | null> {
-    const byId = (await rowsOf(m, `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE run_id = $1 ORDER BY attempt DESC LIMIT 1 FOR UPDATE`, [
-      runId,
-    ])) as Raw[];
+    const byId = (await rowsOf(
+      m,
+      `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE run_id = $1 ORDER BY attempt DESC LIMIT 1 FOR UPDATE`,
+      [runId],
+    )) as Raw[];
     if (byId[0]) return toRequest(byId[0]);
     if (!runName) return null;
-    const byName = (await rowsOf(m, 
+    const byName = (await rowsOf(
+      m,
       `SELECT ${SELECT_REQUEST} FROM spawn_requests
         WHERE run_name = $1 AND run_id IS NULL AND state IN ('dispatching','dispatched','running')
         ORDER BY attempt DESC LIMIT 1 FOR UPDATE`,
@@ -517,7 +566,13 @@ export class SpawnRepository {
     return byName[0] ? toRequest(byName[0]) : null;
   }
 
-  async markRunning(m: EntityManager, id: string, runId: string | null, runUrl: string | null, now: Date): Promise<void> {
+  async markRunning(
+    m: EntityManager,
+    id: string,
+    runId: string | null,
+    runUrl: string | null,
+    now: Date,
+  ): Promise<void> {
     await m.query(
       `UPDATE spawn_requests
           SET state = 'running', started_at = COALESCE(started_at, $4), last_heartbeat_at = $4,
@@ -528,7 +583,13 @@ export class SpawnRepository {
     );
   }
 
-  async heartbeat(m: EntityManager, id: string, now: Date, runId?: string | null, runUrl?: string | null): Promise<void> {
+  async heartbeat(
+    m: EntityManager,
+    id: string,
+    now: Date,
+    runId?: string | null,
+    runUrl?: string | null,
+  ): Promise<void> {
     await m.query(
       `UPDATE spawn_requests SET last_heartbeat_at = $2, run_id = COALESCE(run_id, $3), run_url = COALESCE(run_url, $4), updated_at = $2
         WHERE id = $1`,
@@ -539,7 +600,14 @@ export class SpawnRepository {
   async markEnded(
     m: EntityManager,
     id: string,
-    p: { state: 'completed' | 'failed'; summary: string | null; error: string | null; runId?: string | null; runUrl?: string | null; now: Date },
+    p: {
+      state: 'completed' | 'failed';
+      summary: string | null;
+      error: string | null;
+      runId?: string | null;
+      runUrl?: string | null;
+      now: Date;
+    },
   ): Promise<void> {
     await m.query(
       `UPDATE spawn_requests
@@ -552,7 +620,8 @@ export class SpawnRepository {
 
   /** Sets the request's cost; returns the difference to add to the day. */
   async setCost(m: EntityManager, id: string, costUsd: number): Promise<number> {
-    const [row] = (await rowsOf(m, 
+    const [row] = (await rowsOf(
+      m,
       `WITH old AS (SELECT cost_usd FROM spawn_requests WHERE id = $1)
        UPDATE spawn_requests SET cost_usd = $2, updated_at = now() WHERE id = $1
        RETURNING $2::numeric - COALESCE((SELECT cost_usd FROM old), 0) AS delta`,
@@ -562,12 +631,16 @@ export class SpawnRepository {
   }
 
   async setSummaryIfMissing(m: EntityManager, id: string, summary: string): Promise<void> {
-    await m.query(`UPDATE spawn_requests SET summary = $2, updated_at = now() WHERE id = $1 AND summary IS NULL`, [id, summary]);
+    await m.query(`UPDATE spawn_requests SET summary = $2, updated_at = now() WHERE id = $1 AND summary IS NULL`, [
+      id,
+      summary,
+    ]);
   }
 
   /** Active runs silent since `silentSince` (last heartbeat, start or dispatch), locked. */
   async claimTimedOut(m: EntityManager, silentSince: Date, limit: number): Promise<SpawnRequestRow[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT ${SELECT_REQUEST} FROM spawn_requests
         WHERE state IN ('dispatched','running')
           AND COALESCE(last_heartbeat_at, started_at, dispatched_at, claimed_at, updated_at) < $1
@@ -581,14 +654,18 @@ export class SpawnRepository {
 
   /** Run ids earlier attempts already own (never adopt one of those as this attempt's run). */
   async knownRunIds(m: EntityManager, excludeRequestId: string): Promise<Set<string>> {
-    const rows = (await rowsOf(m, `SELECT run_id FROM spawn_requests WHERE run_id IS NOT NULL AND id <> $1`, [excludeRequestId])) as Raw[];
+    const rows = (await rowsOf(m, `SELECT run_id FROM spawn_requests WHERE run_id IS NOT NULL AND id <> $1`, [
+      excludeRequestId,
+    ])) as Raw[];
     return new Set(rows.map((r) => r.run_id as string));
   }
 
   async listForIssue(m: EntityManager, issueId: string): Promise<SpawnRequestRow[]> {
-    const rows = (await rowsOf(m, `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE issue_id = $1 ORDER BY attempt DESC, created_at DESC`, [
-      issueId,
-    ])) as Raw[];
+    const rows = (await rowsOf(
+      m,
+      `SELECT ${SELECT_REQUEST} FROM spawn_requests WHERE issue_id = $1 ORDER BY attempt DESC, created_at DESC`,
+      [issueId],
+    )) as Raw[];
     return rows.map(toRequest);
   }
 
@@ -606,7 +683,8 @@ export class SpawnRepository {
   // ---- what a dispatch carries -------------------------------------------------------------
 
   async recentSamples(m: EntityManager, issueId: string, limit: number): Promise<ErrorSample[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT occurred_at, fingerprint, level, version, count, message, stack
          FROM error_events WHERE issue_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2`,
       [issueId, limit],
@@ -623,7 +701,8 @@ export class SpawnRepository {
   }
 
   async fingerprints(m: EntityManager, issueId: string): Promise<string[]> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT external_id FROM external_issue_links WHERE issue_id = $1 ORDER BY link_kind = 'primary' DESC, created_at LIMIT 20`,
       [issueId],
     )) as Raw[];
@@ -632,12 +711,14 @@ export class SpawnRepository {
 
   /** The previous attempt: the newest request that reached GitHub, and the newest PR linked to the issue. */
   async previousAttempt(m: EntityManager, issueId: string): Promise<PreviousAttempt | null> {
-    const [req] = (await rowsOf(m, 
+    const [req] = (await rowsOf(
+      m,
       `SELECT attempt, state, summary, error FROM spawn_requests
         WHERE issue_id = $1 AND dispatched_at IS NOT NULL ORDER BY attempt DESC LIMIT 1`,
       [issueId],
     )) as Raw[];
-    const [pr] = (await rowsOf(m, 
+    const [pr] = (await rowsOf(
+      m,
       `SELECT pr_number, url, title, state, head_branch, merge_commit_sha FROM issue_prs
         WHERE issue_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1`,
       [issueId],
@@ -663,7 +744,8 @@ export class SpawnRepository {
 
   /** Whether a PR was linked to the issue since `since` (the attempt's claim). */
   async hasPrSince(m: EntityManager, issueId: string, since: Date | null): Promise<boolean> {
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `SELECT 1 FROM issue_prs WHERE issue_id = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) LIMIT 1`,
       [issueId, since],
     )) as unknown[];
@@ -675,7 +757,8 @@ export class SpawnRepository {
     a: { issueId: string; spawnRequestId: string | null; type: string; message: string; data: unknown },
   ): Promise<boolean> {
     const data = a.data === undefined || a.data === null ? null : JSON.stringify(a.data);
-    const rows = (await rowsOf(m, 
+    const rows = (await rowsOf(
+      m,
       `INSERT INTO agent_activity (issue_id, spawn_request_id, type, message, data)
        SELECT $1, $2, $3, $4, $5::jsonb
         WHERE NOT EXISTS (
@@ -691,9 +774,15 @@ export class SpawnRepository {
   // ---- kill switch -------------------------------------------------------------------------
 
   async readKillSwitch(m: EntityManager): Promise<{ value: boolean; updatedBy: string; updatedAt: Date } | null> {
-    const rows = (await rowsOf(m, `SELECT value, updated_by, updated_at FROM runtime_settings WHERE key = $1`, [KILL_SWITCH_SETTING])) as Raw[];
+    const rows = (await rowsOf(m, `SELECT value, updated_by, updated_at FROM runtime_settings WHERE key = $1`, [
+      KILL_SWITCH_SETTING,
+    ])) as Raw[];
     if (!rows[0]) return null;
-    return { value: rows[0].value === true, updatedBy: rows[0].updated_by as string, updatedAt: new Date(rows[0].updated_at as string) };
+    return {
+      value: rows[0].value === true,
+      updatedBy: rows[0].updated_by as string,
+      updatedAt: new Date(rows[0].updated_at as string),
+    };
   }
 
   async writeKillSwitch(m: EntityManager, value: boolean, by: string): Promise<{ previous: boolean | null }> {
@@ -708,7 +797,10 @@ export class SpawnRepository {
   }
 
   async writeOutbox(m: EntityManager, eventName: string, payload: Record<string, unknown>): Promise<void> {
-    await m.query(`INSERT INTO outbox_events (event_name, payload) VALUES ($1, $2::jsonb)`, [eventName, JSON.stringify(payload)]);
+    await m.query(`INSERT INTO outbox_events (event_name, payload) VALUES ($1, $2::jsonb)`, [
+      eventName,
+      JSON.stringify(payload),
+    ]);
   }
 }
 

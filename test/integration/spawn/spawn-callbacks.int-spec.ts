@@ -53,10 +53,19 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
 
   it('moves the issue to investigating on running, idempotently', async () => {
     const issue = await dispatched();
-    const first = await status(issue.identifier, { status: 'running', runId: issue.runId, runUrl: 'https://github.com/acme/shop/actions/runs/1', summary: 'Investigation started' }).expect(200);
+    const first = await status(issue.identifier, {
+      status: 'running',
+      runId: issue.runId,
+      runUrl: 'https://github.com/acme/shop/actions/runs/1',
+      summary: 'Investigation started',
+    }).expect(200);
     expect(first.body).toMatchObject({ applied: true, state: 'running', issueStatus: 'investigating' });
     const count = await historyCount(issue.id);
-    const again = await status(issue.identifier, { status: 'running', runId: issue.runId, summary: 'Investigation started' }).expect(200);
+    const again = await status(issue.identifier, {
+      status: 'running',
+      runId: issue.runId,
+      summary: 'Investigation started',
+    }).expect(200);
     expect(again.body).toMatchObject({ applied: false, state: 'running', issueStatus: 'investigating' });
     expect(await historyCount(issue.id)).toBe(count);
     const statusHistory = await historyOf(ds(), issue.id, 'status');
@@ -66,29 +75,48 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
   it('completed without a PR: needs_human, cooldown, investigation.ended, cost beside the budget; a repeat changes nothing', async () => {
     const issue = await dispatched();
     await status(issue.identifier, { status: 'running', runId: issue.runId }).expect(200);
-    const done = await status(issue.identifier, { status: 'completed', runId: issue.runId, summary: 'Could not reproduce.', costUsd: 1.25 }).expect(200);
+    const done = await status(issue.identifier, {
+      status: 'completed',
+      runId: issue.runId,
+      summary: 'Could not reproduce.',
+      costUsd: 1.25,
+    }).expect(200);
     expect(done.body).toMatchObject({ applied: true, state: 'completed', issueStatus: 'needs_human' });
     const count = await historyCount(issue.id);
-    const repeat = await status(issue.identifier, { status: 'completed', runId: issue.runId, summary: 'Could not reproduce.', costUsd: 1.25 }).expect(200);
+    const repeat = await status(issue.identifier, {
+      status: 'completed',
+      runId: issue.runId,
+      summary: 'Could not reproduce.',
+      costUsd: 1.25,
+    }).expect(200);
     expect(repeat.body).toMatchObject({ applied: false, state: 'completed' });
     expect(await historyCount(issue.id)).toBe(count);
 
     const [req] = await requestsOf(ds(), issue.id);
     expect(req.state).toBe('completed');
-    const [{ cost_usd, summary }] = (await ds().query(`SELECT cost_usd, summary FROM spawn_requests WHERE id = $1`, [req.id])) as { cost_usd: string; summary: string }[];
+    const [{ cost_usd, summary }] = (await ds().query(`SELECT cost_usd, summary FROM spawn_requests WHERE id = $1`, [
+      req.id,
+    ])) as { cost_usd: string; summary: string }[];
     expect(Number(cost_usd)).toBe(1.25);
     expect(summary).toBe('Could not reproduce.');
     expect(Number((await budgetRow(ds(), budgetDay(new Date(), 'UTC')))!.cost_usd)).toBe(1.25);
     const budget = await k.t.http.get('/api/spawn/budget').set(adminAuth).expect(200);
     expect(budget.body.today).toMatchObject({ spawnCount: 1, costUsd: 1.25 });
 
-    expect((await historyOf(ds(), issue.id, 'status')).at(-1)).toMatchObject({ to_value: 'needs_human', reason: 'agent finished without opening a PR' });
+    expect((await historyOf(ds(), issue.id, 'status')).at(-1)).toMatchObject({
+      to_value: 'needs_human',
+      reason: 'agent finished without opening a PR',
+    });
     const row = await issueRow(ds(), issue.id);
     expect(row).toMatchObject({ spawn_status: 'completed' });
     expect(row.spawn_completed_at).not.toBeNull();
-    const [link] = (await ds().query(`SELECT cooldown_until FROM external_issue_links WHERE id = $1`, [issue.linkId])) as { cooldown_until: Date }[];
+    const [link] = (await ds().query(`SELECT cooldown_until FROM external_issue_links WHERE id = $1`, [
+      issue.linkId,
+    ])) as { cooldown_until: Date }[];
     expect(new Date(link.cooldown_until).getTime()).toBeGreaterThan(Date.now() + minutes(23 * 60));
-    expect(ended).toEqual([expect.objectContaining({ issueId: issue.id, spawnRequestId: req.id, outcome: 'completed' })]);
+    expect(ended).toEqual([
+      expect.objectContaining({ issueId: issue.id, spawnRequestId: req.id, outcome: 'completed' }),
+    ]);
   });
 
   it('completed with a PR linked since the dispatch leaves the issue to the PR flow', async () => {
@@ -104,7 +132,10 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
 
   it('failed: needs_human with the reason', async () => {
     const issue = await dispatched();
-    const res = await status(issue.identifier, { status: 'failed', summary: 'Claude Code step finished with outcome: failure' }).expect(200);
+    const res = await status(issue.identifier, {
+      status: 'failed',
+      summary: 'Claude Code step finished with outcome: failure',
+    }).expect(200);
     expect(res.body).toMatchObject({ applied: true, state: 'failed', issueStatus: 'needs_human' });
     expect((await historyOf(ds(), issue.id, 'status')).at(-1)).toMatchObject({
       to_value: 'needs_human',
@@ -115,15 +146,34 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
 
   it('records agent activity once per identical callback and counts it as a heartbeat', async () => {
     const issue = await dispatched();
-    const body = { type: 'run_started', message: 'GitHub Actions run started', data: { runId: issue.runId, ref: 'staging' } };
-    const first = await k.t.http.post(`/api/agent/issues/${issue.identifier}/activity`).set(agentAuth).send(body).expect(200);
+    const body = {
+      type: 'run_started',
+      message: 'GitHub Actions run started',
+      data: { runId: issue.runId, ref: 'staging' },
+    };
+    const first = await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/activity`)
+      .set(agentAuth)
+      .send(body)
+      .expect(200);
     const [req] = await requestsOf(ds(), issue.id);
     expect(first.body).toEqual({ recorded: true, spawnRequestId: req.id });
-    const again = await k.t.http.post(`/api/agent/issues/${issue.identifier}/activity`).set(agentAuth).send(body).expect(200);
+    const again = await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/activity`)
+      .set(agentAuth)
+      .send(body)
+      .expect(200);
     expect(again.body.recorded).toBe(false);
-    const rows = (await ds().query(`SELECT type, message, data, spawn_request_id FROM agent_activity WHERE issue_id = $1`, [issue.id])) as unknown[];
-    expect(rows).toEqual([{ type: 'run_started', message: 'GitHub Actions run started', data: body.data, spawn_request_id: req.id }]);
-    const [{ last_heartbeat_at }] = (await ds().query(`SELECT last_heartbeat_at FROM spawn_requests WHERE id = $1`, [req.id])) as { last_heartbeat_at: Date | null }[];
+    const rows = (await ds().query(
+      `SELECT type, message, data, spawn_request_id FROM agent_activity WHERE issue_id = $1`,
+      [issue.id],
+    )) as unknown[];
+    expect(rows).toEqual([
+      { type: 'run_started', message: 'GitHub Actions run started', data: body.data, spawn_request_id: req.id },
+    ]);
+    const [{ last_heartbeat_at }] = (await ds().query(`SELECT last_heartbeat_at FROM spawn_requests WHERE id = $1`, [
+      req.id,
+    ])) as { last_heartbeat_at: Date | null }[];
     expect(last_heartbeat_at).not.toBeNull();
   });
 
@@ -131,7 +181,11 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     const issue = await dispatched();
     await k.t.http.post(`/api/agent/issues/${issue.identifier}/status`).send({ status: 'running' }).expect(401);
     await status(issue.identifier, { status: 'running' }, ingestAuth).expect(403);
-    await status(issue.identifier, { status: 'running' }, { Authorization: `Bearer ${TEST_KEYS.ADMIN_API_KEY}` }).expect(200);
+    await status(
+      issue.identifier,
+      { status: 'running' },
+      { Authorization: `Bearer ${TEST_KEYS.ADMIN_API_KEY}` },
+    ).expect(200);
     await status('CHIPP-999999', { status: 'running' }).expect(404);
     const bad = await status(issue.identifier, { status: 'exploded' }).expect(400);
     expect(bad.body.error).toBe('VALIDATION_FAILED');
@@ -146,7 +200,15 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     const byId = await dispatched();
     await bus.emit(
       'workflow_run.reported',
-      new WorkflowRunReported(byId.runId, `fixloop ${byId.identifier}`, '161335', 'completed', 'failure', 'https://github.com/acme/shop/actions/runs/1', new Date()),
+      new WorkflowRunReported(
+        byId.runId,
+        `fixloop ${byId.identifier}`,
+        '161335',
+        'completed',
+        'failure',
+        'https://github.com/acme/shop/actions/runs/1',
+        new Date(),
+      ),
     );
     expect((await requestsOf(ds(), byId.id))[0]).toMatchObject({
       state: 'failed',
@@ -157,13 +219,46 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     // a 204 server whose run could not be found: the webhook brings the run id, then the end
     const byName = await dispatched();
     await ds().query(`UPDATE spawn_requests SET run_id = NULL WHERE issue_id = $1`, [byName.id]);
-    await bus.emit('workflow_run.reported', new WorkflowRunReported('777001', `fixloop ${byName.identifier}`, '161335', 'in_progress', null, 'https://github.com/acme/shop/actions/runs/777001', new Date()));
+    await bus.emit(
+      'workflow_run.reported',
+      new WorkflowRunReported(
+        '777001',
+        `fixloop ${byName.identifier}`,
+        '161335',
+        'in_progress',
+        null,
+        'https://github.com/acme/shop/actions/runs/777001',
+        new Date(),
+      ),
+    );
     expect((await requestsOf(ds(), byName.id))[0]).toMatchObject({ state: 'dispatched', run_id: '777001' });
-    await bus.emit('workflow_run.reported', new WorkflowRunReported('777001', `fixloop ${byName.identifier}`, '161335', 'completed', 'success', null, new Date()));
+    await bus.emit(
+      'workflow_run.reported',
+      new WorkflowRunReported(
+        '777001',
+        `fixloop ${byName.identifier}`,
+        '161335',
+        'completed',
+        'success',
+        null,
+        new Date(),
+      ),
+    );
     expect((await requestsOf(ds(), byName.id))[0]).toMatchObject({ state: 'completed' });
     // a report after the agent's own callback changes nothing
     const before = await historyCount(byName.id);
-    await bus.emit('workflow_run.reported', new WorkflowRunReported('777001', `fixloop ${byName.identifier}`, '161335', 'completed', 'success', null, new Date()));
+    await bus.emit(
+      'workflow_run.reported',
+      new WorkflowRunReported(
+        '777001',
+        `fixloop ${byName.identifier}`,
+        '161335',
+        'completed',
+        'success',
+        null,
+        new Date(),
+      ),
+    );
     expect(await historyCount(byName.id)).toBe(before);
     expect(ended.map((e) => e.outcome)).toEqual(['failed', 'completed']);
   });
@@ -171,18 +266,28 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
   it('fails a run silent for SPAWN_TIMEOUT_MINUTES, frees its slot and cancels it at GitHub', async () => {
     const issue = await dispatched();
     const [req] = await requestsOf(ds(), issue.id);
-    await k.t.http.post(`/api/agent/issues/${issue.identifier}/activity`).set(agentAuth).send({ type: 'step', message: 'running tests' }).expect(200);
+    await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/activity`)
+      .set(agentAuth)
+      .send({ type: 'step', message: 'running tests' })
+      .expect(200);
     expect(await k.lifecycle.failTimedOut(new Date(Date.now() + minutes(89)))).toBe(0);
     expect(await k.lifecycle.failTimedOut(new Date(Date.now() + minutes(91)))).toBe(1);
     const [after] = await requestsOf(ds(), issue.id);
     expect(after).toMatchObject({ state: 'failed', error: 'timed out: no callback for 90 minutes' });
     expect((await issueRow(ds(), issue.id)).status).toBe('needs_human');
-    expect(gh.timeline.filter((t) => t.kind === 'cancel')).toEqual([expect.objectContaining({ runId: Number(req.run_id) })]);
+    expect(gh.timeline.filter((t) => t.kind === 'cancel')).toEqual([
+      expect.objectContaining({ runId: Number(req.run_id) }),
+    ]);
     expect(ended).toEqual([expect.objectContaining({ outcome: 'timed_out' })]);
-    const [{ n }] = (await ds().query(`SELECT count(*)::int AS n FROM spawn_requests WHERE state IN ('dispatching','dispatched','running')`)) as { n: number }[];
+    const [{ n }] = (await ds().query(
+      `SELECT count(*)::int AS n FROM spawn_requests WHERE state IN ('dispatching','dispatched','running')`,
+    )) as { n: number }[];
     expect(n).toBe(0);
     // a late callback from the dead run is accepted but changes nothing
-    const late = await status(issue.identifier, { status: 'completed', runId: req.run_id, summary: 'late' }).expect(200);
+    const late = await status(issue.identifier, { status: 'completed', runId: req.run_id, summary: 'late' }).expect(
+      200,
+    );
     expect(late.body).toMatchObject({ applied: false, state: 'failed' });
   });
 });

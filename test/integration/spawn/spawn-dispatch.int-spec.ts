@@ -61,10 +61,24 @@ describe('spawn dispatch to GitHub Actions', () => {
     );
     const [run] = gh.runsNamed(`fixloop ${issue.identifier}`);
     const [req] = await requestsOf(ds(), issue.id);
-    expect(req).toMatchObject({ state: 'dispatched', run_id: String(run.id), run_name: `fixloop ${issue.identifier}`, budget_day: today() });
-    expect(req.request_payload).toEqual({ owner: 'acme', repo: 'shop', workflow_id: 'auto-investigate.yml', ...(sent.body as object) });
+    expect(req).toMatchObject({
+      state: 'dispatched',
+      run_id: String(run.id),
+      run_name: `fixloop ${issue.identifier}`,
+      budget_day: today(),
+    });
+    expect(req.request_payload).toEqual({
+      owner: 'acme',
+      repo: 'shop',
+      workflow_id: 'auto-investigate.yml',
+      ...(sent.body as object),
+    });
     const row = await issueRow(ds(), issue.id);
-    expect(row).toMatchObject({ spawn_status: 'running', spawn_run_id: String(run.id), spawn_run_url: `https://github.com/acme/shop/actions/runs/${run.id}` });
+    expect(row).toMatchObject({
+      spawn_status: 'running',
+      spawn_run_id: String(run.id),
+      spawn_run_url: `https://github.com/acme/shop/actions/runs/${run.id}`,
+    });
     expect(row.spawn_started_at).not.toBeNull();
     expect(await budgetRow(ds(), today())).toMatchObject({ spawn_count: 1 });
   });
@@ -83,7 +97,10 @@ describe('spawn dispatch to GitHub Actions', () => {
     await k.worker.tick();
     expect(gh.dispatchRequests()).toHaveLength(1);
     expect(gh.runsNamed(`fixloop ${a.identifier}`)).toHaveLength(1);
-    expect((await requestsOf(ds(), a.id))[0]).toMatchObject({ state: 'dispatched', run_id: String(gh.runsNamed(`fixloop ${a.identifier}`)[0].id) });
+    expect((await requestsOf(ds(), a.id))[0]).toMatchObject({
+      state: 'dispatched',
+      run_id: String(gh.runsNamed(`fixloop ${a.identifier}`)[0].id),
+    });
 
     gh.reset();
     gh.scriptDispatch({ status: 503 }, { status: 500 });
@@ -113,12 +130,18 @@ describe('spawn dispatch to GitHub Actions', () => {
     expect(req.state).toBe('failed');
     expect(req.error).toBe('GitHub refused the dispatch (422): Unexpected inputs provided: ["bogus"]');
     expect(await budgetRow(ds(), today())).toMatchObject({ spawn_count: 0 });
-    const [{ n }] = (await ds().query(`SELECT count(*)::int AS n FROM spawn_requests WHERE state IN ('dispatching','dispatched','running')`)) as { n: number }[];
+    const [{ n }] = (await ds().query(
+      `SELECT count(*)::int AS n FROM spawn_requests WHERE state IN ('dispatching','dispatched','running')`,
+    )) as { n: number }[];
     expect(n).toBe(0);
     const row = await issueRow(ds(), issue.id);
     expect(row).toMatchObject({ status: 'needs_human', spawn_status: 'failed' });
     const status = await historyOf(ds(), issue.id, 'status');
-    expect(status.at(-1)).toMatchObject({ from_value: 'triage', to_value: 'needs_human', reason: expect.stringContaining('422') });
+    expect(status.at(-1)).toMatchObject({
+      from_value: 'triage',
+      to_value: 'needs_human',
+      reason: expect.stringContaining('422'),
+    });
     const spawns = await k.t.http.get(`/api/issues/${issue.identifier}/spawns`).set(adminAuth).expect(200);
     expect(spawns.body[0]).toMatchObject({ state: 'failed', refundedAt: expect.any(String), budgetDay: today() });
   });
@@ -143,7 +166,10 @@ describe('spawn dispatch to GitHub Actions', () => {
 
   describe('a process killed in the middle of a dispatch', () => {
     /** The gate commits the attempt (as the dead process did) but nothing is sent. */
-    async function committedAttempt(): Promise<{ issue: Awaited<ReturnType<typeof seedSpawnable>>; payload: { inputs: Record<string, string> } }> {
+    async function committedAttempt(): Promise<{
+      issue: Awaited<ReturnType<typeof seedSpawnable>>;
+      payload: { inputs: Record<string, string> };
+    }> {
       const issue = await seedSpawnable(ds());
       await k.gate.enqueueEligible();
       const gate = await k.gate.runGate(new Date());
@@ -152,7 +178,8 @@ describe('spawn dispatch to GitHub Actions', () => {
       expect(req).toMatchObject({ state: 'dispatching', run_name: `fixloop ${issue.identifier}` });
       return { issue, payload: req.request_payload! };
     }
-    const expireLeases = () => ds().query(`UPDATE spawn_requests SET lease_until = now() - interval '1 second' WHERE state = 'dispatching'`);
+    const expireLeases = () =>
+      ds().query(`UPDATE spawn_requests SET lease_until = now() - interval '1 second' WHERE state = 'dispatching'`);
 
     it('after GitHub received it: the reconciler finds the run by name and sends nothing', async () => {
       const { issue, payload } = await committedAttempt();
@@ -203,7 +230,8 @@ describe('spawn dispatch to GitHub Actions', () => {
   });
 
   it('trims error_context deterministically to GitHub’s 65,535-character limit with a visible marker', async () => {
-    const big = (i: number): string => `Error ${i}: "quoted" \\ back\nslash ${'é€😀<>&'.repeat(900)} ${'x'.repeat(3000)}`;
+    const big = (i: number): string =>
+      `Error ${i}: "quoted" \\ back\nslash ${'é€😀<>&'.repeat(900)} ${'x'.repeat(3000)}`;
     const messages = Array.from({ length: 20 }, (_, i) => big(i));
     const issue = await seedSpawnable(ds(), { messages });
     await k.worker.tick();
@@ -230,7 +258,11 @@ describe('spawn dispatch to GitHub Actions', () => {
     for (let i = 0; i < corpus.length; i += perIssue) {
       const texts = corpus.slice(i, i + perIssue);
       const scrubbed = texts.map((t) => scrubSecrets(t).text);
-      const issue = await seedSpawnable(ds(), { messages: scrubbed, title: scrubbed[0].slice(0, 200) || 'x', eventCount: 5 });
+      const issue = await seedSpawnable(ds(), {
+        messages: scrubbed,
+        title: scrubbed[0].slice(0, 200) || 'x',
+        eventCount: 5,
+      });
       seeded.push({ identifier: issue.identifier, texts: scrubbed });
     }
     await k.worker.tick();
@@ -238,7 +270,9 @@ describe('spawn dispatch to GitHub Actions', () => {
     expect(sent).toHaveLength(seeded.length);
     let checked = 0;
     for (const s of seeded) {
-      const body = sent.map((r) => r.body as { ref: string; inputs: Record<string, string> }).find((b) => b.inputs.identifier === s.identifier)!;
+      const body = sent
+        .map((r) => r.body as { ref: string; inputs: Record<string, string> })
+        .find((b) => b.inputs.identifier === s.identifier)!;
       const [run] = gh.runsNamed(`fixloop ${s.identifier}`);
       expect(run).toBeDefined();
       expect(body.ref).toBe('staging');
@@ -252,7 +286,9 @@ describe('spawn dispatch to GitHub Actions', () => {
         expect(run.name.includes(text)).toBe(false);
         expect(body.ref.includes(text)).toBe(false);
       }
-      expect(body.inputs.title).toMatch(/^[A-Z][A-Z0-9]*-\d+: production error in [A-Za-z0-9._/-]+ \/ [A-Za-z0-9._/-]+$/);
+      expect(body.inputs.title).toMatch(
+        /^[A-Z][A-Z0-9]*-\d+: production error in [A-Za-z0-9._/-]+ \/ [A-Za-z0-9._/-]+$/,
+      );
     }
     expect(checked).toBeGreaterThan(100);
   });
@@ -262,7 +298,12 @@ describe('spawn dry run (no GITHUB_TOKEN)', () => {
   let k: SpawnKit;
 
   beforeAll(async () => {
-    k = await startSpawnApp({ MAX_CONCURRENT_SPAWNS: '1', DAILY_SPAWN_BUDGET: '1', SPAWN_DELAY_MINUTES: '0', GITHUB_TOKEN: undefined });
+    k = await startSpawnApp({
+      MAX_CONCURRENT_SPAWNS: '1',
+      DAILY_SPAWN_BUDGET: '1',
+      SPAWN_DELAY_MINUTES: '0',
+      GITHUB_TOKEN: undefined,
+    });
   });
   afterAll(async () => {
     await k.t.close();
@@ -286,7 +327,11 @@ describe('spawn dry run (no GITHUB_TOKEN)', () => {
           workflow_id: 'auto-investigate.yml',
           ref: 'staging',
           return_run_details: true,
-          inputs: { identifier: issue.identifier, issue_id: issue.id, error_context: expect.stringContaining('## Recent samples') },
+          inputs: {
+            identifier: issue.identifier,
+            issue_id: issue.id,
+            error_context: expect.stringContaining('## Recent samples'),
+          },
         },
       });
       const detail = await k.t.http.get(`/api/issues/${issue.identifier}`).set(adminAuth).expect(200);

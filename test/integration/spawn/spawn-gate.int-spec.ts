@@ -66,7 +66,10 @@ describe('spawn gate: every control on its own', () => {
     const bus = k.t.app.get(DomainEventBus);
     await Promise.all([
       bus.emit('error.received', new ErrorReceived(issue.id, issue.fingerprint, 3, new Date(), 1)),
-      bus.emit('issue.created', new IssueCreated(issue.id, issue.identifier, issue.fingerprint, 'checkout-api', 'payments')),
+      bus.emit(
+        'issue.created',
+        new IssueCreated(issue.id, issue.identifier, issue.fingerprint, 'checkout-api', 'payments'),
+      ),
       k.gate.enqueueEligible(),
     ]);
     expect(await requestsOf(ds(), issue.id)).toHaveLength(1);
@@ -88,7 +91,11 @@ describe('spawn gate: every control on its own', () => {
     expect(holds[0].to_value).toMatch(/concurrency limit/);
 
     const running = issues.find((i) => i !== held)!;
-    await k.t.http.post(`/api/agent/issues/${running.identifier}/status`).set(agentAuth).send({ status: 'completed', summary: 'done' }).expect(200);
+    await k.t.http
+      .post(`/api/agent/issues/${running.identifier}/status`)
+      .set(agentAuth)
+      .send({ status: 'completed', summary: 'done' })
+      .expect(200);
     await k.worker.tick();
     expect((await requestsOf(ds(), held.id))[0].state).toBe('dispatched');
     expect(gh.dispatchRequests()).toHaveLength(3);
@@ -124,7 +131,10 @@ describe('spawn gate: every control on its own', () => {
     });
     const rolled = await k.admin.rolloverBudget(new Date('2031-03-11T00:00:01Z'));
     expect(rolled).toEqual({ day: '2031-03-11', opened: true });
-    expect(await k.admin.rolloverBudget(new Date('2031-03-11T00:00:02Z'))).toEqual({ day: '2031-03-11', opened: false });
+    expect(await k.admin.rolloverBudget(new Date('2031-03-11T00:00:02Z'))).toEqual({
+      day: '2031-03-11',
+      opened: false,
+    });
     await k.gate.runGate(new Date('2031-03-11T00:01:00Z'));
     const [req] = await requestsOf(ds(), issue.id);
     expect(req).toMatchObject({ state: 'dispatching', budget_day: '2031-03-11' });
@@ -137,12 +147,22 @@ describe('spawn gate: every control on its own', () => {
   it('holds a fingerprint in cooldown after its investigation ended, with the per-issue override and explicit cooldown_until', async () => {
     const issue = await seedSpawnable(ds());
     await k.worker.tick();
-    await k.t.http.post(`/api/agent/issues/${issue.identifier}/status`).set(agentAuth).send({ status: 'completed' }).expect(200);
-    const [link] = (await ds().query(`SELECT cooldown_until FROM external_issue_links WHERE id = $1`, [issue.linkId])) as { cooldown_until: Date }[];
+    await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/status`)
+      .set(agentAuth)
+      .send({ status: 'completed' })
+      .expect(200);
+    const [link] = (await ds().query(`SELECT cooldown_until FROM external_issue_links WHERE id = $1`, [
+      issue.linkId,
+    ])) as { cooldown_until: Date }[];
     const cooldownUntil = new Date(link.cooldown_until);
     expect(cooldownUntil.getTime()).toBeGreaterThan(Date.now() + minutes(23 * 60));
 
-    await k.t.http.post(`/api/issues/${issue.identifier}/spawn`).set(adminAuth).send({ reason: 'try again' }).expect(202);
+    await k.t.http
+      .post(`/api/issues/${issue.identifier}/spawn`)
+      .set(adminAuth)
+      .send({ reason: 'try again' })
+      .expect(202);
     await k.worker.tick();
     let [, second] = await requestsOf(ds(), issue.id);
     expect(second.state).toBe('queued');
@@ -165,7 +185,11 @@ describe('spawn gate: every control on its own', () => {
   it('lets a cooled-down fingerprint go once SPAWN_COOLDOWN_HOURS have passed', async () => {
     const issue = await seedSpawnable(ds());
     await k.worker.tick();
-    await k.t.http.post(`/api/agent/issues/${issue.identifier}/status`).set(agentAuth).send({ status: 'failed', summary: 'no idea' }).expect(200);
+    await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/status`)
+      .set(agentAuth)
+      .send({ status: 'failed', summary: 'no idea' })
+      .expect(200);
     await k.t.http.post(`/api/issues/${issue.identifier}/spawn`).set(adminAuth).send({}).expect(202);
     await k.worker.tick(later(new Date(), minutes(23 * 60)));
     expect((await requestsOf(ds(), issue.id))[1].state).toBe('queued');
@@ -178,26 +202,52 @@ describe('spawn gate: every control on its own', () => {
     await k.worker.tick();
     expect((await requestsOf(ds(), running.id))[0].state).toBe('dispatched');
 
-    const on = await k.t.http.put('/api/spawn/kill-switch').set(adminAuth).send({ enabled: true, by: 'ops@example.com', reason: 'incident' }).expect(200);
-    expect(on.body).toMatchObject({ enabled: true, forcedByEnvironment: false, setting: true, updatedBy: 'admin:ops@example.com' });
+    const on = await k.t.http
+      .put('/api/spawn/kill-switch')
+      .set(adminAuth)
+      .send({ enabled: true, by: 'ops@example.com', reason: 'incident' })
+      .expect(200);
+    expect(on.body).toMatchObject({
+      enabled: true,
+      forcedByEnvironment: false,
+      setting: true,
+      updatedBy: 'admin:ops@example.com',
+    });
     expect((await k.t.http.get('/health').expect(200)).body.killSwitch).toBe(true);
-    const [outbox] = (await ds().query(`SELECT event_name, payload FROM outbox_events WHERE event_name = 'kill_switch.changed'`)) as {
+    const [outbox] = (await ds().query(
+      `SELECT event_name, payload FROM outbox_events WHERE event_name = 'kill_switch.changed'`,
+    )) as {
       payload: Record<string, unknown>;
     }[];
-    expect(outbox.payload).toMatchObject({ enabled: true, previous: null, by: 'admin:ops@example.com', reason: 'incident' });
+    expect(outbox.payload).toMatchObject({
+      enabled: true,
+      previous: null,
+      by: 'admin:ops@example.com',
+      reason: 'incident',
+    });
 
     const waiting = await seedSpawnable(ds());
     await k.worker.tick();
     await k.worker.tick();
     const [held] = await requestsOf(ds(), waiting.id);
-    expect(held).toMatchObject({ state: 'queued', held_reason: 'kill switch is on: no new investigation is dispatched' });
+    expect(held).toMatchObject({
+      state: 'queued',
+      held_reason: 'kill switch is on: no new investigation is dispatched',
+    });
     expect(await historyOf(ds(), waiting.id, 'spawn_hold')).toHaveLength(1);
     // the running one still reports
-    await k.t.http.post(`/api/agent/issues/${running.identifier}/status`).set(agentAuth).send({ status: 'running', runId: 'r1' }).expect(200);
+    await k.t.http
+      .post(`/api/agent/issues/${running.identifier}/status`)
+      .set(agentAuth)
+      .send({ status: 'running', runId: 'r1' })
+      .expect(200);
     expect((await requestsOf(ds(), running.id))[0].state).toBe('running');
 
     await k.t.http.put('/api/spawn/kill-switch').set(adminAuth).send({ enabled: false }).expect(200);
-    expect((await k.t.http.get('/api/spawn/kill-switch').set(adminAuth).expect(200)).body).toMatchObject({ enabled: false, setting: false });
+    expect((await k.t.http.get('/api/spawn/kill-switch').set(adminAuth).expect(200)).body).toMatchObject({
+      enabled: false,
+      setting: false,
+    });
     await k.worker.tick();
     expect((await requestsOf(ds(), waiting.id))[0].state).toBe('dispatched');
   });
@@ -207,7 +257,10 @@ describe('spawn gate: every control on its own', () => {
     const absorbed = await seedSpawnable(ds(), { eventCount: 5, firstSeenAt: new Date() });
     await k.worker.tick();
     expect((await requestsOf(ds(), absorbed.id))[0].state).toBe('queued');
-    await ds().query(`UPDATE issues SET merged_into_id = $1, status = 'closed', event_count = 0 WHERE id = $2`, [target.id, absorbed.id]);
+    await ds().query(`UPDATE issues SET merged_into_id = $1, status = 'closed', event_count = 0 WHERE id = $2`, [
+      target.id,
+      absorbed.id,
+    ]);
     await ds().query(`UPDATE issues SET event_count = 6 WHERE id = $1`, [target.id]);
     await k.t.app.get(DomainEventBus).emit('issues.merged', new IssuesMerged(target.id, absorbed.id, 'exact', 'admin'));
     expect((await requestsOf(ds(), absorbed.id))[0]).toMatchObject({ state: 'cancelled' });
@@ -222,7 +275,10 @@ describe('spawn gate: every control on its own', () => {
     await k.worker.tick();
     expect((await requestsOf(ds(), absorbed.id))[0].state).toBe('dispatched');
     const target = await seedSpawnable(ds(), { eventCount: 9 });
-    await ds().query(`UPDATE issues SET merged_into_id = $1, status = 'closed' WHERE id = $2`, [target.id, absorbed.id]);
+    await ds().query(`UPDATE issues SET merged_into_id = $1, status = 'closed' WHERE id = $2`, [
+      target.id,
+      absorbed.id,
+    ]);
     await k.t.app.get(DomainEventBus).emit('issues.merged', new IssuesMerged(target.id, absorbed.id, 'exact', 'admin'));
     await k.worker.tick();
     expect(await requestsOf(ds(), target.id)).toHaveLength(0);
@@ -254,7 +310,11 @@ describe('spawn gate: every control on its own', () => {
     expect(reqs[1].context).toMatchObject({
       trigger: 'fix_failed',
       windowId,
-      previous: { attempt: 1, summary: 'Root cause: null cart total. Fixed in PR #77.', pr: { number: 77, url: 'https://github.com/acme/shop/pull/77' } },
+      previous: {
+        attempt: 1,
+        summary: 'Root cause: null cart total. Fixed in PR #77.',
+        pr: { number: 77, url: 'https://github.com/acme/shop/pull/77' },
+      },
     });
     await k.worker.tick();
     const [, second] = await requestsOf(ds(), issue.id);
@@ -268,8 +328,18 @@ describe('spawn gate: every control on its own', () => {
 
   it('answers the manual spawn API: 202 queued due now, 409 while one is active, 404 for an unknown issue', async () => {
     const issue = await seedSpawnable(ds(), { eventCount: 1 });
-    const res = await k.t.http.post(`/api/issues/${issue.identifier}/spawn`).set(adminAuth).send({ reason: 'look at this' }).expect(202);
-    expect(res.body).toMatchObject({ identifier: issue.identifier, state: 'queued', attempt: 1, requestedBy: 'admin', reason: 'look at this' });
+    const res = await k.t.http
+      .post(`/api/issues/${issue.identifier}/spawn`)
+      .set(adminAuth)
+      .send({ reason: 'look at this' })
+      .expect(202);
+    expect(res.body).toMatchObject({
+      identifier: issue.identifier,
+      state: 'queued',
+      attempt: 1,
+      requestedBy: 'admin',
+      reason: 'look at this',
+    });
     const again = await k.t.http.post(`/api/issues/${issue.identifier}/spawn`).set(adminAuth).send({}).expect(409);
     expect(again.body.error).toBe('SPAWN_ALREADY_ACTIVE');
     await k.t.http.post('/api/issues/CHIPP-999999/spawn').set(adminAuth).send({}).expect(404);
@@ -277,7 +347,16 @@ describe('spawn gate: every control on its own', () => {
     await k.worker.tick();
     const list = await k.t.http.get(`/api/issues/${issue.identifier}/spawns`).set(adminAuth).expect(200);
     expect(list.body).toHaveLength(1);
-    expect(list.body[0]).toMatchObject({ state: 'dispatched', runName: `fixloop ${issue.identifier}`, runId: expect.any(String) });
-    expect(list.body[0].requestPayload).toMatchObject({ owner: 'acme', repo: 'shop', ref: 'staging', return_run_details: true });
+    expect(list.body[0]).toMatchObject({
+      state: 'dispatched',
+      runName: `fixloop ${issue.identifier}`,
+      runId: expect.any(String),
+    });
+    expect(list.body[0].requestPayload).toMatchObject({
+      owner: 'acme',
+      repo: 'shop',
+      ref: 'staging',
+      return_run_details: true,
+    });
   });
 });

@@ -47,7 +47,11 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
         gh.completeRun(run.id);
         const app = apps[callbacks++ % apps.length];
         const identifier = run.inputs.identifier;
-        await app.t.http.post(`/api/agent/issues/${identifier}/status`).set(agentAuth).send({ status: 'completed', runId: String(run.id), costUsd: 0.5 }).expect(200);
+        await app.t.http
+          .post(`/api/agent/issues/${identifier}/status`)
+          .set(agentAuth)
+          .send({ status: 'completed', runId: String(run.id), costUsd: 0.5 })
+          .expect(200);
       }
     };
 
@@ -59,7 +63,9 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
       // every replica's worker and the completions run at the same time; on PGlite two gate passes overlap
       await Promise.all([
         ...apps.map((a) => a.worker.tick()),
-        ...(apps.length === 1 ? [apps[0].gate.runGate().then((r) => Promise.all(r.claimed.map((id) => apps[0].dispatcher.dispatch(id))))] : []),
+        ...(apps.length === 1
+          ? [apps[0].gate.runGate().then((r) => Promise.all(r.claimed.map((id) => apps[0].dispatcher.dispatch(id))))]
+          : []),
         completeOpenRuns(),
       ]);
       const dispatchedNow = gh.dispatchRequests().length;
@@ -74,25 +80,33 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
     expect(gh.maxConcurrentRuns()).toBeLessThanOrEqual(MAX_CONCURRENT);
     expect(gh.maxConcurrentRuns()).toBe(MAX_CONCURRENT);
 
-    const [perIssue] = (await ds.query(`SELECT max(n)::int AS max, count(*)::int AS issues FROM (SELECT count(*) AS n FROM spawn_requests GROUP BY issue_id) s`)) as {
+    const [perIssue] = (await ds.query(
+      `SELECT max(n)::int AS max, count(*)::int AS issues FROM (SELECT count(*) AS n FROM spawn_requests GROUP BY issue_id) s`,
+    )) as {
       max: number;
       issues: number;
     }[];
     expect(perIssue).toEqual({ max: 1, issues: ISSUES });
-    const states = (await ds.query(`SELECT state, count(*)::int AS n FROM spawn_requests GROUP BY state ORDER BY state`)) as { state: string; n: number }[];
+    const states = (await ds.query(
+      `SELECT state, count(*)::int AS n FROM spawn_requests GROUP BY state ORDER BY state`,
+    )) as { state: string; n: number }[];
     expect(states).toEqual([
       { state: 'completed', n: BUDGET },
       { state: 'queued', n: ISSUES - BUDGET },
     ]);
     const day = budgetDay(new Date(), 'UTC');
-    const [budget] = (await ds.query(`SELECT spawn_count, max_spawns, cost_usd FROM spawn_budget_days WHERE day = $1`, [day])) as {
+    const [budget] = (await ds.query(`SELECT spawn_count, max_spawns, cost_usd FROM spawn_budget_days WHERE day = $1`, [
+      day,
+    ])) as {
       spawn_count: number;
       max_spawns: number;
       cost_usd: string;
     }[];
     expect(budget).toMatchObject({ spawn_count: BUDGET, max_spawns: BUDGET });
     expect(Number(budget.cost_usd)).toBe(BUDGET * 0.5);
-    const held = (await ds.query(`SELECT DISTINCT held_reason FROM spawn_requests WHERE state = 'queued'`)) as { held_reason: string }[];
+    const held = (await ds.query(`SELECT DISTINCT held_reason FROM spawn_requests WHERE state = 'queued'`)) as {
+      held_reason: string;
+    }[];
     expect(held).toEqual([{ held_reason: `daily budget used: ${BUDGET} of ${BUDGET} spawns on ${day} (UTC)` }]);
     // the most urgent issues went first
     const [{ worst }] = (await ds.query(

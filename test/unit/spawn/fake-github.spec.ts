@@ -9,7 +9,11 @@ describe(FakeGitHub.name, () => {
     gh = new FakeGitHub();
     gh.expectedToken = 'ghp_test';
     const baseUrl = await gh.start();
-    octokit = new Octokit({ auth: 'ghp_test', baseUrl, log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } });
+    octokit = new Octokit({
+      auth: 'ghp_test',
+      baseUrl,
+      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    });
   });
   afterAll(async () => {
     await gh.stop();
@@ -57,13 +61,23 @@ describe(FakeGitHub.name, () => {
   });
 
   it('refuses a wrong token with 401 and serves added routes', async () => {
-    const other = new Octokit({ auth: 'nope', baseUrl: gh.url, log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} } });
-    await expect(other.rest.actions.listWorkflowRuns({ owner: 'a', repo: 'b', workflow_id: 'w' })).rejects.toMatchObject({ status: 401 });
+    const other = new Octokit({
+      auth: 'nope',
+      baseUrl: gh.url,
+      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+    });
+    await expect(
+      other.rest.actions.listWorkflowRuns({ owner: 'a', repo: 'b', workflow_id: 'w' }),
+    ).rejects.toMatchObject({ status: 401 });
     gh.route('GET', '/repos/:owner/:repo/compare/:basehead', (req, res) => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ status: 'ahead', basehead: req.params.basehead }));
     });
-    const cmp = await octokit.rest.repos.compareCommitsWithBasehead({ owner: 'acme', repo: 'shop', basehead: 'main...staging' });
+    const cmp = await octokit.rest.repos.compareCommitsWithBasehead({
+      owner: 'acme',
+      repo: 'shop',
+      basehead: 'main...staging',
+    });
     expect(cmp.data).toMatchObject({ status: 'ahead', basehead: 'main...staging' });
   });
 });

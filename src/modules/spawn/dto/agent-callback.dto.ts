@@ -3,9 +3,7 @@ import { IsIn, IsNumber, IsObject, IsOptional, IsString, MaxLength, Min, MinLeng
 
 export class AgentStatusDto {
   @ApiProperty({ enum: ['running', 'completed', 'failed'] }) @IsIn(['running', 'completed', 'failed']) status!:
-    | 'running'
-    | 'completed'
-    | 'failed';
+    'running' | 'completed' | 'failed';
   @ApiPropertyOptional({ example: '30433642', description: 'GitHub Actions run id' })
   @IsOptional()
   @IsString()
@@ -43,6 +41,7 @@ export class CallbackResultView {
 }
 
 export class ActivityResultView {
-  @ApiProperty({ description: 'False when an identical activity was already recorded (a retried callback)' }) recorded!: boolean;
+  @ApiProperty({ description: 'False when an identical activity was already recorded (a retried callback)' })
+  recorded!: boolean;
   @ApiPropertyOptional({ nullable: true, type: String }) spawnRequestId!: string | null;
 }

@@ -7,7 +7,9 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 export class SpawnRequestView {
   @ApiProperty() id!: string;
   @ApiProperty({ example: 'CHIPP-42' }) identifier!: string;
-  @ApiProperty({ enum: ['queued', 'dispatching', 'dispatched', 'running', 'completed', 'failed', 'cancelled', 'dry_run'] })
+  @ApiProperty({
+    enum: ['queued', 'dispatching', 'dispatched', 'running', 'completed', 'failed', 'cancelled', 'dry_run'],
+  })
   state!: string;
   @ApiProperty() attempt!: number;
   @ApiProperty({ example: 'system:spawn-gate' }) requestedBy!: string;
@@ -19,7 +21,11 @@ export class SpawnRequestView {
   @ApiPropertyOptional({ nullable: true, type: String, example: 'fixloop CHIPP-42' }) runName!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) runId!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) runUrl!: string | null;
-  @ApiPropertyOptional({ nullable: true, type: Object, description: 'The workflow_dispatch request sent (or, for a dry run, that would have been sent)' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: Object,
+    description: 'The workflow_dispatch request sent (or, for a dry run, that would have been sent)',
+  })
   requestPayload!: Record<string, unknown> | null;
   @ApiPropertyOptional({ nullable: true, type: Object, description: 'Previous attempt (PR, summary) and trigger' })
   context!: Record<string, unknown> | null;
