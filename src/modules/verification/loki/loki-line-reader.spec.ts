@@ -1,5 +1,21 @@
 import { fingerprint, normalizeMessage } from '../../dedup/normalizer.contract';
-import { INGEST_LOKI_FEATURE_LABELS, INGEST_LOKI_SOURCE_LABELS, readLokiLine } from './loki-line-reader';
+import {
+  DEFAULT_FEATURE,
+  DEFAULT_LOKI_FEATURE_LABELS,
+  DEFAULT_LOKI_SOURCE_LABELS,
+} from '../../ingest/ingest-label-defaults';
+import { fingerprintMessage } from '../../dedup/dedup.service';
+import { DEFAULT_VERSION_LABELS } from '../../ingest/parsers/label-version';
+import { parseLokiPush } from '../../ingest/parsers/loki-push.parser';
+import { UNKNOWN_SOURCE } from '../../ingest/parsers/observation';
+import {
+  INGEST_DEFAULT_FEATURE,
+  INGEST_LOKI_FEATURE_LABELS,
+  INGEST_LOKI_SOURCE_LABELS,
+  INGEST_UNKNOWN_SOURCE,
+  INGEST_VERSION_LABELS,
+  readLokiLine,
+} from './loki-line-reader';
 
 const opts = { sourceLabels: INGEST_LOKI_SOURCE_LABELS, featureLabels: INGEST_LOKI_FEATURE_LABELS };
 
@@ -41,5 +57,55 @@ describe(readLokiLine.name, () => {
       source: 'a',
       feature: 'f1',
     });
+  });
+});
+
+/**
+ * The reader mirrors ingest's Loki parser (an internal file of the ingest module, which the
+ * module itself may not import; a spec may). If ingest changes how it reads a line, this fails.
+ */
+describe('readLokiLine parity with ingest', () => {
+  it('uses the same default label names', () => {
+    expect([...INGEST_LOKI_SOURCE_LABELS]).toEqual([...DEFAULT_LOKI_SOURCE_LABELS]);
+    expect([...INGEST_LOKI_FEATURE_LABELS]).toEqual([...DEFAULT_LOKI_FEATURE_LABELS]);
+    expect([...INGEST_VERSION_LABELS]).toEqual([...DEFAULT_VERSION_LABELS]);
+    expect(INGEST_DEFAULT_FEATURE).toBe(DEFAULT_FEATURE);
+    expect(INGEST_UNKNOWN_SOURCE).toBe(UNKNOWN_SOURCE);
+  });
+
+  it('reads source, feature, message and version as ingest does', () => {
+    const cases: Array<{ stream: Record<string, string>; line: string; meta?: Record<string, string> }> = [
+      {
+        stream: { app: 'shop', level: 'error' },
+        line: 'Timeout after 30s calling 10.0.0.7 token=ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      },
+      {
+        stream: { service_name: 'api', job: 'x', level: 'error', component: 'db' },
+        line: '{"level":50,"msg":"Query 42 failed"}',
+      },
+      {
+        stream: { source: 'a', level: 'error' },
+        line: '{"level":"error","err":{"message":"boom"}}',
+        meta: { version: '2.0.1' },
+      },
+      { stream: { level: 'error' }, line: 'no scope at all', meta: { feature: 'billing', commit: 'abc1234' } },
+    ];
+    for (const c of cases) {
+      const pushed = parseLokiPush({
+        body: {
+          streams: [{ stream: c.stream, values: [['1700000000000000000', c.line, ...(c.meta ? [c.meta] : [])]] }],
+        },
+      });
+      const [o] = pushed.observations;
+      const r = readLokiLine(c.stream, c.meta ?? {}, c.line, opts);
+      expect({ source: r.source, feature: r.feature, message: r.message, version: r.version }).toEqual({
+        source: o.source,
+        feature: o.feature,
+        message: o.message,
+        version: o.version,
+      });
+      // ...and fingerprints it as dedup files it.
+      expect(r.fingerprint).toBe(fingerprintMessage(o.source, o.feature, o.message).fingerprint);
+    }
   });
 });
