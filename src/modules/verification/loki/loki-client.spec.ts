@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { FakeLoki, lokiFixture } from '../../../../test/support/fake-loki';
@@ -85,6 +86,7 @@ describe(parseQueryResponse.name, () => {
 describe(LokiClient.name, () => {
   let loki: FakeLoki;
   beforeAll(async () => {
+    Logger.overrideLogger(false); // the retry warnings are expected here
     loki = await FakeLoki.start();
   });
   afterEach(() => loki.reset());
