@@ -10,6 +10,7 @@ import { IssueStatus, canTransition } from '../issues/issue-status.contract';
 import { UndeployedLink } from '../matching/matching.contract';
 import { MatchingFacade } from '../matching/matching.facade';
 import { DeploymentRow, DeploymentsRepository, NewDeployment } from './deployments.repository';
+import { repoOfGithubDeploymentKey } from './deployments.contract';
 import { GithubCompareClient } from './github-compare.client';
 
 const ACTOR: Actor = SYSTEM('deployments');
@@ -140,8 +141,11 @@ export class DeploymentsService {
     const carried: CarriedLink[] = [];
     const checked: Record<string, unknown>[] = [];
     const cache = new Map<string, { containment: string; status?: string }>();
+    const deployedRepo = d.source === 'github' ? repoOfGithubDeploymentKey(d.externalId) : null;
     for (const c of candidates) {
       const repo = `${c.repoOwner}/${c.repoName}`;
+      // A GitHub deployment deploys its own repository: other repositories' PRs are not asked about.
+      if (deployedRepo && deployedRepo.toLowerCase() !== repo.toLowerCase()) continue;
       if (d.prNumbers.includes(c.prNumber)) {
         carried.push({ issuePrId: c.issuePrId, issueId: c.issueId, prNumber: c.prNumber, repo, how: 'listed' });
         checked.push({ pr: c.prNumber, repo, result: 'listed' });

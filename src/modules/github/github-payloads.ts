@@ -91,6 +91,8 @@ export function readWorkflowRun(payload: unknown): { action: string; run: Workfl
 }
 
 export interface DeploymentStatusFacts {
+  repoOwner: string;
+  repoName: string;
   deploymentId: number;
   state: string;
   environment: string;
@@ -106,9 +108,11 @@ export function readDeploymentStatus(payload: unknown): DeploymentStatusFacts {
   const id = num(deployment?.id);
   if (!status || !deployment || id === null)
     throw new PayloadError('a deployment_status event needs deployment and deployment_status');
-  repoOf(p!);
+  const repo = repoOf(p!);
   const inner = obj(deployment.payload);
   return {
+    repoOwner: repo.owner,
+    repoName: repo.name,
     deploymentId: id,
     state: str(status.state) ?? 'unknown',
     environment: str(status.environment) ?? str(deployment.environment) ?? 'unknown',

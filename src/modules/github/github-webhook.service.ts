@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { WorkflowRunReported } from '../../shared/events/event-catalogue';
+import { githubDeploymentKey } from '../deployments/deployments.contract';
 import { DeploymentsFacade } from '../deployments/deployments.facade';
 import { MatchingFacade } from '../matching/matching.facade';
 import { PayloadError, readDeploymentStatus, readPullRequest, readWorkflowRun } from './github-payloads';
@@ -188,7 +189,8 @@ export class GithubWebhookService {
     const recorded = await this.dataSource.transaction(async (m) => {
       if (!(await this.deliveries.claim(m, deliveryId, 'deployment_status', facts.state))) return null;
       return this.deployments.recordGithubDeployment(m, {
-        externalId: String(facts.deploymentId),
+        // GitHub deployment ids are global; the repository is kept in the key so that only its PRs are checked.
+        externalId: githubDeploymentKey(facts.repoOwner, facts.repoName, facts.deploymentId),
         environment: facts.environment,
         sha: facts.sha,
         version: facts.version,

@@ -110,7 +110,7 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     )) as { source: string; external_id: string; environment: string; processed_at: Date | null; result: Loose }[];
     expect(dep).toMatchObject({
       source: 'github',
-      external_id: '9001',
+      external_id: 'Codertocat/Hello-World/9001',
       environment: 'production',
       processed_at: expect.any(Date),
     });
@@ -144,6 +144,26 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     }).expect(200);
     expect(second.body).toMatchObject({ created: false, deploymentId: res.body.deploymentId });
     expect(deployed.filter((e) => e.issueId === issue.id)).toHaveLength(1);
+  });
+
+  it("a GitHub deployment of another repository does not ask about this repository's PRs", async () => {
+    const issue = await stagedFix(406, sha('6'));
+    github.descends(sha('7'), sha('6'));
+    const calls = github.requests.length;
+    const p = deploymentStatus(sha('7'), 9010);
+    p.repository.name = 'Other-Repo';
+    const res = await deliver(t.http, 'deployment_status', p).expect(200);
+    await until(async () => {
+      const rows = (await t.dataSource.query(`SELECT processed_at FROM deployments WHERE id = $1`, [
+        res.body.deploymentId,
+      ])) as { processed_at: Date | null }[];
+      return rows[0]?.processed_at;
+    }, 'processing');
+    expect(github.requests.slice(calls).filter((r) => r.url.includes('/Hello-World/'))).toEqual([]);
+    expect(await status(issue.id)).toBe('in_staging');
+    // Deployed for real afterwards, so later tests start from a clean slate of undeployed links.
+    await deliver(t.http, 'deployment_status', deploymentStatus(sha('7'), 9011)).expect(200);
+    await until(async () => (await status(issue.id)) === 'in_production', 'in_production');
   });
 
   it('ignores deployments that failed or went to another environment (202)', async () => {
