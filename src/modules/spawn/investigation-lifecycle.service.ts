@@ -77,6 +77,16 @@ export class InvestigationLifecycleService {
       const req = await this.repo.lockForCallback(m, issue.id, input.runId);
       if (!req) throw SpawnErrors.noInvestigation(identifier);
       const actor: Actor = { name: `agent:${input.runId ?? req.runId ?? identifier}`, type: 'agent' };
+      if (input.runId && req.runId && req.runId !== input.runId) {
+        // A run fixloop does not know for this issue (an earlier attempt's, or a run started by hand): never let it end the current one.
+        this.logger.warn({
+          msg: 'callback from an unknown run ignored',
+          identifier,
+          runId: input.runId,
+          currentRunId: req.runId,
+        });
+        return { applied: false, spawnRequestId: req.id, state: req.state, issueStatus: issue.status };
+      }
       let applied = false;
       let state: string = req.state;
       if (input.status === 'running') {

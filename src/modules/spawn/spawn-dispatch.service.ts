@@ -172,7 +172,9 @@ export class SpawnDispatchService {
   private async lookup(r: SpawnRequestRow): Promise<FoundRun | null> {
     if (!r.runName) return null;
     const exclude = await this.tx((m) => this.repo.knownRunIds(m, r.id));
-    return this.github.findRunByName(r.runName, r.claimedAt ?? r.createdAt, exclude);
+    // From the claim on (a claim stamped with a `now` ahead of the clock falls back to the request's creation).
+    const since = r.claimedAt && r.claimedAt.getTime() <= Date.now() ? r.claimedAt : r.createdAt;
+    return this.github.findRunByName(r.runName, since, exclude);
   }
 
   /** After a 204 the run appears in the list within moments: ask a few times. */

@@ -1,3 +1,4 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { ErrorReceived, FixFailed, IssueCreated, IssuesMerged } from '../../../src/shared/events/event-catalogue';
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
@@ -239,7 +240,7 @@ describe('spawn gate: every control on its own', () => {
     await k.t.http
       .post(`/api/agent/issues/${running.identifier}/status`)
       .set(agentAuth)
-      .send({ status: 'running', runId: 'r1' })
+      .send({ status: 'running', runId: (await requestsOf(ds(), running.id))[0].run_id })
       .expect(200);
     expect((await requestsOf(ds(), running.id))[0].state).toBe('running');
 
@@ -326,6 +327,42 @@ describe('spawn gate: every control on its own', () => {
     expect(gh.dispatchRequests()).toHaveLength(2);
   });
 
+  it('queues the retry after a failed fix even when the fix.failed event was lost (sweep of failed verification windows)', async () => {
+    const issue = await seedSpawnable(ds());
+    await k.worker.tick();
+    await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/status`)
+      .set(agentAuth)
+      .send({ status: 'completed', summary: 'fixed' })
+      .expect(200);
+    await ds().query(
+      `INSERT INTO verification_windows (issue_id, fingerprints, source, feature, normalized_message, deployed_at, ends_at, state, decided_at)
+       VALUES ($1, ARRAY[$2], 'checkout-api', 'payments', 'm', now() - interval '2 hours', now(), 'failed', now())`,
+      [issue.id, issue.fingerprint],
+    );
+    await k.worker.tick();
+    await k.worker.tick();
+    const reqs = await requestsOf(ds(), issue.id);
+    expect(reqs.map((r) => [r.attempt, r.state])).toEqual([
+      [1, 'completed'],
+      [2, 'dispatched'],
+    ]);
+    expect(reqs[1].context).toMatchObject({ trigger: 'fix_failed', previous: { attempt: 1, summary: 'fixed' } });
+  });
+
+  it('ignores a status callback from a run that is not the current attempt’s', async () => {
+    const issue = await seedSpawnable(ds());
+    await k.worker.tick();
+    const [req] = await requestsOf(ds(), issue.id);
+    const stale = await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/status`)
+      .set(agentAuth)
+      .send({ status: 'failed', runId: '1' })
+      .expect(200);
+    expect(stale.body).toMatchObject({ applied: false, state: 'dispatched' });
+    expect((await requestsOf(ds(), issue.id))[0]).toMatchObject({ state: 'dispatched', run_id: req.run_id });
+  });
+
   it('answers the manual spawn API: 202 queued due now, 409 while one is active, 404 for an unknown issue', async () => {
     const issue = await seedSpawnable(ds(), { eventCount: 1 });
     const res = await k.t.http
@@ -358,5 +395,67 @@ describe('spawn gate: every control on its own', () => {
       ref: 'staging',
       return_run_details: true,
     });
+  });
+});
+
+describe('spawn gate: kill switch forced by the environment', () => {
+  let k: SpawnKit;
+  beforeAll(async () => {
+    k = await startSpawnApp({ SPAWN_KILL_SWITCH: 'true', SPAWN_DELAY_MINUTES: '0', GITHUB_TOKEN: undefined });
+  });
+  afterAll(async () => {
+    await k.t.close();
+  });
+
+  it('stays on whatever the run-time setting says', async () => {
+    await resetData(k.t.dataSource);
+    const off = await k.t.http.put('/api/spawn/kill-switch').set(adminAuth).send({ enabled: false }).expect(200);
+    expect(off.body).toMatchObject({ enabled: true, forcedByEnvironment: true, setting: false });
+    const issue = await seedSpawnable(k.t.dataSource);
+    await k.worker.tick();
+    expect((await requestsOf(k.t.dataSource, issue.id))[0]).toMatchObject({
+      state: 'queued',
+      held_reason: 'kill switch is on: no new investigation is dispatched',
+    });
+  });
+});
+
+describe('spawn schedules (WORKERS_ENABLED=true)', () => {
+  const gh = new FakeGitHub();
+  let k: SpawnKit;
+  beforeAll(async () => {
+    await gh.start();
+    k = await startSpawnApp(
+      githubEnv(gh, {
+        WORKERS_ENABLED: 'true',
+        WORKER_POLL_SECONDS: '0.1',
+        SPAWN_DELAY_MINUTES: '0',
+        BUDGET_TIMEZONE: 'Europe/Berlin',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await k.t.close();
+    await gh.stop();
+  });
+
+  it('runs the worker every WORKER_POLL_SECONDS and schedules the rollover at midnight in BUDGET_TIMEZONE', async () => {
+    const registry = k.t.app.get(SchedulerRegistry);
+    expect(registry.getIntervals()).toContain('spawn-worker');
+    const next = registry.getCronJob('spawn-budget-rollover').nextDate().setZone('Europe/Berlin');
+    expect([next.hour, next.minute, next.second]).toEqual([0, 0, 0]);
+
+    const issue = await seedSpawnable(k.t.dataSource);
+    const deadline = Date.now() + 30_000;
+    while (gh.runsNamed(`fixloop ${issue.identifier}`).length === 0) {
+      if (Date.now() > deadline) throw new Error('the scheduled worker did not dispatch');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const until = Date.now() + 30_000;
+    while ((await requestsOf(k.t.dataSource, issue.id))[0]?.state !== 'dispatched') {
+      if (Date.now() > until) throw new Error('the dispatch was not recorded');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(gh.dispatchRequests()).toHaveLength(1);
   });
 });
