@@ -77,6 +77,8 @@ export class SpawnGateService {
    */
   async enqueueEligible(opts: { issueId?: string; now?: Date } = {}): Promise<number> {
     const min = this.config.MIN_EVENT_COUNT_TO_SPAWN;
+    // The event fast path for an issue that already has its request: one read, no transaction.
+    if (opts.issueId && (await this.repo.hasLiveRequest(this.repo.dataSource.manager, opts.issueId))) return 0;
     const queued = await this.tx(async (m) => {
       const rows = await this.repo.enqueueEligible(m, {
         minEvents: min,

@@ -171,6 +171,14 @@ export class SpawnRepository {
     }));
   }
 
+  /** Whether the issue has a request that was not cancelled (so it is not new any more). */
+  async hasLiveRequest(m: EntityManager, issueId: string): Promise<boolean> {
+    const rows = await rowsOf(m, `SELECT 1 FROM spawn_requests WHERE issue_id = $1 AND state <> 'cancelled' LIMIT 1`, [
+      issueId,
+    ]);
+    return rows.length > 0;
+  }
+
   /** Inserts a request for a later attempt (manual, failed fix); null when one is already active. */
   async insertRequest(m: EntityManager, req: NewRequest): Promise<SpawnRequestRow | null> {
     const rows = (await rowsOf(

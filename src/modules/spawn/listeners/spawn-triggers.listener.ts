@@ -17,9 +17,7 @@ export class SpawnTriggersListener {
 
   @OnDomainEvent('error.received')
   async onErrorReceived(e: ErrorReceived): Promise<void> {
-    // Only the observation that crosses the threshold; the sweep catches anything an event missed.
-    const min = this.config.MIN_EVENT_COUNT_TO_SPAWN;
-    if (e.eventCount < min || e.eventCount - e.count >= min) return;
+    if (e.eventCount < this.config.MIN_EVENT_COUNT_TO_SPAWN) return;
     await this.gate.enqueueEligible({ issueId: e.issueId });
   }
 
