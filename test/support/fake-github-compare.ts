@@ -19,7 +19,7 @@ export class FakeGithubCompare {
   readonly requests: RecordedRequest[] = [];
   private readonly contains = new Set<string>();
   private readonly known = new Set<string>();
-  private failWith: number | null = null;
+  private failWith: { status: number; urlIncludes?: string } | null = null;
   private server?: Server;
 
   /** `head` (the deployed commit) contains `base` (a merge commit). */
@@ -35,8 +35,9 @@ export class FakeGithubCompare {
     return this;
   }
 
-  failNext(status: number | null): this {
-    this.failWith = status;
+  /** The next request (whose URL includes `urlIncludes`, when given) answers this HTTP error. */
+  failNext(status: number, urlIncludes?: string): this {
+    this.failWith = { status, urlIncludes };
     return this;
   }
 
@@ -65,8 +66,8 @@ export class FakeGithubCompare {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify(json));
       };
-      if (this.failWith !== null) {
-        const status = this.failWith;
+      if (this.failWith && (!this.failWith.urlIncludes || (req.url ?? '').includes(this.failWith.urlIncludes))) {
+        const { status } = this.failWith;
         this.failWith = null;
         send(status, { message: 'Server Error', documentation_url: 'https://docs.github.com/rest' });
         return;

@@ -8,6 +8,7 @@ import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 import { GithubCompareClient } from './github-compare.client';
 import { DeploymentRecordedListener } from './listeners/deployment-recorded.listener';
+import { PullRequestMergedListener } from './listeners/pull-request-merged.listener';
 
 /** Deploy tracking: which merged PRs a deploy carried; issues to in_production; fix.deployed. */
 @Module({
@@ -18,6 +19,7 @@ import { DeploymentRecordedListener } from './listeners/deployment-recorded.list
     DeploymentsService,
     GithubCompareClient,
     DeploymentRecordedListener,
+    PullRequestMergedListener,
     DeploymentsCron,
     DeploymentsFacade,
   ],

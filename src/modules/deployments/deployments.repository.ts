@@ -117,4 +117,24 @@ export class DeploymentsRepository {
     )) as { id: string }[];
     return rows.map((r) => r.id);
   }
+
+  /** Processed deployments to an environment reported since a time, newest first (late-merge checks). */
+  async recentProcessed(environment: string, since: Date, limit: number): Promise<DeploymentRow[]> {
+    const rows = (await this.dataSource.query(
+      `SELECT * FROM deployments WHERE environment = $1 AND processed_at IS NOT NULL AND received_at >= $2
+        ORDER BY received_at DESC, id DESC LIMIT $3`,
+      [environment, since, limit],
+    )) as Raw[];
+    return rows.map(toRow);
+  }
+
+  /** Appends what a late check found to a processed deployment's result. */
+  async appendLate(m: EntityManager, id: string, late: Record<string, unknown>): Promise<void> {
+    await m.query(
+      `UPDATE deployments SET result = jsonb_set(COALESCE(result, '{}'::jsonb), '{late}',
+              COALESCE(result->'late', '[]'::jsonb) || jsonb_build_array($2::jsonb))
+        WHERE id = $1`,
+      [id, JSON.stringify(late)],
+    );
+  }
 }

@@ -17,6 +17,9 @@ const ACTOR: Actor = SYSTEM('deployments');
 /** After this many failed attempts (GitHub down, bad token) a deployment stops being retried. */
 export const MAX_PROCESS_ATTEMPTS = 20;
 const TO_PRODUCTION_FROM: readonly IssueStatus[] = ['in_review', 'in_staging'];
+/** How far back a late merge looks for production deploys that may have carried it, and how many. */
+const LATE_MERGE_WINDOW_HOURS = 24;
+const LATE_MERGE_DEPLOYMENTS = 5;
 
 export interface CarriedLink {
   issuePrId: string;
@@ -184,74 +187,113 @@ export class DeploymentsService {
     await this.dataSource.transaction(async (m) => {
       const d = await this.deployments.claimUnprocessed(m, id);
       if (!d) return; // processed meanwhile, or another replica holds it
-      const stillUndeployed = new Set((await this.matching.undeployedMergedLinks(m, true)).map((l) => l.issuePrId));
-      const apply = carried.filter((c) => stillUndeployed.has(c.issuePrId));
-      await this.matching.markLinksDeployed(
-        m,
-        apply.map((c) => c.issuePrId),
-        d.id,
-        d.deployedAt,
-      );
-      const byIssue = new Map<string, CarriedLink[]>();
-      for (const c of apply) byIssue.set(c.issueId, [...(byIssue.get(c.issueId) ?? []), c]);
-      const deployedIssues: { issueId: string; identifier: string; from: string; moved: boolean; prs: number[] }[] = [];
-      for (const [issueId, links] of byIssue) {
-        const issue = await this.issues.findById(issueId, m);
-        if (!issue) continue;
-        const prs = links.map((l) => `${l.repo}#${l.prNumber}`);
-        const what = `${d.environment} deploy${d.version ? ` ${d.version}` : ''}${d.sha ? ` (${d.sha.slice(0, 12)})` : ''}`;
-        const data = {
-          deploymentId: d.id,
-          source: d.source,
-          version: d.version,
-          sha: d.sha,
-          prs,
-          how: links.map((l) => l.how),
-        };
-        let moved = false;
-        if (TO_PRODUCTION_FROM.includes(issue.status) && canTransition(issue.status, 'in_production')) {
-          await this.issues.transition(
-            m,
-            issueId,
-            'in_production',
-            ACTOR,
-            `${prs.join(', ')} reached production in the ${what}`,
-            data,
-          );
-          moved = true;
-          const first = links[0]!;
-          emits.push(() =>
-            this.events.emit(
-              'issue.status_changed',
-              new IssueStatusChanged(issueId, issue.status, 'in_production', ACTOR.name, `deployed: ${what}`),
-            ),
-          );
-          emits.push(() =>
-            this.events.emit(
-              'fix.deployed',
-              new FixDeployed(issueId, d.id, d.deployedAt, d.version ?? undefined, d.sha ?? undefined, first.issuePrId),
-            ),
-          );
-        } else {
-          await this.issues.recordHistory(m, {
-            issueId,
-            actor: ACTOR,
-            field: 'deployment',
-            to: d.id,
-            reason: `${prs.join(', ')} reached production in the ${what}; the issue stays ${issue.status}`,
-            data,
-          });
-        }
-        deployedIssues.push({
-          issueId,
-          identifier: issue.identifier,
-          from: issue.status,
-          moved,
-          prs: links.map((l) => l.prNumber),
-        });
-      }
+      const deployedIssues = await this.applyCarried(m, d, carried, emits);
       await this.deployments.markProcessed(m, d.id, { ...extra, deployedIssues });
     });
     for (const e of emits) await e();
+  }
+
+  /**
+   * A linked PR was merged after a production deploy had been processed (the deploy reported
+   * first, or listed the PR before its merge webhook arrived): the recent production deploys of the
+   * last LATE_MERGE_WINDOW_HOURS are asked whether they carried it, newest first.
+   */
+  async checkLateMerge(issuePrId: string): Promise<string | null> {
+    const since = new Date(Date.now() - LATE_MERGE_WINDOW_HOURS * 3_600_000);
+    const recent = await this.deployments.recentProcessed(
+      this.config.PRODUCTION_ENVIRONMENT,
+      since,
+      LATE_MERGE_DEPLOYMENTS,
+    );
+    for (const d of recent) {
+      const candidates = (await this.matching.undeployedMergedLinks()).filter((l) => l.issuePrId === issuePrId);
+      if (candidates.length === 0) return null;
+      const { carried, checked } = await this.findCarried(d, candidates);
+      if (carried.length === 0) continue;
+      const emits: (() => Promise<void>)[] = [];
+      await this.dataSource.transaction(async (m) => {
+        const deployedIssues = await this.applyCarried(m, d, carried, emits);
+        await this.deployments.appendLate(m, d.id, { at: new Date().toISOString(), checked, deployedIssues });
+      });
+      for (const e of emits) await e();
+      return d.id;
+    }
+    return null;
+  }
+
+  /** Marks the carried links deployed (those still undeployed, locked) and moves their issues. */
+  private async applyCarried(
+    m: EntityManager,
+    d: DeploymentRow,
+    carried: CarriedLink[],
+    emits: (() => Promise<void>)[],
+  ): Promise<{ issueId: string; identifier: string; from: string; moved: boolean; prs: number[] }[]> {
+    const stillUndeployed = new Set((await this.matching.undeployedMergedLinks(m, true)).map((l) => l.issuePrId));
+    const apply = carried.filter((c) => stillUndeployed.has(c.issuePrId));
+    await this.matching.markLinksDeployed(
+      m,
+      apply.map((c) => c.issuePrId),
+      d.id,
+      d.deployedAt,
+    );
+    const byIssue = new Map<string, CarriedLink[]>();
+    for (const c of apply) byIssue.set(c.issueId, [...(byIssue.get(c.issueId) ?? []), c]);
+    const deployedIssues: { issueId: string; identifier: string; from: string; moved: boolean; prs: number[] }[] = [];
+    for (const [issueId, links] of byIssue) {
+      const issue = await this.issues.findById(issueId, m);
+      if (!issue) continue;
+      const prs = links.map((l) => `${l.repo}#${l.prNumber}`);
+      const what = `${d.environment} deploy${d.version ? ` ${d.version}` : ''}${d.sha ? ` (${d.sha.slice(0, 12)})` : ''}`;
+      const data = {
+        deploymentId: d.id,
+        source: d.source,
+        version: d.version,
+        sha: d.sha,
+        prs,
+        how: links.map((l) => l.how),
+      };
+      let moved = false;
+      if (TO_PRODUCTION_FROM.includes(issue.status) && canTransition(issue.status, 'in_production')) {
+        await this.issues.transition(
+          m,
+          issueId,
+          'in_production',
+          ACTOR,
+          `${prs.join(', ')} reached production in the ${what}`,
+          data,
+        );
+        moved = true;
+        const first = links[0]!;
+        emits.push(() =>
+          this.events.emit(
+            'issue.status_changed',
+            new IssueStatusChanged(issueId, issue.status, 'in_production', ACTOR.name, `deployed: ${what}`),
+          ),
+        );
+        emits.push(() =>
+          this.events.emit(
+            'fix.deployed',
+            new FixDeployed(issueId, d.id, d.deployedAt, d.version ?? undefined, d.sha ?? undefined, first.issuePrId),
+          ),
+        );
+      } else {
+        await this.issues.recordHistory(m, {
+          issueId,
+          actor: ACTOR,
+          field: 'deployment',
+          to: d.id,
+          reason: `${prs.join(', ')} reached production in the ${what}; the issue stays ${issue.status}`,
+          data,
+        });
+      }
+      deployedIssues.push({
+        issueId,
+        identifier: issue.identifier,
+        from: issue.status,
+        moved,
+        prs: links.map((l) => l.prNumber),
+      });
+    }
+    return deployedIssues;
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Octokit } from '@octokit/rest';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 
@@ -13,6 +13,7 @@ export type Containment = 'contained' | 'not_contained' | 'unknown_commit';
 @Injectable()
 export class GithubCompareClient {
   private readonly octokit: Octokit;
+  private readonly logger = new Logger(GithubCompareClient.name);
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.octokit = new Octokit({
@@ -20,6 +21,13 @@ export class GithubCompareClient {
       ...(config.GITHUB_TOKEN ? { auth: config.GITHUB_TOKEN } : {}),
       userAgent: 'fixloop',
       request: { retries: 0 },
+      // Octokit logs failed requests itself; fixloop logs them once, where it handles them.
+      log: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (message: string) => this.logger.debug(message),
+        error: (message: string) => this.logger.debug(message),
+      },
     });
   }
 

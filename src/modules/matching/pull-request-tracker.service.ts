@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DATABASE_CAPABILITIES, DatabaseCapabilities } from '../../shared/database/database-kind';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
-import { IssueStatusChanged, PullRequestLinked } from '../../shared/events/event-catalogue';
+import { IssueStatusChanged, PullRequestLinked, PullRequestMerged } from '../../shared/events/event-catalogue';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { IssueStatus, canTransition } from '../issues/issue-status.contract';
 import { EMBEDDING_PROVIDER, EmbeddingProvider } from './embeddings/embedding-provider';
@@ -70,6 +70,7 @@ export class PullRequestTrackerService {
     const linked: LinkedPr[] = [];
     const moves: StatusMove[] = [];
     const reverted: string[] = [];
+    const mergedNow: { issuePrId: string; issueId: string }[] = [];
 
     if (match) {
       await this.links.insertMatchRun(m, pr, {
@@ -131,6 +132,7 @@ export class PullRequestTrackerService {
         const why = isNew ? `PR ${ref} linked` : action === 'reopened' ? `PR ${ref} reopened` : `PR ${ref} open`;
         await this.move(m, row.issueId, BEFORE_REVIEW, 'in_review', why, data, moves);
       } else if (next === 'merged') {
+        mergedNow.push({ issuePrId: row.id, issueId: row.issueId });
         if (pr.baseBranch === this.config.STAGING_BRANCH) {
           await this.move(
             m,
@@ -226,6 +228,19 @@ export class PullRequestTrackerService {
           await this.events.emit(
             'issue.status_changed',
             new IssueStatusChanged(mv.issueId, mv.from, mv.to, ACTOR.name, mv.reason),
+          );
+        }
+        // After the status events: a deploy that already carried this merge moves the issue on from here.
+        for (const mg of mergedNow) {
+          this.events.publish(
+            'pull_request.merged',
+            new PullRequestMerged(
+              mg.issuePrId,
+              mg.issueId,
+              `${pr.repoOwner}/${pr.repoName}`,
+              pr.number,
+              pr.mergeCommitSha,
+            ),
           );
         }
       },

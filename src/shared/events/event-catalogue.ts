@@ -154,6 +154,22 @@ export class DeploymentRecorded extends DomainEvent {
 }
 
 /**
+ * A linked PR was merged (webhook). The deployments module checks whether a production deploy it
+ * already processed carried it (a deploy reported before the merge webhook arrived).
+ */
+export class PullRequestMerged extends DomainEvent {
+  constructor(
+    readonly issuePrId: string,
+    readonly issueId: string,
+    readonly repo: string,
+    readonly prNumber: number,
+    readonly mergeCommitSha: string | null,
+  ) {
+    super();
+  }
+}
+
+/**
  * The catalogue: event name -> payload class. `DomainEventBus.emit` and `@OnDomainEvent` are typed
  * by it, so emitting the wrong payload does not compile.
  */
@@ -170,6 +186,7 @@ export interface EventMap {
   'fix.failed': FixFailed;
   'workflow_run.reported': WorkflowRunReported;
   'deployment.recorded': DeploymentRecorded;
+  'pull_request.merged': PullRequestMerged;
 }
 
 export type EventName = keyof EventMap;

@@ -159,7 +159,9 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
       ])) as { processed_at: Date | null }[];
       return rows[0]?.processed_at;
     }, 'processing');
-    expect(github.requests.slice(calls).filter((r) => r.url.includes('/Hello-World/'))).toEqual([]);
+    expect(
+      github.requests.slice(calls).filter((r) => r.url.includes('/Hello-World/') && r.url.includes(sha('7'))),
+    ).toEqual([]);
     expect(await status(issue.id)).toBe('in_staging');
     // Deployed for real afterwards, so later tests start from a clean slate of undeployed links.
     await deliver(t.http, 'deployment_status', deploymentStatus(sha('7'), 9011)).expect(200);
@@ -178,7 +180,7 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
 
   it('keeps a deployment whose compare call failed and finishes it from the retry sweep', async () => {
     const issue = await stagedFix(403, sha('3'));
-    github.descends(sha('f'), sha('3')).failNext(502);
+    github.descends(sha('f'), sha('3')).failNext(502, sha('f'));
     const res = await deliver(t.http, 'deployment_status', deploymentStatus(sha('f'), 9004)).expect(200);
     const failed = await until(async () => {
       const rows = (await t.dataSource.query(
@@ -244,6 +246,72 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
       .send({ environment: 'production', sha: sha('9'), externalId: 'pipeline-77' })
       .expect(200);
     expect(prod.body.deployedIssues).toEqual([expect.objectContaining({ identifier: issue.identifier, moved: true })]);
+  });
+
+  it('a deploy reported before the merge webhook still carries the PR once the merge arrives (listed or by sha)', async () => {
+    const listed = await seedIssue(t.dataSource);
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({ number: 407, title: `Fix ${listed.identifier}`, base: 'main' }),
+    ).expect(200);
+    const early = await t.http
+      .post('/api/deployments')
+      .set(agentAuth)
+      .send({ environment: 'production', prNumbers: [407] })
+      .expect(200);
+    expect(early.body.deployedIssues).toEqual([]);
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({
+        number: 407,
+        title: `Fix ${listed.identifier}`,
+        base: 'main',
+        action: 'closed',
+        merged: true,
+        mergeCommitSha: sha('8'),
+      }),
+    ).expect(200);
+    await until(async () => (await status(listed.id)) === 'in_production', 'listed PR in_production');
+    expect(deployed.find((e) => e.issueId === listed.id)).toMatchObject({ deploymentId: early.body.id });
+
+    const bySha = await seedIssue(t.dataSource);
+    github.descends(sha('c'), sha('b'));
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({ number: 408, title: `Fix ${bySha.identifier}`, base: 'main' }),
+    ).expect(200);
+    const dep = await deliver(t.http, 'deployment_status', deploymentStatus(sha('c'), 9020)).expect(200);
+    await until(async () => {
+      const rows = (await t.dataSource.query(`SELECT processed_at FROM deployments WHERE id = $1`, [
+        dep.body.deploymentId,
+      ])) as { processed_at: Date | null }[];
+      return rows[0]?.processed_at;
+    }, 'processing');
+    expect(await status(bySha.id)).toBe('in_review');
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({
+        number: 408,
+        title: `Fix ${bySha.identifier}`,
+        base: 'main',
+        action: 'closed',
+        merged: true,
+        mergeCommitSha: sha('b'),
+      }),
+    ).expect(200);
+    await until(async () => (await status(bySha.id)) === 'in_production', 'sha PR in_production');
+    const [row] = (await t.dataSource.query(`SELECT result FROM deployments WHERE id = $1`, [
+      dep.body.deploymentId,
+    ])) as { result: Loose }[];
+    expect(row!.result.late).toEqual([
+      expect.objectContaining({
+        deployedIssues: [expect.objectContaining({ identifier: bySha.identifier, moved: true })],
+      }),
+    ]);
   });
 
   it('validates the body and the key: 400, 401, 403', async () => {
