@@ -169,6 +169,28 @@ describe('Issue status follows its PR (webhook-driven transitions)', () => {
     expect(await prState(307)).toEqual(['reverted']);
   });
 
+  it('an edit that adds an identifier links the PR then (edited re-reads the text)', async () => {
+    const issue = await seedIssue(t.dataSource);
+    const first = await deliver(
+      t.http,
+      'pull_request',
+      prPayload({ number: 310, title: 'Tidy the checkout code', body: 'Refactor.' }),
+    ).expect(200);
+    expect(first.body.linked).toEqual([]);
+    const edited = await deliver(
+      t.http,
+      'pull_request',
+      prPayload({
+        number: 310,
+        action: 'edited',
+        title: 'Tidy the checkout code',
+        body: `Refactor. Fixes ${issue.identifier}.`,
+      }),
+    ).expect(200);
+    expect(edited.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+    expect(await status(issue.id)).toBe('in_review');
+  });
+
   it('does not move an issue a person closed, and shows the PR on the issue page', async () => {
     const issue = await seedIssue(t.dataSource, { status: 'closed' });
     await deliver(t.http, 'pull_request', prPayload({ number: 309, title: `Docs for ${issue.identifier}` })).expect(
