@@ -5,8 +5,8 @@ import type { DedupBatchResult, PerformedMerge } from './dedup.contract';
 
 /**
  * Emits what a committed dedup transaction did: `issue.created`, `issues.merged` (with the merged
- * issue's `issue.status_changed` to closed) and one `error.received` per observation. Never called
- * before the commit.
+ * issue's `issue.status_changed` to closed) and one `error.received` per fingerprint and version of
+ * the batch. Never called before the commit.
  */
 @Injectable()
 export class DedupAnnouncer {
@@ -17,8 +17,11 @@ export class DedupAnnouncer {
       await this.bus.emit('issue.created', new IssueCreated(c.issueId, c.identifier, c.fingerprint, c.source, c.feature));
     }
     for (const m of result.merges) await this.announceMerge(m);
+    // The ingest hot path does not wait for `error.received` listeners (DomainEventBus.publish):
+    // what they must not miss is already committed (links, counts, samples), so a request is not
+    // held up by another module's transaction per event. Creation and merges are awaited.
     for (const f of result.filed) {
-      await this.bus.emit('error.received', new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version));
+      this.bus.publish('error.received', new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version));
     }
   }
 

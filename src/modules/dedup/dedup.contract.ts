@@ -20,9 +20,23 @@ export interface ObservationInput {
   labels: Record<string, string>;
   stack?: string;
   version?: string;
+  /** Idempotency key (required by `recordKnown`, which claims it in the counting statement). */
+  deliveryKey?: string;
 }
 
-/** Where one observation was filed. */
+/** What `DedupFacade.recordKnown` did with a batch. */
+export interface KnownPathOutcome {
+  /** Observations of known fingerprints: counted, or skipped as redeliveries. Already committed. */
+  handled: ReadonlySet<ObservationInput>;
+  /** Of those, how many were new (their delivery key claimed now). */
+  accepted: number;
+  result: DedupBatchResult;
+}
+
+/**
+ * Where the observations of one fingerprint (and build version) in a batch were filed: `count`
+ * is their total, `observedAt` the latest of their own times.
+ */
 export interface FiledObservation {
   issueId: string;
   fingerprint: string;

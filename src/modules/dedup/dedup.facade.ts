@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { DedupAnnouncer } from './dedup-announcer';
-import type { DedupBatchResult, ObservationInput } from './dedup.contract';
+import type { DedupBatchResult, KnownPathOutcome, ObservationInput } from './dedup.contract';
 import { DedupService, fingerprintMessage } from './dedup.service';
+import { KnownPathBatcher } from './known-path-batcher';
 
 /**
  * The dedup module's door for ingest. `recordObservations` runs inside the caller's transaction
@@ -14,7 +15,19 @@ export class DedupFacade {
   constructor(
     private readonly dedup: DedupService,
     private readonly announcer: DedupAnnouncer,
+    private readonly batcher: KnownPathBatcher,
   ) {}
+
+  /**
+   * The fast path for firing observations of fingerprints that already have an issue: their
+   * delivery keys are claimed and they are counted in one atomic statement (shared with other
+   * requests arriving meanwhile), committed when this resolves. The observations not in
+   * `handled` (new fingerprints) go to `recordObservations`, with their keys claimed by the caller
+   * in its transaction.
+   */
+  recordKnown(observations: readonly ObservationInput[]): Promise<KnownPathOutcome> {
+    return this.batcher.submit(observations);
+  }
 
   /** Files firing observations into issues (counts, samples, new issues, grouping merges). */
   recordObservations(manager: EntityManager, observations: readonly ObservationInput[]): Promise<DedupBatchResult> {

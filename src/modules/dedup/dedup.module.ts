@@ -6,6 +6,7 @@ import { DedupFacade } from './dedup.facade';
 import { DedupRepository } from './dedup.repository';
 import { DedupService } from './dedup.service';
 import { IssueMergeService } from './issue-merge.service';
+import { KnownPathBatcher } from './known-path-batcher';
 
 /**
  * Deduplication: fingerprints, the grouping engine's state, links (aliases) and merges. Ingest
@@ -14,7 +15,7 @@ import { IssueMergeService } from './issue-merge.service';
 @Module({
   imports: [IssuesModule],
   controllers: [DedupController],
-  providers: [DedupRepository, DedupService, DedupAnnouncer, DedupFacade, IssueMergeService],
+  providers: [DedupRepository, DedupService, DedupAnnouncer, DedupFacade, IssueMergeService, KnownPathBatcher],
   exports: [DedupFacade],
 })
 export class DedupModule {}

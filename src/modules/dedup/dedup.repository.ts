@@ -25,6 +25,17 @@ export interface LinkRow {
   issueId: string;
 }
 
+export interface FastCountResult {
+  /** Fingerprints that had a link: their observations were handled (counted or duplicates). */
+  known: Set<string>;
+  /** Delivery keys claimed (new) by the statement. */
+  claimed: Set<string>;
+  /** Where each counted fingerprint is filed. */
+  links: LinkRow[];
+  /** Issues' event counts after the statement. */
+  eventCounts: Map<string, number>;
+}
+
 export interface NewLink {
   fingerprint: string;
   issueId: string;
@@ -133,6 +144,112 @@ export class DedupRepository {
       ],
     )) as { link_id: string; fingerprint: string; issue_id: string }[];
     return found.map((r) => ({ linkId: r.link_id, fingerprint: r.fingerprint, issueId: r.issue_id }));
+  }
+
+  /**
+   * The known-fingerprint path in ONE statement (autocommit, so the hot link and issue rows stay
+   * locked only while it runs): for the observations whose fingerprint already has a link, claim
+   * their delivery keys, and for the claimed ones count on the links and (through
+   * `issuesCountSql`, the issues module's statement) on the issues, and keep the newest samples.
+   * A delivery is recorded with the observation's kind (grafana, alertmanager, loki, events).
+   * Observations of unknown fingerprints are left alone, delivery keys unclaimed, for the
+   * transactional path. Returns the known fingerprints, the claimed keys, where each counted
+   * fingerprint is filed and the issues' counts afterwards.
+   */
+  async countKnownInOneStatement(
+    manager: EntityManager,
+    rows: readonly (SampleRow & { deliveryKey: string })[],
+    samplesPerFingerprint: number,
+    issuesCountSql: (source: string) => string,
+  ): Promise<FastCountResult> {
+    const result: FastCountResult = { known: new Set(), claimed: new Set(), links: [], eventCounts: new Map() };
+    if (rows.length === 0) return result;
+    const out = (await manager.query(
+      `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::text[])
+           WITH ORDINALITY AS t(dk, fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
+       ), known AS (
+         SELECT l.external_id FROM external_issue_links l
+          WHERE l.source = '${FINGERPRINT_LINK_SOURCE}' AND l.external_id IN (SELECT fp FROM input)
+       ), claimed AS (
+         INSERT INTO ingest_deliveries (delivery_key, kind)
+         SELECT DISTINCT ON (dk) dk, kind FROM input WHERE fp IN (SELECT external_id FROM known) ORDER BY dk
+         ON CONFLICT (delivery_key) DO NOTHING
+         RETURNING delivery_key
+       ), fresh AS (
+         SELECT DISTINCT ON (input.dk) input.* FROM input JOIN claimed ON claimed.delivery_key = input.dk ORDER BY input.dk, input.ord
+       ), agg AS (
+         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM fresh GROUP BY fp ORDER BY fp
+       ), links AS (
+         -- rows locked in id order (and all links before any issue): concurrent batches never deadlock
+         UPDATE external_issue_links l
+            SET event_count = l.event_count + x.cnt,
+                first_seen_at = LEAST(l.first_seen_at, x.first_at),
+                last_seen_at = GREATEST(l.last_seen_at, x.last_at),
+                updated_at = now()
+           FROM (
+             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at
+               FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
+              ORDER BY l2.id
+                FOR NO KEY UPDATE OF l2
+           ) x
+          WHERE l.id = x.id
+         RETURNING l.id, l.external_id, l.issue_id
+       ), per_issue AS (
+         SELECT links.issue_id, sum(agg.cnt)::bigint AS cnt, min(agg.first_at) AS first_at, max(agg.last_at) AS last_at
+           FROM links JOIN agg ON agg.fp = links.external_id
+          GROUP BY links.issue_id ORDER BY links.issue_id
+       ), issue_counts AS (
+         ${issuesCountSql('per_issue')}
+       ), ranked AS (
+         SELECT fresh.*, links.id AS link_id, links.issue_id,
+                row_number() OVER (PARTITION BY fresh.fp ORDER BY fresh.occurred_at DESC, fresh.ord DESC) AS rn
+           FROM fresh JOIN links ON links.external_id = fresh.fp
+       ), kept AS (
+         SELECT * FROM ranked WHERE rn <= $11
+       ), inserted AS (
+         INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
+         SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept
+         RETURNING link_id
+       ), per_link AS (
+         SELECT link_id, count(*)::int AS k FROM kept GROUP BY link_id
+       ), trimmed AS (
+         DELETE FROM error_events e
+          USING (
+            SELECT old.id FROM per_link p
+            CROSS JOIN LATERAL (
+              SELECT id FROM error_events WHERE link_id = p.link_id ORDER BY id DESC OFFSET GREATEST($11 - p.k, 0)
+            ) old
+          ) d
+          WHERE e.id = d.id
+         RETURNING e.id
+       )
+       -- (data-modifying CTEs run to completion whether or not they are read)
+       SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n FROM known
+       UNION ALL SELECT 'claimed', delivery_key, NULL, NULL FROM claimed
+       UNION ALL SELECT 'link', external_id, issue_id::text, NULL FROM links
+       UNION ALL SELECT 'issue', id::text, NULL, event_count FROM issue_counts`,
+      [
+        rows.map((r) => r.deliveryKey),
+        rows.map((r) => r.fingerprint),
+        rows.map((r) => r.count),
+        rows.map((r) => r.occurredAt),
+        rows.map((r) => r.level),
+        rows.map((r) => r.version),
+        rows.map((r) => JSON.stringify(r.labels)),
+        rows.map((r) => r.message),
+        rows.map((r) => r.stack),
+        rows.map((r) => r.kind),
+        samplesPerFingerprint,
+      ],
+    )) as { t: string; a: string | null; b: string | null; n: string | null }[];
+    for (const row of out) {
+      if (row.t === 'known' && row.a !== null) result.known.add(row.a);
+      else if (row.t === 'claimed' && row.a !== null) result.claimed.add(row.a);
+      else if (row.t === 'link' && row.a !== null && row.b !== null) result.links.push({ linkId: '', fingerprint: row.a, issueId: row.b });
+      else if (row.t === 'issue' && row.a !== null) result.eventCounts.set(row.a, Number(row.n));
+    }
+    return result;
   }
 
   /** Notes on the links of these fingerprints that their alert resolved. */

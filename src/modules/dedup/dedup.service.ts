@@ -8,6 +8,7 @@ import type {
   DedupBatchResult,
   FiledObservation,
   FingerprintedMessage,
+  KnownPathOutcome,
   ObservationInput,
   PerformedMerge,
 } from './dedup.contract';
@@ -61,6 +62,42 @@ export class DedupService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /**
+   * The common case in one autocommitted statement (see `DedupRepository.countKnownInOneStatement`)
+   * for several requests' observations at once (`KnownPathBatcher`): observations whose
+   * fingerprint already has a link are claimed (delivery key), counted and sampled; the others are
+   * left for `recordObservations` in a transaction, their keys unclaimed, so a failure there loses
+   * nothing (the sender's retry finds the known part already claimed). One outcome per group, in
+   * order; a key sent twice is new only in its first group.
+   */
+  async recordKnown(manager: EntityManager, groups: readonly (readonly ObservationInput[])[]): Promise<KnownPathOutcome[]> {
+    const prepared = groups.map((observations) =>
+      observations.map((o) => {
+        if (o.deliveryKey === undefined) throw new Error('dedup: recordKnown needs delivery keys');
+        return { ...this.prepare(o), deliveryKey: o.deliveryKey };
+      }),
+    );
+    const all = prepared.flat();
+    const r = await this.repo.countKnownInOneStatement(manager, all, this.config.SAMPLES_PER_FINGERPRINT, (source) =>
+      this.issues.countObservationsSql(source),
+    );
+    const issueOf = new Map(r.links.map((l) => [l.fingerprint, l.issueId]));
+    return groups.map((observations, g) => {
+      const handled = new Set<ObservationInput>();
+      const fresh: Prepared[] = [];
+      prepared[g].forEach((p, i) => {
+        if (!r.known.has(p.fingerprint)) return;
+        handled.add(observations[i]);
+        if (r.claimed.delete(p.deliveryKey)) fresh.push(p);
+      });
+      const filed = this.summarise(fresh, (fp) => {
+        const issueId = issueOf.get(fp);
+        return issueId === undefined ? undefined : { issueId, eventCount: r.eventCounts.get(issueId) ?? 0 };
+      });
+      return { handled, accepted: fresh.length, result: { filed, created: [], merges: [] } };
+    });
+  }
+
   async recordObservations(manager: EntityManager, observations: readonly ObservationInput[]): Promise<DedupBatchResult> {
     const result: DedupBatchResult = { filed: [], created: [], merges: [] };
     if (observations.length === 0) return result;
@@ -84,22 +121,39 @@ export class DedupService {
       // Merges in this batch moved links: report where every fingerprint is filed now.
       filing = await this.repo.currentFiling(manager, [...new Set(prepared.map((p) => p.fingerprint))]);
     }
-    for (const p of prepared) {
-      const link = linkOf.get(p.fingerprint);
-      const now = filing.get(p.fingerprint);
-      const issueId = now?.issueId ?? link?.issueId;
-      if (issueId === undefined) throw new Error(`dedup: fingerprint ${p.fingerprint} has no link after filing`);
-      const filed: FiledObservation = {
-        issueId,
-        fingerprint: p.fingerprint,
-        eventCount: now?.eventCount ?? eventCounts.get(issueId) ?? 0,
-        observedAt: p.observedAt,
-        count: p.count,
-      };
-      if (p.version !== null) filed.version = p.version;
-      result.filed.push(filed);
-    }
+    result.filed = this.summarise(prepared, (fp) => {
+      const now = filing.get(fp);
+      const issueId = now?.issueId ?? linkOf.get(fp)?.issueId;
+      return issueId === undefined ? undefined : { issueId, eventCount: now?.eventCount ?? eventCounts.get(issueId) ?? 0 };
+    });
     return result;
+  }
+
+  /**
+   * One entry per (fingerprint, version) of a batch: `count` sums its occurrences and `observedAt`
+   * is the latest. A push of 1,000 lines of one error is one `error.received`, not 1,000 (each
+   * listener runs a transaction per event); totals and the latest time are kept.
+   */
+  private summarise(
+    rows: readonly Prepared[],
+    filedAt: (fingerprint: string) => { issueId: string; eventCount: number } | undefined,
+  ): FiledObservation[] {
+    const byKey = new Map<string, FiledObservation>();
+    for (const p of rows) {
+      const key = `${p.fingerprint}|${p.version ?? ''}`;
+      const seen = byKey.get(key);
+      if (seen !== undefined) {
+        seen.count += p.count;
+        if (p.observedAt > seen.observedAt) seen.observedAt = p.observedAt;
+        continue;
+      }
+      const at = filedAt(p.fingerprint);
+      if (at === undefined) throw new Error(`dedup: fingerprint ${p.fingerprint} has no link after filing`);
+      const filed: FiledObservation = { ...at, fingerprint: p.fingerprint, observedAt: p.observedAt, count: p.count };
+      if (p.version !== null) filed.version = p.version;
+      byKey.set(key, filed);
+    }
+    return [...byKey.values()];
   }
 
   /**

@@ -104,9 +104,23 @@ export class IngestService {
       issuesCreated: 0,
     };
     if (observations.length === 0) return summary;
-    const result = await this.inTransaction((m) => this.record(m, kind, observations, receivedAt, summary));
-    summary.issuesCreated = result.created.length;
-    await this.dedup.announce(result);
+    // 1. Known fingerprints, the common case: one autocommitted statement claims and counts them.
+    const firing = observations.filter((o) => o.status === 'firing' && o.synthetic === undefined);
+    const known = await this.withRetries(() => this.dedup.recordKnown(firing));
+    // 2. The rest (new fingerprints, resolved and synthetic alerts) in one transaction.
+    const rest = observations.filter((o) => !known.handled.has(o));
+    const slow =
+      rest.length === 0
+        ? { filed: [], created: [], merges: [] }
+        : await this.withRetries(() => this.dataSource.transaction((m) => this.record(m, kind, rest, receivedAt, summary)));
+    summary.accepted += known.accepted;
+    summary.duplicates += known.handled.size - known.accepted;
+    summary.issuesCreated = slow.created.length;
+    await this.dedup.announce({
+      filed: [...known.result.filed, ...slow.filed],
+      created: slow.created,
+      merges: slow.merges,
+    });
     return summary;
   }
 
@@ -144,11 +158,11 @@ export class IngestService {
     return this.dedup.recordObservations(m, firing);
   }
 
-  /** Runs `work` in a transaction, retrying deadlocks and serialisation failures; 503 when the database is unreachable. */
-  private async inTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+  /** Runs `work` (one statement or a transaction), retrying deadlocks and serialisation failures; 503 when the database is unreachable. */
+  private async withRetries<T>(work: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction(work);
+        return await work();
       } catch (err) {
         const code = errorCode(err);
         if (code !== undefined && RETRYABLE_CODES.has(code) && attempt < MAX_ATTEMPTS) {

@@ -259,6 +259,29 @@ export class IssuesFacade {
   }
 
   /**
+   * The statement that counts observations on issues, for a caller that counts in ONE statement
+   * (dedup's known-fingerprint path): an `UPDATE issues` over the caller's CTE `source`, which must
+   * have one row per issue with columns (issue_id uuid, cnt bigint, first_at timestamptz,
+   * last_at timestamptz). Same effect as `recordObservations`; returns (id, event_count).
+   */
+  countObservationsSql(source: string): string {
+    // Rows locked in id order, so concurrent statements never deadlock on issues.
+    return `UPDATE issues i
+               SET event_count = i.event_count + x.cnt,
+                   first_seen_at = LEAST(i.first_seen_at, x.first_at),
+                   last_seen_at = GREATEST(i.last_seen_at, x.last_at),
+                   updated_at = now()
+              FROM (
+                SELECT s.issue_id, s.cnt, s.first_at, s.last_at
+                  FROM ${source} s JOIN issues i2 ON i2.id = s.issue_id
+                 ORDER BY i2.id
+                   FOR NO KEY UPDATE OF i2
+              ) x
+             WHERE i.id = x.issue_id
+            RETURNING i.id, i.event_count`;
+  }
+
+  /**
    * Marks `mergedId` as merged into `targetId` (dedup's merges, automatic or by a person): both
    * rows locked in id order; both must be live (not merged) and distinct. The merged issue gets
    * `merged_into_id` and moves to closed; its event count is added to the target's and the seen

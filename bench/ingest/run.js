@@ -1,0 +1,283 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * Ingest load generator: the running service (a child process, real PostgreSQL server) under
+ * loopback HTTP load, beside the raw rate of single-row `INSERT ... ON CONFLICT DO NOTHING` on the
+ * same database at the same concurrency.
+ *
+ *   npm run build && node bench/ingest/run.js [--seconds 5] [--concurrency 16] [--batch 100]
+ *
+ * Phases (each runs `--seconds` after a 1 s warm-up that creates the issues, bounded):
+ *   raw          single-row INSERT ... ON CONFLICT DO NOTHING, one pooled connection per worker
+ *   loki-json    POST /loki/api/v1/push, JSON, `--batch` error lines per push (pino-loki's shape)
+ *   loki-proto   POST /loki/api/v1/push, snappy protobuf, `--batch` lines (winston-loki/Promtail's shape)
+ *   webhook      POST /api/loki/webhook, one Grafana alert per request (the derived Grafana 12 payload)
+ *   events       POST /api/events, `--batch` events per request
+ * Printed: accepted events per second, requests per second, p50/p99 request latency, and the ratio
+ * to the raw rate.
+ *
+ * Database: TEST_DATABASE_URL (an admin URL), else postgres://postgres:postgres@127.0.0.1:5432/postgres;
+ * a fresh database `fixloop_bench_test` is created and dropped. FIXLOOP_DIST overrides the build
+ * directory (default <repo>/dist). Everything stays on 127.0.0.1.
+ */
+const { fork } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+
+const repo = path.resolve(__dirname, '..', '..');
+const dist = process.env.FIXLOOP_DIST || path.join(repo, 'dist');
+const shared = process.env.SHARED_DIR || path.join(repo, '..', 'shared');
+const SECRET = 'bench-ingest-secret-0123';
+const DB_NAME = 'fixloop_bench_test';
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+function databaseUrls() {
+  const admin = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres');
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(admin.hostname)) {
+    throw new Error(`refusing a non-loopback database host: ${admin.hostname}`);
+  }
+  const bench = new URL(admin.toString());
+  bench.pathname = `/${DB_NAME}`;
+  return { admin: admin.toString(), bench: bench.toString() };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server mode: the real app in its own process.
+
+async function serve() {
+  require('reflect-metadata');
+  const { createApp } = require(path.join(dist, 'src/app.factory.js'));
+  const { loadConfig } = require(path.join(dist, 'src/shared/config/config.loader.js'));
+  const config = loadConfig({
+    DATABASE_URL: process.env.BENCH_DATABASE_URL,
+    DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE,
+    ADMIN_API_KEY: 'bench-admin-key-0123456789',
+    AGENT_API_KEY: 'bench-agent-key-0123456789',
+    LOKI_WEBHOOK_SECRET: SECRET,
+    GITHUB_WEBHOOK_SECRET: 'bench-github-secret-0123',
+    WORKERS_ENABLED: 'false',
+    LOG_LEVEL: 'error',
+    REQUEST_BODY_LIMIT_BYTES: String(20 * 1024 * 1024),
+  });
+  const app = await createApp(config); // errors only (LOG_LEVEL=error), on stderr
+  await app.listen(0, '127.0.0.1');
+  process.send({ port: app.getHttpServer().address().port });
+  process.on('message', async (m) => {
+    if (m === 'stop') {
+      await app.close();
+      process.exit(0);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation
+
+const TEMPLATES = [
+  (n) => `Order ${n} not found`,
+  (n) => `Payment ${n} declined by gateway`,
+  (n) => `Timeout after ${n} ms calling inventory-service`,
+  (n) => `User ${n} has no active subscription`,
+  (n) => `Cannot read properties of undefined (reading 'id') at OrdersController line ${n}`,
+  (n) => `Failed to publish event ${n} to queue orders.created`,
+  (n) => `Database query exceeded ${n} ms: SELECT * FROM carts`,
+  (n) => `Webhook delivery ${n} rejected with status 502`,
+];
+let counter = 0;
+const nextMessage = () => {
+  counter++;
+  return TEMPLATES[counter % TEMPLATES.length](1000 + (counter % 997));
+};
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs `workers` loops calling `once()` until `seconds` pass; returns events/s, requests/s, latencies. */
+async function drive(seconds, workers, once) {
+  const latencies = [];
+  let events = 0;
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(Math.round(seconds * 1e9));
+  const loop = async () => {
+    while (process.hrtime.bigint() < deadline) {
+      const t0 = process.hrtime.bigint();
+      const n = await once();
+      events += n;
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, loop));
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  latencies.sort((a, b) => a - b);
+  return {
+    eventsPerSecond: events / elapsed,
+    requestsPerSecond: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    requests: latencies.length,
+  };
+}
+
+function post(agent, port, route, headers, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, path: route, method: 'POST', agent, headers: { ...headers, 'Content-Length': body.length } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          if (res.statusCode >= 300) reject(new Error(`${route}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
+          else resolve(Buffer.concat(chunks));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let nsClock = BigInt(Date.now()) * 1_000_000n;
+const nextNs = () => String((nsClock += 1000n));
+
+function lokiJson(batch) {
+  const values = [];
+  for (let i = 0; i < batch; i++) {
+    const msg = nextMessage();
+    values.push([nextNs(), JSON.stringify({ level: 50, time: Date.now(), msg, route: '/api/orders' }), { trace_id: `t${counter}` }]);
+  }
+  return Buffer.from(JSON.stringify({ streams: [{ stream: { app: 'checkout-api', env: 'bench', level: 'error' }, values }] }));
+}
+
+function lokiProto(encodePushRequest, snappy, batch) {
+  const entries = [];
+  for (let i = 0; i < batch; i++) {
+    const ns = BigInt(nextNs());
+    entries.push({
+      timestamp: { seconds: Number(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) },
+      line: `level=error msg="${nextMessage()}"`,
+    });
+  }
+  const bytes = encodePushRequest({ streams: [{ labels: '{app="billing-api", env="bench", level="error"}', entries }] });
+  return snappy.compressSync(Buffer.from(bytes));
+}
+
+function webhook(template) {
+  const body = JSON.parse(template);
+  const alert = body.alerts[0];
+  counter++;
+  alert.annotations.summary = nextMessage();
+  alert.startsAt = new Date(Date.UTC(2026, 0, 1) + counter * 1000).toISOString();
+  alert.fingerprint = counter.toString(16).padStart(16, '0');
+  return Buffer.from(JSON.stringify(body));
+}
+
+function eventsBody(batch) {
+  const events = [];
+  for (let i = 0; i < batch; i++) events.push({ id: `bench-${counter}-${i}`, source: 'orders-worker', feature: 'jobs', message: nextMessage() });
+  return Buffer.from(JSON.stringify({ events }));
+}
+
+async function main() {
+  const seconds = arg('seconds', 5);
+  const concurrency = arg('concurrency', 16);
+  const batch = arg('batch', 100);
+  const { Client, Pool } = require('pg');
+  const urls = databaseUrls();
+
+  const admin = new Client({ connectionString: urls.admin });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB_NAME}`);
+
+  const child = fork(__filename, ['--serve'], {
+    env: { ...process.env, BENCH_DATABASE_URL: urls.bench, BENCH_POOL_SIZE: String(Math.min(concurrency, 20)) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const results = [];
+  try {
+    const port = await new Promise((resolve, reject) => {
+      child.once('message', (m) => resolve(m.port));
+      child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+    });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+    const auth = { Authorization: `Bearer ${SECRET}` };
+    const { encodePushRequest } = require(path.join(dist, 'src/modules/ingest/parsers/loki-push.proto-schema.js'));
+    const snappy = require('snappy');
+    const grafana = fs.readFileSync(path.join(shared, 'fixtures/grafana/derived/DERIVED-grafana12-loki-rule-firing.json'), 'utf8');
+
+    // Raw baseline: same server, same concurrency, one statement per row.
+    const pool = new Pool({ connectionString: urls.bench, max: concurrency });
+    await pool.query('CREATE TABLE bench_raw (k text PRIMARY KEY, v integer NOT NULL)');
+    let rawKey = 0;
+    const rawOnce = async () => {
+      await pool.query('INSERT INTO bench_raw (k, v) VALUES ($1, 1) ON CONFLICT (k) DO NOTHING', [`k${rawKey++}`]);
+      return 1;
+    };
+    await drive(1, concurrency, rawOnce);
+    const raw = await drive(seconds, concurrency, rawOnce);
+    results.push({ phase: 'raw INSERT ... ON CONFLICT (1 row)', ...raw });
+    await pool.end();
+
+    const phases = [
+      ['loki-json', `loki push JSON (${batch} lines/push)`, () => post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/json' }, lokiJson(batch)).then(() => batch)],
+      [
+        'loki-proto',
+        `loki push protobuf (${batch} lines/push)`,
+        () => post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/x-protobuf' }, lokiProto(encodePushRequest, snappy, batch)).then(() => batch),
+      ],
+      ['webhook', 'grafana webhook (1 alert/request)', () => post(agent, port, '/api/loki/webhook', { ...auth, 'Content-Type': 'application/json' }, webhook(grafana)).then(() => 1)],
+      ['events', `events batch (${batch} events/request)`, () => post(agent, port, '/api/events', { ...auth, 'Content-Type': 'application/json' }, eventsBody(batch)).then(() => batch)],
+    ];
+    for (const [, label, once] of phases) {
+      await drive(1, concurrency, once);
+      results.push({ phase: label, ...(await drive(seconds, concurrency, once)) });
+    }
+    agent.destroy();
+
+    const check = new Client({ connectionString: urls.bench });
+    await check.connect();
+    const summary = (await check.query(`SELECT (SELECT count(*) FROM issues) AS issues, (SELECT count(*) FROM ingest_deliveries) AS deliveries, (SELECT sum(event_count) FROM issues) AS events`)).rows[0];
+    await check.end();
+
+    const base = results[0].eventsPerSecond;
+    console.log(`\nfixloop ingest bench: ${seconds}s per phase, concurrency ${concurrency}, PostgreSQL ${urls.admin.replace(/\/\/[^@]*@/, '//')}\n`);
+    console.log('phase'.padEnd(42), 'events/s'.padStart(10), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs raw'.padStart(8));
+    for (const r of results) {
+      console.log(
+        r.phase.padEnd(42),
+        r.eventsPerSecond.toFixed(0).padStart(10),
+        r.requestsPerSecond.toFixed(0).padStart(9),
+        r.p50.toFixed(1).padStart(8),
+        r.p99.toFixed(1).padStart(8),
+        `${(r.eventsPerSecond / base).toFixed(2)}x`.padStart(8),
+      );
+    }
+    console.log(`\nstored: ${summary.issues} issues, ${summary.deliveries} deliveries, ${summary.events} counted events`);
+  } finally {
+    if (child.connected) {
+      child.send('stop');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+if (process.argv.includes('--serve')) {
+  serve().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { KnownPathOutcome, ObservationInput } from './dedup.contract';
+import { DedupService } from './dedup.service';
+
+interface Pending {
+  observations: readonly ObservationInput[];
+  resolve(outcome: KnownPathOutcome): void;
+  reject(err: unknown): void;
+}
+
+/** Flushes running at once; more would only queue on the same hot rows. */
+const MAX_IN_FLIGHT = 2;
+/** Largest number of observations one statement carries. */
+const MAX_BATCH_OBSERVATIONS = 5_000;
+
+/**
+ * Group commit for the known-fingerprint path. A hot error's link and issue rows are locked from
+ * the counting statement to its commit, so concurrent requests for it would queue one by one
+ * (single-alert webhooks, most of all). Requests that arrive while a statement is running are
+ * counted together by the next one; each request still answers only after the statement that
+ * holds its observations has committed, and a failed statement fails every request in it (nothing
+ * of it was written). A request that finds nothing running is not held back.
+ */
+@Injectable()
+export class KnownPathBatcher {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly dedup: DedupService,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  submit(observations: readonly ObservationInput[]): Promise<KnownPathOutcome> {
+    if (observations.length === 0) {
+      return Promise.resolve({ handled: new Set(), accepted: 0, result: { filed: [], created: [], merges: [] } });
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ observations, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let size = 0;
+      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].observations.length <= MAX_BATCH_OBSERVATIONS)) {
+        const next = this.queue.shift() as Pending;
+        size += next.observations.length;
+        batch.push(next);
+      }
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: readonly Pending[]): Promise<void> {
+    try {
+      const outcomes = await this.dedup.recordKnown(
+        this.dataSource.manager,
+        batch.map((p) => p.observations),
+      );
+      batch.forEach((p, i) => p.resolve(outcomes[i]));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}
