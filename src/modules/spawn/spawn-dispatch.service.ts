@@ -10,6 +10,8 @@ import { SpawnRepository, SpawnRequestRow } from './spawn.repository';
 import { GITHUB_WORKFLOW_CLIENT, SPAWN_SLEEP, Sleep } from './spawn.tokens';
 
 const DISPATCHER = SYSTEM('spawn-dispatcher');
+/** A deferred dispatch (retries used up, or a retry-after too long to wait in process) is resumed by the reconciler no sooner than this. */
+const MIN_DEFERRAL_MS = 30_000;
 
 export type DispatchResult = 'dispatched' | 'failed' | 'deferred' | 'gone';
 
@@ -82,7 +84,7 @@ export class SpawnDispatchService {
             m,
             req.id,
             `${outcome.reason} (reconciler will retry)`,
-            this.leaseFrom(later, outcome.afterMs),
+            new Date(later.getTime() + Math.max(outcome.afterMs, MIN_DEFERRAL_MS)),
             later,
           ),
         );

@@ -121,6 +121,22 @@ describe('spawn dispatch to GitHub Actions', () => {
     expect((await requestsOf(ds(), issue.id))[0].state).toBe('dispatched');
   });
 
+  it('leaves a retry-after longer than GITHUB_RETRY_MAX_SECONDS to the reconciler, which waits for it', async () => {
+    gh.scriptDispatch({ status: 403, retryAfter: 600 });
+    const issue = await seedSpawnable(ds());
+    await k.worker.tick();
+    const [req] = await requestsOf(ds(), issue.id);
+    expect(req).toMatchObject({
+      state: 'dispatching',
+      error: expect.stringMatching(/rate limit \(403\).*reconciler will retry/),
+    });
+    await k.dispatcher.reconcile(new Date(Date.now() + 5 * 60_000));
+    expect(gh.dispatchRequests()).toHaveLength(1);
+    await k.dispatcher.reconcile(new Date(Date.now() + 11 * 60_000));
+    expect(gh.dispatchRequests().map((r) => r.status)).toEqual([403, 200]);
+    expect((await requestsOf(ds(), issue.id))[0].state).toBe('dispatched');
+  });
+
   it('fails a 4xx configuration error with the reason, frees the slot and refunds the budget', async () => {
     gh.scriptDispatch({ status: 422, message: 'Unexpected inputs provided: ["bogus"]' });
     const issue = await seedSpawnable(ds());

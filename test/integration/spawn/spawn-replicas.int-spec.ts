@@ -1,7 +1,7 @@
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
 import { FakeGitHub } from '../../support/fake-github';
 import { agentAuth, testDbKind } from '../../support/test-app';
-import { SpawnKit, githubEnv, seedSpawnable, startSpawnApp } from '../../fixtures/spawn/spawn-kit';
+import { SpawnKit, githubEnv, resetData, seedSpawnable, startSpawnApp } from '../../fixtures/spawn/spawn-kit';
 
 const ISSUES = 100;
 const MAX_CONCURRENT = 3;
@@ -20,7 +20,11 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
 
   beforeAll(async () => {
     await gh.start();
-    const env = githubEnv(gh, {
+    apps.push(await startSpawnApp(env()));
+    if (testDbKind() === 'postgres') apps.push(await startSpawnApp(env(), { keepData: true }));
+  });
+  const env = () =>
+    githubEnv(gh, {
       MAX_CONCURRENT_SPAWNS: String(MAX_CONCURRENT),
       DAILY_SPAWN_BUDGET: String(BUDGET),
       SPAWN_DELAY_MINUTES: '0',
@@ -28,9 +32,6 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
       // small passes, so the replicas' claims interleave instead of one replica locking the whole queue
       SPAWN_GATE_BATCH: '4',
     });
-    apps.push(await startSpawnApp(env));
-    if (testDbKind() === 'postgres') apps.push(await startSpawnApp(env, { keepData: true }));
-  });
   afterAll(async () => {
     for (const a of apps) await a.t.close();
     await gh.stop();
@@ -113,5 +114,39 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
       `SELECT max(i.priority)::int AS worst FROM spawn_requests r JOIN issues i ON i.id = r.issue_id WHERE r.state = 'completed'`,
     )) as { worst: number }[];
     expect(worst).toBe(1);
+  });
+
+  it('loses nothing and sends nothing twice when the instance that committed the attempts dies', async () => {
+    const postgres = testDbKind() === 'postgres';
+    const victim = postgres ? await startSpawnApp(env(), { keepData: true }) : apps[0];
+    const survivor = postgres ? apps[1] : apps[0];
+    const ds = survivor.t.dataSource;
+    await resetData(ds);
+    gh.reset();
+    for (let i = 0; i < 5; i++) await seedSpawnable(ds);
+    await victim.gate.enqueueEligible();
+    const gate = await victim.gate.runGate();
+    expect(gate.claimed).toHaveLength(MAX_CONCURRENT);
+    // GitHub received the first attempt before the process died; the others were only committed
+    const [first] = (await ds.query(`SELECT request_payload FROM spawn_requests WHERE id = $1`, [gate.claimed[0]])) as {
+      request_payload: { inputs: Record<string, string> };
+    }[];
+    gh.createRun(first.request_payload.inputs);
+    if (postgres) await victim.t.close();
+    await ds.query(`UPDATE spawn_requests SET lease_until = now() - interval '1 second' WHERE state = 'dispatching'`);
+    await survivor.worker.tick();
+    await survivor.worker.tick();
+    expect(gh.runs.size).toBe(MAX_CONCURRENT);
+    expect(gh.dispatchRequests()).toHaveLength(MAX_CONCURRENT - 1);
+    const states = (await ds.query(
+      `SELECT state, count(*)::int AS n FROM spawn_requests GROUP BY state ORDER BY state`,
+    )) as {
+      state: string;
+      n: number;
+    }[];
+    expect(states).toEqual([
+      { state: 'dispatched', n: MAX_CONCURRENT },
+      { state: 'queued', n: 5 - MAX_CONCURRENT },
+    ]);
   });
 });
