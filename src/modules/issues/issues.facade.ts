@@ -30,7 +30,8 @@ export const SYSTEM = (component: string): Actor => ({ name: `system:${component
 
 /** A change of an issue's spawn fields (see `IssuesFacade.setSpawnState`); undefined = unchanged. */
 export interface SpawnStateChange {
-  status: SpawnStatus;
+  /** null when no spawn is pending or known any more (a cancelled first request). */
+  status: SpawnStatus | null;
   runId?: string | null;
   runUrl?: string | null;
   startedAt?: Date | null;

@@ -110,15 +110,7 @@ export class SpawnGateService {
       const reason = `issue merged into ${target?.identifier ?? targetIssueId}`;
       const cancelled = await this.repo.cancelQueued(m, mergedIssueId, reason, now);
       if (!cancelled) return false;
-      await this.issues.recordHistory(m, {
-        issueId: mergedIssueId,
-        actor: GATE,
-        field: 'spawn',
-        from: 'queued',
-        to: 'cancelled',
-        reason,
-        data: { spawnRequestId: cancelled.id },
-      });
+      await this.afterCancel(m, mergedIssueId, cancelled.id, reason);
       return true;
     });
   }
@@ -237,15 +229,7 @@ export class SpawnGateService {
         const cancelReason = this.cancelReason(r);
         if (cancelReason) {
           await this.repo.cancel(m, r.id, cancelReason, now);
-          await this.issues.recordHistory(m, {
-            issueId: r.issueId,
-            actor: GATE,
-            field: 'spawn',
-            from: 'queued',
-            to: 'cancelled',
-            reason: cancelReason,
-            data: { spawnRequestId: r.id },
-          });
+          await this.afterCancel(m, r.issueId, r.id, cancelReason);
           result.cancelled++;
           continue;
         }
@@ -364,6 +348,17 @@ export class SpawnGateService {
       });
     }
     return result;
+  }
+
+  /** The issue's spawn status falls back to its last outcome (or none); the history says why. */
+  private async afterCancel(m: EntityManager, issueId: string, requestId: string, reason: string): Promise<void> {
+    await this.issues.setSpawnState(
+      m,
+      issueId,
+      { status: await this.repo.lastOutcome(m, issueId), data: { spawnRequestId: requestId, cancelled: true } },
+      GATE,
+      `spawn cancelled: ${reason}`,
+    );
   }
 
   private cancelReason(r: SpawnRequestRow & { issue: GateIssue }): string | null {

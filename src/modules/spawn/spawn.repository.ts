@@ -179,6 +179,17 @@ export class SpawnRepository {
     return rows.length > 0;
   }
 
+  /** The spawn status an issue falls back to when its queued request is cancelled: its last outcome, or none. */
+  async lastOutcome(m: EntityManager, issueId: string): Promise<'completed' | 'failed' | 'dry_run' | null> {
+    const rows = await rowsOf(
+      m,
+      `SELECT state FROM spawn_requests WHERE issue_id = $1 AND state IN ('completed','failed','dry_run')
+        ORDER BY attempt DESC LIMIT 1`,
+      [issueId],
+    );
+    return (rows[0]?.state as 'completed' | 'failed' | 'dry_run' | undefined) ?? null;
+  }
+
   /** Inserts a request for a later attempt (manual, failed fix); null when one is already active. */
   async insertRequest(m: EntityManager, req: NewRequest): Promise<SpawnRequestRow | null> {
     const rows = (await rowsOf(

@@ -265,6 +265,12 @@ describe('spawn gate: every control on its own', () => {
     await ds().query(`UPDATE issues SET event_count = 6 WHERE id = $1`, [target.id]);
     await k.t.app.get(DomainEventBus).emit('issues.merged', new IssuesMerged(target.id, absorbed.id, 'exact', 'admin'));
     expect((await requestsOf(ds(), absorbed.id))[0]).toMatchObject({ state: 'cancelled' });
+    expect((await issueRow(ds(), absorbed.id)).spawn_status).toBeNull();
+    expect((await historyOf(ds(), absorbed.id, 'spawn_status')).at(-1)).toMatchObject({
+      from_value: 'queued',
+      to_value: null,
+      reason: `spawn cancelled: issue merged into ${target.identifier}`,
+    });
     // the target is now eligible on its own: exactly one investigation for the merged pair
     await k.worker.tick(later(new Date(), minutes(10)));
     expect(await requestsOf(ds(), target.id)).toHaveLength(1);
