@@ -44,6 +44,7 @@ export interface RecordedRequest {
 
 export interface FakeWorkflowRun {
   id: number;
+  /** The run name (`run-name`), served as `display_title`. */
   name: string;
   workflowId: string;
   event: 'workflow_dispatch';
@@ -82,7 +83,9 @@ export class FakeGitHub {
   readonly runs = new Map<number, FakeWorkflowRun>();
   /** When set, requests must carry `Authorization: token|Bearer <expectedToken>` or get 401. */
   expectedToken?: string;
-  /** Names the workflow's `run-name` gives a run from its inputs (`fixloop <identifier>`). */
+  /** The workflow's `name:`, which GitHub reports as a run's `name` (the run-name is its `display_title`). */
+  workflowName = 'fixloop auto-investigate';
+  /** Names the workflow's `run-name` gives a run from its inputs (`fixloop <identifier>`); a run's `display_title`. */
   runName: (inputs: Record<string, string>) => string = (inputs) => `fixloop ${inputs.identifier ?? ''}`;
 
   private server?: http.Server;
@@ -217,7 +220,7 @@ export class FakeGitHub {
   runJson(run: FakeWorkflowRun, owner = 'acme', repo = 'shop'): Record<string, unknown> {
     return {
       id: run.id,
-      name: run.name,
+      name: this.workflowName,
       display_title: run.name,
       event: run.event,
       head_branch: run.headBranch,

@@ -118,7 +118,9 @@ export class GitHubWorkflowClient {
       request: { signal: this.timeout() },
     });
     const runs = res.data.workflow_runs
-      .filter((r) => r.name === runName && !exclude.has(String(r.id)))
+      // `display_title` carries the workflow's `run-name`; `name` is the workflow's own name on GitHub
+      // (some servers put the run name there), so either may match.
+      .filter((r) => (r.display_title === runName || r.name === runName) && !exclude.has(String(r.id)))
       .filter((r) => Date.parse(r.created_at) >= since.getTime() - 60_000)
       .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id);
     const run = runs[0];

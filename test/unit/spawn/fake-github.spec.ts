@@ -41,7 +41,9 @@ describe(FakeGitHub.name, () => {
       workflow_id: 'auto-investigate.yml',
       event: 'workflow_dispatch',
     });
-    expect(runs.data.workflow_runs.map((r) => r.name)).toEqual(['fixloop CHIPP-1']);
+    expect(runs.data.workflow_runs.map((r) => [r.name, r.display_title])).toEqual([
+      ['fixloop auto-investigate', 'fixloop CHIPP-1'],
+    ]);
     gh.completeRun(data.workflow_run_id);
     expect(gh.timeline.map((t) => t.kind)).toEqual(['dispatch', 'complete']);
     expect(gh.maxConcurrentRuns()).toBe(1);
