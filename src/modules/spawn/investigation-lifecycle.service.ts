@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { InvestigationEnded, IssueStatusChanged, WorkflowRunReported } from '../../shared/events/event-catalogue';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
@@ -69,7 +70,12 @@ export class InvestigationLifecycleService {
   }
 
   /** `POST /api/agent/issues/:identifier/status`. Idempotent: a repeated callback changes nothing. */
-  async agentStatus(identifier: string, input: AgentStatusInput, now = new Date()): Promise<CallbackResult> {
+  async agentStatus(identifier: string, raw: AgentStatusInput, now = new Date()): Promise<CallbackResult> {
+    // The agent read production data: whatever it reports is stored (and later sent) scrubbed.
+    const input: AgentStatusInput = {
+      ...raw,
+      summary: raw.summary === undefined ? undefined : scrubSecrets(raw.summary).text,
+    };
     const after: Emit[] = [];
     const result = await this.tx(async (m): Promise<CallbackResult> => {
       const issue = await this.issues.findByIdentifier(identifier, m);
@@ -155,7 +161,7 @@ export class InvestigationLifecycleService {
         issueId: issue.id,
         spawnRequestId: req?.id ?? null,
         type: input.type,
-        message: input.message,
+        message: scrubSecrets(input.message).text,
         data: input.data ?? null,
       });
       if (req && isActive(req.state)) await this.repo.heartbeat(m, req.id, now, runId);

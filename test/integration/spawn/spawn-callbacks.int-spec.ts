@@ -144,6 +144,29 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     expect(ended[0]).toMatchObject({ outcome: 'failed' });
   });
 
+  it('stores what the agent reports with secrets scrubbed', async () => {
+    const issue = await dispatched();
+    await status(issue.identifier, {
+      status: 'completed',
+      runId: issue.runId,
+      summary: 'Found DATABASE_URL=postgres://app:s3cr3t-passw0rd@db:5432/shop in the logs',
+    }).expect(200);
+    await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/activity`)
+      .set(agentAuth)
+      .send({ type: 'note', message: 'token ghp_0123456789abcdefghijklmnopqrstuvwxyzAB leaked' })
+      .expect(200);
+    const [{ summary }] = (await ds().query(`SELECT summary FROM spawn_requests WHERE issue_id = $1`, [issue.id])) as {
+      summary: string;
+    }[];
+    const [{ message }] = (await ds().query(`SELECT message FROM agent_activity WHERE issue_id = $1`, [issue.id])) as {
+      message: string;
+    }[];
+    expect(summary).not.toContain('s3cr3t-passw0rd');
+    expect(summary).toContain('[REDACTED:');
+    expect(message).not.toContain('ghp_0123456789abcdefghijklmnopqrstuvwxyzAB');
+  });
+
   it('records agent activity once per identical callback and counts it as a heartbeat', async () => {
     const issue = await dispatched();
     const body = {
