@@ -9,6 +9,7 @@
  *
  * Phases (each runs `--seconds` after a 1 s warm-up that creates the issues, bounded):
  *   raw          single-row INSERT ... ON CONFLICT DO NOTHING, one pooled connection per worker
+ *   floor        POST to an unknown route (404): what one HTTP request through the framework costs
  *   loki-json    POST /loki/api/v1/push, JSON, `--batch` error lines per push (pino-loki's shape)
  *   loki-proto   POST /loki/api/v1/push, snappy protobuf, `--batch` lines (winston-loki/Promtail's shape)
  *   webhook      POST /api/loki/webhook, one Grafana alert per request (the derived Grafana 12 payload)
@@ -125,7 +126,7 @@ async function drive(seconds, workers, once) {
   };
 }
 
-function post(agent, port, route, headers, body) {
+function post(agent, port, route, headers, body, expectStatus) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: '127.0.0.1', port, path: route, method: 'POST', agent, headers: { ...headers, 'Content-Length': body.length } },
@@ -133,7 +134,9 @@ function post(agent, port, route, headers, body) {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
-          if (res.statusCode >= 300) reject(new Error(`${route}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
+          if (expectStatus !== undefined ? res.statusCode !== expectStatus : res.statusCode >= 300) {
+            reject(new Error(`${route}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
+          }
           else resolve(Buffer.concat(chunks));
         });
       },
@@ -226,6 +229,8 @@ async function main() {
     await pool.end();
 
     const phases = [
+      // The framework's own floor: an unknown route (404 through the global filter), no database.
+      ['floor', 'HTTP floor: empty 404 route (no database)', () => post(agent, port, '/api/no-such-route', { 'Content-Type': 'application/json' }, Buffer.from('{}'), 404).then(() => 1)],
       ['loki-json', `loki push JSON (${batch} lines/push)`, () => post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/json' }, lokiJson(batch)).then(() => batch)],
       [
         'loki-proto',

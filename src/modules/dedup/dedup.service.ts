@@ -68,34 +68,43 @@ export class DedupService {
    * fingerprint already has a link are claimed (delivery key), counted and sampled; the others are
    * left for `recordObservations` in a transaction, their keys unclaimed, so a failure there loses
    * nothing (the sender's retry finds the known part already claimed). One outcome per group, in
-   * order; a key sent twice is new only in its first group.
+   * order (a key sent twice is new only in its first group), and what was filed, summarised over
+   * all groups, for the caller to announce after the statement (it commits as it returns).
    */
-  async recordKnown(manager: EntityManager, groups: readonly (readonly ObservationInput[])[]): Promise<KnownPathOutcome[]> {
+  async recordKnown(
+    manager: EntityManager,
+    groups: readonly (readonly ObservationInput[])[],
+  ): Promise<{ outcomes: KnownPathOutcome[]; filed: FiledObservation[] }> {
     const prepared = groups.map((observations) =>
       observations.map((o) => {
         if (o.deliveryKey === undefined) throw new Error('dedup: recordKnown needs delivery keys');
         return { ...this.prepare(o), deliveryKey: o.deliveryKey };
       }),
     );
-    const all = prepared.flat();
-    const r = await this.repo.countKnownInOneStatement(manager, all, this.config.SAMPLES_PER_FINGERPRINT, (source) =>
+    const r = await this.repo.countKnownInOneStatement(manager, prepared.flat(), this.config.SAMPLES_PER_FINGERPRINT, (source) =>
       this.issues.countObservationsSql(source),
     );
     const issueOf = new Map(r.links.map((l) => [l.fingerprint, l.issueId]));
-    return groups.map((observations, g) => {
+    const allFresh: Prepared[] = [];
+    const outcomes = groups.map((observations, g): KnownPathOutcome => {
       const handled = new Set<ObservationInput>();
-      const fresh: Prepared[] = [];
+      let accepted = 0;
       prepared[g].forEach((p, i) => {
         if (!r.known.has(p.fingerprint)) return;
         handled.add(observations[i]);
-        if (r.claimed.delete(p.deliveryKey)) fresh.push(p);
+        if (r.claimed.delete(p.deliveryKey)) {
+          accepted++;
+          allFresh.push(p);
+        }
       });
-      const filed = this.summarise(fresh, (fp) => {
-        const issueId = issueOf.get(fp);
-        return issueId === undefined ? undefined : { issueId, eventCount: r.eventCounts.get(issueId) ?? 0 };
-      });
-      return { handled, accepted: fresh.length, result: { filed, created: [], merges: [] } };
+      return { handled, accepted, result: { filed: [], created: [], merges: [] } };
     });
+    // One summary for the whole statement: `error.received` per fingerprint and version, not per request.
+    const filed = this.summarise(allFresh, (fp) => {
+      const issueId = issueOf.get(fp);
+      return issueId === undefined ? undefined : { issueId, eventCount: r.eventCounts.get(issueId) ?? 0 };
+    });
+    return { outcomes, filed };
   }
 
   async recordObservations(manager: EntityManager, observations: readonly ObservationInput[]): Promise<DedupBatchResult> {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { KnownPathOutcome, ObservationInput } from './dedup.contract';
+import { DedupAnnouncer } from './dedup-announcer';
 import { DedupService } from './dedup.service';
 
 interface Pending {
@@ -20,7 +21,8 @@ const MAX_BATCH_OBSERVATIONS = 5_000;
  * (single-alert webhooks, most of all). Requests that arrive while a statement is running are
  * counted together by the next one; each request still answers only after the statement that
  * holds its observations has committed, and a failed statement fails every request in it (nothing
- * of it was written). A request that finds nothing running is not held back.
+ * of it was written). A request that finds nothing running is not held back. The statement's
+ * `error.received` events are announced here, once per fingerprint and version.
  */
 @Injectable()
 export class KnownPathBatcher {
@@ -30,6 +32,7 @@ export class KnownPathBatcher {
   constructor(
     private readonly dedup: DedupService,
     private readonly dataSource: DataSource,
+    private readonly announcer: DedupAnnouncer,
   ) {}
 
   submit(observations: readonly ObservationInput[]): Promise<KnownPathOutcome> {
@@ -60,14 +63,19 @@ export class KnownPathBatcher {
   }
 
   private async flush(batch: readonly Pending[]): Promise<void> {
+    let recorded: Awaited<ReturnType<DedupService['recordKnown']>>;
     try {
-      const outcomes = await this.dedup.recordKnown(
+      recorded = await this.dedup.recordKnown(
         this.dataSource.manager,
         batch.map((p) => p.observations),
       );
-      batch.forEach((p, i) => p.resolve(outcomes[i]));
     } catch (err) {
       for (const p of batch) p.reject(err);
+      return;
     }
+    // Committed: one `error.received` per fingerprint and version of the whole statement (the
+    // announcer publishes without waiting and never fails the requests that are already stored).
+    await this.announcer.announce({ filed: recorded.filed, created: [], merges: [] }).catch(() => undefined);
+    batch.forEach((p, i) => p.resolve(recorded.outcomes[i]));
   }
 }

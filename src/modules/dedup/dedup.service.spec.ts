@@ -1,0 +1,35 @@
+import { TITLE_MAX_LENGTH, fingerprintMessage, titleFrom } from './dedup.service';
+
+describe('fingerprintMessage', () => {
+  it('scrubs secrets before normalising, so the token never reaches the fingerprint or the stored text', () => {
+    const a = fingerprintMessage('api', 'auth', 'Login failed with token ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8');
+    const b = fingerprintMessage('api', 'auth', 'Login failed with token ghp_Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2');
+    expect(a.fingerprint).toBe(b.fingerprint);
+    expect(a.scrubbed).not.toContain('ghp_A1b2');
+    expect(a.normalized).not.toContain('ghp_A1b2');
+  });
+
+  it('keeps scopes apart: the same message in another feature is another fingerprint', () => {
+    expect(fingerprintMessage('api', 'auth', 'Boom').fingerprint).not.toBe(fingerprintMessage('api', 'billing', 'Boom').fingerprint);
+  });
+
+  it('gives messages that differ only in numbers one fingerprint', () => {
+    expect(fingerprintMessage('s', 'f', 'Order 17 not found').fingerprint).toBe(fingerprintMessage('s', 'f', 'Order 18 not found').fingerprint);
+  });
+});
+
+describe('titleFrom', () => {
+  it('collapses whitespace and keeps short messages whole', () => {
+    expect(titleFrom('  Payment\n\tfailed   twice ')).toBe('Payment failed twice');
+  });
+
+  it(`truncates at ${TITLE_MAX_LENGTH} characters with an ellipsis`, () => {
+    const title = titleFrom('x'.repeat(500));
+    expect(title).toHaveLength(TITLE_MAX_LENGTH);
+    expect(title.endsWith('…')).toBe(true);
+  });
+
+  it('names an empty message', () => {
+    expect(titleFrom('   ')).toBe('(empty message)');
+  });
+});

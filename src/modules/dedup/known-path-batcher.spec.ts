@@ -1,0 +1,105 @@
+import { DataSource } from 'typeorm';
+import type { DedupAnnouncer } from './dedup-announcer';
+import type { KnownPathOutcome, ObservationInput } from './dedup.contract';
+import type { DedupService } from './dedup.service';
+import { KnownPathBatcher } from './known-path-batcher';
+
+type RecordKnown = DedupService['recordKnown'];
+
+/** A DedupService whose statements finish when the test says so. */
+class FakeDedup {
+  readonly calls: (readonly (readonly ObservationInput[])[])[] = [];
+  private readonly pending: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  recordKnown: RecordKnown = (_manager, groups) => {
+    this.calls.push(groups);
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        resolve: () =>
+          resolve({
+            outcomes: groups.map((g): KnownPathOutcome => ({ handled: new Set(g), accepted: g.length, result: { filed: [], created: [], merges: [] } })),
+            filed: [],
+          }),
+        reject,
+      });
+    });
+  };
+
+  finishNext(): void {
+    this.pending.shift()?.resolve();
+  }
+
+  failNext(err: unknown): void {
+    this.pending.shift()?.reject(err);
+  }
+}
+
+const obs = (message: string): ObservationInput => ({
+  kind: 'events',
+  source: 's',
+  feature: 'f',
+  message,
+  occurredAt: new Date(0),
+  count: 1,
+  labels: {},
+  deliveryKey: message,
+});
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe(KnownPathBatcher.name, () => {
+  let dedup: FakeDedup;
+  let announced: number;
+  let batcher: KnownPathBatcher;
+
+  beforeEach(() => {
+    dedup = new FakeDedup();
+    announced = 0;
+    const announcer = { announce: async () => void announced++ } as unknown as DedupAnnouncer;
+    batcher = new KnownPathBatcher(dedup as unknown as DedupService, { manager: {} } as unknown as DataSource, announcer);
+  });
+
+  it('sends a lone request at once', async () => {
+    const done = batcher.submit([obs('a')]);
+    expect(dedup.calls).toHaveLength(1);
+    dedup.finishNext();
+    await expect(done).resolves.toMatchObject({ accepted: 1 });
+    expect(announced).toBe(1);
+  });
+
+  it('counts requests that arrive while statements run together in the next statement', async () => {
+    const first = batcher.submit([obs('a')]);
+    const second = batcher.submit([obs('b')]);
+    const waiting = [batcher.submit([obs('c')]), batcher.submit([obs('d'), obs('e')])];
+    expect(dedup.calls.map((c) => c.length)).toEqual([1, 1]);
+    dedup.finishNext();
+    await first;
+    await tick();
+    expect(dedup.calls.map((c) => c.length)).toEqual([1, 1, 2]);
+    dedup.finishNext();
+    dedup.finishNext();
+    await second;
+    const outcomes = await Promise.all(waiting);
+    expect(outcomes.map((o) => o.accepted)).toEqual([1, 2]);
+  });
+
+  it('fails every request of a failed statement, and keeps serving the next ones', async () => {
+    const a = batcher.submit([obs('a')]);
+    const b = batcher.submit([obs('b')]);
+    const c = batcher.submit([obs('c')]);
+    const d = batcher.submit([obs('d')]);
+    dedup.failNext(new Error('deadlock detected'));
+    await expect(a).rejects.toThrow('deadlock detected');
+    await tick();
+    dedup.failNext(new Error('connection refused'));
+    await expect(b).rejects.toThrow('connection refused');
+    await tick();
+    dedup.finishNext();
+    await expect(Promise.all([c, d])).resolves.toHaveLength(2);
+  });
+
+  it('answers an empty request without a statement', async () => {
+    await expect(batcher.submit([])).resolves.toMatchObject({ accepted: 0 });
+    expect(dedup.calls).toHaveLength(0);
+  });
+});
