@@ -9,7 +9,7 @@ import { IssueStatus, canTransition } from '../issues/issue-status.contract';
 import { budgetDay } from './budget-day';
 import { identifierFromRunName } from './dispatch-inputs';
 import { GitHubWorkflowClient } from './github-workflow.client';
-import { ACTIVE_STATES, SpawnRepository, SpawnRequestRow } from './spawn.repository';
+import { SpawnRepository, SpawnRequestRow, isActiveState } from './spawn.repository';
 import { SpawnErrors } from './spawn.errors';
 import { GITHUB_WORKFLOW_CLIENT } from './spawn.tokens';
 
@@ -40,7 +40,7 @@ export interface CallbackResult {
 
 type Emit = () => Promise<void>;
 
-const isActive = (state: string): boolean => (ACTIVE_STATES as readonly string[]).includes(state);
+const isActive = isActiveState;
 
 /**
  * What happens to an investigation after dispatch: the workflow's callbacks (running, completed,

@@ -8,7 +8,7 @@ import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { budgetDay } from './budget-day';
 import { CONTEXT_SAMPLES, IssueContextInput, PreviousAttempt, buildDispatch } from './dispatch-inputs';
 import { GitHubWorkflowClient } from './github-workflow.client';
-import { COOLDOWN_HOLD_PREFIX, GateIssue, SpawnContext, SpawnRepository, SpawnRequestRow } from './spawn.repository';
+import { COOLDOWN_HOLD_PREFIX, GateIssue, SpawnRepository, SpawnRequestRow, isActiveState } from './spawn.repository';
 import { SpawnErrors } from './spawn.errors';
 import { GITHUB_WORKFLOW_CLIENT } from './spawn.tokens';
 
@@ -183,8 +183,8 @@ export class SpawnGateService {
         },
       });
       if (!req) {
-        const active = (await this.repo.listForIssue(m, issue.id)).find((r) =>
-          ['queued', 'dispatching', 'dispatched', 'running'].includes(r.state),
+        const active = (await this.repo.listForIssue(m, issue.id)).find(
+          (r) => r.state === 'queued' || isActiveState(r.state),
         );
         throw SpawnErrors.alreadyActive(identifier, active?.state ?? 'in flight');
       }
@@ -293,7 +293,8 @@ export class SpawnGateService {
           payload: built.request,
           context: { ...(r.context ?? {}), truncatedChars: built.truncatedChars },
           now,
-          leaseUntil: new Date(now.getTime() + this.config.SPAWN_DISPATCH_LEASE_SECONDS * 1000),
+          // the lease is wall-clock time (a `now` in the past must not hand a live dispatch to the reconciler)
+          leaseUntil: new Date(Math.max(now.getTime(), Date.now()) + this.config.SPAWN_DISPATCH_LEASE_SECONDS * 1000),
         });
         await this.issues.recordHistory(m, {
           issueId: r.issueId,
@@ -411,5 +412,3 @@ export class SpawnGateService {
     return buildDispatch(this.github.target, input);
   }
 }
-
-export type { SpawnContext };

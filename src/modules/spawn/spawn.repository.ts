@@ -6,7 +6,9 @@ import type { ErrorSample, PreviousAttempt, WorkflowDispatchRequest } from './di
 /** Hold reasons that start with this are per-issue cooldowns (see SpawnGateService). */
 export const COOLDOWN_HOLD_PREFIX = 'fingerprint in cooldown until ';
 
+/** States that hold a concurrency slot. */
 export const ACTIVE_STATES = ['dispatching', 'dispatched', 'running'] as const;
+export const isActiveState = (state: string): boolean => (ACTIVE_STATES as readonly string[]).includes(state);
 export type SpawnRequestState =
   'queued' | 'dispatching' | 'dispatched' | 'running' | 'completed' | 'failed' | 'cancelled' | 'dry_run';
 
