@@ -129,15 +129,21 @@ async function drive(seconds, workers, once) {
 function post(agent, port, route, headers, body, expectStatus) {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: route, method: 'POST', agent, headers: { ...headers, 'Content-Length': body.length } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: route,
+        method: 'POST',
+        agent,
+        headers: { ...headers, 'Content-Length': body.length },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
           if (expectStatus !== undefined ? res.statusCode !== expectStatus : res.statusCode >= 300) {
             reject(new Error(`${route}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
-          }
-          else resolve(Buffer.concat(chunks));
+          } else resolve(Buffer.concat(chunks));
         });
       },
     );
@@ -153,9 +159,15 @@ function lokiJson(batch) {
   const values = [];
   for (let i = 0; i < batch; i++) {
     const msg = nextMessage();
-    values.push([nextNs(), JSON.stringify({ level: 50, time: Date.now(), msg, route: '/api/orders' }), { trace_id: `t${counter}` }]);
+    values.push([
+      nextNs(),
+      JSON.stringify({ level: 50, time: Date.now(), msg, route: '/api/orders' }),
+      { trace_id: `t${counter}` },
+    ]);
   }
-  return Buffer.from(JSON.stringify({ streams: [{ stream: { app: 'checkout-api', env: 'bench', level: 'error' }, values }] }));
+  return Buffer.from(
+    JSON.stringify({ streams: [{ stream: { app: 'checkout-api', env: 'bench', level: 'error' }, values }] }),
+  );
 }
 
 function lokiProto(encodePushRequest, snappy, batch) {
@@ -167,7 +179,9 @@ function lokiProto(encodePushRequest, snappy, batch) {
       line: `level=error msg="${nextMessage()}"`,
     });
   }
-  const bytes = encodePushRequest({ streams: [{ labels: '{app="billing-api", env="bench", level="error"}', entries }] });
+  const bytes = encodePushRequest({
+    streams: [{ labels: '{app="billing-api", env="bench", level="error"}', entries }],
+  });
   return snappy.compressSync(Buffer.from(bytes));
 }
 
@@ -183,7 +197,8 @@ function webhook(template) {
 
 function eventsBody(batch) {
   const events = [];
-  for (let i = 0; i < batch; i++) events.push({ id: `bench-${counter}-${i}`, source: 'orders-worker', feature: 'jobs', message: nextMessage() });
+  for (let i = 0; i < batch; i++)
+    events.push({ id: `bench-${counter}-${i}`, source: 'orders-worker', feature: 'jobs', message: nextMessage() });
   return Buffer.from(JSON.stringify({ events }));
 }
 
@@ -213,7 +228,10 @@ async function main() {
     const auth = { Authorization: `Bearer ${SECRET}` };
     const { encodePushRequest } = require(path.join(dist, 'src/modules/ingest/parsers/loki-push.proto-schema.js'));
     const snappy = require('snappy');
-    const grafana = fs.readFileSync(path.join(shared, 'fixtures/grafana/derived/DERIVED-grafana12-loki-rule-firing.json'), 'utf8');
+    const grafana = fs.readFileSync(
+      path.join(shared, 'fixtures/grafana/derived/DERIVED-grafana12-loki-rule-firing.json'),
+      'utf8',
+    );
 
     // Raw baseline: same server, same concurrency, one statement per row.
     const pool = new Pool({ connectionString: urls.bench, max: concurrency });
@@ -230,15 +248,54 @@ async function main() {
 
     const phases = [
       // The framework's own floor: an unknown route (404 through the global filter), no database.
-      ['floor', 'HTTP floor: empty 404 route (no database)', () => post(agent, port, '/api/no-such-route', { 'Content-Type': 'application/json' }, Buffer.from('{}'), 404).then(() => 1)],
-      ['loki-json', `loki push JSON (${batch} lines/push)`, () => post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/json' }, lokiJson(batch)).then(() => batch)],
+      [
+        'floor',
+        'HTTP floor: empty 404 route (no database)',
+        () =>
+          post(agent, port, '/api/no-such-route', { 'Content-Type': 'application/json' }, Buffer.from('{}'), 404).then(
+            () => 1,
+          ),
+      ],
+      [
+        'loki-json',
+        `loki push JSON (${batch} lines/push)`,
+        () =>
+          post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/json' }, lokiJson(batch)).then(
+            () => batch,
+          ),
+      ],
       [
         'loki-proto',
         `loki push protobuf (${batch} lines/push)`,
-        () => post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/x-protobuf' }, lokiProto(encodePushRequest, snappy, batch)).then(() => batch),
+        () =>
+          post(
+            agent,
+            port,
+            '/loki/api/v1/push',
+            { ...auth, 'Content-Type': 'application/x-protobuf' },
+            lokiProto(encodePushRequest, snappy, batch),
+          ).then(() => batch),
       ],
-      ['webhook', 'grafana webhook (1 alert/request)', () => post(agent, port, '/api/loki/webhook', { ...auth, 'Content-Type': 'application/json' }, webhook(grafana)).then(() => 1)],
-      ['events', `events batch (${batch} events/request)`, () => post(agent, port, '/api/events', { ...auth, 'Content-Type': 'application/json' }, eventsBody(batch)).then(() => batch)],
+      [
+        'webhook',
+        'grafana webhook (1 alert/request)',
+        () =>
+          post(
+            agent,
+            port,
+            '/api/loki/webhook',
+            { ...auth, 'Content-Type': 'application/json' },
+            webhook(grafana),
+          ).then(() => 1),
+      ],
+      [
+        'events',
+        `events batch (${batch} events/request)`,
+        () =>
+          post(agent, port, '/api/events', { ...auth, 'Content-Type': 'application/json' }, eventsBody(batch)).then(
+            () => batch,
+          ),
+      ],
     ];
     for (const [, label, once] of phases) {
       await drive(1, concurrency, once);
@@ -248,12 +305,25 @@ async function main() {
 
     const check = new Client({ connectionString: urls.bench });
     await check.connect();
-    const summary = (await check.query(`SELECT (SELECT count(*) FROM issues) AS issues, (SELECT count(*) FROM ingest_deliveries) AS deliveries, (SELECT sum(event_count) FROM issues) AS events`)).rows[0];
+    const summary = (
+      await check.query(
+        `SELECT (SELECT count(*) FROM issues) AS issues, (SELECT count(*) FROM ingest_deliveries) AS deliveries, (SELECT sum(event_count) FROM issues) AS events`,
+      )
+    ).rows[0];
     await check.end();
 
     const base = results[0].eventsPerSecond;
-    console.log(`\nfixloop ingest bench: ${seconds}s per phase, concurrency ${concurrency}, PostgreSQL ${urls.admin.replace(/\/\/[^@]*@/, '//')}\n`);
-    console.log('phase'.padEnd(42), 'events/s'.padStart(10), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs raw'.padStart(8));
+    console.log(
+      `\nfixloop ingest bench: ${seconds}s per phase, concurrency ${concurrency}, PostgreSQL ${urls.admin.replace(/\/\/[^@]*@/, '//')}\n`,
+    );
+    console.log(
+      'phase'.padEnd(42),
+      'events/s'.padStart(10),
+      'req/s'.padStart(9),
+      'p50 ms'.padStart(8),
+      'p99 ms'.padStart(8),
+      'vs raw'.padStart(8),
+    );
     for (const r of results) {
       console.log(
         r.phase.padEnd(42),
@@ -264,7 +334,9 @@ async function main() {
         `${(r.eventsPerSecond / base).toFixed(2)}x`.padStart(8),
       );
     }
-    console.log(`\nstored: ${summary.issues} issues, ${summary.deliveries} deliveries, ${summary.events} counted events`);
+    console.log(
+      `\nstored: ${summary.issues} issues, ${summary.deliveries} deliveries, ${summary.events} counted events`,
+    );
   } finally {
     if (child.connected) {
       child.send('stop');

@@ -14,14 +14,20 @@ export class DedupAnnouncer {
 
   async announce(result: DedupBatchResult): Promise<void> {
     for (const c of result.created) {
-      await this.bus.emit('issue.created', new IssueCreated(c.issueId, c.identifier, c.fingerprint, c.source, c.feature));
+      await this.bus.emit(
+        'issue.created',
+        new IssueCreated(c.issueId, c.identifier, c.fingerprint, c.source, c.feature),
+      );
     }
     for (const m of result.merges) await this.announceMerge(m);
     // The ingest hot path does not wait for `error.received` listeners (DomainEventBus.publish):
     // what they must not miss is already committed (links, counts, samples), so a request is not
     // held up by another module's transaction per event. Creation and merges are awaited.
     for (const f of result.filed) {
-      this.bus.publish('error.received', new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version));
+      this.bus.publish(
+        'error.received',
+        new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version),
+      );
     }
   }
 

@@ -17,7 +17,8 @@ export class DedupController {
   @Post(':identifier/merge')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Merge this issue into another: its fingerprints become aliases of the target, it closes, counts are summed',
+    summary:
+      'Merge this issue into another: its fingerprints become aliases of the target, it closes, counts are summed',
   })
   @ApiOkResponse({ type: MergeResultView })
   merge(@Param('identifier') identifier: string, @Body() body: MergeIssueDto): Promise<MergeResultView> {

@@ -35,7 +35,11 @@ export class DedupFacade {
   }
 
   /** Notes resolved alerts on their fingerprints' links; returns the fingerprints (not counted). */
-  recordResolved(manager: EntityManager, observations: readonly ObservationInput[], resolvedAt: Date): Promise<string[]> {
+  recordResolved(
+    manager: EntityManager,
+    observations: readonly ObservationInput[],
+    resolvedAt: Date,
+  ): Promise<string[]> {
     return this.dedup.recordResolved(manager, observations, resolvedAt);
   }
 

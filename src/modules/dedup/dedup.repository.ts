@@ -87,7 +87,11 @@ export class DedupRepository {
    * fingerprint are stored as samples, older samples beyond the bound being deleted. Returns the
    * links found (locked by the update until commit); fingerprints without a link are not counted.
    */
-  async countOnLinks(manager: EntityManager, rows: readonly SampleRow[], samplesPerFingerprint: number): Promise<LinkRow[]> {
+  async countOnLinks(
+    manager: EntityManager,
+    rows: readonly SampleRow[],
+    samplesPerFingerprint: number,
+  ): Promise<LinkRow[]> {
     if (rows.length === 0) return [];
     const found = (await manager.query(
       `WITH input AS (
@@ -246,7 +250,8 @@ export class DedupRepository {
     for (const row of out) {
       if (row.t === 'known' && row.a !== null) result.known.add(row.a);
       else if (row.t === 'claimed' && row.a !== null) result.claimed.add(row.a);
-      else if (row.t === 'link' && row.a !== null && row.b !== null) result.links.push({ linkId: '', fingerprint: row.a, issueId: row.b });
+      else if (row.t === 'link' && row.a !== null && row.b !== null)
+        result.links.push({ linkId: '', fingerprint: row.a, issueId: row.b });
       else if (row.t === 'issue' && row.a !== null) result.eventCounts.set(row.a, Number(row.n));
     }
     return result;
@@ -302,7 +307,13 @@ export class DedupRepository {
       [source, feature],
     )) as { next: number }[];
     return {
-      groups: rows.map((r) => ({ key: r.key, seq: r.seq, pattern: r.pattern, mergedInto: r.merged_into, evidence: r.evidence })),
+      groups: rows.map((r) => ({
+        key: r.key,
+        seq: r.seq,
+        pattern: r.pattern,
+        mergedInto: r.merged_into,
+        evidence: r.evidence,
+      })),
       nextSeq: Number(next),
     };
   }
@@ -311,11 +322,26 @@ export class DedupRepository {
     await manager.query(
       `INSERT INTO grouping_groups (scope_source, scope_feature, key, seq, token_count, pattern, merged_into, evidence)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb)`,
-      [source, feature, group.key, group.seq, group.pattern.length, JSON.stringify(group.pattern), group.mergedInto, JSON.stringify(group.evidence)],
+      [
+        source,
+        feature,
+        group.key,
+        group.seq,
+        group.pattern.length,
+        JSON.stringify(group.pattern),
+        group.mergedInto,
+        JSON.stringify(group.evidence),
+      ],
     );
   }
 
-  async setGroupIssue(manager: EntityManager, source: string, feature: string, key: string, issueId: string): Promise<void> {
+  async setGroupIssue(
+    manager: EntityManager,
+    source: string,
+    feature: string,
+    key: string,
+    issueId: string,
+  ): Promise<void> {
     await manager.query(
       `UPDATE grouping_groups SET issue_id = $4, updated_at = now() WHERE scope_source = $1 AND scope_feature = $2 AND key = $3`,
       [source, feature, key, issueId],
@@ -374,8 +400,9 @@ export class DedupRepository {
     rule: string,
     evidence: Record<string, unknown>,
   ): Promise<number> {
-    const moved = rowsOf<{ id: string }>(await manager.query(
-      `UPDATE external_issue_links
+    const moved = rowsOf<{ id: string }>(
+      await manager.query(
+        `UPDATE external_issue_links
           SET issue_id = $2, link_kind = 'alias', grouping_rule = $3, grouping_evidence = $4::jsonb,
               metadata = CASE WHEN metadata ? 'beforeMerge' THEN metadata
                               ELSE metadata || jsonb_build_object('beforeMerge', jsonb_build_object(
@@ -384,15 +411,22 @@ export class DedupRepository {
               updated_at = now()
         WHERE issue_id = $1
        RETURNING id`,
-      [fromIssueId, toIssueId, rule, JSON.stringify(evidence)],
-    ));
+        [fromIssueId, toIssueId, rule, JSON.stringify(evidence)],
+      ),
+    );
     await manager.query(`UPDATE error_events SET issue_id = $2 WHERE issue_id = $1`, [fromIssueId, toIssueId]);
     return moved.length;
   }
 
   async insertMerge(
     manager: EntityManager,
-    merge: { targetIssueId: string; mergedIssueId: string; rule: string; evidence: Record<string, unknown>; actor: string },
+    merge: {
+      targetIssueId: string;
+      mergedIssueId: string;
+      rule: string;
+      evidence: Record<string, unknown>;
+      actor: string;
+    },
   ): Promise<string> {
     const [row] = (await manager.query(
       `INSERT INTO issue_merges (target_issue_id, merged_issue_id, rule, evidence, actor)
@@ -410,7 +444,9 @@ export class DedupRepository {
       [mergedIssueId],
     )) as { id: string; target_issue_id: string; merged_issue_id: string; rule: string }[];
     const r = rows[0];
-    return r ? { id: r.id, targetIssueId: r.target_issue_id, mergedIssueId: r.merged_issue_id, rule: r.rule } : undefined;
+    return r
+      ? { id: r.id, targetIssueId: r.target_issue_id, mergedIssueId: r.merged_issue_id, rule: r.rule }
+      : undefined;
   }
 
   /**
@@ -418,9 +454,13 @@ export class DedupRepository {
    * the merge, and those of issues still merged into it. Samples follow their links. Returns the
    * event count of the links given back, and the issue's link total afterwards (null: no links).
    */
-  async restoreLinks(manager: EntityManager, issueId: string): Promise<{ movedEventCount: number; linkEventCount: number | null }> {
-    const own = rowsOf<{ id: string; event_count: string }>(await manager.query(
-      `UPDATE external_issue_links
+  async restoreLinks(
+    manager: EntityManager,
+    issueId: string,
+  ): Promise<{ movedEventCount: number; linkEventCount: number | null }> {
+    const own = rowsOf<{ id: string; event_count: string }>(
+      await manager.query(
+        `UPDATE external_issue_links
           SET issue_id = original_issue_id,
               link_kind = COALESCE(metadata->'beforeMerge'->>'linkKind', 'primary'),
               grouping_rule = COALESCE(metadata->'beforeMerge'->>'groupingRule', 'exact'),
@@ -429,10 +469,12 @@ export class DedupRepository {
               updated_at = now()
         WHERE original_issue_id = $1 AND issue_id <> $1
        RETURNING id, event_count`,
-      [issueId],
-    ));
-    const followers = rowsOf<{ id: string; event_count: string }>(await manager.query(
-      `WITH RECURSIVE merged_in AS (
+        [issueId],
+      ),
+    );
+    const followers = rowsOf<{ id: string; event_count: string }>(
+      await manager.query(
+        `WITH RECURSIVE merged_in AS (
          SELECT id FROM issues WHERE merged_into_id = $1
          UNION
          SELECT i.id FROM issues i JOIN merged_in m ON i.merged_into_id = m.id
@@ -440,8 +482,9 @@ export class DedupRepository {
        UPDATE external_issue_links SET issue_id = $1, updated_at = now()
         WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1
        RETURNING id, event_count`,
-      [issueId],
-    ));
+        [issueId],
+      ),
+    );
     const ids = [...own, ...followers].map((r) => r.id);
     if (ids.length > 0) {
       await manager.query(`UPDATE error_events SET issue_id = $1 WHERE link_id = ANY($2::uuid[])`, [issueId, ids]);
@@ -461,7 +504,10 @@ export class DedupRepository {
   }
 
   /** Current link (issue) of fingerprints, with the issue's event count: after merges in a batch. */
-  async currentFiling(manager: EntityManager, fingerprints: readonly string[]): Promise<Map<string, { issueId: string; eventCount: number }>> {
+  async currentFiling(
+    manager: EntityManager,
+    fingerprints: readonly string[],
+  ): Promise<Map<string, { issueId: string; eventCount: number }>> {
     const rows = (await manager.query(
       `SELECT l.external_id, l.issue_id, i.event_count FROM external_issue_links l JOIN issues i ON i.id = l.issue_id
         WHERE l.source = $1 AND l.external_id = ANY($2::text[])`,

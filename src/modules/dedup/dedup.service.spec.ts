@@ -10,11 +10,15 @@ describe('fingerprintMessage', () => {
   });
 
   it('keeps scopes apart: the same message in another feature is another fingerprint', () => {
-    expect(fingerprintMessage('api', 'auth', 'Boom').fingerprint).not.toBe(fingerprintMessage('api', 'billing', 'Boom').fingerprint);
+    expect(fingerprintMessage('api', 'auth', 'Boom').fingerprint).not.toBe(
+      fingerprintMessage('api', 'billing', 'Boom').fingerprint,
+    );
   });
 
   it('gives messages that differ only in numbers one fingerprint', () => {
-    expect(fingerprintMessage('s', 'f', 'Order 17 not found').fingerprint).toBe(fingerprintMessage('s', 'f', 'Order 18 not found').fingerprint);
+    expect(fingerprintMessage('s', 'f', 'Order 17 not found').fingerprint).toBe(
+      fingerprintMessage('s', 'f', 'Order 18 not found').fingerprint,
+    );
   });
 });
 

@@ -81,8 +81,11 @@ export class DedupService {
         return { ...this.prepare(o), deliveryKey: o.deliveryKey };
       }),
     );
-    const r = await this.repo.countKnownInOneStatement(manager, prepared.flat(), this.config.SAMPLES_PER_FINGERPRINT, (source) =>
-      this.issues.countObservationsSql(source),
+    const r = await this.repo.countKnownInOneStatement(
+      manager,
+      prepared.flat(),
+      this.config.SAMPLES_PER_FINGERPRINT,
+      (source) => this.issues.countObservationsSql(source),
     );
     const issueOf = new Map(r.links.map((l) => [l.fingerprint, l.issueId]));
     const allFresh: Prepared[] = [];
@@ -107,7 +110,10 @@ export class DedupService {
     return { outcomes, filed };
   }
 
-  async recordObservations(manager: EntityManager, observations: readonly ObservationInput[]): Promise<DedupBatchResult> {
+  async recordObservations(
+    manager: EntityManager,
+    observations: readonly ObservationInput[],
+  ): Promise<DedupBatchResult> {
     const result: DedupBatchResult = { filed: [], created: [], merges: [] };
     if (observations.length === 0) return result;
     const prepared = observations.map((o) => this.prepare(o));
@@ -133,7 +139,9 @@ export class DedupService {
     result.filed = this.summarise(prepared, (fp) => {
       const now = filing.get(fp);
       const issueId = now?.issueId ?? linkOf.get(fp)?.issueId;
-      return issueId === undefined ? undefined : { issueId, eventCount: now?.eventCount ?? eventCounts.get(issueId) ?? 0 };
+      return issueId === undefined
+        ? undefined
+        : { issueId, eventCount: now?.eventCount ?? eventCounts.get(issueId) ?? 0 };
     });
     return result;
   }
@@ -169,7 +177,11 @@ export class DedupService {
    * Resolved alerts are not occurrences: the links of their fingerprints (if any) only note when
    * the alert resolved (`metadata.lastResolvedAt`). Returns each observation's fingerprint.
    */
-  async recordResolved(manager: EntityManager, observations: readonly ObservationInput[], resolvedAt: Date): Promise<string[]> {
+  async recordResolved(
+    manager: EntityManager,
+    observations: readonly ObservationInput[],
+    resolvedAt: Date,
+  ): Promise<string[]> {
     const fps = observations.map((o) => fingerprintMessage(o.source, o.feature, o.message).fingerprint);
     if (fps.length > 0) await this.repo.noteResolved(manager, [...new Set(fps)], resolvedAt);
     return fps;
@@ -195,7 +207,11 @@ export class DedupService {
   }
 
   /** Adds the counted observations to their issues; returns the issues' event counts. */
-  private async countOnIssues(manager: EntityManager, rows: readonly Prepared[], links: readonly LinkRow[]): Promise<Map<string, number>> {
+  private async countOnIssues(
+    manager: EntityManager,
+    rows: readonly Prepared[],
+    links: readonly LinkRow[],
+  ): Promise<Map<string, number>> {
     if (links.length === 0) return new Map();
     const issueOf = new Map(links.map((l) => [l.fingerprint, l.issueId]));
     const perIssue = new Map<string, { issueId: string; count: number; firstSeenAt: Date; lastSeenAt: Date }>();
@@ -215,7 +231,11 @@ export class DedupService {
   }
 
   /** Creates links (and issues, and merges) for fingerprints without a link, one scope at a time. */
-  private async fileNewFingerprints(manager: EntityManager, unknown: readonly Prepared[], result: DedupBatchResult): Promise<void> {
+  private async fileNewFingerprints(
+    manager: EntityManager,
+    unknown: readonly Prepared[],
+    result: DedupBatchResult,
+  ): Promise<void> {
     const byScope = new Map<string, Prepared[]>();
     for (const p of unknown) {
       const key = JSON.stringify([p.source, p.feature]);
@@ -229,7 +249,10 @@ export class DedupService {
       const { source, feature } = firsts[0];
       await this.repo.lockScope(manager, source, feature);
       // Under the lock: another transaction may have filed some of them meanwhile.
-      const existing = await this.repo.findLinks(manager, firsts.map((p) => p.fingerprint));
+      const existing = await this.repo.findLinks(
+        manager,
+        firsts.map((p) => p.fingerprint),
+      );
       for (const p of firsts) {
         if (!existing.has(p.fingerprint)) await this.fileOne(manager, p, result);
       }
@@ -253,7 +276,8 @@ export class DedupService {
       key === createdKey ? createdIssueId : this.repo.issueOfGroup(manager, key);
 
     for (const merge of decision.merges) {
-      const survivorIssue = (await issueOfGroup(merge.survivor)) ?? (merge.survivor === createdKey ? await createIssue() : undefined);
+      const survivorIssue =
+        (await issueOfGroup(merge.survivor)) ?? (merge.survivor === createdKey ? await createIssue() : undefined);
       const evidence = { ...merge.evidence, pattern: merge.pattern } as unknown as Record<string, unknown>;
       for (const absorbed of merge.absorbed) {
         const absorbedIssue = await issueOfGroup(absorbed);
@@ -346,7 +370,14 @@ export class DedupService {
    */
   async mergeIssues(
     manager: EntityManager,
-    merge: { mergedId: string; targetId: string; rule: string; evidence: Record<string, unknown>; actor: Actor; reason?: string },
+    merge: {
+      mergedId: string;
+      targetId: string;
+      rule: string;
+      evidence: Record<string, unknown>;
+      actor: Actor;
+      reason?: string;
+    },
   ): Promise<PerformedMerge> {
     const { merged } = await this.issues.markMerged(manager, merge);
     await this.repo.moveLinks(manager, merge.mergedId, merge.targetId, merge.rule, merge.evidence);

@@ -36,7 +36,8 @@ export class IssueMergeService {
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
       const target = await this.issues.findByIdentifier(into, m);
       if (!target) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${into} to merge into`);
-      if (merged.id === target.id) throw new DomainError('invalid', 'ISSUE_MERGE_SELF', `${identifier} cannot be merged into itself`);
+      if (merged.id === target.id)
+        throw new DomainError('invalid', 'ISSUE_MERGE_SELF', `${identifier} cannot be merged into itself`);
       return this.dedup.mergeIssues(m, {
         mergedId: merged.id,
         targetId: target.id,
@@ -55,7 +56,8 @@ export class IssueMergeService {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
       const active = await this.repo.lockActiveMerge(m, merged.id);
-      if (!active) throw new DomainError('conflict', 'ISSUE_NOT_MERGED', `${identifier} is not merged into another issue`);
+      if (!active)
+        throw new DomainError('conflict', 'ISSUE_NOT_MERGED', `${identifier} is not merged into another issue`);
       const target = await this.issues.findById(active.targetIssueId, m);
       const restored = await this.repo.restoreLinks(m, merged.id);
       const changed = await this.issues.markUnmerged(m, {
@@ -67,10 +69,18 @@ export class IssueMergeService {
         restoredEventCount: restored.linkEventCount ?? merged.eventCount,
       });
       await this.repo.markMergeUndone(m, active.id, actor.name);
-      return { mergeId: active.id, into: target?.identifier ?? active.targetIssueId, from: changed.merged.status, mergedId: merged.id };
+      return {
+        mergeId: active.id,
+        into: target?.identifier ?? active.targetIssueId,
+        from: changed.merged.status,
+        mergedId: merged.id,
+      };
     });
     if (done.from !== 'triage') {
-      await this.bus.emit('issue.status_changed', new IssueStatusChanged(done.mergedId, done.from, 'triage', actor.name, 'unmerged'));
+      await this.bus.emit(
+        'issue.status_changed',
+        new IssueStatusChanged(done.mergedId, done.from, 'triage', actor.name, 'unmerged'),
+      );
     }
     return { merged: identifier, into: done.into, mergeId: done.mergeId, state: 'unmerged' };
   }

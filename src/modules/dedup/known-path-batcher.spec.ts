@@ -17,7 +17,11 @@ class FakeDedup {
       this.pending.push({
         resolve: () =>
           resolve({
-            outcomes: groups.map((g): KnownPathOutcome => ({ handled: new Set(g), accepted: g.length, result: { filed: [], created: [], merges: [] } })),
+            outcomes: groups.map((g): KnownPathOutcome => ({
+              handled: new Set(g),
+              accepted: g.length,
+              result: { filed: [], created: [], merges: [] },
+            })),
             filed: [],
           }),
         reject,
@@ -56,7 +60,11 @@ describe(KnownPathBatcher.name, () => {
     dedup = new FakeDedup();
     announced = 0;
     const announcer = { announce: async () => void announced++ } as unknown as DedupAnnouncer;
-    batcher = new KnownPathBatcher(dedup as unknown as DedupService, { manager: {} } as unknown as DataSource, announcer);
+    batcher = new KnownPathBatcher(
+      dedup as unknown as DedupService,
+      { manager: {} } as unknown as DataSource,
+      announcer,
+    );
   });
 
   it('sends a lone request at once', async () => {

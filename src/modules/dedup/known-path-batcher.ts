@@ -49,7 +49,10 @@ export class KnownPathBatcher {
     while (this.inFlight < MAX_IN_FLIGHT && this.queue.length > 0) {
       const batch: Pending[] = [];
       let size = 0;
-      while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0].observations.length <= MAX_BATCH_OBSERVATIONS)) {
+      while (
+        this.queue.length > 0 &&
+        (batch.length === 0 || size + this.queue[0].observations.length <= MAX_BATCH_OBSERVATIONS)
+      ) {
         const next = this.queue.shift() as Pending;
         size += next.observations.length;
         batch.push(next);

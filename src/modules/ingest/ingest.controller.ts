@@ -23,7 +23,8 @@ export class IngestSummaryView implements IngestSummary {
   @ApiProperty({ description: 'Observations in the request' }) received!: number;
   @ApiProperty({ description: 'New observations recorded (counted, or kept as notices)' }) accepted!: number;
   @ApiProperty({ description: 'Redeliveries already recorded: ignored' }) duplicates!: number;
-  @ApiProperty({ description: 'Resolved and synthetic (DatasourceNoData/DatasourceError) alerts recorded as notices' }) notices!: number;
+  @ApiProperty({ description: 'Resolved and synthetic (DatasourceNoData/DatasourceError) alerts recorded as notices' })
+  notices!: number;
   @ApiProperty({ description: 'Issues created by this request' }) issuesCreated!: number;
   @ApiPropertyOptional({ description: 'Loki lines that were not errors' }) skipped?: number;
 }
@@ -46,9 +47,22 @@ export class IngestController {
       'Grafana unified alerting (version "1") or Alertmanager (version "4") webhook. Auth: the secret as Bearer token or Basic ' +
       'password, or Grafana HMAC (X-Grafana-Alerting-Signature, optional X-Grafana-Alerting-Timestamp)',
   })
-  @ApiHeader({ name: 'X-Grafana-Alerting-Signature', required: false, description: 'hex HMAC-SHA256(secret, [timestamp + ":"] + body)' })
-  @ApiHeader({ name: 'X-Grafana-Alerting-Timestamp', required: false, description: 'unix seconds, signed with the body' })
-  @ApiBody({ schema: { type: 'object', description: 'Grafana webhook payload (version "1") or Alertmanager webhook payload (version "4")' } })
+  @ApiHeader({
+    name: 'X-Grafana-Alerting-Signature',
+    required: false,
+    description: 'hex HMAC-SHA256(secret, [timestamp + ":"] + body)',
+  })
+  @ApiHeader({
+    name: 'X-Grafana-Alerting-Timestamp',
+    required: false,
+    description: 'unix seconds, signed with the body',
+  })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      description: 'Grafana webhook payload (version "1") or Alertmanager webhook payload (version "4")',
+    },
+  })
   @ApiOkResponse({ type: IngestSummaryView })
   @ApiErrorResponses(400, 401, 413, 415, 503)
   webhook(@Body() body: unknown): Promise<IngestSummary> {
@@ -59,7 +73,8 @@ export class IngestController {
   @HttpCode(204)
   @RequireScope('ingest')
   @ApiOperation({
-    summary: "Loki push API (JSON, gzip/deflate JSON, snappy protobuf): error lines become occurrences; 204 as Loki answers",
+    summary:
+      'Loki push API (JSON, gzip/deflate JSON, snappy protobuf): error lines become occurrences; 204 as Loki answers',
   })
   @ApiConsumes('application/x-protobuf', 'application/json')
   @ApiBody({ schema: { type: 'object', description: 'logproto.PushRequest (snappy protobuf) or {"streams":[...]}' } })
@@ -83,7 +98,10 @@ export class IngestController {
   @Post('api/events')
   @HttpCode(202)
   @RequireScope('ingest')
-  @ApiOperation({ summary: "fixloop's own error events batch: { events: [{ source, feature, message, level?, timestamp?, labels?, stack? }] }" })
+  @ApiOperation({
+    summary:
+      "fixloop's own error events batch: { events: [{ source, feature, message, level?, timestamp?, labels?, stack? }] }",
+  })
   @ApiBody({ type: EventsBatchDto })
   @ApiAcceptedResponse({ type: IngestSummaryView, description: 'Recorded (committed) before this answer' })
   @ApiErrorResponses(400, 401, 403, 413, 415, 503)

@@ -59,7 +59,11 @@ export class IngestService {
 
   async ingestAlertWebhook(body: unknown): Promise<IngestSummary> {
     if (body === undefined) {
-      throw new DomainError('unsupported_media_type', 'INGEST_UNSUPPORTED_MEDIA_TYPE', 'The webhook body must be JSON (Content-Type: application/json)');
+      throw new DomainError(
+        'unsupported_media_type',
+        'INGEST_UNSUPPORTED_MEDIA_TYPE',
+        'The webhook body must be JSON (Content-Type: application/json)',
+      );
     }
     const receivedAt = new Date();
     const parsed = parseAlertWebhook(body, {
@@ -88,14 +92,22 @@ export class IngestService {
 
   async ingestEvents(body: unknown): Promise<IngestSummary> {
     if (body === undefined) {
-      throw new DomainError('unsupported_media_type', 'INGEST_UNSUPPORTED_MEDIA_TYPE', 'The events body must be JSON (Content-Type: application/json)');
+      throw new DomainError(
+        'unsupported_media_type',
+        'INGEST_UNSUPPORTED_MEDIA_TYPE',
+        'The events body must be JSON (Content-Type: application/json)',
+      );
     }
     const receivedAt = new Date();
     const { observations } = parseEventsBatch(body, { receivedAt });
     return this.persist('events', observations, receivedAt);
   }
 
-  private async persist(kind: ObservationKind, observations: readonly Observation[], receivedAt: Date): Promise<IngestSummary> {
+  private async persist(
+    kind: ObservationKind,
+    observations: readonly Observation[],
+    receivedAt: Date,
+  ): Promise<IngestSummary> {
     const summary: IngestSummary = {
       received: observations.length,
       accepted: 0,
@@ -112,7 +124,9 @@ export class IngestService {
     const slow =
       rest.length === 0
         ? { filed: [], created: [], merges: [] }
-        : await this.withRetries(() => this.dataSource.transaction((m) => this.record(m, kind, rest, receivedAt, summary)));
+        : await this.withRetries(() =>
+            this.dataSource.transaction((m) => this.record(m, kind, rest, receivedAt, summary)),
+          );
     summary.accepted += known.accepted;
     summary.duplicates += known.handled.size - known.accepted;
     summary.issuesCreated = slow.created.length;
@@ -170,7 +184,11 @@ export class IngestService {
           continue;
         }
         if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
-          throw new DomainError('unavailable', 'INGEST_DATABASE_UNAVAILABLE', 'The database is unavailable; nothing was recorded, retry later');
+          throw new DomainError(
+            'unavailable',
+            'INGEST_DATABASE_UNAVAILABLE',
+            'The database is unavailable; nothing was recorded, retry later',
+          );
         }
         throw err;
       }
@@ -192,8 +210,13 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
  */
 function isPoolClosed(err: unknown): boolean {
   const code = errorCode(err);
-  if (code !== undefined && (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '53300')) return true;
-  const message = typeof (err as { message?: unknown })?.message === 'string' ? (err as { message: string }).message : String(err);
+  if (
+    code !== undefined &&
+    (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '53300')
+  )
+    return true;
+  const message =
+    typeof (err as { message?: unknown })?.message === 'string' ? (err as { message: string }).message : String(err);
   return /Cannot use a pool after calling end|pool is (ending|closed)|Connection is not established|Connection terminated|timeout exceeded when trying to connect|not initialized/i.test(
     message,
   );

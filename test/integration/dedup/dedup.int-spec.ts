@@ -24,7 +24,11 @@ const event = (message: string, extra: Record<string, unknown> = {}) => ({
 
 describe('dedup: issues from fingerprints, grouping merges, manual merges', () => {
   let t: TestApp;
-  const seen: { created: IssueCreated[]; merged: IssuesMerged[]; received: ErrorReceived[] } = { created: [], merged: [], received: [] };
+  const seen: { created: IssueCreated[]; merged: IssuesMerged[]; received: ErrorReceived[] } = {
+    created: [],
+    merged: [],
+    received: [],
+  };
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -43,15 +47,29 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     seen.received.length = 0;
   });
 
-  const send = (...events: Record<string, unknown>[]) => t.http.post('/api/events').set(ingestAuth).send({ events }).expect(202);
+  const send = (...events: Record<string, unknown>[]) =>
+    t.http.post('/api/events').set(ingestAuth).send({ events }).expect(202);
   const links = async (): Promise<LinkRow[]> =>
     (await t.dataSource.query(`SELECT * FROM external_issue_links ORDER BY created_at, id`)) as LinkRow[];
   const byIdentifier = async (identifier: string): Promise<IssueRow> => {
     const rows = (await t.dataSource.query(`SELECT * FROM issues WHERE identifier = $1`, [identifier])) as IssueRow[];
     return rows[0];
   };
-  const history = async (issueId: string): Promise<{ field: string; from_value: string | null; to_value: string | null; data: Record<string, unknown> | null; reason: string | null }[]> =>
-    (await t.dataSource.query(`SELECT field, from_value, to_value, data, reason FROM issue_history WHERE issue_id = $1 ORDER BY id`, [issueId])) as {
+  const history = async (
+    issueId: string,
+  ): Promise<
+    {
+      field: string;
+      from_value: string | null;
+      to_value: string | null;
+      data: Record<string, unknown> | null;
+      reason: string | null;
+    }[]
+  > =>
+    (await t.dataSource.query(
+      `SELECT field, from_value, to_value, data, reason FROM issue_history WHERE issue_id = $1 ORDER BY id`,
+      [issueId],
+    )) as {
       field: string;
       from_value: string | null;
       to_value: string | null;
@@ -74,11 +92,25 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     expect(issue.normalized_message).not.toContain('4711');
     expect(new Date(issue.first_seen_at).toISOString()).toBe('2026-11-01T08:00:00.000Z');
     const [link] = await links();
-    expect(link).toMatchObject({ issue_id: issue.id, original_issue_id: issue.id, link_kind: 'primary', grouping_rule: 'exact', event_count: '1' });
+    expect(link).toMatchObject({
+      issue_id: issue.id,
+      original_issue_id: issue.id,
+      link_kind: 'primary',
+      grouping_rule: 'exact',
+      event_count: '1',
+    });
     expect(link.external_id).toMatch(/^[0-9a-f]{64}$/);
-    expect(seen.created).toEqual([expect.objectContaining({ issueId: issue.id, identifier: issue.identifier, fingerprint: link.external_id })]);
+    expect(seen.created).toEqual([
+      expect.objectContaining({ issueId: issue.id, identifier: issue.identifier, fingerprint: link.external_id }),
+    ]);
     expect(seen.received).toEqual([
-      expect.objectContaining({ issueId: issue.id, fingerprint: link.external_id, eventCount: 1, count: 1, observedAt: new Date('2026-11-01T08:00:00Z') }),
+      expect.objectContaining({
+        issueId: issue.id,
+        fingerprint: link.external_id,
+        eventCount: 1,
+        count: 1,
+        observedAt: new Date('2026-11-01T08:00:00Z'),
+      }),
     ]);
     // a known fingerprint: counted, no new issue, last seen moves to the later event
     await send(event('Payment 4712 failed: gateway timeout', { timestamp: '2026-11-02T08:00:00Z' }));
@@ -91,7 +123,10 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
   it('makes exactly one issue of fifty concurrent deliveries of one new error', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        t.http.post('/api/events').set(ingestAuth).send({ events: [event(`Ledger write 9${i} rejected: lock timeout`)] }),
+        t.http
+          .post('/api/events')
+          .set(ingestAuth)
+          .send({ events: [event(`Ledger write 9${i} rejected: lock timeout`)] }),
       ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(202));
@@ -105,7 +140,9 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
 
   it('counts fifty concurrent redeliveries of one delivery once', async () => {
     const body = { events: [event('Inventory sync 17 failed')] };
-    const results = await Promise.all(Array.from({ length: 50 }, () => t.http.post('/api/events').set(ingestAuth).send(body)));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => t.http.post('/api/events').set(ingestAuth).send(body)),
+    );
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(202));
     expect(results.reduce((sum, r) => sum + (r.body.accepted as number), 0)).toBe(1);
     expect((await issues(t.dataSource)).map((i) => i.event_count)).toEqual(['1']);
@@ -118,7 +155,9 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     );
     await send(...batch.slice(0, 5));
     await send(...batch.slice(5));
-    const samples = (await t.dataSource.query(`SELECT occurred_at FROM error_events ORDER BY occurred_at`)) as { occurred_at: Date }[];
+    const samples = (await t.dataSource.query(`SELECT occurred_at FROM error_events ORDER BY occurred_at`)) as {
+      occurred_at: Date;
+    }[];
     expect(samples).toHaveLength(limit);
     expect(new Date(samples[0].occurred_at).getTime()).toBe(Date.UTC(2026, 10, 1, 0, 7));
     expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 7));
@@ -142,7 +181,11 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     expect(dump).not.toContain(token);
     expect(dump).not.toContain(password);
     expect(dump).not.toContain('sk_live_51HxYzAbCdEfGhIjKlMnOpQr');
-    const [sample] = (await t.dataSource.query(`SELECT message, stack, labels FROM error_events`)) as { message: string; stack: string; labels: Record<string, string> }[];
+    const [sample] = (await t.dataSource.query(`SELECT message, stack, labels FROM error_events`)) as {
+      message: string;
+      stack: string;
+      labels: Record<string, string>;
+    }[];
     expect(sample.message).toContain('[REDACTED:');
     expect(sample.stack).toContain('[REDACTED:');
     expect(sample.labels.env).toBe('prod');
@@ -163,8 +206,19 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       expect(second).toMatchObject({ status: 'closed', merged_into_id: first.id });
       expect(await issues(t.dataSource)).toHaveLength(2); // the third message never got an issue of its own
 
-      const [merge] = (await t.dataSource.query(`SELECT * FROM issue_merges`)) as { target_issue_id: string; merged_issue_id: string; rule: string; evidence: Record<string, unknown>; actor: string }[];
-      expect(merge).toMatchObject({ target_issue_id: first.id, merged_issue_id: second.id, rule: 'variable-position', actor: 'system:dedup' });
+      const [merge] = (await t.dataSource.query(`SELECT * FROM issue_merges`)) as {
+        target_issue_id: string;
+        merged_issue_id: string;
+        rule: string;
+        evidence: Record<string, unknown>;
+        actor: string;
+      }[];
+      expect(merge).toMatchObject({
+        target_issue_id: first.id,
+        merged_issue_id: second.id,
+        rule: 'variable-position',
+        actor: 'system:dedup',
+      });
       expect(merge.evidence).toMatchObject({ rule: 'variable-position', position: 2, values: ['n7a', 'x9c', 'r2d2'] });
 
       const all = await links();
@@ -180,11 +234,24 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       expect(all[2].grouping_evidence).toMatchObject({ rule: 'variable-position', values: ['n7a', 'x9c', 'r2d2'] });
 
       const target = await history(first.id);
-      expect(target).toContainEqual(expect.objectContaining({ field: 'merged_from', to_value: second.identifier, data: expect.objectContaining({ rule: 'variable-position', evidence: expect.objectContaining({ values: ['n7a', 'x9c', 'r2d2'] }) }) }));
+      expect(target).toContainEqual(
+        expect.objectContaining({
+          field: 'merged_from',
+          to_value: second.identifier,
+          data: expect.objectContaining({
+            rule: 'variable-position',
+            evidence: expect.objectContaining({ values: ['n7a', 'x9c', 'r2d2'] }),
+          }),
+        }),
+      );
       const merged = await history(second.id);
-      expect(merged).toContainEqual(expect.objectContaining({ field: 'status', from_value: 'triage', to_value: 'closed' }));
+      expect(merged).toContainEqual(
+        expect.objectContaining({ field: 'status', from_value: 'triage', to_value: 'closed' }),
+      );
       expect(merged).toContainEqual(expect.objectContaining({ field: 'merged_into', to_value: first.identifier }));
-      expect(seen.merged).toEqual([expect.objectContaining({ targetIssueId: first.id, mergedIssueId: second.id, rule: 'variable-position' })]);
+      expect(seen.merged).toEqual([
+        expect.objectContaining({ targetIssueId: first.id, mergedIssueId: second.id, rule: 'variable-position' }),
+      ]);
 
       // a fourth value joins through the learned pattern; an absorbed fingerprint follows its alias
       await send(cache('c3po'), cache('x9c'));
@@ -204,7 +271,10 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
 
   describe('a person merges and unmerges', () => {
     const merge = (from: string, into: string, reason?: string) =>
-      t.http.post(`/api/issues/${from}/merge`).set(adminAuth).send({ into, ...(reason ? { reason } : {}) });
+      t.http
+        .post(`/api/issues/${from}/merge`)
+        .set(adminAuth)
+        .send({ into, ...(reason ? { reason } : {}) });
 
     it('merges with aliases and history, later events follow the alias, and the undo restores everything', async () => {
       await send(event('Checkout total mismatch'), event('Checkout total mismatch'));
@@ -212,15 +282,26 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       const [a, b] = await issues(t.dataSource);
 
       const res = await merge(b.identifier, a.identifier, 'same rounding bug').expect(200);
-      expect(res.body).toMatchObject({ merged: b.identifier, into: a.identifier, state: 'merged', mergeId: expect.any(String) });
+      expect(res.body).toMatchObject({
+        merged: b.identifier,
+        into: a.identifier,
+        state: 'merged',
+        mergeId: expect.any(String),
+      });
       expect(await byIdentifier(b.identifier)).toMatchObject({ status: 'closed', merged_into_id: a.id });
       expect((await byIdentifier(a.identifier)).event_count).toBe('3');
       const moved = (await links()).find((l) => l.original_issue_id === b.id);
       expect(moved).toMatchObject({ issue_id: a.id, link_kind: 'alias', grouping_rule: 'manual' });
       expect(moved?.grouping_evidence).toMatchObject({ rule: 'manual', reason: 'same rounding bug', actor: 'admin' });
-      expect(await history(a.id)).toContainEqual(expect.objectContaining({ field: 'merged_from', to_value: b.identifier, reason: 'same rounding bug' }));
-      expect(await history(b.id)).toContainEqual(expect.objectContaining({ field: 'merged_into', to_value: a.identifier }));
-      expect(seen.merged).toEqual([expect.objectContaining({ targetIssueId: a.id, mergedIssueId: b.id, rule: 'manual', actor: 'admin' })]);
+      expect(await history(a.id)).toContainEqual(
+        expect.objectContaining({ field: 'merged_from', to_value: b.identifier, reason: 'same rounding bug' }),
+      );
+      expect(await history(b.id)).toContainEqual(
+        expect.objectContaining({ field: 'merged_into', to_value: a.identifier }),
+      );
+      expect(seen.merged).toEqual([
+        expect.objectContaining({ targetIssueId: a.id, mergedIssueId: b.id, rule: 'manual', actor: 'admin' }),
+      ]);
 
       await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
       expect((await byIdentifier(a.identifier)).event_count).toBe('4');
@@ -228,18 +309,40 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
 
       await merge(b.identifier, a.identifier).expect(409);
 
-      const undo = await t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({ reason: 'different bugs' }).expect(200);
+      const undo = await t.http
+        .post(`/api/issues/${b.identifier}/unmerge`)
+        .set(adminAuth)
+        .send({ reason: 'different bugs' })
+        .expect(200);
       expect(undo.body).toMatchObject({ merged: b.identifier, into: a.identifier, state: 'unmerged' });
-      expect(await byIdentifier(b.identifier)).toMatchObject({ status: 'triage', merged_into_id: null, event_count: '2' });
+      expect(await byIdentifier(b.identifier)).toMatchObject({
+        status: 'triage',
+        merged_into_id: null,
+        event_count: '2',
+      });
       expect((await byIdentifier(a.identifier)).event_count).toBe('2');
       const restored = (await links()).find((l) => l.original_issue_id === b.id);
-      expect(restored).toMatchObject({ issue_id: b.id, link_kind: 'primary', grouping_rule: 'exact', grouping_evidence: null });
-      const [row] = (await t.dataSource.query(`SELECT undone_at, undone_by FROM issue_merges`)) as { undone_at: Date | null; undone_by: string }[];
+      expect(restored).toMatchObject({
+        issue_id: b.id,
+        link_kind: 'primary',
+        grouping_rule: 'exact',
+        grouping_evidence: null,
+      });
+      const [row] = (await t.dataSource.query(`SELECT undone_at, undone_by FROM issue_merges`)) as {
+        undone_at: Date | null;
+        undone_by: string;
+      }[];
       expect(row.undone_at).not.toBeNull();
       expect(row.undone_by).toBe('admin');
-      expect(await history(b.id)).toContainEqual(expect.objectContaining({ field: 'status', from_value: 'closed', to_value: 'triage' }));
-      expect(await history(a.id)).toContainEqual(expect.objectContaining({ field: 'unmerged', from_value: b.identifier, reason: 'different bugs' }));
-      const samplesOfB = (await t.dataSource.query(`SELECT count(*)::int AS n FROM error_events WHERE issue_id = $1`, [b.id])) as { n: number }[];
+      expect(await history(b.id)).toContainEqual(
+        expect.objectContaining({ field: 'status', from_value: 'closed', to_value: 'triage' }),
+      );
+      expect(await history(a.id)).toContainEqual(
+        expect.objectContaining({ field: 'unmerged', from_value: b.identifier, reason: 'different bugs' }),
+      );
+      const samplesOfB = (await t.dataSource.query(`SELECT count(*)::int AS n FROM error_events WHERE issue_id = $1`, [
+        b.id,
+      ])) as { n: number }[];
       expect(Number(samplesOfB[0].n)).toBe(2);
 
       await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
@@ -255,7 +358,9 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       expect((await merge(a.identifier, a.identifier).expect(400)).body.error).toBe('ISSUE_MERGE_SELF');
       expect((await merge(a.identifier, 'CHIPP-999999').expect(404)).body.error).toBe('ISSUE_NOT_FOUND');
       expect((await merge('CHIPP-999999', a.identifier).expect(404)).body.error).toBe('ISSUE_NOT_FOUND');
-      expect((await t.http.post(`/api/issues/${a.identifier}/merge`).set(adminAuth).send({}).expect(400)).body.message).toMatch(/into/);
+      expect(
+        (await t.http.post(`/api/issues/${a.identifier}/merge`).set(adminAuth).send({}).expect(400)).body.message,
+      ).toMatch(/into/);
       await t.http.post(`/api/issues/${a.identifier}/merge`).set(agentAuth).send({ into: a.identifier }).expect(403);
       await t.http.post(`/api/issues/${a.identifier}/merge`).send({ into: a.identifier }).expect(401);
       expect(await rowCounts(t.dataSource)).toEqual(before);

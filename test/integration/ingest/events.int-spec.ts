@@ -23,9 +23,29 @@ describe('POST /api/events (fixloop events batch)', () => {
       .set(ingestAuth)
       .send({
         events: [
-          { id: 'e-1', source: 'checkout-api', feature: 'orders', message: 'Order 17 not found', level: 'error', timestamp: '2026-11-20T10:00:00Z', labels: { version: '1.4.2' } },
-          { id: 'e-2', source: 'checkout-api', feature: 'orders', message: 'Order 18 not found', timestamp: 1_795_000_000_000 },
-          { id: 'e-3', source: 'checkout-api', feature: 'payments', message: 'Card declined', stack: 'Error: Card declined\n    at pay (pay.ts:10:5)' },
+          {
+            id: 'e-1',
+            source: 'checkout-api',
+            feature: 'orders',
+            message: 'Order 17 not found',
+            level: 'error',
+            timestamp: '2026-11-20T10:00:00Z',
+            labels: { version: '1.4.2' },
+          },
+          {
+            id: 'e-2',
+            source: 'checkout-api',
+            feature: 'orders',
+            message: 'Order 18 not found',
+            timestamp: 1_795_000_000_000,
+          },
+          {
+            id: 'e-3',
+            source: 'checkout-api',
+            feature: 'payments',
+            message: 'Card declined',
+            stack: 'Error: Card declined\n    at pay (pay.ts:10:5)',
+          },
         ],
       })
       .expect(202);
@@ -38,7 +58,9 @@ describe('POST /api/events (fixloop events batch)', () => {
     // first/last seen are the events' own times, not the receipt time
     expect(new Date(all[0].first_seen_at).getTime()).toBe(1_795_000_000_000); // 2026-11-18
     expect(new Date(all[0].last_seen_at).toISOString()).toBe('2026-11-20T10:00:00.000Z');
-    const [sample] = (await t.dataSource.query(`SELECT version, level, ingest_kind FROM error_events WHERE message = 'Order 17 not found'`)) as unknown[];
+    const [sample] = (await t.dataSource.query(
+      `SELECT version, level, ingest_kind FROM error_events WHERE message = 'Order 17 not found'`,
+    )) as unknown[];
     expect(sample).toEqual({ version: '1.4.2', level: 'error', ingest_kind: 'events' });
   });
 
@@ -53,10 +75,22 @@ describe('POST /api/events (fixloop events batch)', () => {
   it.each([
     ['a missing message', { events: [{ source: 's', feature: 'f' }] }, /events\[0\]\.message/],
     ['a message of the wrong type', { events: [{ source: 's', feature: 'f', message: 42 }] }, /events\[0\]\.message/],
-    ['an unknown field', { events: [{ source: 's', feature: 'f', message: 'm', severity: 'x' }] }, /events\[0\]\.severity/],
-    ['a bad timestamp', { events: [{ source: 's', feature: 'f', message: 'm', timestamp: 'yesterday' }] }, /events\[0\]\.timestamp/],
+    [
+      'an unknown field',
+      { events: [{ source: 's', feature: 'f', message: 'm', severity: 'x' }] },
+      /events\[0\]\.severity/,
+    ],
+    [
+      'a bad timestamp',
+      { events: [{ source: 's', feature: 'f', message: 'm', timestamp: 'yesterday' }] },
+      /events\[0\]\.timestamp/,
+    ],
     ['events not an array', { events: 'x' }, /events/],
-    ['a label that is not a string', { events: [{ source: 's', feature: 'f', message: 'm', labels: { a: 1 } }] }, /events\[0\]\.labels\.a/],
+    [
+      'a label that is not a string',
+      { events: [{ source: 's', feature: 'f', message: 'm', labels: { a: 1 } }] },
+      /events\[0\]\.labels\.a/,
+    ],
   ])('answers %s with 400 naming it, writing nothing', async (_name, body, message) => {
     const res = await t.http.post(EVENTS).set(ingestAuth).send(body).expect(400);
     expect(res.body.message).toMatch(message);

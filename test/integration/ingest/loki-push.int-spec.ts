@@ -13,7 +13,9 @@ const secretBasic = basicAuth(TEST_KEYS.LOKI_WEBHOOK_SECRET, 'user');
 
 /** The captured request headers of a client, minus hop-by-hop ones and with our credentials. */
 function capturedHeaders(name: string): Record<string, string> {
-  const captured = JSON.parse(fixtureBytes('loki', 'push', 'captured', name).toString('utf8')) as { headers: Record<string, string> };
+  const captured = JSON.parse(fixtureBytes('loki', 'push', 'captured', name).toString('utf8')) as {
+    headers: Record<string, string>;
+  };
   const skip = new Set(['host', 'connection', 'content-length', 'authorization', 'accept-encoding']);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(captured.headers)) if (!skip.has(k)) headers[k] = v;
@@ -21,7 +23,9 @@ function capturedHeaders(name: string): Record<string, string> {
 }
 
 async function stored(t: TestApp): Promise<{ message: string; occurred_at: Date; labels: Record<string, string> }[]> {
-  return (await t.dataSource.query(`SELECT message, occurred_at, labels FROM error_events ORDER BY occurred_at, id`)) as {
+  return (await t.dataSource.query(
+    `SELECT message, occurred_at, labels FROM error_events ORDER BY occurred_at, id`,
+  )) as {
     message: string;
     occurred_at: Date;
     labels: Record<string, string>;
@@ -43,7 +47,11 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
 
   it.each([
     ['pino-loki 3.0.0 (captured)', 'pino-loki-3.0.0.push.json', 'pino-loki-3.0.0.request-headers.json'],
-    ['winston-loki 6.1.7 JSON mode (captured)', 'winston-loki-6.1.7-json.push.json', 'winston-loki-6.1.7-json.request-headers.json'],
+    [
+      'winston-loki 6.1.7 JSON mode (captured)',
+      'winston-loki-6.1.7-json.push.json',
+      'winston-loki-6.1.7-json.request-headers.json',
+    ],
   ])('stores the error lines of %s sent with its headers, answering 204', async (_name, body, headers) => {
     const bytes = fixtureBytes('loki', 'push', 'captured', body);
     const want = parseLokiPush({ body: bytes, contentType: 'application/json' });
@@ -57,21 +65,39 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
   });
 
   it('stores the structured metadata of a JSON push as sample labels', async () => {
-    await t.http.post(PUSH).set(capturedHeaders('pino-loki-3.0.0.request-headers.json')).send(fixtureBytes('loki', 'push', 'captured', 'pino-loki-3.0.0.push.json').toString('utf8')).expect(204);
+    await t.http
+      .post(PUSH)
+      .set(capturedHeaders('pino-loki-3.0.0.request-headers.json'))
+      .send(fixtureBytes('loki', 'push', 'captured', 'pino-loki-3.0.0.push.json').toString('utf8'))
+      .expect(204);
     const [row] = await stored(t);
-    expect(row.labels).toMatchObject({ trace_id: '0242ac120002', user_id: 'u-42', app: 'checkout-api', level: 'error' });
+    expect(row.labels).toMatchObject({
+      trace_id: '0242ac120002',
+      user_id: 'u-42',
+      app: 'checkout-api',
+      level: 'error',
+    });
   });
 
   it("accepts Loki's own test bodies; lines that are not errors are skipped", async () => {
     for (const name of ['loki-push_test-valid-basic.json', 'loki-push_test-valid-structured-metadata.json']) {
-      await t.http.post(PUSH).set(ingestAuth).set('Content-Type', 'application/json').send(fixtureBytes('loki', 'push', name).toString('utf8')).expect(204);
+      await t.http
+        .post(PUSH)
+        .set(ingestAuth)
+        .set('Content-Type', 'application/json')
+        .send(fixtureBytes('loki', 'push', name).toString('utf8'))
+        .expect(204);
     }
     expect(await rowCounts(t.dataSource)).toMatchObject({ issues: 0, error_events: 0, ingest_deliveries: 0 });
   });
 
   it('accepts gzip-compressed JSON (Content-Encoding: gzip)', async () => {
     const bytes = gzipSync(fixtureBytes('loki', 'push', 'captured', 'pino-loki-3.0.0.push.json'));
-    await t.http.post(PUSH).set(secretBasic).set('Content-Type', 'application/json').set('Content-Encoding', 'gzip')
+    await t.http
+      .post(PUSH)
+      .set(secretBasic)
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
       .serialize((b: unknown) => b as string) // the gzip bytes as they are, not JSON-encoded by superagent
       .send(bytes)
       .expect(204);
@@ -86,7 +112,10 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
     const bytes = fixtureBytes('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.snappy.pb');
     const want = parseLokiPush({ body: bytes, contentType: 'application/x-protobuf' });
     expect(want.observations).toHaveLength(2);
-    const req = t.http.post(PUSH).set(ingestAuth).set(headers as Record<string, string>);
+    const req = t.http
+      .post(PUSH)
+      .set(ingestAuth)
+      .set(headers as Record<string, string>);
     if (!('Content-Type' in headers)) req.unset('Content-Type');
     await req.send(bytes).expect(204);
     const rows = await stored(t);
@@ -107,8 +136,20 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
 
   describe('refuses, writing nothing', () => {
     it.each([
-      ['an object in line position (Loki test)', 'application/json', fixtureBytes('loki', 'push', 'loki-push_test-INVALID-object-as-line.json').toString('utf8'), 400, /streams\[0\]\.values\[0\]\[1\]/],
-      ['numeric timestamps', 'application/json', JSON.stringify({ streams: [{ stream: { level: 'error' }, values: [[1570818238000000000, 'x']] }] }), 400, /values\[0\]\[0\]/],
+      [
+        'an object in line position (Loki test)',
+        'application/json',
+        fixtureBytes('loki', 'push', 'loki-push_test-INVALID-object-as-line.json').toString('utf8'),
+        400,
+        /streams\[0\]\.values\[0\]\[1\]/,
+      ],
+      [
+        'numeric timestamps',
+        'application/json',
+        JSON.stringify({ streams: [{ stream: { level: 'error' }, values: [[1570818238000000000, 'x']] }] }),
+        400,
+        /values\[0\]\[0\]/,
+      ],
       ['malformed JSON', 'application/json', '{"streams":[', 400, /JSON/],
       ['garbage protobuf', 'application/x-protobuf', Buffer.from('not snappy at all'), 400, /snappy/],
       ['an unknown media type', 'text/plain', 'level=error msg=boom', 415, /text\/plain/],
@@ -119,7 +160,13 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
     });
 
     it('an unsupported Content-Encoding on raw bytes: 415', async () => {
-      const res = await t.http.post(PUSH).set(ingestAuth).set('Content-Encoding', 'br').unset('Content-Type').send(Buffer.from([1, 2, 3])).expect(415);
+      const res = await t.http
+        .post(PUSH)
+        .set(ingestAuth)
+        .set('Content-Encoding', 'br')
+        .unset('Content-Type')
+        .send(Buffer.from([1, 2, 3]))
+        .expect(415);
       expect(res.body.error).toBe('INGEST_UNSUPPORTED_ENCODING');
     });
 
@@ -165,14 +212,23 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
         batching: { interval: 0.2 },
       });
       const logger = pino({ level: 'info' }, transport);
-      for (let i = 1; i <= 3; i++) logger.error({ err: new Error(`Order ${1000 + i} not found`) }, `Order ${1000 + i} not found`);
+      for (let i = 1; i <= 3; i++)
+        logger.error({ err: new Error(`Order ${1000 + i} not found`) }, `Order ${1000 + i} not found`);
       logger.info('all good');
       transport.end();
-      const rows = await waitFor(async () => {
-        const r = await stored(t);
-        return r.length === 3 ? r : undefined;
-      }, 15_000, 'pino-loki lines');
-      expect(rows.map((r) => r.message).sort()).toEqual(['Order 1001 not found', 'Order 1002 not found', 'Order 1003 not found']);
+      const rows = await waitFor(
+        async () => {
+          const r = await stored(t);
+          return r.length === 3 ? r : undefined;
+        },
+        15_000,
+        'pino-loki lines',
+      );
+      expect(rows.map((r) => r.message).sort()).toEqual([
+        'Order 1001 not found',
+        'Order 1002 not found',
+        'Order 1003 not found',
+      ]);
       const all = await issues(t.dataSource);
       expect(all).toHaveLength(1);
       expect(all[0]).toMatchObject({ source: 'pino-service', event_count: '3' });
@@ -191,10 +247,14 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
       logger.error('Payment 77 declined by gateway');
       logger.error('Payment 78 declined by gateway');
       logger.info('Payment ok');
-      const rows = await waitFor(async () => {
-        const r = await stored(t);
-        return r.length === 2 ? r : undefined;
-      }, 15_000, 'winston-loki lines');
+      const rows = await waitFor(
+        async () => {
+          const r = await stored(t);
+          return r.length === 2 ? r : undefined;
+        },
+        15_000,
+        'winston-loki lines',
+      );
       logger.close();
       expect(errors).toEqual([]);
       // winston-loki appends the log's meta as JSON to the line.

@@ -46,7 +46,11 @@ describe('ingest while the database is down', () => {
     await t.dataSource.initialize();
     expect(Object.values(await rowCounts(t.dataSource)).every((n) => n === 0)).toBe(true);
     // and once it is back, the same delivery goes through
-    await t.http.post('/api/events').set(ingestAuth).send({ events: [{ source: 's', feature: 'f', message: 'boom' }] }).expect(202);
+    await t.http
+      .post('/api/events')
+      .set(ingestAuth)
+      .send({ events: [{ source: 's', feature: 'f', message: 'boom' }] })
+      .expect(202);
     expect((await rowCounts(t.dataSource)).issues).toBe(1);
   });
 
@@ -65,7 +69,10 @@ describe('ingest while the database is down', () => {
     const port = await proxy.start();
     const viaProxy = new URL(target.toString());
     viaProxy.host = `127.0.0.1:${port}`;
-    const app = await startTestApp({ DATABASE_URL: viaProxy.toString(), DATABASE_ACQUIRE_TIMEOUT_SECONDS: '2' }, { keepData: true });
+    const app = await startTestApp(
+      { DATABASE_URL: viaProxy.toString(), DATABASE_ACQUIRE_TIMEOUT_SECONDS: '2' },
+      { keepData: true },
+    );
     try {
       const before = await rowCounts(t.dataSource);
       await proxy.stop();

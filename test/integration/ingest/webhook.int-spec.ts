@@ -19,7 +19,10 @@ const ALERT_FIXTURES: [string, string[]][] = [
   ['grafana docs, 2 firing', ['grafana', 'grafana-docs-webhook-firing-2alerts.json']],
   ['grafana 11, values', ['grafana', 'zulip-grafana11-firing-values.json']],
   ['grafana 9, resolved', ['grafana', 'zulip-grafana9-resolved.json']],
-  ['grafana default template (values null, zero startsAt)', ['grafana', 'grafana-alerting-unit-default-payload-template.json']],
+  [
+    'grafana default template (values null, zero startsAt)',
+    ['grafana', 'grafana-alerting-unit-default-payload-template.json'],
+  ],
   ['grafana 12 Loki rule (derived)', ['grafana', 'derived', 'DERIVED-grafana12-loki-rule-firing.json']],
   ['alertmanager v4, 2 firing', ['alertmanager', 'zulip-alertmanager-firing-2alerts.json']],
 ];
@@ -35,7 +38,9 @@ function expected(bytes: Buffer) {
   });
 }
 
-async function samples(ds: DataSource): Promise<{ message: string; occurred_at: Date; ingest_kind: string; count: number }[]> {
+async function samples(
+  ds: DataSource,
+): Promise<{ message: string; occurred_at: Date; ingest_kind: string; count: number }[]> {
   return (await ds.query(`SELECT message, occurred_at, ingest_kind, count FROM error_events ORDER BY id`)) as {
     message: string;
     occurred_at: Date;
@@ -59,33 +64,44 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
 
   const post = (bytes: Buffer, headers: Record<string, string> = bearer) =>
     // As a string: superagent would JSON-encode a Buffer sent as application/json. The bytes are the file's.
-    t.http.post('/api/loki/webhook').set({ 'Content-Type': 'application/json', ...headers }).send(bytes.toString('utf8'));
+    t.http
+      .post('/api/loki/webhook')
+      .set({ 'Content-Type': 'application/json', ...headers })
+      .send(bytes.toString('utf8'));
 
-  it.each(ALERT_FIXTURES)('accepts %s as the sender sends it, with the observations it carries', async (_name, parts) => {
-    const bytes = fixtureBytes(...parts);
-    const want = expected(bytes);
-    const firing = want.observations.filter((o) => o.status === 'firing' && !o.synthetic);
-    const noticed = want.observations.length - firing.length;
-    const res = await post(bytes);
-    expect({ status: res.status, error: res.body.message }).toEqual({ status: 200, error: undefined });
-    expect(res.body).toMatchObject({ received: want.observations.length, accepted: want.observations.length, duplicates: 0, notices: noticed });
+  it.each(ALERT_FIXTURES)(
+    'accepts %s as the sender sends it, with the observations it carries',
+    async (_name, parts) => {
+      const bytes = fixtureBytes(...parts);
+      const want = expected(bytes);
+      const firing = want.observations.filter((o) => o.status === 'firing' && !o.synthetic);
+      const noticed = want.observations.length - firing.length;
+      const res = await post(bytes);
+      expect({ status: res.status, error: res.body.message }).toEqual({ status: 200, error: undefined });
+      expect(res.body).toMatchObject({
+        received: want.observations.length,
+        accepted: want.observations.length,
+        duplicates: 0,
+        notices: noticed,
+      });
 
-    const stored = await samples(t.dataSource);
-    expect(stored).toHaveLength(firing.length);
-    const kinds = new Set(stored.map((s) => s.ingest_kind));
-    if (firing.length > 0) expect([...kinds]).toEqual([want.kind]);
-    // An alert without a usable startsAt takes the receipt time: compare those as "receipt".
-    const when = (d: Date): string => (Math.abs(d.getTime() - Date.now()) < 60_000 ? 'receipt' : d.toISOString());
-    expect(stored.map((s) => [s.message, when(new Date(s.occurred_at)), Number(s.count)]).sort()).toEqual(
-      firing.map((o) => [o.message, when(o.occurredAt), o.count]).sort(),
-    );
-    const rows = await issues(t.dataSource);
-    const total = rows.reduce((sum, i) => sum + Number(i.event_count), 0);
-    expect(total).toBe(firing.reduce((sum, o) => sum + o.count, 0));
-    expect(rows.every((i) => i.status === 'triage' && /^CHIPP-\d+$/.test(i.identifier))).toBe(true);
-    const notices = (await t.dataSource.query(`SELECT count(*)::int AS n FROM alert_notices`)) as { n: number }[];
-    expect(Number(notices[0].n)).toBe(noticed);
-  });
+      const stored = await samples(t.dataSource);
+      expect(stored).toHaveLength(firing.length);
+      const kinds = new Set(stored.map((s) => s.ingest_kind));
+      if (firing.length > 0) expect([...kinds]).toEqual([want.kind]);
+      // An alert without a usable startsAt takes the receipt time: compare those as "receipt".
+      const when = (d: Date): string => (Math.abs(d.getTime() - Date.now()) < 60_000 ? 'receipt' : d.toISOString());
+      expect(stored.map((s) => [s.message, when(new Date(s.occurred_at)), Number(s.count)]).sort()).toEqual(
+        firing.map((o) => [o.message, when(o.occurredAt), o.count]).sort(),
+      );
+      const rows = await issues(t.dataSource);
+      const total = rows.reduce((sum, i) => sum + Number(i.event_count), 0);
+      expect(total).toBe(firing.reduce((sum, o) => sum + o.count, 0));
+      expect(rows.every((i) => i.status === 'triage' && /^CHIPP-\d+$/.test(i.identifier))).toBe(true);
+      const notices = (await t.dataSource.query(`SELECT count(*)::int AS n FROM alert_notices`)) as { n: number }[];
+      expect(Number(notices[0].n)).toBe(noticed);
+    },
+  );
 
   it('counts the two Alertmanager alerts of one message on one issue, and a redelivery never twice', async () => {
     const bytes = fixtureBytes('alertmanager', 'zulip-alertmanager-firing-2alerts.json');
@@ -104,14 +120,24 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
     const body = JSON.parse(fixtureBytes('grafana', 'zulip-grafana11-firing-values.json').toString('utf8'));
     const alert = body.alerts[0];
     body.alerts = [
-      { ...alert, labels: { alertname: 'DatasourceNoData', datasource_uid: 'loki', ref_id: 'A', rulename: 'Errors' }, fingerprint: 'aaaa000000000001' },
-      { ...alert, labels: { alertname: 'DatasourceError', datasource_uid: 'loki', ref_id: 'A', rulename: 'Errors' }, fingerprint: 'aaaa000000000002' },
+      {
+        ...alert,
+        labels: { alertname: 'DatasourceNoData', datasource_uid: 'loki', ref_id: 'A', rulename: 'Errors' },
+        fingerprint: 'aaaa000000000001',
+      },
+      {
+        ...alert,
+        labels: { alertname: 'DatasourceError', datasource_uid: 'loki', ref_id: 'A', rulename: 'Errors' },
+        fingerprint: 'aaaa000000000002',
+      },
     ];
     const res = await post(Buffer.from(JSON.stringify(body))).expect(200);
     expect(res.body).toMatchObject({ received: 2, accepted: 2, notices: 2, issuesCreated: 0 });
     const counts = await rowCounts(t.dataSource);
     expect(counts).toMatchObject({ issues: 0, external_issue_links: 0, error_events: 0, alert_notices: 2 });
-    const notices = (await t.dataSource.query(`SELECT kind, status, alertname FROM alert_notices ORDER BY alertname`)) as unknown[];
+    const notices = (await t.dataSource.query(
+      `SELECT kind, status, alertname FROM alert_notices ORDER BY alertname`,
+    )) as unknown[];
     expect(notices).toEqual([
       { kind: 'synthetic', status: 'firing', alertname: 'DatasourceError' },
       { kind: 'synthetic', status: 'firing', alertname: 'DatasourceNoData' },
@@ -126,7 +152,9 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
     expect(res.body).toMatchObject({ received: 2, accepted: 2, notices: 1, issuesCreated: 1 });
     const counts = await rowCounts(t.dataSource);
     expect(counts).toMatchObject({ issues: 1, error_events: 1, alert_notices: 1 });
-    const [notice] = (await t.dataSource.query(`SELECT kind, status, alertname, fingerprint, ends_at FROM alert_notices`)) as {
+    const [notice] = (await t.dataSource.query(
+      `SELECT kind, status, alertname, fingerprint, ends_at FROM alert_notices`,
+    )) as {
       kind: string;
       status: string;
       alertname: string;
@@ -164,18 +192,25 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
     it('accepts the secret as Bearer token and as Basic-auth password', async () => {
       await post(fixtureBytes('grafana', 'grafana-docs-webhook-firing-2alerts.json'), bearer).expect(200);
       await truncateAll(t.dataSource);
-      await post(fixtureBytes('grafana', 'grafana-docs-webhook-firing-2alerts.json'), basicAuth(SECRET, 'grafana')).expect(200);
+      await post(
+        fixtureBytes('grafana', 'grafana-docs-webhook-firing-2alerts.json'),
+        basicAuth(SECRET, 'grafana'),
+      ).expect(200);
       expect((await rowCounts(t.dataSource)).issues).toBe(2);
     });
 
     it('accepts the Grafana HMAC test vector without a timestamp (no Authorization header)', async () => {
-      const vectors = JSON.parse(fixtureBytes('grafana', 'derived', 'COMPUTED-hmac-test-vectors.json').toString('utf8'));
+      const vectors = JSON.parse(
+        fixtureBytes('grafana', 'derived', 'COMPUTED-hmac-test-vectors.json').toString('utf8'),
+      );
       await post(body(), { 'X-Grafana-Alerting-Signature': vectors.noTimestamp.value }).expect(200);
       expect((await rowCounts(t.dataSource)).alert_notices).toBe(1);
     });
 
-    it('accepts a fresh signed timestamp and refuses the vector\'s old one as stale', async () => {
-      const vectors = JSON.parse(fixtureBytes('grafana', 'derived', 'COMPUTED-hmac-test-vectors.json').toString('utf8'));
+    it("accepts a fresh signed timestamp and refuses the vector's old one as stale", async () => {
+      const vectors = JSON.parse(
+        fixtureBytes('grafana', 'derived', 'COMPUTED-hmac-test-vectors.json').toString('utf8'),
+      );
       const stale = await post(body(), {
         'X-Grafana-Alerting-Signature': vectors.withTimestamp.value,
         'X-Grafana-Alerting-Timestamp': vectors.withTimestamp.timestamp,
@@ -196,12 +231,24 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
       ['a wrong Bearer secret', { Authorization: 'Bearer not-the-secret' }],
       ['a wrong Basic password', basicAuth('not-the-secret')],
       ['the admin key (another scope)', adminAuth],
-      ['a signature by another secret', { 'X-Grafana-Alerting-Signature': signGrafanaPayload('another-secret', fixtureBytes('grafana', 'zulip-grafana9-resolved.json')) }],
+      [
+        'a signature by another secret',
+        {
+          'X-Grafana-Alerting-Signature': signGrafanaPayload(
+            'another-secret',
+            fixtureBytes('grafana', 'zulip-grafana9-resolved.json'),
+          ),
+        },
+      ],
       ['a malformed signature', { 'X-Grafana-Alerting-Signature': 'sha256=abc' }],
       [
         'a valid signature with a tampered timestamp',
         {
-          'X-Grafana-Alerting-Signature': signGrafanaPayload(SECRET, fixtureBytes('grafana', 'zulip-grafana9-resolved.json'), '1767225600'),
+          'X-Grafana-Alerting-Signature': signGrafanaPayload(
+            SECRET,
+            fixtureBytes('grafana', 'zulip-grafana9-resolved.json'),
+            '1767225600',
+          ),
           'X-Grafana-Alerting-Timestamp': String(Math.floor(Date.now() / 1000)),
         },
       ],
@@ -218,10 +265,25 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
       ['an unknown version', JSON.stringify({ version: '2', alerts: [] }), 400, /version "2" is not supported/],
       ['no version (custom payload template)', JSON.stringify({ alerts: [] }), 400, /version is missing/],
       ['alerts not an array', JSON.stringify({ version: '1', alerts: {} }), 400, /alerts/],
-      ['a label of the wrong type', JSON.stringify({ version: '4', alerts: [{ status: 'firing', labels: { alertname: 'X', team: 7 } }] }), 400, /alerts\[0\]\.labels\.team/],
-      ['a bad alert status', JSON.stringify({ version: '1', alerts: [{ status: 'pending', labels: { alertname: 'X' } }] }), 400, /alerts\[0\]\.status/],
+      [
+        'a label of the wrong type',
+        JSON.stringify({ version: '4', alerts: [{ status: 'firing', labels: { alertname: 'X', team: 7 } }] }),
+        400,
+        /alerts\[0\]\.labels\.team/,
+      ],
+      [
+        'a bad alert status',
+        JSON.stringify({ version: '1', alerts: [{ status: 'pending', labels: { alertname: 'X' } }] }),
+        400,
+        /alerts\[0\]\.status/,
+      ],
     ])('answers %s with %d naming the problem, and writes nothing', async (_name, text, status, message) => {
-      const res = await t.http.post('/api/loki/webhook').set(bearer).set('Content-Type', 'application/json').send(text).expect(status);
+      const res = await t.http
+        .post('/api/loki/webhook')
+        .set(bearer)
+        .set('Content-Type', 'application/json')
+        .send(text)
+        .expect(status);
       expect(`${res.body.error}: ${res.body.message}`).toMatch(message);
       expect(res.body.correlationId).toEqual(expect.any(String));
       expect(Object.values(await rowCounts(t.dataSource)).every((n) => n === 0)).toBe(true);
@@ -229,13 +291,23 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
 
     it('answers a body over REQUEST_BODY_LIMIT_BYTES with 413', async () => {
       const big = JSON.stringify({ version: '1', alerts: [], pad: 'x'.repeat(t.config.REQUEST_BODY_LIMIT_BYTES + 10) });
-      const res = await t.http.post('/api/loki/webhook').set(bearer).set('Content-Type', 'application/json').send(big).expect(413);
+      const res = await t.http
+        .post('/api/loki/webhook')
+        .set(bearer)
+        .set('Content-Type', 'application/json')
+        .send(big)
+        .expect(413);
       expect(res.body.error).toBe('PAYLOAD_TOO_LARGE');
       expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(0);
     });
 
     it('answers a non-JSON body with 415', async () => {
-      const res = await t.http.post('/api/loki/webhook').set(bearer).set('Content-Type', 'text/plain').send('hello').expect(415);
+      const res = await t.http
+        .post('/api/loki/webhook')
+        .set(bearer)
+        .set('Content-Type', 'text/plain')
+        .send('hello')
+        .expect(415);
       expect(res.body.error).toBe('INGEST_UNSUPPORTED_MEDIA_TYPE');
     });
   });

@@ -2,7 +2,11 @@ import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nest
 import type { Request } from 'express';
 import { APP_CONFIG, AppConfig } from '../../../shared/config/config';
 import { DomainError } from '../../../shared/errors/domain-error';
-import { GRAFANA_SIGNATURE_HEADER, GRAFANA_TIMESTAMP_HEADER, verifyGrafanaSignature } from '../parsers/grafana-signature';
+import {
+  GRAFANA_SIGNATURE_HEADER,
+  GRAFANA_TIMESTAMP_HEADER,
+  verifyGrafanaSignature,
+} from '../parsers/grafana-signature';
 import { checkSharedSecret } from '../parsers/secret-auth';
 
 /**
