@@ -351,6 +351,37 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       await t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({}).expect(409);
     });
 
+    it('undoes a merge in a chain: the unmerged issue gets back its own links and those merged into it', async () => {
+      await send({ ...event('Alpha report failed'), feature: 'a' });
+      await send({ ...event('Beta report failed'), feature: 'b' }, { ...event('Beta report failed'), feature: 'b' });
+      await send({ ...event('Gamma report failed'), feature: 'c' });
+      const [a, b, c] = await issues(t.dataSource);
+      await merge(a.identifier, b.identifier).expect(200);
+      await merge(b.identifier, c.identifier).expect(200);
+      expect((await links()).every((l) => l.issue_id === c.id)).toBe(true);
+      expect((await byIdentifier(c.identifier)).event_count).toBe('4');
+
+      await t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({}).expect(200);
+      const after = await links();
+      expect(
+        after
+          .filter((l) => l.issue_id === b.id)
+          .map((l) => l.original_issue_id)
+          .sort(),
+      ).toEqual([a.id, b.id].sort());
+      expect(after.find((l) => l.original_issue_id === c.id)?.issue_id).toBe(c.id);
+      expect(await byIdentifier(b.identifier)).toMatchObject({
+        status: 'triage',
+        merged_into_id: null,
+        event_count: '3',
+      });
+      expect((await byIdentifier(c.identifier)).event_count).toBe('1');
+      // a is still merged into b: its events land on b
+      await send({ ...event('Alpha report failed'), feature: 'a' });
+      expect((await byIdentifier(b.identifier)).event_count).toBe('4');
+      expect(await byIdentifier(a.identifier)).toMatchObject({ status: 'closed', merged_into_id: b.id });
+    });
+
     it('refuses bad merges with the right status and writes nothing', async () => {
       await send(event('Alpha failure'));
       const [a] = await issues(t.dataSource);
