@@ -13,7 +13,7 @@ const DISPATCHER = SYSTEM('spawn-dispatcher');
 /** A deferred dispatch (retries used up, or a retry-after too long to wait in process) is resumed by the reconciler no sooner than this. */
 const MIN_DEFERRAL_MS = 30_000;
 
-export type DispatchResult = 'dispatched' | 'failed' | 'deferred' | 'gone';
+export type DispatchResult = 'dispatched' | 'failed' | 'deferred' | 'requeued' | 'gone';
 
 /**
  * Sends committed attempts to GitHub, exactly once.
@@ -59,8 +59,12 @@ export class SpawnDispatchService {
     const maxWaitMs = this.config.GITHUB_RETRY_MAX_SECONDS * 1000;
     for (let i = 0; ; i++) {
       const now = new Date();
-      const leased = await this.tx((m) => this.repo.renewLease(m, req.id, this.leaseFrom(now), true, now));
-      if (!leased) return 'gone';
+      // Nothing has reached GitHub yet (or a lookup just found no run): the kill switch still stops it.
+      const leased = await this.tx(async (m): Promise<DispatchResult | null> => {
+        if (await this.killSwitchOn(m)) return (await this.requeue(m, req, now)) ? 'requeued' : 'gone';
+        return (await this.repo.renewLease(m, req.id, this.leaseFrom(now), true, now)) ? null : 'gone';
+      });
+      if (leased) return leased;
       const outcome = await this.github.dispatch(req.requestPayload, i);
       if (outcome.kind === 'accepted') {
         let { runId, runUrl } = outcome;
@@ -121,7 +125,7 @@ export class SpawnDispatchService {
    * looked up by its name first and adopted when GitHub has it; otherwise it is sent, once.
    */
   async reconcile(now = new Date()): Promise<Record<DispatchResult, number>> {
-    const counts: Record<DispatchResult, number> = { dispatched: 0, failed: 0, deferred: 0, gone: 0 };
+    const counts: Record<DispatchResult, number> = { dispatched: 0, failed: 0, deferred: 0, requeued: 0, gone: 0 };
     const stale = await this.tx(async (m) => {
       const rows = await this.repo.claimStaleDispatching(m, now, 20);
       for (const r of rows) await this.repo.renewLease(m, r.id, this.leaseFrom(new Date()), false, new Date());
@@ -169,6 +173,30 @@ export class SpawnDispatchService {
       counts[await this.dispatch(r.id)]++;
     }
     return counts;
+  }
+
+  private async killSwitchOn(m: EntityManager): Promise<boolean> {
+    if (this.config.SPAWN_KILL_SWITCH) return true;
+    return (await this.repo.readKillSwitch(m))?.value === true;
+  }
+
+  /** Back to the queue, budget refunded, the slot freed; the gate sends it once the switch is off. */
+  private async requeue(m: EntityManager, r: SpawnRequestRow, now: Date): Promise<boolean> {
+    const reason = 'kill switch is on: no new investigation is dispatched';
+    const old = await this.repo.requeue(m, r.id, reason, now);
+    if (!old) return false;
+    if (old.budgetDay) await this.repo.refundBudget(m, old.budgetDay);
+    await this.issues.recordHistory(m, {
+      issueId: r.issueId,
+      actor: DISPATCHER,
+      field: 'spawn',
+      from: 'dispatching',
+      to: 'queued',
+      reason: `${reason}; the attempt had not reached GitHub and goes back to the queue (budget refunded)`,
+      data: { spawnRequestId: r.id, refundedBudgetDay: old.budgetDay },
+    });
+    this.logger.warn({ msg: 'kill switch: committed attempt returned to the queue', runName: r.runName });
+    return true;
   }
 
   private async lookup(r: SpawnRequestRow): Promise<FoundRun | null> {

@@ -39,7 +39,7 @@ export class SpawnWorker {
       queued: 0,
       retriesQueued: 0,
       gate: null,
-      dispatched: { dispatched: 0, failed: 0, deferred: 0, gone: 0 },
+      dispatched: { dispatched: 0, failed: 0, deferred: 0, requeued: 0, gone: 0 },
     };
     if (this.running) return { ...report, skipped: true };
     this.running = true;

@@ -465,6 +465,29 @@ export class SpawnRepository {
     );
   }
 
+  /**
+   * Puts an attempt that was committed but never reached GitHub back in the queue (the kill switch
+   * went on meanwhile); returns the budget day to refund, or undefined when the row was not dispatching.
+   */
+  async requeue(
+    m: EntityManager,
+    id: string,
+    reason: string,
+    now: Date,
+  ): Promise<{ budgetDay: string | null } | undefined> {
+    const rows = await rowsOf(
+      m,
+      `WITH old AS (SELECT id, budget_day FROM spawn_requests WHERE id = $1 AND state = 'dispatching' FOR UPDATE)
+       UPDATE spawn_requests r
+          SET state = 'queued', budget_day = NULL, claimed_at = NULL, lease_until = NULL,
+              held_reason = $2, held_at = $3, updated_at = $3
+         FROM old WHERE r.id = old.id
+       RETURNING to_char(old.budget_day, 'YYYY-MM-DD') AS budget_day`,
+      [id, reason, now],
+    );
+    return rows[0] ? { budgetDay: (rows[0].budget_day as string | null) ?? null } : undefined;
+  }
+
   /** Extends a dispatching row's lease before a send; false when the row is no longer dispatching. */
   async renewLease(m: EntityManager, id: string, leaseUntil: Date, countSend: boolean, now: Date): Promise<boolean> {
     const rows = (await rowsOf(

@@ -226,6 +226,27 @@ describe('spawn dispatch to GitHub Actions', () => {
       expect(await budgetRow(ds(), today())).toMatchObject({ spawn_count: 1 });
     });
 
+    it('returns an unsent attempt to the queue, budget refunded, when the kill switch went on meanwhile', async () => {
+      const { issue } = await committedAttempt();
+      expect(await budgetRow(ds(), today())).toMatchObject({ spawn_count: 1 });
+      await k.t.http.put('/api/spawn/kill-switch').set(adminAuth).send({ enabled: true }).expect(200);
+      await expireLeases();
+      const counts = await k.dispatcher.reconcile(new Date());
+      expect(counts.requeued).toBe(1);
+      expect(gh.dispatchRequests()).toHaveLength(0);
+      expect((await requestsOf(ds(), issue.id))[0]).toMatchObject({
+        state: 'queued',
+        budget_day: null,
+        held_reason: 'kill switch is on: no new investigation is dispatched',
+      });
+      expect(await budgetRow(ds(), today())).toMatchObject({ spawn_count: 0 });
+      await k.t.http.put('/api/spawn/kill-switch').set(adminAuth).send({ enabled: false }).expect(200);
+      await k.worker.tick();
+      expect(gh.dispatchRequests()).toHaveLength(1);
+      expect((await requestsOf(ds(), issue.id))[0]).toMatchObject({ state: 'dispatched', held_reason: null });
+      expect(await budgetRow(ds(), today())).toMatchObject({ spawn_count: 1 });
+    });
+
     it('sends nothing while GitHub cannot be asked whether the run exists', async () => {
       const { issue } = await committedAttempt();
       gh.route('GET', '/repos/:owner/:repo/actions/workflows/:workflow/runs', (_req, res) => {
