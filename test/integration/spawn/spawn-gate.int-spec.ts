@@ -115,6 +115,9 @@ describe('spawn gate: every control on its own', () => {
     const budget = await k.t.http.get('/api/spawn/budget?days=3').set(adminAuth).expect(200);
     expect(budget.body.today).toMatchObject({ day: today, spawnCount: 1, maxSpawns: 1, remaining: 0, costUsd: 0 });
 
+    await k.t.http.patch('/api/spawn/budget').set(adminAuth).send({ maxSpawns: -1 }).expect(400);
+    await k.t.http.get('/api/spawn/budget?days=0').set(adminAuth).expect(400);
+    await k.t.http.get('/api/spawn/budget').set(agentAuth).expect(403);
     await k.t.http.patch('/api/spawn/budget').set(adminAuth).send({ maxSpawns: 5 }).expect(200);
     await k.worker.tick();
     expect((await requestsOf(ds(), b.id))[0]).toMatchObject({ state: 'dispatched', budget_day: today });
