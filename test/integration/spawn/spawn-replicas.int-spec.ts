@@ -109,6 +109,11 @@ describe(`spawn workers under load (${testDbKind() === 'postgres' ? 'two replica
       held_reason: string;
     }[];
     expect(held).toEqual([{ held_reason: `daily budget used: ${BUDGET} of ${BUDGET} spawns on ${day} (UTC)` }]);
+    // hold reasons are written when they change, not on every pass
+    const [{ most }] = (await ds.query(
+      `SELECT max(n)::int AS most FROM (SELECT count(*) AS n FROM issue_history WHERE field = 'spawn_hold' GROUP BY issue_id) s`,
+    )) as { most: number }[];
+    expect(most).toBeLessThanOrEqual(3);
     // the most urgent issues went first
     const [{ worst }] = (await ds.query(
       `SELECT max(i.priority)::int AS worst FROM spawn_requests r JOIN issues i ON i.id = r.issue_id WHERE r.state = 'completed'`,
