@@ -49,6 +49,8 @@ const silent = { debug: () => undefined, info: () => undefined, warn: () => unde
 export class GitHubWorkflowClient {
   private readonly logger = new Logger(GitHubWorkflowClient.name);
   private readonly octokit: Octokit | null;
+  /** False once the server refused `return_run_details` (it then answers 204). */
+  private runDetails = true;
 
   constructor(private readonly settings: GitHubClientSettings) {
     this.octokit = this.dryRunReason
@@ -79,20 +81,37 @@ export class GitHubWorkflowClient {
     };
   }
 
-  /** Sends one `createWorkflowDispatch` with `return_run_details: true`. `retryIndex` sizes the backoff. */
+  /**
+   * Sends one `createWorkflowDispatch` with `return_run_details: true`. A server that does not know
+   * that parameter (older GitHub Enterprise Server answers 422 naming it, creating no run) gets the
+   * request again without it, and every later one too: it answers 204 and the run is found by name.
+   * `retryIndex` sizes the backoff.
+   */
   async dispatch(request: WorkflowDispatchRequest, retryIndex: number): Promise<DispatchOutcome> {
     const octokit = this.require();
+    const { return_run_details: _details, ...plain } = request;
     try {
-      const res = await octokit.rest.actions.createWorkflowDispatch({
-        ...request,
-        request: { signal: this.timeout() },
-      });
+      const res = this.runDetails
+        ? await octokit.rest.actions.createWorkflowDispatch({ ...request, request: { signal: this.timeout() } })
+        : await octokit.rest.actions.createWorkflowDispatch({ ...plain, request: { signal: this.timeout() } });
       const data = (res.data ?? {}) as { workflow_run_id?: number | string; html_url?: string; run_url?: string };
       const status: number = res.status;
       const runId = status === 200 && data.workflow_run_id !== undefined ? String(data.workflow_run_id) : null;
       return { kind: 'accepted', runId, runUrl: runId ? (data.html_url ?? data.run_url ?? null) : null, status };
     } catch (err) {
-      return this.classify(err as HttpError, retryIndex);
+      const e = err as HttpError;
+      if (
+        this.runDetails &&
+        e.status === 422 &&
+        /return_run_details/i.test(JSON.stringify(e.response?.data ?? e.message ?? ''))
+      ) {
+        this.runDetails = false;
+        this.logger.warn({
+          msg: 'GitHub does not know return_run_details: dispatching without it, runs found by name',
+        });
+        return this.dispatch(request, retryIndex);
+      }
+      return this.classify(e, retryIndex);
     }
   }
 

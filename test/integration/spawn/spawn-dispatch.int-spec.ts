@@ -382,3 +382,34 @@ describe('spawn dry run (no GITHUB_TOKEN)', () => {
     expect(n).toBe(3);
   });
 });
+
+describe('spawn dispatch to a server without run details (older GitHub Enterprise Server)', () => {
+  const gh = new FakeGitHub();
+  let k: SpawnKit;
+  beforeAll(async () => {
+    await gh.start();
+    k = await startSpawnApp(githubEnv(gh));
+    await resetData(k.t.dataSource);
+  });
+  afterAll(async () => {
+    await k.t.close();
+    await gh.stop();
+  });
+
+  it('drops return_run_details for a server that refuses it (422 naming it) and finds the run by name', async () => {
+    gh.scriptDispatch({ status: 422, message: 'Invalid request.\n\n"return_run_details" is not a permitted key.' });
+    const issue = await seedSpawnable(k.t.dataSource);
+    await k.worker.tick();
+    const sent = gh.dispatchRequests();
+    expect(sent.map((r) => [r.status, (r.body as { return_run_details?: boolean }).return_run_details])).toEqual([
+      [422, true],
+      [204, undefined],
+    ]);
+    const [run] = gh.runsNamed(`fixloop ${issue.identifier}`);
+    expect((await requestsOf(k.t.dataSource, issue.id))[0]).toMatchObject({
+      state: 'dispatched',
+      run_id: String(run.id),
+    });
+    expect(await budgetRow(k.t.dataSource, budgetDay(new Date(), 'UTC'))).toMatchObject({ spawn_count: 1 });
+  });
+});
