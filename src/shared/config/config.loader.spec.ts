@@ -98,3 +98,11 @@ describe(loadConfig.name, () => {
     expect(c.generatedKeysFile).toBeUndefined();
   });
 });
+
+describe('loadConfig in memory', () => {
+  it('generates keys for DATA_DIR=memory:// without writing any file', () => {
+    const c = loadConfig({ DATA_DIR: 'memory://' });
+    expect(c.ADMIN_API_KEY.length).toBeGreaterThanOrEqual(16);
+    expect(c.generatedKeysFile).toBeUndefined();
+  });
+});

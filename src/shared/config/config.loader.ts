@@ -9,6 +9,9 @@ import { AppConfig } from './config';
 export const SECRET_KEYS = ['ADMIN_API_KEY', 'AGENT_API_KEY', 'LOKI_WEBHOOK_SECRET', 'GITHUB_WEBHOOK_SECRET'] as const;
 type SecretKey = (typeof SECRET_KEYS)[number];
 
+/** Same value as the database opener's in-memory marker (shared/config must not import database). */
+const IN_MEMORY_DATA_DIR = 'memory://';
+
 export const GENERATED_KEYS_FILE = 'fixloop-keys.json';
 
 /**
@@ -28,9 +31,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         missing.map((k) => `${k} is required when DATABASE_URL is set (authentication is never off)`),
       );
     }
-    generatedKeysFile = path.resolve(schema.DATA_DIR, GENERATED_KEYS_FILE);
-    const stored = readOrCreateKeys(generatedKeysFile, missing);
-    for (const k of missing) schema[k] = stored[k];
+    if (schema.DATA_DIR === IN_MEMORY_DATA_DIR) {
+      // Nothing persists in memory: the keys live as long as the process.
+      for (const k of missing) schema[k] = randomBytes(24).toString('base64url');
+    } else {
+      generatedKeysFile = path.resolve(schema.DATA_DIR, GENERATED_KEYS_FILE);
+      const stored = readOrCreateKeys(generatedKeysFile, missing);
+      for (const k of missing) schema[k] = stored[k];
+    }
   }
   return { ...schema, databaseKind, generatedKeysFile } as AppConfig;
 }
