@@ -3,10 +3,18 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { preBodyAuth } from './shared/auth/pre-body-auth.middleware';
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
+
+/** The routes that take LOKI_WEBHOOK_SECRET; the webhook may instead carry Grafana's HMAC signature. */
+const INGEST_ROUTES = [
+  { path: '/api/loki/webhook', deferToHeader: 'x-grafana-alerting-signature' },
+  { path: '/loki/api/v1/push' },
+  { path: '/api/events' },
+];
 
 export interface CreateAppOptions {
   logger?: JsonLogger | false;
@@ -28,10 +36,16 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     preview: options.preview ?? false,
   });
   const limit = config.REQUEST_BODY_LIMIT_BYTES;
+  // Ingest receivers: a missing or wrong secret is refused before the body is read.
+  app.use(preBodyAuth(INGEST_ROUTES, () => [config.LOKI_WEBHOOK_SECRET, config.ADMIN_API_KEY, config.AGENT_API_KEY]));
   app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
   app.useBodyParser('raw', {
     limit,
-    type: ['application/x-protobuf', 'application/octet-stream', 'application/x-snappy-framed'],
+    // Loki's protobuf pushes may say `Content-Encoding: snappy`, which body-parser refuses: those
+    // bodies are left to the push route, which reads them raw and decodes them itself.
+    type: (req) =>
+      !/snappy/i.test(String(req.headers['content-encoding'] ?? '')) &&
+      /^application\/(x-protobuf|octet-stream|x-snappy-framed)\b/i.test(String(req.headers['content-type'] ?? '')),
   });
   app.useGlobalPipes(
     new ValidationPipe({

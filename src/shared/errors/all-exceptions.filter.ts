@@ -31,12 +31,14 @@ const DB_UNAVAILABLE_CODES = new Set([
   '53300',
 ]);
 export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+  // Shape, not `instanceof Error`: socket errors may come from another realm (Jest's VM contexts).
+  if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string')
+    return false;
   const code = (err as { code?: string }).code;
   const driverCode = (err as { driverError?: { code?: string } }).driverError?.code;
   if ((code && DB_UNAVAILABLE_CODES.has(code)) || (driverCode && DB_UNAVAILABLE_CODES.has(driverCode))) return true;
   return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
-    err.message,
+    (err as { message: string }).message,
   );
 }
 
@@ -83,6 +85,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
         },
       };
     }
+    // Nest wraps body-parser's errors in an HttpException; the parser's own error is the cause.
+    const parserError = bodyParserError(exception instanceof HttpException ? exception.cause : exception);
+    if (parserError) return { ...parserError, headers: {}, body: { ...parserError.body, correlationId } };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
@@ -90,8 +95,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
       return { status, headers: {}, body: { error: httpErrorCode(status), message, correlationId } };
     }
-    const bodyParser = bodyParserError(exception);
-    if (bodyParser) return { ...bodyParser, headers: {}, body: { ...bodyParser.body, correlationId } };
     if (isDatabaseUnavailable(exception)) {
       this.logger.warn(`database unavailable: ${(exception as Error).message}`);
       return {
