@@ -215,6 +215,9 @@ async function main() {
   await admin.query(`CREATE DATABASE ${DB_NAME}`);
 
   const child = fork(__filename, ['--serve'], {
+    execArgv: process.env.BENCH_SERVER_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
+      : [],
     env: { ...process.env, BENCH_DATABASE_URL: urls.bench, BENCH_POOL_SIZE: String(Math.min(concurrency, 20)) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -297,7 +300,9 @@ async function main() {
           ),
       ],
     ];
-    for (const [, label, once] of phases) {
+    const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
+    for (const [name, label, once] of phases) {
+      if (only && !only.includes(name)) continue;
       await drive(1, concurrency, once);
       results.push({ phase: label, ...(await drive(seconds, concurrency, once)) });
     }
