@@ -12,7 +12,18 @@ export const DEFAULT_LOKI_SOURCE_LABELS = ['source', 'service_name', 'app', 'job
 export const DEFAULT_LOKI_FEATURE_LABELS = ['feature', 'component', 'logger'] as const;
 
 /** Levels (label `level`/`detected_level` or a parsed JSON field) that count a Loki line as an error. */
-export const DEFAULT_LOKI_ERROR_LEVELS = ['error', 'err', 'fatal', 'critical', 'crit', 'panic', 'emerg', 'alert', '50', '60'] as const;
+export const DEFAULT_LOKI_ERROR_LEVELS = [
+  'error',
+  'err',
+  'fatal',
+  'critical',
+  'crit',
+  'panic',
+  'emerg',
+  'alert',
+  '50',
+  '60',
+] as const;
 
 /** The feature an observation gets when none of the feature labels is present. */
 export const DEFAULT_FEATURE = 'default';

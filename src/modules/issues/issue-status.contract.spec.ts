@@ -1,5 +1,12 @@
 import { DomainError } from '../../shared/errors/domain-error';
-import { ISSUE_STATUSES, assertTransition, canTransition, escalate, formatPriority, parsePriority } from './issue-status.contract';
+import {
+  ISSUE_STATUSES,
+  assertTransition,
+  canTransition,
+  escalate,
+  formatPriority,
+  parsePriority,
+} from './issue-status.contract';
 
 describe('issue status transitions', () => {
   it('allows the lifecycle path triage -> in_review -> in_staging -> in_production -> verified', () => {

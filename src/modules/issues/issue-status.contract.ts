@@ -57,7 +57,8 @@ export type Priority = 1 | 2 | 3 | 4;
 export const formatPriority = (p: number): string => `P${p}`;
 export function parsePriority(value: string): Priority {
   const m = /^P([1-4])$/.exec(value);
-  if (!m) throw new DomainError('invalid', 'ISSUE_INVALID_PRIORITY', `priority must be one of P1, P2, P3, P4 (got ${value})`);
+  if (!m)
+    throw new DomainError('invalid', 'ISSUE_INVALID_PRIORITY', `priority must be one of P1, P2, P3, P4 (got ${value})`);
   return Number(m[1]) as Priority;
 }
 /** One step more urgent, never beyond P1. */

@@ -50,7 +50,8 @@ describe('entities match the migrated schema', () => {
         const expected = col.isArray ? ['ARRAY'] : (TYPE_ALIASES[type] ?? [type]);
         if (!expected.includes(db.data_type)) problems.push(`${where}: entity ${type}, database ${db.data_type}`);
         const dbNullable = db.is_nullable === 'YES';
-        if (col.isNullable !== dbNullable) problems.push(`${where}: entity nullable=${col.isNullable}, database ${dbNullable}`);
+        if (col.isNullable !== dbNullable)
+          problems.push(`${where}: entity nullable=${col.isNullable}, database ${dbNullable}`);
       }
     }
     expect(problems).toEqual([]);

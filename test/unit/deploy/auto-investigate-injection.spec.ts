@@ -102,7 +102,9 @@ describe('auto-investigate.yml run scripts with the injection corpus', () => {
         expect(result.stderr).toBe('');
         expect(result.status).toBe(0);
         const dataDir = path.join(sandbox.runnerTemp, 'fixloop');
-        expect(fs.readFileSync(path.join(dataDir, 'error-context.md')).equals(Buffer.from(row.text, 'utf8'))).toBe(true);
+        expect(fs.readFileSync(path.join(dataDir, 'error-context.md')).equals(Buffer.from(row.text, 'utf8'))).toBe(
+          true,
+        );
         expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'issue.json'), 'utf8'))).toEqual({
           issueId: row.text,
           identifier: IDENTIFIER,
@@ -136,7 +138,15 @@ describe('auto-investigate.yml run scripts with the injection corpus', () => {
           JSON.stringify([
             { type: 'system', subtype: 'init', session_id: 'sess-1' },
             { type: 'assistant', message: { content: [{ type: 'text', text: row.text }] } },
-            { type: 'result', subtype: 'success', is_error: false, num_turns: 7, session_id: 'sess-1', total_cost_usd: 0.4213, result: row.text },
+            {
+              type: 'result',
+              subtype: 'success',
+              is_error: false,
+              num_turns: 7,
+              session_id: 'sess-1',
+              total_cost_usd: 0.4213,
+              result: row.text,
+            },
           ]),
         );
         const step = stepById(workflow, 'report-result');
@@ -172,7 +182,17 @@ describe('auto-investigate.yml run scripts with the injection corpus', () => {
         expect(activity).toEqual({
           type: 'run_finished',
           message: 'Claude Code finished: success',
-          data: { runId: RUN_ID, runUrl: RUN_URL, outcome: 'success', branch: row.text, numTurns: 7, isError: false, subtype: 'success', sessionId: 'sess-1', costUsd: 0.4213 },
+          data: {
+            runId: RUN_ID,
+            runUrl: RUN_URL,
+            outcome: 'success',
+            branch: row.text,
+            numTurns: 7,
+            isError: false,
+            subtype: 'success',
+            sessionId: 'sess-1',
+            costUsd: 0.4213,
+          },
         });
         expect(fs.readFileSync(sandbox.githubEnv, 'utf8')).toBe('');
         expect(fs.readFileSync(sandbox.githubOutput, 'utf8')).toBe('');

@@ -2,7 +2,16 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { allSteps, expressionsIn, loadWorkflow, repoRoot, stepById, workflowPath, workflowText, type Workflow } from './workflow-harness';
+import {
+  allSteps,
+  expressionsIn,
+  loadWorkflow,
+  repoRoot,
+  stepById,
+  workflowPath,
+  workflowText,
+  type Workflow,
+} from './workflow-harness';
 
 const UNTRUSTED_INPUTS = ['title', 'description', 'source', 'feature', 'error_context', 'issue_id'];
 const ALL_INPUTS = [...UNTRUSTED_INPUTS, 'identifier'].sort();
@@ -134,7 +143,9 @@ describe('deploy/github/auto-investigate.yml', () => {
 
     it('passes each untrusted input only as a whole env value of a step', () => {
       const hits = stringsWithPaths(workflow).filter((s) => /\binputs\.|github\.event/.test(s.value));
-      const untrustedHits = hits.filter((h) => UNTRUSTED_INPUTS.some((i) => new RegExp(`inputs\\.${i}\\b`).test(h.value)));
+      const untrustedHits = hits.filter((h) =>
+        UNTRUSTED_INPUTS.some((i) => new RegExp(`inputs\\.${i}\\b`).test(h.value)),
+      );
       expect(untrustedHits.map((h) => h.path.replace(/\.[A-Z_]+$/, '.<VAR>'))).toEqual(
         UNTRUSTED_INPUTS.map(() => 'jobs.investigate.steps.3.env.<VAR>'),
       );
@@ -142,7 +153,9 @@ describe('deploy/github/auto-investigate.yml', () => {
       expect(hits.filter((h) => h.value.includes('github.event'))).toEqual([]);
       // identifier: display/grouping only (no shell) and the env of the step that validates it.
       const identifierHits = hits.filter((h) => /inputs\.identifier\b/.test(h.value)).map((h) => h.path);
-      expect(identifierHits.sort()).toEqual(['concurrency.group', 'jobs.investigate.steps.0.env.IDENTIFIER', 'run-name'].sort());
+      expect(identifierHits.sort()).toEqual(
+        ['concurrency.group', 'jobs.investigate.steps.0.env.IDENTIFIER', 'run-name'].sort(),
+      );
     });
 
     it('writes the data file the prompt tells the agent to read', () => {
@@ -157,7 +170,9 @@ describe('deploy/github/auto-investigate.yml', () => {
     });
 
     it('keeps the fixloop API key away from the agent', () => {
-      const secretHits = stringsWithPaths(workflow).filter((s) => expressionsIn(s.value).some((e) => e.includes('secrets.CHIPP_ISSUES_API_KEY')));
+      const secretHits = stringsWithPaths(workflow).filter((s) =>
+        expressionsIn(s.value).some((e) => e.includes('secrets.CHIPP_ISSUES_API_KEY')),
+      );
       expect(secretHits).toHaveLength(2);
       for (const hit of secretHits) {
         expect(hit.path).toMatch(/^jobs\.investigate\.steps\.\d+\.env\.FIXLOOP_API_KEY$/);

@@ -1,7 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_ALERT_FEATURE_LABELS, DEFAULT_ALERT_MESSAGE_LABELS, DEFAULT_ALERT_SOURCE_LABELS } from '../../../src/modules/ingest/ingest-label-defaults';
+import {
+  DEFAULT_ALERT_FEATURE_LABELS,
+  DEFAULT_ALERT_MESSAGE_LABELS,
+  DEFAULT_ALERT_SOURCE_LABELS,
+} from '../../../src/modules/ingest/ingest-label-defaults';
 import { repoRoot } from './workflow-harness';
 
 const grafanaDir = path.join(repoRoot, 'deploy/grafana');
@@ -11,7 +15,10 @@ const load = <T>(file: string) => parse(read(file)) as T;
 /** The parts of Grafana's file-provisioning documents these tests read. */
 interface ContactPointsDoc {
   apiVersion: number;
-  contactPoints: Array<{ name: string; receivers: Array<{ type: string; settings: Record<string, string | undefined> }> }>;
+  contactPoints: Array<{
+    name: string;
+    receivers: Array<{ type: string; settings: Record<string, string | undefined> }>;
+  }>;
 }
 interface PolicyRoute {
   receiver: string;
@@ -56,7 +63,11 @@ function queryOf(rule: AlertRule, refId: string): RuleQuery {
 }
 
 /** The labels fixloop's receiver looks at first; the rules must produce exactly these. */
-const RESULT_LABELS = [DEFAULT_ALERT_SOURCE_LABELS[0], DEFAULT_ALERT_FEATURE_LABELS[0], DEFAULT_ALERT_MESSAGE_LABELS[0]];
+const RESULT_LABELS = [
+  DEFAULT_ALERT_SOURCE_LABELS[0],
+  DEFAULT_ALERT_FEATURE_LABELS[0],
+  DEFAULT_ALERT_MESSAGE_LABELS[0],
+];
 
 /** The grouping labels of every `sum by (...)` in a LogQL query. */
 function sumByGroupings(logql: string): string[][] {
@@ -115,14 +126,23 @@ function labelsAfterPipeline(pipeline: string, streamLabels: string[]): Set<stri
 /** Undo the Helm `tpl` escaping used in helm-values.yaml ({{`{{ x }}`}} -> {{ x }}). */
 function helmTpl(value: unknown): unknown {
   if (typeof value === 'string') {
-    const unescaped = value.replace(/\{\{`([^`]*)`\}\}/g, '\u0000$1\u0000');
-    if (/\{\{|\}\}/.test(unescaped.replace(/\u0000[^\u0000]*\u0000/g, ''))) {
+    // Helm's escaped braces {{`…`}} are set aside (between \u0001 marks) before looking for bare ones.
+    const unescaped = value.replace(/\{\{`([^`]*)`\}\}/g, '\u0001$1\u0001');
+    if (
+      /\{\{|\}\}/.test(
+        unescaped
+          .split('\u0001')
+          .filter((_, i) => i % 2 === 0)
+          .join(''),
+      )
+    ) {
       throw new Error(`unescaped Helm template braces in helm-values.yaml: ${value}`);
     }
-    return unescaped.replace(/\u0000/g, '');
+    return unescaped.split('\u0001').join('');
   }
   if (Array.isArray(value)) return value.map(helmTpl);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, helmTpl(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, helmTpl(v)]));
   return value;
 }
 
@@ -172,7 +192,8 @@ describe('deploy/grafana provisioning', () => {
 
     it('groups so that each distinct (source, feature, msg) is its own notification', () => {
       expect(route.group_by).toEqual(expect.arrayContaining(RESULT_LABELS));
-      for (const key of ['group_wait', 'group_interval', 'repeat_interval'] as const) expect(route[key]).toMatch(/^\d+[smh]$/);
+      for (const key of ['group_wait', 'group_interval', 'repeat_interval'] as const)
+        expect(route[key]).toMatch(/^\d+[smh]$/);
     });
   });
 
@@ -186,41 +207,47 @@ describe('deploy/grafana provisioning', () => {
       expect(RESULT_LABELS).toEqual(['source', 'feature', 'msg']);
     });
 
-    it.each(allRules.map((r) => [r.uid, r] as const))('%s: every aggregation yields exactly source, feature, msg', (_uid, rule) => {
-      const query = queryOf(rule, 'A').model.expr!;
-      const groupings = sumByGroupings(query);
-      expect(groupings.length).toBeGreaterThan(0);
-      for (const grouping of groupings) expect([...grouping].sort()).toEqual([...RESULT_LABELS].sort());
-      // Each grouping label must exist after the log pipeline, or the series would lack it.
-      const pipelines = logPipelines(query);
-      expect(pipelines.length).toBe(groupings.length);
-      for (const pipeline of pipelines) {
-        const labels = labelsAfterPipeline(pipeline, ['service_name', 'level']);
-        for (const name of RESULT_LABELS) expect(labels.has(name)).toBe(true);
-        expect(labels.has('service_name')).toBe(false); // renamed to source
-      }
-    });
+    it.each(allRules.map((r) => [r.uid, r] as const))(
+      '%s: every aggregation yields exactly source, feature, msg',
+      (_uid, rule) => {
+        const query = queryOf(rule, 'A').model.expr!;
+        const groupings = sumByGroupings(query);
+        expect(groupings.length).toBeGreaterThan(0);
+        for (const grouping of groupings) expect([...grouping].sort()).toEqual([...RESULT_LABELS].sort());
+        // Each grouping label must exist after the log pipeline, or the series would lack it.
+        const pipelines = logPipelines(query);
+        expect(pipelines.length).toBe(groupings.length);
+        for (const pipeline of pipelines) {
+          const labels = labelsAfterPipeline(pipeline, ['service_name', 'level']);
+          for (const name of RESULT_LABELS) expect(labels.has(name)).toBe(true);
+          expect(labels.has('service_name')).toBe(false); // renamed to source
+        }
+      },
+    );
 
-    it.each(allRules.map((r) => [r.uid, r] as const))('%s: is a well-formed Grafana rule with the query in the logql annotation', (_uid, rule) => {
-      const refIds = rule.data.map((d) => d.refId);
-      expect(refIds).toContain(rule.condition);
-      const query = queryOf(rule, 'A');
-      expect(query.model.queryType).toBe('instant');
-      expect(query.datasourceUid).toBe('loki');
-      const threshold = queryOf(rule, rule.condition);
-      expect(threshold.datasourceUid).toBe('__expr__');
-      expect(refIds).toContain(threshold.model.expression);
-      expect(rule.annotations.logql).toBe(query.model.expr);
-      expect(rule.annotations.summary).toContain('{{ $labels.msg }}');
-      expect(rule.noDataState).toBe('OK');
-      // Balanced parentheses and braces in the LogQL.
-      let depth = 0;
-      for (const ch of query.model.expr!) {
-        depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
-        expect(depth).toBeGreaterThanOrEqual(0);
-      }
-      expect(depth).toBe(0);
-    });
+    it.each(allRules.map((r) => [r.uid, r] as const))(
+      '%s: is a well-formed Grafana rule with the query in the logql annotation',
+      (_uid, rule) => {
+        const refIds = rule.data.map((d) => d.refId);
+        expect(refIds).toContain(rule.condition);
+        const query = queryOf(rule, 'A');
+        expect(query.model.queryType).toBe('instant');
+        expect(query.datasourceUid).toBe('loki');
+        const threshold = queryOf(rule, rule.condition);
+        expect(threshold.datasourceUid).toBe('__expr__');
+        expect(refIds).toContain(threshold.model.expression);
+        expect(rule.annotations.logql).toBe(query.model.expr);
+        expect(rule.annotations.summary).toContain('{{ $labels.msg }}');
+        expect(rule.noDataState).toBe('OK');
+        // Balanced parentheses and braces in the LogQL.
+        let depth = 0;
+        for (const ch of query.model.expr!) {
+          depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+          expect(depth).toBeGreaterThanOrEqual(0);
+        }
+        expect(depth).toBe(0);
+      },
+    );
 
     it('keeps `$` out of everything Grafana would interpolate from the environment', () => {
       for (const rule of allRules) {
@@ -249,7 +276,10 @@ describe('deploy/grafana provisioning', () => {
 
     it('gives the Grafana pod the environment the contact point refers to', () => {
       expect(helm.env.FIXLOOP_URL).toMatch(/^https:\/\//);
-      expect(helm.envValueFrom.FIXLOOP_WEBHOOK_SECRET.secretKeyRef).toEqual({ name: expect.any(String), key: expect.any(String) });
+      expect(helm.envValueFrom.FIXLOOP_WEBHOOK_SECRET.secretKeyRef).toEqual({
+        name: expect.any(String),
+        key: expect.any(String),
+      });
     });
   });
 });

@@ -79,7 +79,23 @@ export function substitute(template: string, context: Record<string, string>): s
 }
 
 /** Commands that no step we run uses but shell payloads try (`id`, `touch /tmp/x`, `sleep 9`, ...). */
-export const CANARY_COMMANDS = ['id', 'touch', 'sleep', 'ls', 'cat', 'whoami', 'uname', 'wget', 'nc', 'ping', 'nslookup', 'sh', 'ruby', 'perl', 'python3'];
+export const CANARY_COMMANDS = [
+  'id',
+  'touch',
+  'sleep',
+  'ls',
+  'cat',
+  'whoami',
+  'uname',
+  'wget',
+  'nc',
+  'ping',
+  'nslookup',
+  'sh',
+  'ruby',
+  'perl',
+  'python3',
+];
 
 export interface Sandbox {
   dir: string;
@@ -112,7 +128,8 @@ export function makeSandbox(): Sandbox {
     binDir,
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
-  for (const f of [sandbox.githubEnv, sandbox.githubOutput, sandbox.githubStepSummary, sandbox.githubPath]) fs.writeFileSync(f, '');
+  for (const f of [sandbox.githubEnv, sandbox.githubOutput, sandbox.githubStepSummary, sandbox.githubPath])
+    fs.writeFileSync(f, '');
   for (const cmd of CANARY_COMMANDS) {
     writeExecutable(
       path.join(binDir, cmd),
@@ -172,7 +189,12 @@ export interface StepRun {
  * would put the payload straight into the shell code and fail these tests). The process gets
  * nothing else from the test process's environment.
  */
-export function runStepScript(step: WorkflowStep, sandbox: Sandbox, context: Record<string, string>, extraEnv: Record<string, string> = {}): StepRun {
+export function runStepScript(
+  step: WorkflowStep,
+  sandbox: Sandbox,
+  context: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+): StepRun {
   if (!step.run) throw new Error(`step ${step.id ?? step.name} has no run script`);
   if (step.shell !== 'bash') throw new Error(`step ${step.id ?? step.name} must declare shell: bash`);
   const script = path.join(sandbox.dir, `step-${step.id ?? 'anonymous'}.sh`);

@@ -111,7 +111,7 @@ export interface GroupingConfig {
 export const DEFAULT_GROUPING_CONFIG: GroupingConfig = { minDistinctValues: 3, minDistinctWords: 5 };
 
 /** A plain word, possibly bracketed or quoted, after an optional `key=`. */
-const PLAIN_WORD = /^(?:[^=]*=)?[(\['"]?[A-Za-z][A-Za-z._-]*[)\]'"]?[.,:;]?$/;
+const PLAIN_WORD = /^(?:[^=]*=)?[(['"]?[A-Za-z][A-Za-z._-]*[)\]'"]?[.,:;]?$/;
 
 export function isPlainWord(value: string): boolean {
   return PLAIN_WORD.test(value);

@@ -1,7 +1,10 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { IssueStatus, SpawnStatus } from '../issue-status.contract';
 
-const bigintAsNumber = { to: (v: number): number => v, from: (v: string | null): number => (v === null ? 0 : Number(v)) };
+const bigintAsNumber = {
+  to: (v: number): number => v,
+  from: (v: string | null): number => (v === null ? 0 : Number(v)),
+};
 
 @Entity('issues')
 export class IssueEntity {
