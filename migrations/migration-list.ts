@@ -8,4 +8,10 @@ import { VerificationEvidence1764500000000 } from './1764500000000-verification-
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
  * compiled build, from Jest and from the CLI. A migration is never edited once landed: add one.
  */
-export const MIGRATIONS = [InitialSchema1764100000000, GroupingGroups1764200000000, SpawnDispatch1764300000000, IssueLifecycle1764400000000, VerificationEvidence1764500000000];
+export const MIGRATIONS = [
+  InitialSchema1764100000000,
+  GroupingGroups1764200000000,
+  SpawnDispatch1764300000000,
+  IssueLifecycle1764400000000,
+  VerificationEvidence1764500000000,
+];

@@ -104,7 +104,13 @@ export class IssuesFacade {
    * Adds a label (no-op when present), with the row locked; records it in the history.
    * Returns true when the label was added.
    */
-  async addLabel(manager: EntityManager, issueId: string, label: string, actor: Actor, reason: string): Promise<boolean> {
+  async addLabel(
+    manager: EntityManager,
+    issueId: string,
+    label: string,
+    actor: Actor,
+    reason: string,
+  ): Promise<boolean> {
     const issue = await this.issues.lockById(issueId, manager);
     if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
     if (issue.labels.includes(label)) return false;
@@ -122,7 +128,13 @@ export class IssuesFacade {
   }
 
   /** Sets the priority (1..4, P1 most urgent), with the row locked; records it. Returns the previous one. */
-  async setPriority(manager: EntityManager, issueId: string, priority: Priority, actor: Actor, reason: string): Promise<number> {
+  async setPriority(
+    manager: EntityManager,
+    issueId: string,
+    priority: Priority,
+    actor: Actor,
+    reason: string,
+  ): Promise<number> {
     const issue = await this.issues.lockById(issueId, manager);
     if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
     if (issue.priority === priority) return issue.priority;
@@ -166,7 +178,13 @@ export class IssuesFacade {
    * from the previous status to the new one; run and attempt in `data`). Fields left undefined are
    * not touched. Used by the spawn module inside its own transaction.
    */
-  async setSpawnState(manager: EntityManager, issueId: string, change: SpawnStateChange, actor: Actor, reason: string): Promise<void> {
+  async setSpawnState(
+    manager: EntityManager,
+    issueId: string,
+    change: SpawnStateChange,
+    actor: Actor,
+    reason: string,
+  ): Promise<void> {
     const issue = await this.issues.lockById(issueId, manager);
     if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
     const patch: Partial<IssueEntity> = { spawnStatus: change.status, updatedAt: new Date() };
@@ -207,14 +225,26 @@ export class IssuesFacade {
    * observations with `recordObservations` in the same transaction). The title must already be
    * scrubbed of secrets. Records a `created` history entry.
    */
-  async createIssue(manager: EntityManager, input: NewIssue, actor: Actor): Promise<{ id: string; identifier: string }> {
+  async createIssue(
+    manager: EntityManager,
+    input: NewIssue,
+    actor: Actor,
+  ): Promise<{ id: string; identifier: string }> {
     const rows = (await manager.query(
       `INSERT INTO issues (number, identifier, title, status, priority, source, feature, normalized_message,
                            first_seen_at, last_seen_at, event_count)
        SELECT n, $1 || '-' || n, $2, 'triage', 4, $3, $4, $5, $6, $7, 0
        FROM (SELECT nextval('issue_number_seq') AS n) s
        RETURNING id, identifier`,
-      [this.config.ISSUE_PREFIX, input.title, input.source, input.feature, input.normalizedMessage, input.firstSeenAt, input.lastSeenAt],
+      [
+        this.config.ISSUE_PREFIX,
+        input.title,
+        input.source,
+        input.feature,
+        input.normalizedMessage,
+        input.firstSeenAt,
+        input.lastSeenAt,
+      ],
     )) as { id: string; identifier: string }[];
     const created = rows[0];
     await this.recordHistory(manager, {
@@ -251,10 +281,18 @@ export class IssuesFacade {
          FROM v
         WHERE i.id = v.id AND i.id IN (SELECT id FROM locked)
        RETURNING i.id, i.event_count`,
-      [sorted.map((r) => r.issueId), sorted.map((r) => r.count), sorted.map((r) => r.firstSeenAt), sorted.map((r) => r.lastSeenAt)],
+      [
+        sorted.map((r) => r.issueId),
+        sorted.map((r) => r.count),
+        sorted.map((r) => r.firstSeenAt),
+        sorted.map((r) => r.lastSeenAt),
+      ],
     );
     // TypeORM answers an UPDATE with [rows, affectedCount].
-    const updated = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as { id: string; event_count: string }[];
+    const updated = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as {
+      id: string;
+      event_count: string;
+    }[];
     for (const row of updated) result.set(row.id, Number(row.event_count));
     return result;
   }
@@ -288,13 +326,20 @@ export class IssuesFacade {
    * `merged_into_id` and moves to closed; its event count is added to the target's and the seen
    * range widened. History on both sides carries the rule and evidence.
    */
-  async markMerged(manager: EntityManager, merge: IssueMergeChange): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
+  async markMerged(
+    manager: EntityManager,
+    merge: IssueMergeChange,
+  ): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
     const { merged, target } = await this.lockPair(manager, merge.mergedId, merge.targetId);
     if (merged.id === target.id) {
       throw new DomainError('conflict', 'ISSUE_MERGE_SELF', `${merged.identifier} cannot be merged into itself`);
     }
     if (merged.mergedIntoId) {
-      throw new DomainError('conflict', 'ISSUE_ALREADY_MERGED', `${merged.identifier} is already merged into another issue`);
+      throw new DomainError(
+        'conflict',
+        'ISSUE_ALREADY_MERGED',
+        `${merged.identifier} is already merged into another issue`,
+      );
     }
     if (target.mergedIntoId) {
       throw new DomainError(
@@ -303,10 +348,10 @@ export class IssuesFacade {
         `${target.identifier} is itself merged into another issue: merge into that one instead`,
       );
     }
-    await manager.query(
-      `UPDATE issues SET merged_into_id = $2, updated_at = now() WHERE id = $1`,
-      [merged.id, target.id],
-    );
+    await manager.query(`UPDATE issues SET merged_into_id = $2, updated_at = now() WHERE id = $1`, [
+      merged.id,
+      target.id,
+    ]);
     await manager.query(
       `UPDATE issues SET event_count = event_count + $2, first_seen_at = LEAST(first_seen_at, $3),
               last_seen_at = GREATEST(last_seen_at, $4), updated_at = now() WHERE id = $1`,
@@ -316,7 +361,15 @@ export class IssuesFacade {
     await this.transition(manager, merged.id, 'closed', merge.actor, `merged into ${target.identifier}`, data);
     await this.recordHistory(
       manager,
-      { issueId: merged.id, actor: merge.actor, field: 'merged_into', from: null, to: target.identifier, reason: merge.reason, data },
+      {
+        issueId: merged.id,
+        actor: merge.actor,
+        field: 'merged_into',
+        from: null,
+        to: target.identifier,
+        reason: merge.reason,
+        data,
+      },
       {
         issueId: target.id,
         actor: merge.actor,
@@ -335,15 +388,22 @@ export class IssuesFacade {
    * `movedEventCount` (the occurrences of the fingerprints given back) off the target and sets the
    * merged issue's count to `restoredEventCount`. History on both sides.
    */
-  async markUnmerged(manager: EntityManager, unmerge: IssueUnmergeChange): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
+  async markUnmerged(
+    manager: EntityManager,
+    unmerge: IssueUnmergeChange,
+  ): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
     const { merged, target } = await this.lockPair(manager, unmerge.mergedId, unmerge.targetId);
     if (merged.mergedIntoId !== target.id) {
-      throw new DomainError('conflict', 'ISSUE_NOT_MERGED', `${merged.identifier} is not merged into ${target.identifier}`);
+      throw new DomainError(
+        'conflict',
+        'ISSUE_NOT_MERGED',
+        `${merged.identifier} is not merged into ${target.identifier}`,
+      );
     }
-    await manager.query(
-      `UPDATE issues SET merged_into_id = NULL, event_count = $2, updated_at = now() WHERE id = $1`,
-      [merged.id, unmerge.restoredEventCount],
-    );
+    await manager.query(`UPDATE issues SET merged_into_id = NULL, event_count = $2, updated_at = now() WHERE id = $1`, [
+      merged.id,
+      unmerge.restoredEventCount,
+    ]);
     await manager.query(
       `UPDATE issues SET event_count = GREATEST(event_count - $2, 0), updated_at = now() WHERE id = $1`,
       [target.id, unmerge.movedEventCount],
@@ -351,7 +411,14 @@ export class IssuesFacade {
     await this.transition(manager, merged.id, 'triage', unmerge.actor, `unmerged from ${target.identifier}`);
     await this.recordHistory(
       manager,
-      { issueId: merged.id, actor: unmerge.actor, field: 'merged_into', from: target.identifier, to: null, reason: unmerge.reason },
+      {
+        issueId: merged.id,
+        actor: unmerge.actor,
+        field: 'merged_into',
+        from: target.identifier,
+        to: null,
+        reason: unmerge.reason,
+      },
       {
         issueId: target.id,
         actor: unmerge.actor,
@@ -365,7 +432,11 @@ export class IssuesFacade {
     return { merged: toSnapshot(merged), target: toSnapshot(target) };
   }
 
-  private async lockPair(manager: EntityManager, mergedId: string, targetId: string): Promise<{ merged: IssueEntity; target: IssueEntity }> {
+  private async lockPair(
+    manager: EntityManager,
+    mergedId: string,
+    targetId: string,
+  ): Promise<{ merged: IssueEntity; target: IssueEntity }> {
     const [first, second] = mergedId < targetId ? [mergedId, targetId] : [targetId, mergedId];
     const a = await this.issues.lockById(first, manager);
     const b = first === second ? a : await this.issues.lockById(second, manager);
