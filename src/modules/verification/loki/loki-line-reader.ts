@@ -1,5 +1,12 @@
 import { fingerprint, normalizeMessage } from '../../dedup/normalizer.contract';
 import { scrubSecrets } from '../../../shared/security/secret-scrubber';
+import {
+  DEFAULT_FEATURE,
+  DEFAULT_LOKI_FEATURE_LABELS,
+  DEFAULT_LOKI_SOURCE_LABELS,
+  DEFAULT_VERSION_LABELS,
+  UNKNOWN_SOURCE,
+} from '../../ingest/ingest.contract';
 
 /**
  * Reads a log line fetched from Loki the way ingest reads a pushed line
@@ -9,26 +16,14 @@ import { scrubSecrets } from '../../../shared/security/secret-scrubber';
  * `error.message`/`err.message` or the raw line, the version from the version labels; then the
  * message is scrubbed, normalised and fingerprinted with dedup's functions.
  *
- * The label-name defaults below mirror ingest's `ingest-label-defaults.ts` and `label-version.ts`
- * (internal files of the ingest module, which this module may not import); both read the same
+ * The label-name defaults come from ingest's contract; both modules read the same
  * LOKI_SOURCE_LABELS / LOKI_FEATURE_LABELS overrides.
  */
-export const INGEST_LOKI_SOURCE_LABELS = ['source', 'service_name', 'app', 'job', 'service'] as const;
-export const INGEST_LOKI_FEATURE_LABELS = ['feature', 'component', 'logger'] as const;
-export const INGEST_DEFAULT_FEATURE = 'default';
-export const INGEST_UNKNOWN_SOURCE = 'unknown';
-export const INGEST_VERSION_LABELS = [
-  'version',
-  'app_version',
-  'service_version',
-  'service.version',
-  'build_version',
-  'commit',
-  'commit_sha',
-  'git_sha',
-  'git_commit',
-  'image_tag',
-] as const;
+export const INGEST_LOKI_SOURCE_LABELS = DEFAULT_LOKI_SOURCE_LABELS;
+export const INGEST_LOKI_FEATURE_LABELS = DEFAULT_LOKI_FEATURE_LABELS;
+export const INGEST_DEFAULT_FEATURE = DEFAULT_FEATURE;
+export const INGEST_UNKNOWN_SOURCE = UNKNOWN_SOURCE;
+export const INGEST_VERSION_LABELS = DEFAULT_VERSION_LABELS;
 
 const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [
   ['msg'],
