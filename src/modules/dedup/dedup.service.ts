@@ -119,6 +119,15 @@ export class DedupService {
     const prepared = observations.map((o) => this.prepare(o));
     const samples = this.config.SAMPLES_PER_FINGERPRINT;
 
+    // Every scope lock first, in one fixed order, before any row lock. Otherwise a transaction
+    // holding a hot issue's row (counted below) could wait for a scope lock held by another that
+    // is about to file an alias onto that same issue: a deadlock.
+    const scopes = [...new Set(prepared.map((p) => JSON.stringify([p.source, p.feature])))].sort();
+    for (const scope of scopes) {
+      const [source, feature] = JSON.parse(scope) as [string, string];
+      await this.repo.lockScope(manager, source, feature);
+    }
+
     const known = await this.repo.countOnLinks(manager, prepared, samples);
     const eventCounts = await this.countOnIssues(manager, prepared, known);
     const linkOf = new Map(known.map((l) => [l.fingerprint, l]));

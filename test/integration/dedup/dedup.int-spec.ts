@@ -148,6 +148,32 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     expect((await issues(t.dataSource)).map((i) => i.event_count)).toEqual(['1']);
   });
 
+  it('accepts concurrent batches that mix hot known errors with new variants filed onto them', async () => {
+    await send(event('Payment provider acme timed out after 30s'), event('Queue 7 is full'));
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        t.http
+          .post('/api/events')
+          .set(ingestAuth)
+          .send({
+            events: [
+              event(`Queue ${i} is full`),
+              event(`Payment provider ${words[i % words.length]} timed out after ${i}s`),
+              event(`Payment provider ${words[(i + 3) % words.length]}x timed out after 1s`),
+              event(`Queue ${i + 100} is full`),
+            ],
+          }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill(202));
+    // Every event counted once on the issue it is filed under now (a merged issue's count moved to its target).
+    const [{ total }] = (await t.dataSource.query(
+      'SELECT sum(event_count)::int AS total FROM issues WHERE merged_into_id IS NULL',
+    )) as { total: number }[];
+    expect(total).toBe(2 + 30 * 4);
+  });
+
   it('keeps a bounded number of samples per fingerprint, the newest', async () => {
     const limit = t.config.SAMPLES_PER_FINGERPRINT;
     const batch = Array.from({ length: limit + 7 }, (_, i) =>
