@@ -86,5 +86,19 @@ export async function truncateAll(ds: DataSource): Promise<void> {
     `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'`,
   )) as { tablename: string }[];
   if (rows.length === 0) return;
-  await ds.query(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`);
+  const sql = `TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} RESTART IDENTITY CASCADE`;
+  // A listener of the previous test may still be finishing its transaction (events are published
+  // without waiting): TRUNCATE's exclusive locks can then deadlock with it. The server picks one
+  // victim; when it is this statement, run it again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ds.query(sql);
+      return;
+    } catch (err) {
+      const code =
+        (err as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+        (err as { code?: string }).code;
+      if (code !== '40P01' || attempt >= 5) throw err;
+    }
+  }
 }
