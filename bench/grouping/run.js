@@ -26,47 +26,7 @@ const cli = (process.env.FIXLOOP_CLI || `node ${path.join(repo, 'bin', 'fixloop.
 const SOURCE = 'loghub';
 const FEATURE = 'bench';
 
-/** RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF. Returns rows of fields. */
-function parseCsv(text) {
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
-function contents(csvPath) {
-  const [header, ...rows] = parseCsv(fs.readFileSync(csvPath, 'utf8'));
-  const column = header.indexOf('Content');
-  if (column < 0) throw new Error(`${csvPath}: no Content column`);
-  // One message per line: a newline inside a message would split it, so it becomes a space.
-  return rows.map((row) => row[column].replace(/[\r\n]+/g, ' '));
-}
+const { loghubContents: contents } = require('../lib/loghub-csv');
 
 function runGroup(input, extra) {
   const started = process.hrtime.bigint();

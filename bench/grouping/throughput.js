@@ -26,37 +26,7 @@ const { normalizeMessage } = require(path.join(dist, 'src/modules/dedup/normaliz
 const { fingerprint } = require(path.join(dist, 'src/modules/dedup/normalizer/fingerprint.js'));
 const { InMemoryGroupingStore } = require(path.join(dist, 'src/modules/dedup/grouping/in-memory-grouping-store.js'));
 
-/** The Content column of a LogHub CSV (RFC 4180 quoting). */
-function contents(csvPath) {
-  const text = fs.readFileSync(csvPath, 'utf8');
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  const column = rows[0].indexOf('Content');
-  return rows.slice(1).map((r) => r[column]);
-}
+const { loghubContents: contents } = require('../lib/loghub-csv');
 
 const loghub = path.join(shared, 'loghub');
 const datasets = fs

@@ -46,37 +46,7 @@ function loadScrubber() {
   return { module: m.exports, from: `${path.relative(repo, sourcePath)} (transpiled in memory)` };
 }
 
-/** The Content column of a LogHub CSV (RFC 4180 quoting). */
-function contents(csvPath) {
-  const text = fs.readFileSync(csvPath, 'utf8');
-  const rows = [];
-  let row = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  const column = rows[0].indexOf('Content');
-  return rows.slice(1).map((r) => r[column]);
-}
+const { loghubContents: contents } = require('../lib/loghub-csv');
 
 /** Lines per second of `fn` over `lines`, run for about `seconds` after a warm-up. */
 function rate(lines, fn) {
