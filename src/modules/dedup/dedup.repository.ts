@@ -100,37 +100,21 @@ export class DedupRepository {
        ), agg AS (
          SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM input GROUP BY fp
        ), links AS (
+         -- rows locked in id order, as the known path does: concurrent statements never deadlock
          UPDATE external_issue_links l
-            SET event_count = l.event_count + agg.cnt,
-                first_seen_at = LEAST(l.first_seen_at, agg.first_at),
-                last_seen_at = GREATEST(l.last_seen_at, agg.last_at),
+            SET event_count = l.event_count + x.cnt,
+                first_seen_at = LEAST(l.first_seen_at, x.first_at),
+                last_seen_at = GREATEST(l.last_seen_at, x.last_at),
                 updated_at = now()
-           FROM agg
-          WHERE l.source = '${FINGERPRINT_LINK_SOURCE}' AND l.external_id = agg.fp
+           FROM (
+             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at
+               FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
+              ORDER BY l2.id
+                FOR NO KEY UPDATE OF l2
+           ) x
+          WHERE l.id = x.id
          RETURNING l.id, l.external_id, l.issue_id
-       ), ranked AS (
-         SELECT input.*, links.id AS link_id, links.issue_id,
-                row_number() OVER (PARTITION BY input.fp ORDER BY input.occurred_at DESC, input.ord DESC) AS rn
-           FROM input JOIN links ON links.external_id = input.fp
-       ), kept AS (
-         SELECT * FROM ranked WHERE rn <= $10
-       ), inserted AS (
-         INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
-         SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept
-         RETURNING link_id
-       ), per_link AS (
-         SELECT link_id, count(*)::int AS k FROM kept GROUP BY link_id
-       ), trimmed AS (
-         DELETE FROM error_events e
-          USING (
-            SELECT old.id FROM per_link p
-            CROSS JOIN LATERAL (
-              SELECT id FROM error_events WHERE link_id = p.link_id ORDER BY id DESC OFFSET GREATEST($10 - p.k, 0)
-            ) old
-          ) d
-          WHERE e.id = d.id
-         RETURNING e.id
-       )
+       ), ${sampleCtes('input', '$10')}
        SELECT links.id AS link_id, links.external_id AS fingerprint, links.issue_id,
               (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM trimmed) AS trimmed
          FROM links`,
@@ -205,29 +189,7 @@ export class DedupRepository {
           GROUP BY links.issue_id ORDER BY links.issue_id
        ), issue_counts AS (
          ${issuesCountSql('per_issue')}
-       ), ranked AS (
-         SELECT fresh.*, links.id AS link_id, links.issue_id,
-                row_number() OVER (PARTITION BY fresh.fp ORDER BY fresh.occurred_at DESC, fresh.ord DESC) AS rn
-           FROM fresh JOIN links ON links.external_id = fresh.fp
-       ), kept AS (
-         SELECT * FROM ranked WHERE rn <= $11
-       ), inserted AS (
-         INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
-         SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept
-         RETURNING link_id
-       ), per_link AS (
-         SELECT link_id, count(*)::int AS k FROM kept GROUP BY link_id
-       ), trimmed AS (
-         DELETE FROM error_events e
-          USING (
-            SELECT old.id FROM per_link p
-            CROSS JOIN LATERAL (
-              SELECT id FROM error_events WHERE link_id = p.link_id ORDER BY id DESC OFFSET GREATEST($11 - p.k, 0)
-            ) old
-          ) d
-          WHERE e.id = d.id
-         RETURNING e.id
-       )
+       ), ${sampleCtes('fresh', '$11')}
        -- (data-modifying CTEs run to completion whether or not they are read)
        SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n FROM known
        UNION ALL SELECT 'claimed', delivery_key, NULL, NULL FROM claimed
@@ -515,4 +477,34 @@ export class DedupRepository {
     )) as { external_id: string; issue_id: string; event_count: string }[];
     return new Map(rows.map((r) => [r.external_id, { issueId: r.issue_id, eventCount: Number(r.event_count) }]));
   }
+}
+
+/**
+ * The bounded samples of one counting statement, as CTEs after `links`: the newest `limit` rows of
+ * each fingerprint from `source` are inserted, and each link keeps only its newest `limit` samples.
+ */
+function sampleCtes(source: string, limit: string): string {
+  return `ranked AS (
+         SELECT ${source}.*, links.id AS link_id, links.issue_id,
+                row_number() OVER (PARTITION BY ${source}.fp ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC) AS rn
+           FROM ${source} JOIN links ON links.external_id = ${source}.fp
+       ), kept AS (
+         SELECT * FROM ranked WHERE rn <= ${limit}
+       ), inserted AS (
+         INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
+         SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept
+         RETURNING link_id
+       ), per_link AS (
+         SELECT link_id, count(*)::int AS k FROM kept GROUP BY link_id
+       ), trimmed AS (
+         DELETE FROM error_events e
+          USING (
+            SELECT old.id FROM per_link p
+            CROSS JOIN LATERAL (
+              SELECT id FROM error_events WHERE link_id = p.link_id ORDER BY id DESC OFFSET GREATEST(${limit} - p.k, 0)
+            ) old
+          ) d
+          WHERE e.id = d.id
+         RETURNING e.id
+       )`;
 }
