@@ -26,7 +26,10 @@ export class DedupAnnouncer {
     for (const f of result.filed) {
       this.bus.publish(
         'error.received',
-        new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version),
+        new ErrorReceived(f.issueId, f.fingerprint, f.eventCount, f.observedAt, f.count, f.version, {
+          status: f.issueStatus,
+          spawnStatus: f.spawnStatus,
+        }),
       );
     }
   }

@@ -42,6 +42,9 @@ export interface FiledObservation {
   fingerprint: string;
   /** The issue's event count after the whole batch. */
   eventCount: number;
+  /** The issue's status and spawn status when the batch was counted. */
+  issueStatus: string;
+  spawnStatus: string | null;
   observedAt: Date;
   count: number;
   version?: string;

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
+import { queryPrepared } from '../../shared/database/prepared-query';
+import { CountedIssue, countedIssue } from '../issues/issues.facade';
 import type { GroupMerge, GroupState, MergeEvidence, PatternToken } from './grouping/grouping-engine';
 
 /** The `source` of the links dedup owns: one per fingerprint. */
@@ -32,8 +34,8 @@ export interface FastCountResult {
   claimed: Set<string>;
   /** Where each counted fingerprint is filed. */
   links: LinkRow[];
-  /** Issues' event counts after the statement. */
-  eventCounts: Map<string, number>;
+  /** The counted issues after the statement (event count, status, spawn status). */
+  issues: Map<string, CountedIssue>;
 }
 
 export interface NewLink {
@@ -150,9 +152,19 @@ export class DedupRepository {
     samplesPerFingerprint: number,
     issuesCountSql: (source: string) => string,
   ): Promise<FastCountResult> {
-    const result: FastCountResult = { known: new Set(), claimed: new Set(), links: [], eventCounts: new Map() };
+    const result: FastCountResult = { known: new Set(), claimed: new Set(), links: [], issues: new Map() };
     if (rows.length === 0) return result;
-    const out = (await manager.query(
+    // The hottest statement of the service: prepared once per connection (name from its text), so
+    // each batch sends only its parameters and PostgreSQL can reuse the plan.
+    const out = await queryPrepared<{
+      t: string;
+      a: string | null;
+      b: string | null;
+      n: string | null;
+      c: string | null;
+    }>(
+      manager,
+      'dedup_count_known',
       `WITH input AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::text[])
            WITH ORDINALITY AS t(dk, fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
@@ -191,10 +203,10 @@ export class DedupRepository {
          ${issuesCountSql('per_issue')}
        ), ${sampleCtes('fresh', '$11')}
        -- (data-modifying CTEs run to completion whether or not they are read)
-       SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n FROM known
-       UNION ALL SELECT 'claimed', delivery_key, NULL, NULL FROM claimed
-       UNION ALL SELECT 'link', external_id, issue_id::text, NULL FROM links
-       UNION ALL SELECT 'issue', id::text, NULL, event_count FROM issue_counts`,
+       SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n, NULL::text AS c FROM known
+       UNION ALL SELECT 'claimed', delivery_key, NULL, NULL, NULL FROM claimed
+       UNION ALL SELECT 'link', external_id, issue_id::text, NULL, NULL FROM links
+       UNION ALL SELECT 'issue', id::text, status, event_count, spawn_status FROM issue_counts`,
       [
         rows.map((r) => r.deliveryKey),
         rows.map((r) => r.fingerprint),
@@ -208,13 +220,14 @@ export class DedupRepository {
         rows.map((r) => r.kind),
         samplesPerFingerprint,
       ],
-    )) as { t: string; a: string | null; b: string | null; n: string | null }[];
+    );
     for (const row of out) {
       if (row.t === 'known' && row.a !== null) result.known.add(row.a);
       else if (row.t === 'claimed' && row.a !== null) result.claimed.add(row.a);
       else if (row.t === 'link' && row.a !== null && row.b !== null)
         result.links.push({ linkId: '', fingerprint: row.a, issueId: row.b });
-      else if (row.t === 'issue' && row.a !== null) result.eventCounts.set(row.a, Number(row.n));
+      else if (row.t === 'issue' && row.a !== null && row.b !== null && row.n !== null)
+        result.issues.set(row.a, countedIssue({ id: row.a, event_count: row.n, status: row.b, spawn_status: row.c }));
     }
     return result;
   }
@@ -469,13 +482,16 @@ export class DedupRepository {
   async currentFiling(
     manager: EntityManager,
     fingerprints: readonly string[],
-  ): Promise<Map<string, { issueId: string; eventCount: number }>> {
+  ): Promise<Map<string, { issueId: string; issue: CountedIssue }>> {
     const rows = (await manager.query(
-      `SELECT l.external_id, l.issue_id, i.event_count FROM external_issue_links l JOIN issues i ON i.id = l.issue_id
+      `SELECT l.external_id, l.issue_id, i.event_count, i.status, i.spawn_status
+         FROM external_issue_links l JOIN issues i ON i.id = l.issue_id
         WHERE l.source = $1 AND l.external_id = ANY($2::text[])`,
       [FINGERPRINT_LINK_SOURCE, fingerprints],
-    )) as { external_id: string; issue_id: string; event_count: string }[];
-    return new Map(rows.map((r) => [r.external_id, { issueId: r.issue_id, eventCount: Number(r.event_count) }]));
+    )) as { external_id: string; issue_id: string; event_count: string; status: string; spawn_status: string | null }[];
+    return new Map(
+      rows.map((r) => [r.external_id, { issueId: r.issue_id, issue: countedIssue({ id: r.issue_id, ...r }) }]),
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
-import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
+import { Actor, CountedIssue, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import type {
   CreatedIssue,
   DedupBatchResult,
@@ -105,7 +105,8 @@ export class DedupService {
     // One summary for the whole statement: `error.received` per fingerprint and version, not per request.
     const filed = this.summarise(allFresh, (fp) => {
       const issueId = issueOf.get(fp);
-      return issueId === undefined ? undefined : { issueId, eventCount: r.eventCounts.get(issueId) ?? 0 };
+      const issue = issueId === undefined ? undefined : r.issues.get(issueId);
+      return issueId === undefined || issue === undefined ? undefined : { issueId, issue };
     });
     return { outcomes, filed };
   }
@@ -129,28 +130,28 @@ export class DedupService {
     }
 
     const known = await this.repo.countOnLinks(manager, prepared, samples);
-    const eventCounts = await this.countOnIssues(manager, prepared, known);
+    const counted = await this.countOnIssues(manager, prepared, known);
     const linkOf = new Map(known.map((l) => [l.fingerprint, l]));
 
     const unknown = prepared.filter((p) => !linkOf.has(p.fingerprint));
     if (unknown.length > 0) {
       await this.fileNewFingerprints(manager, unknown, result);
-      const counted = await this.repo.countOnLinks(manager, unknown, samples);
-      for (const [id, n] of await this.countOnIssues(manager, unknown, counted)) eventCounts.set(id, n);
-      for (const l of counted) linkOf.set(l.fingerprint, l);
+      const newLinks = await this.repo.countOnLinks(manager, unknown, samples);
+      for (const [id, issue] of await this.countOnIssues(manager, unknown, newLinks)) counted.set(id, issue);
+      for (const l of newLinks) linkOf.set(l.fingerprint, l);
     }
 
-    let filing = new Map<string, { issueId: string; eventCount: number }>();
+    let filing = new Map<string, { issueId: string; issue: CountedIssue }>();
     if (result.merges.length > 0) {
       // Merges in this batch moved links: report where every fingerprint is filed now.
       filing = await this.repo.currentFiling(manager, [...new Set(prepared.map((p) => p.fingerprint))]);
     }
     result.filed = this.summarise(prepared, (fp) => {
       const now = filing.get(fp);
-      const issueId = now?.issueId ?? linkOf.get(fp)?.issueId;
-      return issueId === undefined
-        ? undefined
-        : { issueId, eventCount: now?.eventCount ?? eventCounts.get(issueId) ?? 0 };
+      if (now !== undefined) return now;
+      const issueId = linkOf.get(fp)?.issueId;
+      const issue = issueId === undefined ? undefined : counted.get(issueId);
+      return issueId === undefined || issue === undefined ? undefined : { issueId, issue };
     });
     return result;
   }
@@ -162,7 +163,7 @@ export class DedupService {
    */
   private summarise(
     rows: readonly Prepared[],
-    filedAt: (fingerprint: string) => { issueId: string; eventCount: number } | undefined,
+    filedAt: (fingerprint: string) => { issueId: string; issue: CountedIssue } | undefined,
   ): FiledObservation[] {
     const byKey = new Map<string, FiledObservation>();
     for (const p of rows) {
@@ -175,7 +176,15 @@ export class DedupService {
       }
       const at = filedAt(p.fingerprint);
       if (at === undefined) throw new Error(`dedup: fingerprint ${p.fingerprint} has no link after filing`);
-      const filed: FiledObservation = { ...at, fingerprint: p.fingerprint, observedAt: p.observedAt, count: p.count };
+      const filed: FiledObservation = {
+        issueId: at.issueId,
+        fingerprint: p.fingerprint,
+        eventCount: at.issue.eventCount,
+        issueStatus: at.issue.status,
+        spawnStatus: at.issue.spawnStatus,
+        observedAt: p.observedAt,
+        count: p.count,
+      };
       if (p.version !== null) filed.version = p.version;
       byKey.set(key, filed);
     }
@@ -220,7 +229,7 @@ export class DedupService {
     manager: EntityManager,
     rows: readonly Prepared[],
     links: readonly LinkRow[],
-  ): Promise<Map<string, number>> {
+  ): Promise<Map<string, CountedIssue>> {
     if (links.length === 0) return new Map();
     const issueOf = new Map(links.map((l) => [l.fingerprint, l.issueId]));
     const perIssue = new Map<string, { issueId: string; count: number; firstSeenAt: Date; lastSeenAt: Date }>();

@@ -261,10 +261,13 @@ export class IssuesFacade {
   /**
    * Adds observed occurrences to issues: event_count += count, first/last seen widened to the
    * observations' own times. One statement for the whole batch, rows locked in id order.
-   * Returns each issue's event count afterwards.
+   * Returns each issue's event count afterwards, with its status and spawn status as of then.
    */
-  async recordObservations(manager: EntityManager, rows: readonly ObservationCount[]): Promise<Map<string, number>> {
-    const result = new Map<string, number>();
+  async recordObservations(
+    manager: EntityManager,
+    rows: readonly ObservationCount[],
+  ): Promise<Map<string, CountedIssue>> {
+    const result = new Map<string, CountedIssue>();
     if (rows.length === 0) return result;
     const sorted = [...rows].sort((a, b) => (a.issueId < b.issueId ? -1 : a.issueId > b.issueId ? 1 : 0));
     const raw: unknown = await manager.query(
@@ -280,7 +283,7 @@ export class IssuesFacade {
               updated_at = now()
          FROM v
         WHERE i.id = v.id AND i.id IN (SELECT id FROM locked)
-       RETURNING i.id, i.event_count`,
+       RETURNING i.id, i.event_count, i.status, i.spawn_status`,
       [
         sorted.map((r) => r.issueId),
         sorted.map((r) => r.count),
@@ -289,11 +292,8 @@ export class IssuesFacade {
       ],
     );
     // TypeORM answers an UPDATE with [rows, affectedCount].
-    const updated = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as {
-      id: string;
-      event_count: string;
-    }[];
-    for (const row of updated) result.set(row.id, Number(row.event_count));
+    const updated = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as CountedIssueRow[];
+    for (const row of updated) result.set(row.id, countedIssue(row));
     return result;
   }
 
@@ -301,7 +301,8 @@ export class IssuesFacade {
    * The statement that counts observations on issues, for a caller that counts in ONE statement
    * (dedup's known-fingerprint path): an `UPDATE issues` over the caller's CTE `source`, which must
    * have one row per issue with columns (issue_id uuid, cnt bigint, first_at timestamptz,
-   * last_at timestamptz). Same effect as `recordObservations`; returns (id, event_count).
+   * last_at timestamptz). Same effect as `recordObservations`; returns `CountedIssueRow`s (read
+   * them with `countedIssue`).
    */
   countObservationsSql(source: string): string {
     // Rows locked in id order, so concurrent statements never deadlock on issues.
@@ -317,7 +318,7 @@ export class IssuesFacade {
                    FOR NO KEY UPDATE OF i2
               ) x
              WHERE i.id = x.issue_id
-            RETURNING i.id, i.event_count`;
+            RETURNING i.id, i.event_count, i.status, i.spawn_status`;
   }
 
   /**
@@ -458,6 +459,33 @@ export interface NewIssue {
   lastSeenAt: Date;
   reason?: string;
   historyData?: Record<string, unknown>;
+}
+
+/**
+ * An issue as the statement that counted observations on it left it: its event count, and its
+ * status and spawn status at that moment (so listeners of `error.received` can tell, without a
+ * query, whether the event can concern them).
+ */
+export interface CountedIssue {
+  eventCount: number;
+  status: IssueStatus;
+  spawnStatus: SpawnStatus | null;
+}
+
+/** A row returned by the counting statements (`recordObservations`, `countObservationsSql`). */
+export interface CountedIssueRow {
+  id: string;
+  event_count: string | number;
+  status: string;
+  spawn_status: string | null;
+}
+
+export function countedIssue(row: CountedIssueRow): CountedIssue {
+  return {
+    eventCount: Number(row.event_count),
+    status: row.status as IssueStatus,
+    spawnStatus: row.spawn_status as SpawnStatus | null,
+  };
 }
 
 export interface ObservationCount {

@@ -236,6 +236,10 @@ export class VerificationService {
    * flood from lagging clients costs one query per event, not one decision transaction.
    */
   async onErrorReceived(e: ErrorReceived): Promise<void> {
+    // Only an issue in production is watched (a check cancels the window of any other); the event
+    // says what the issue was when it was counted, so the common case costs no query. A window
+    // opened after that sees the event's row in its scheduled check.
+    if (e.issue !== undefined && e.issue.status !== 'in_production') return;
     const at = new Date(e.observedAt).getTime();
     for (const id of await this.windows.watchingIdsFor(e.issueId, e.fingerprint)) {
       const w = await this.windows.findById(id);

@@ -11,6 +11,11 @@ export class ErrorReceived extends DomainEvent {
     readonly observedAt: Date,
     readonly count: number,
     readonly version?: string,
+    /**
+     * The issue as the counting statement left it: its status and spawn status then. Listeners
+     * use it to skip events that cannot concern them without a query; absent means unknown.
+     */
+    readonly issue?: { status: string; spawnStatus: string | null },
   ) {
     super();
   }

@@ -18,6 +18,10 @@ export class SpawnTriggersListener {
   @OnDomainEvent('error.received')
   async onErrorReceived(e: ErrorReceived): Promise<void> {
     if (e.eventCount < this.config.MIN_EVENT_COUNT_TO_SPAWN) return;
+    // A spawn status is set only together with a request that is not cancelled (the gate writes
+    // both in one transaction): such an issue already has its request, so no query is needed.
+    // This is what keeps a hot error's events from costing a query each.
+    if (e.issue !== undefined && e.issue.spawnStatus !== null) return;
     await this.gate.enqueueEligible({ issueId: e.issueId });
   }
 
