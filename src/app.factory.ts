@@ -1,11 +1,13 @@
 import { INestApplication, Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { preBodyAuth } from './shared/auth/pre-body-auth.middleware';
+import { preBodyAuth } from './shared/auth/pre-body-auth.hook';
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
+import { registerBodyParsing } from './shared/http/body-parsing';
+import { registerCorrelationId } from './shared/logging/correlation-id.hooks';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
 
@@ -15,6 +17,8 @@ const INGEST_ROUTES = [
   { path: '/loki/api/v1/push' },
   { path: '/api/events' },
 ];
+/** Loki's push API reads its bodies itself (snappy protobuf without a Content-Type, raw DEFLATE). */
+const RAW_BODY_ROUTES = ['/loki/api/v1/push'];
 
 export interface CreateAppOptions {
   logger?: JsonLogger | false;
@@ -23,30 +27,34 @@ export interface CreateAppOptions {
 }
 
 /**
- * Builds the configured application (used by `fixloop serve`, the OpenAPI export and the tests):
- * raw bodies kept for signature checks, a strict global ValidationPipe, body limits, Swagger at /docs.
+ * Builds the configured application (used by `fixloop serve`, the OpenAPI export and the tests) on
+ * Fastify: raw bodies kept for signature checks, body limits and encodings (`registerBodyParsing`),
+ * correlation ids, the ingest receivers' auth before their bodies are read, a strict global
+ * ValidationPipe, Swagger at /docs.
  */
-export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? new JsonLogger(config.LOG_FORMAT, config.LOG_LEVEL);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    rawBody: true,
-    bodyParser: false,
-    logger: logger === false ? false : logger,
-    abortOnError: false,
-    preview: options.preview ?? false,
-  });
   const limit = config.REQUEST_BODY_LIMIT_BYTES;
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    new FastifyAdapter({ bodyLimit: limit, routerOptions: { ignoreTrailingSlash: true } }),
+    {
+      rawBody: true,
+      bodyParser: false,
+      logger: logger === false ? false : logger,
+      abortOnError: false,
+      preview: options.preview ?? false,
+    },
+  );
+  // Hooks before Nest registers its routes (app.init), so that they apply to every route.
+  const fastify = app.getHttpAdapter().getInstance();
+  registerCorrelationId(fastify);
   // Ingest receivers: a missing or wrong secret is refused before the body is read.
-  app.use(preBodyAuth(INGEST_ROUTES, () => [config.LOKI_WEBHOOK_SECRET, config.ADMIN_API_KEY, config.AGENT_API_KEY]));
-  app.useBodyParser('json', { limit, type: ['application/json', 'application/*+json'] });
-  app.useBodyParser('raw', {
-    limit,
-    // Loki's protobuf pushes may say `Content-Encoding: snappy`, which body-parser refuses: those
-    // bodies are left to the push route, which reads them raw and decodes them itself.
-    type: (req) =>
-      !/snappy/i.test(String(req.headers['content-encoding'] ?? '')) &&
-      /^application\/(x-protobuf|octet-stream|x-snappy-framed)\b/i.test(String(req.headers['content-type'] ?? '')),
-  });
+  fastify.addHook(
+    'onRequest',
+    preBodyAuth(INGEST_ROUTES, () => [config.LOKI_WEBHOOK_SECRET, config.ADMIN_API_KEY, config.AGENT_API_KEY]),
+  );
+  registerBodyParsing(app, { limit, rawRoutes: RAW_BODY_ROUTES });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
@@ -97,9 +105,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return SwaggerModule.createDocument(app, doc);
 }
 
-export async function startApp(config: AppConfig): Promise<NestExpressApplication> {
+export async function startApp(config: AppConfig): Promise<NestFastifyApplication> {
   const app = await createApp(config);
-  await app.listen(config.PORT);
+  // Fastify listens on localhost unless told otherwise; a service answers on every interface.
+  await app.listen(config.PORT, '0.0.0.0');
   const log = new Logger('fixloop');
   log.log(`fixloop ${APP_VERSION} listening on port ${config.PORT} (database: ${config.databaseKind})`);
   if (config.generatedKeysFile) {

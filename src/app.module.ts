@@ -1,4 +1,4 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -17,11 +17,10 @@ import { ConfigModule } from './shared/config/config.module';
 import { DatabaseModule } from './shared/database/database.module';
 import { AllExceptionsFilter } from './shared/errors/all-exceptions.filter';
 import { EventsModule } from './shared/events/events.module';
-import { CorrelationIdMiddleware } from './shared/logging/correlation-id.middleware';
 
 /** The modular monolith: shared kernel + one module per domain concern. */
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
@@ -46,9 +45,5 @@ export class AppModule implements NestModule {
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
       ],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(CorrelationIdMiddleware).forRoutes('*path');
   }
 }

@@ -1,4 +1,4 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { DataSource } from 'typeorm';
@@ -48,7 +48,7 @@ function requiredEnv(name: string): string {
 }
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   http: TestAgent;
   config: AppConfig;
   dataSource: DataSource;
@@ -69,6 +69,7 @@ export async function startTestApp(
   const config = loadConfig(testEnv(overrides));
   const app = await createApp(config, { logger: false });
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   const dataSource = app.get(DataSource);
   if (!options.keepData && config.databaseKind === 'postgres') await truncateAll(dataSource);
   return {

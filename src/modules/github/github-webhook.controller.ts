@@ -1,7 +1,7 @@
 import { Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiErrorResponses } from '../../shared/errors/api-error-responses';
 import { GithubWebhookService } from './github-webhook.service';
 
@@ -26,8 +26,8 @@ export class GithubWebhookController {
   @ApiAcceptedResponse({ description: 'Ignored: an event or action fixloop does not act on' })
   @ApiErrorResponses(400, 401, 415, 503)
   async receive(
-    @Req() req: RawBodyRequest<Request>,
-    @Res({ passthrough: true }) res: Response,
+    @Req() req: RawBodyRequest<FastifyRequest>,
+    @Res({ passthrough: true }) res: FastifyReply,
     @Headers('x-github-event') event: string | undefined,
     @Headers('x-github-delivery') deliveryId: string | undefined,
     @Headers('x-hub-signature-256') signature256: string | undefined,

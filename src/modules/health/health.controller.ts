@@ -1,6 +1,6 @@
 import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { HealthView } from './health.view';
 import { HealthService } from './health.service';
 
@@ -13,7 +13,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Liveness and capabilities (no auth): database, pgvector, kill switch, version' })
   @ApiOkResponse({ type: HealthView })
   @ApiResponse({ status: 503, description: 'The database does not answer', type: HealthView })
-  async get(@Res({ passthrough: true }) res: Response): Promise<HealthView> {
+  async get(@Res({ passthrough: true }) res: FastifyReply): Promise<HealthView> {
     const view = await this.health.check();
     if (view.status !== 'ok') res.status(HttpStatus.SERVICE_UNAVAILABLE);
     return view;

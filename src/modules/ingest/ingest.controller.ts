@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBody,
@@ -17,7 +17,6 @@ import { ApiErrorResponses } from '../../shared/errors/api-error-responses';
 import { EventsBatchDto } from './dto/events-batch.dto';
 import { IngestWebhookGuard } from './guards/ingest-webhook.guard';
 import { IngestService, IngestSummary } from './ingest.service';
-import { RAW_UNDECODED, RawPushRequest } from './raw-push-body.middleware';
 
 export class IngestSummaryView implements IngestSummary {
   @ApiProperty({ description: 'Observations in the request' }) received!: number;
@@ -81,17 +80,16 @@ export class IngestController {
   @ApiNoContentResponse({ description: 'Stored' })
   @ApiErrorResponses(400, 401, 403, 413, 415, 503)
   async push(
-    @Req() req: RawPushRequest,
+    @Body() body: unknown,
     @Headers('content-type') contentType?: string,
     @Headers('content-encoding') contentEncoding?: string,
   ): Promise<void> {
-    const body: unknown = req.body;
-    const undecoded = req[RAW_UNDECODED] === true;
+    // A raw route (see INGEST_RAW_ROUTES): the bytes as sent, still encoded; the Loki parser
+    // handles the media type and encoding and names what it does not accept.
     await this.ingest.ingestLokiPush({
-      body: (body ?? Buffer.alloc(0)) as Buffer,
+      body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),
       contentType,
-      // The global parsers inflate gzip/deflate themselves; bytes read raw still carry their encoding.
-      contentEncoding: undecoded ? contentEncoding : undefined,
+      contentEncoding,
     });
   }
 

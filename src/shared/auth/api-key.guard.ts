@@ -1,9 +1,10 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { DomainError } from '../errors/domain-error';
+import { headerOf } from '../http/request-headers';
 import { AUTH_SCOPES_KEY, AuthScope } from './auth-scope';
 
 /** Constant-time string comparison (hashing first makes the lengths equal). */
@@ -45,8 +46,8 @@ export class ApiKeyGuard implements CanActivate {
       context.getClass(),
     ]);
     if (!scopes || scopes.length === 0) return true;
-    const req = context.switchToHttp().getRequest<Request & { authScope?: AuthScope }>();
-    const credential = offeredCredential(req.header('authorization'));
+    const req = context.switchToHttp().getRequest<FastifyRequest & { authScope?: AuthScope }>();
+    const credential = offeredCredential(headerOf(req, 'authorization'));
     if (!credential) {
       throw new DomainError('unauthorized', 'AUTH_MISSING', 'Missing credentials: send Authorization: Bearer <key>');
     }

@@ -1,7 +1,9 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { correlationIdOrNew } from '../logging/request-context';
+import { APP_CONFIG, AppConfig } from '../config/config';
+import { correlationIdOf } from '../logging/correlation-id.hooks';
+import { currentCorrelationId } from '../logging/request-context';
 import { DomainError, DomainErrorKind } from './domain-error';
 
 const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
@@ -57,13 +59,16 @@ export interface ErrorBody {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    const correlationId = correlationIdOrNew();
+    const http = host.switchToHttp();
+    const res = http.getResponse<FastifyReply>();
+    // The request's own id (also when the error came before the handler, e.g. from the body parser).
+    const correlationId = currentCorrelationId() ?? correlationIdOf(http.getRequest<FastifyRequest>());
     const { status, body, headers } = this.toResponse(exception, correlationId);
-    if (res.headersSent) return;
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-    res.status(status).json(body);
+    if (res.sent) return;
+    void res.headers(headers).status(status).send(body);
   }
 
   private toResponse(
@@ -85,8 +90,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
         },
       };
     }
-    // Nest wraps body-parser's errors in an HttpException; the parser's own error is the cause.
-    const parserError = bodyParserError(exception instanceof HttpException ? exception.cause : exception);
+    // Nest wraps Fastify's body errors in an HttpException; Fastify's own error is the cause.
+    const parserError = bodyError(exception instanceof HttpException ? exception.cause : exception, this.config);
     if (parserError) return { ...parserError, headers: {}, body: { ...parserError.body, correlationId } };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
@@ -122,29 +127,34 @@ function httpErrorCode(status: number): string {
   return name ?? `HTTP_${status}`;
 }
 
-/** Errors thrown by Express' body parsers (too large, malformed JSON, bad encoding). */
-function bodyParserError(exception: unknown): { status: number; body: Omit<ErrorBody, 'correlationId'> } | undefined {
-  const e = exception as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
-  if (typeof e?.type !== 'string' || !(e.status ?? e.statusCode)) return undefined;
-  switch (e.type) {
-    case 'entity.too.large':
+/** Errors of reading a body: Fastify's (too large, media type, length) and zlib's (corrupt encoding). */
+function bodyError(
+  exception: unknown,
+  config: AppConfig,
+): { status: number; body: Omit<ErrorBody, 'correlationId'> } | undefined {
+  const e = exception as { code?: unknown; statusCode?: unknown; errno?: unknown; message?: string };
+  if (typeof e?.code !== 'string') return undefined;
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return {
         status: 413,
-        body: { error: 'PAYLOAD_TOO_LARGE', message: `Request body exceeds the limit of ${e.limit ?? '?'} bytes` },
+        body: {
+          error: 'PAYLOAD_TOO_LARGE',
+          message: `Request body exceeds the limit of ${config.REQUEST_BODY_LIMIT_BYTES} bytes`,
+        },
       };
-    case 'entity.parse.failed':
-      return { status: 400, body: { error: 'MALFORMED_JSON', message: `Malformed JSON body: ${e.message ?? ''}` } };
-    case 'encoding.unsupported':
-      return {
-        status: 415,
-        body: { error: 'UNSUPPORTED_ENCODING', message: e.message ?? 'Unsupported content encoding' },
-      };
-    case 'charset.unsupported':
-      return { status: 415, body: { error: 'UNSUPPORTED_CHARSET', message: e.message ?? 'Unsupported charset' } };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, body: { error: 'UNSUPPORTED_MEDIA_TYPE', message: e.message ?? 'Unsupported media type' } };
     default:
-      return {
-        status: e.status ?? e.statusCode ?? 400,
-        body: { error: 'BAD_REQUEST', message: e.message ?? 'Bad request' },
-      };
+      if (e.code.startsWith('FST_ERR_CTP_') && typeof e.statusCode === 'number' && e.statusCode < 500) {
+        return { status: e.statusCode, body: { error: 'BAD_REQUEST', message: e.message ?? 'Bad request' } };
+      }
+      if (e.code.startsWith('Z_') && typeof e.errno === 'number') {
+        return {
+          status: 400,
+          body: { error: 'MALFORMED_BODY', message: `The body could not be decoded: ${e.message}` },
+        };
+      }
+      return undefined;
   }
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { sharedPath } from '../../support/shared-dir';
 import { TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
 
@@ -64,5 +65,78 @@ describe('request edges', () => {
       .set('Content-Encoding', 'snappy')
       .send(body);
     expect(res.status).toBe(204);
+  });
+
+  describe('Content-Encoding on JSON routes', () => {
+    const batch = (message: string): Buffer =>
+      Buffer.from(JSON.stringify({ events: [{ id: message, source: 's', feature: 'f', message }] }));
+    const post = (body: Buffer, encoding: string) =>
+      t.http
+        .post('/api/events')
+        .set(ingestAuth)
+        .set('Content-Type', 'application/json')
+        .set('Content-Encoding', encoding)
+        .serialize((b: unknown) => b as string) // the bytes as they are, not JSON-encoded by superagent
+        .send(body);
+
+    it.each([
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ])('decodes %s before parsing', async (encoding, compress) => {
+      const before = await count();
+      const res = await post(compress(batch(`encoded with ${encoding}`)), encoding);
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ received: 1, accepted: 1 });
+      expect(await count()).toBe(before + 1);
+    });
+
+    it('answers 415 UNSUPPORTED_ENCODING to an encoding it does not know, writing nothing', async () => {
+      const before = await count();
+      const res = await post(batch('zstd'), 'zstd');
+      expect(res.status).toBe(415);
+      expect(res.body.error).toBe('UNSUPPORTED_ENCODING');
+      expect(res.body.message).toMatch(/"zstd"/);
+      expect(await count()).toBe(before);
+    });
+
+    it('answers 400 MALFORMED_BODY to bytes that are not what the encoding says', async () => {
+      const res = await post(batch('not gzip'), 'gzip');
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('MALFORMED_BODY');
+    });
+
+    it('applies the body limit to the decoded bytes: a small gzip bomb is 413', async () => {
+      const bomb = gzipSync(Buffer.from(`{"events":[],"pad":"${'x'.repeat(100_000)}"}`));
+      expect(bomb.length).toBeLessThan(2048);
+      const res = await post(bomb, 'gzip');
+      expect(res.status).toBe(413);
+      expect(res.body.message).toMatch(/2048 bytes/);
+    });
+  });
+
+  describe('correlation ids', () => {
+    it('echoes a well-formed X-Correlation-Id in the header and the error body, also before the body is read', async () => {
+      const res = await t.http.post('/api/events').set('X-Correlation-Id', 'trace-123').send({ events: [] });
+      expect(res.status).toBe(401);
+      expect(res.headers['x-correlation-id']).toBe('trace-123');
+      expect(res.body.correlationId).toBe('trace-123');
+    });
+
+    it('makes one for a request without it, the same in the header and the error body', async () => {
+      const res = await t.http
+        .post('/api/events')
+        .set(ingestAuth)
+        .set('Content-Type', 'application/json')
+        .send('{"events": [');
+      expect(res.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.body.correlationId).toBe(res.headers['x-correlation-id']);
+    });
+
+    it('replaces one that is not well formed', async () => {
+      const res = await t.http.get('/api/issues').set(adminAuth).set('X-Correlation-Id', 'bad id with spaces');
+      expect(res.status).toBe(200);
+      expect(res.headers['x-correlation-id']).not.toBe('bad id with spaces');
+    });
   });
 });

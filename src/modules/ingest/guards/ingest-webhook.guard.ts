@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../../shared/config/config';
 import { DomainError } from '../../../shared/errors/domain-error';
+import { headerOf } from '../../../shared/http/request-headers';
 import {
   GRAFANA_SIGNATURE_HEADER,
   GRAFANA_TIMESTAMP_HEADER,
@@ -23,17 +24,17 @@ export class IngestWebhookGuard implements CanActivate {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<Request & { rawBody?: Buffer; authScope?: string }>();
+    const req = context.switchToHttp().getRequest<FastifyRequest & { rawBody?: Buffer; authScope?: string }>();
     const secret = this.config.LOKI_WEBHOOK_SECRET;
-    const authorization = req.header('authorization');
+    const authorization = headerOf(req, 'authorization');
     if (authorization !== undefined && checkSharedSecret(authorization, secret)) {
       req.authScope = 'ingest';
       return true;
     }
-    const signature = req.header(GRAFANA_SIGNATURE_HEADER);
+    const signature = headerOf(req, GRAFANA_SIGNATURE_HEADER);
     if (signature !== undefined) {
       const verdict = verifyGrafanaSignature(
-        { rawBody: req.rawBody ?? Buffer.alloc(0), signature, timestamp: req.header(GRAFANA_TIMESTAMP_HEADER) },
+        { rawBody: req.rawBody ?? Buffer.alloc(0), signature, timestamp: headerOf(req, GRAFANA_TIMESTAMP_HEADER) },
         { secret, toleranceSeconds: this.config.GRAFANA_SIGNATURE_TOLERANCE_SECONDS },
       );
       if (verdict.valid) {

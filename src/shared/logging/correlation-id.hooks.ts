@@ -1,0 +1,37 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { headerOf } from '../http/request-headers';
+import { runWithCorrelationId } from './request-context';
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CORRELATION_ID = Symbol('fixloop.correlationId');
+
+type WithCorrelationId = FastifyRequest & { [CORRELATION_ID]?: string };
+
+/**
+ * Every request gets a correlation id: the caller's X-Correlation-Id (or X-Request-Id) when well
+ * formed, else a new one. It is echoed in the response header as soon as the request arrives
+ * (so answers given before the body is read carry it too) and the handler runs with it in the
+ * request context, where log lines, domain events and error bodies pick it up.
+ */
+export function registerCorrelationId(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (req, reply, done) => {
+    const offered = headerOf(req, CORRELATION_HEADER) ?? headerOf(req, 'x-request-id');
+    const id = offered && SAFE_ID.test(offered) ? offered : randomUUID();
+    (req as WithCorrelationId)[CORRELATION_ID] = id;
+    void reply.header(CORRELATION_HEADER, id);
+    done();
+  });
+  // The handler is called from `done`: it and everything it starts run in the context.
+  fastify.addHook('preHandler', (req, _reply, done) => {
+    runWithCorrelationId(correlationIdOf(req), () => done());
+  });
+}
+
+/** The request's correlation id (a new one for a request the hooks have not seen). */
+export function correlationIdOf(req: FastifyRequest): string {
+  const r = req as WithCorrelationId;
+  r[CORRELATION_ID] ??= randomUUID();
+  return r[CORRELATION_ID];
+}
