@@ -29,6 +29,15 @@ interface Prepared extends SampleRow {
   observedAt: Date;
 }
 
+/** An observation ready for the known-fingerprint statement (`DedupService.prepareKnown`). */
+export type PreparedKnown = Prepared & { deliveryKey: string };
+
+/** One request's observations for `recordKnown`, with what `prepareKnown` made of them (same order). */
+export interface KnownGroup {
+  observations: readonly ObservationInput[];
+  prepared: readonly PreparedKnown[];
+}
+
 /**
  * Scrubs a message, normalises it and fingerprints it in its scope. Secrets are removed first:
  * nothing derived from a message (title, normalised text, samples) holds one, and two messages
@@ -63,6 +72,17 @@ export class DedupService {
   ) {}
 
   /**
+   * Scrubs, normalises and fingerprints observations for `recordKnown`. Done in the request's own
+   * turn, before it joins a batch, so the statement that batches share spends no time on it.
+   */
+  prepareKnown(observations: readonly ObservationInput[]): PreparedKnown[] {
+    return observations.map((o) => {
+      if (o.deliveryKey === undefined) throw new Error('dedup: recordKnown needs delivery keys');
+      return { ...this.prepare(o), deliveryKey: o.deliveryKey };
+    });
+  }
+
+  /**
    * The common case in one autocommitted statement (see `DedupRepository.countKnownInOneStatement`)
    * for several requests' observations at once (`KnownPathBatcher`): observations whose
    * fingerprint already has a link are claimed (delivery key), counted and sampled; the others are
@@ -73,14 +93,9 @@ export class DedupService {
    */
   async recordKnown(
     manager: EntityManager,
-    groups: readonly (readonly ObservationInput[])[],
+    groups: readonly KnownGroup[],
   ): Promise<{ outcomes: KnownPathOutcome[]; filed: FiledObservation[] }> {
-    const prepared = groups.map((observations) =>
-      observations.map((o) => {
-        if (o.deliveryKey === undefined) throw new Error('dedup: recordKnown needs delivery keys');
-        return { ...this.prepare(o), deliveryKey: o.deliveryKey };
-      }),
-    );
+    const prepared = groups.map((g) => g.prepared);
     const r = await this.repo.countKnownInOneStatement(
       manager,
       prepared.flat(),
@@ -89,7 +104,7 @@ export class DedupService {
     );
     const issueOf = new Map(r.links.map((l) => [l.fingerprint, l.issueId]));
     const allFresh: Prepared[] = [];
-    const outcomes = groups.map((observations, g): KnownPathOutcome => {
+    const outcomes = groups.map(({ observations }, g): KnownPathOutcome => {
       const handled = new Set<ObservationInput>();
       let accepted = 0;
       prepared[g].forEach((p, i) => {

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import type { DedupAnnouncer } from './dedup-announcer';
 import type { KnownPathOutcome, ObservationInput } from './dedup.contract';
-import type { DedupService } from './dedup.service';
+import type { DedupService, PreparedKnown } from './dedup.service';
 import { KnownPathBatcher } from './known-path-batcher';
 
 type RecordKnown = DedupService['recordKnown'];
@@ -9,9 +9,17 @@ type RecordKnown = DedupService['recordKnown'];
 /** A DedupService whose statements finish when the test says so. */
 class FakeDedup {
   readonly calls: (readonly (readonly ObservationInput[])[])[] = [];
+  readonly prepared: string[] = [];
+
+  prepareKnown = (observations: readonly ObservationInput[]): PreparedKnown[] => {
+    this.prepared.push(...observations.map((o) => o.message));
+    return [];
+  };
+
   private readonly pending: { resolve: () => void; reject: (e: unknown) => void }[] = [];
 
-  recordKnown: RecordKnown = (_manager, groups) => {
+  recordKnown: RecordKnown = (_manager, batch) => {
+    const groups = batch.map((b) => b.observations);
     this.calls.push(groups);
     return new Promise((resolve, reject) => {
       this.pending.push({
@@ -75,35 +83,39 @@ describe(KnownPathBatcher.name, () => {
     expect(announced).toBe(1);
   });
 
-  it('counts requests that arrive while statements run together in the next statement', async () => {
+  it('prepares each request as it arrives, before it waits for a statement', () => {
+    void batcher.submit([obs('a')]);
+    void batcher.submit([obs('b'), obs('c')]);
+    expect(dedup.calls).toHaveLength(1);
+    expect(dedup.prepared).toEqual(['a', 'b', 'c']);
+  });
+
+  it('counts requests that arrive while a statement runs together in the next statement', async () => {
     const first = batcher.submit([obs('a')]);
-    const second = batcher.submit([obs('b')]);
-    const waiting = [batcher.submit([obs('c')]), batcher.submit([obs('d'), obs('e')])];
-    expect(dedup.calls.map((c) => c.length)).toEqual([1, 1]);
+    const waiting = [batcher.submit([obs('b')]), batcher.submit([obs('c')]), batcher.submit([obs('d'), obs('e')])];
+    expect(dedup.calls.map((c) => c.length)).toEqual([1]);
     dedup.finishNext();
     await first;
     await tick();
-    expect(dedup.calls.map((c) => c.length)).toEqual([1, 1, 2]);
+    expect(dedup.calls.map((c) => c.length)).toEqual([1, 3]);
     dedup.finishNext();
-    dedup.finishNext();
-    await second;
     const outcomes = await Promise.all(waiting);
-    expect(outcomes.map((o) => o.accepted)).toEqual([1, 2]);
+    expect(outcomes.map((o) => o.accepted)).toEqual([1, 1, 2]);
   });
 
   it('fails every request of a failed statement, and keeps serving the next ones', async () => {
     const a = batcher.submit([obs('a')]);
     const b = batcher.submit([obs('b')]);
     const c = batcher.submit([obs('c')]);
-    const d = batcher.submit([obs('d')]);
     dedup.failNext(new Error('deadlock detected'));
     await expect(a).rejects.toThrow('deadlock detected');
     await tick();
     dedup.failNext(new Error('connection refused'));
     await expect(b).rejects.toThrow('connection refused');
-    await tick();
+    await expect(c).rejects.toThrow('connection refused');
+    const d = batcher.submit([obs('d')]);
     dedup.finishNext();
-    await expect(Promise.all([c, d])).resolves.toHaveLength(2);
+    await expect(d).resolves.toMatchObject({ accepted: 1 });
   });
 
   it('answers an empty request without a statement', async () => {

@@ -76,6 +76,29 @@ describe('spawn gate: every control on its own', () => {
     expect(await requestsOf(ds(), issue.id)).toHaveLength(1);
   });
 
+  it('takes the issue as the counting statement left it: an event saying the issue has a spawn status queues nothing', async () => {
+    const issue = await seedSpawnable(ds(), { eventCount: 3 });
+    const bus = k.t.app.get(DomainEventBus);
+    // The snapshot says a request exists (spawn status set): the listener does not even look.
+    await bus.emit(
+      'error.received',
+      new ErrorReceived(issue.id, issue.fingerprint, 3, new Date(), 1, undefined, {
+        status: 'triage',
+        spawnStatus: 'queued',
+      }),
+    );
+    expect(await requestsOf(ds(), issue.id)).toHaveLength(0);
+    // No spawn status: the fast path queues it.
+    await bus.emit(
+      'error.received',
+      new ErrorReceived(issue.id, issue.fingerprint, 3, new Date(), 1, undefined, {
+        status: 'triage',
+        spawnStatus: null,
+      }),
+    );
+    expect(await requestsOf(ds(), issue.id)).toHaveLength(1);
+  });
+
   it('holds requests beyond MAX_CONCURRENT_SPAWNS with the reason recorded once, and sends them when a slot frees', async () => {
     const issues = [];
     for (let i = 0; i < 3; i++) issues.push(await seedSpawnable(ds()));

@@ -228,6 +228,18 @@ describe('Fix verification (database path)', () => {
     expect((await windowsOf(t.dataSource, s3.issueId))[0].state).toBe('watching');
   });
 
+  it('error.received takes the issue as counted: an event of an issue that was not in production checks nothing', async () => {
+    const s = await seedShippedIssue(t.dataSource, { deployedAt: new Date(Date.now() - 2 * HOUR) });
+    await bus.emit('fix.deployed', deployed(s));
+    const at = new Date(Date.now() - 60_000);
+    const counted = (status: string) =>
+      new ErrorReceived(s.issueId, s.fingerprint, 10, at, 1, undefined, { status, spawnStatus: 'completed' });
+    await bus.emit('error.received', counted('triage'));
+    expect((await windowsOf(t.dataSource, s.issueId))[0].state).toBe('watching');
+    await bus.emit('error.received', counted('in_production'));
+    expect((await windowsOf(t.dataSource, s.issueId))[0].state).toBe('failed');
+  });
+
   it('sweeps: an issue in production whose FixDeployed was lost gets a window for the deployment that listed its PR', async () => {
     const s = await seedShippedIssue(t.dataSource);
     const summary = await verification.runDueChecks(after(s.deployedAt, HOUR));
