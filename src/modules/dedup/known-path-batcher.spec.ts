@@ -103,6 +103,21 @@ describe(KnownPathBatcher.name, () => {
     expect(outcomes.map((o) => o.accepted)).toEqual([1, 1, 2]);
   });
 
+  it('starts a second statement at once only for a large request (100 observations or more)', async () => {
+    const first = batcher.submit([obs('a')]);
+    const large = batcher.submit(Array.from({ length: 100 }, (_, i) => obs(`l${i}`)));
+    expect(dedup.calls.map((c) => c.length)).toEqual([1, 1]);
+    const waiting = batcher.submit([obs('z')]);
+    expect(dedup.calls).toHaveLength(2); // never more than two at once
+    dedup.finishNext();
+    dedup.finishNext();
+    await Promise.all([first, large]);
+    await tick();
+    expect(dedup.calls).toHaveLength(3);
+    dedup.finishNext();
+    await expect(waiting).resolves.toMatchObject({ accepted: 1 });
+  });
+
   it('fails every request of a failed statement, and keeps serving the next ones', async () => {
     const a = batcher.submit([obs('a')]);
     const b = batcher.submit([obs('b')]);
