@@ -84,7 +84,7 @@ export class IngestController {
     @Headers('content-type') contentType?: string,
     @Headers('content-encoding') contentEncoding?: string,
   ): Promise<void> {
-    // A raw route (see INGEST_RAW_ROUTES): the bytes as sent, still encoded; the Loki parser
+    // A raw route (RAW_BODY_ROUTES in app.factory.ts): the bytes as sent, still encoded; the Loki parser
     // handles the media type and encoding and names what it does not accept.
     await this.ingest.ingestLokiPush({
       body: Buffer.isBuffer(body) ? body : Buffer.alloc(0),

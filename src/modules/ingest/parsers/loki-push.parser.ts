@@ -34,15 +34,9 @@ import { parsePrometheusLabels } from './prometheus-labels';
  * - `Content-Encoding`: none/`identity`, `gzip`, `deflate` (zlib or raw DEFLATE; Loki uses raw),
  *   and `snappy` (ignored: protobuf bodies are always snappy) -> anything else is
  *   INGEST_UNSUPPORTED_ENCODING.
- * Pass the bytes as they came over the wire. Express' body parsers get in the way: `json`/`raw`
- * inflate gzip/deflate themselves (zlib-wrapped deflate only, while Loki's Go clients send raw
- * DEFLATE) and answer 415 to `Content-Encoding: snappy`. On the push route, move the header aside
- * before the parser, e.g.
- *   (req, _res, next) => { req.lokiEncoding = req.headers['content-encoding'];
- *                          delete req.headers['content-encoding']; next(); },
- *   express.raw({ type: () => true, limit: '100mb' })
- * and pass `req.body` with `contentEncoding: req.lokiEncoding`. If a parser did inflate the body,
- * pass no `contentEncoding`.
+ * Pass the bytes as they came over the wire with the request's Content-Type and Content-Encoding
+ * (the push route is a raw route: `registerBodyParsing` neither parses nor inflates its bodies).
+ * If something upstream did inflate the body, pass no `contentEncoding`.
  */
 
 /** Labels/structured-metadata keys holding a line's level, in priority order. */
