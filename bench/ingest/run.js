@@ -69,6 +69,7 @@ async function serve() {
   await app.listen(0, '127.0.0.1');
   process.send({ port: app.getHttpServer().address().port });
   process.on('message', async (m) => {
+    if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
     if (m === 'stop') {
       await app.close();
       process.exit(0);
@@ -185,14 +186,14 @@ function lokiProto(encodePushRequest, snappy, batch) {
   return snappy.compressSync(Buffer.from(bytes));
 }
 
+/** A single-alert Grafana payload: the fixture parsed once, each request a new alert in it. */
 function webhook(template) {
-  const body = JSON.parse(template);
-  const alert = body.alerts[0];
+  const alert = template.alerts[0];
   counter++;
   alert.annotations.summary = nextMessage();
   alert.startsAt = new Date(Date.UTC(2026, 0, 1) + counter * 1000).toISOString();
   alert.fingerprint = counter.toString(16).padStart(16, '0');
-  return Buffer.from(JSON.stringify(body));
+  return Buffer.from(JSON.stringify(template));
 }
 
 function eventsBody(batch) {
@@ -200,6 +201,92 @@ function eventsBody(batch) {
   for (let i = 0; i < batch; i++)
     events.push({ id: `bench-${counter}-${i}`, source: 'orders-worker', feature: 'jobs', message: nextMessage() });
   return Buffer.from(JSON.stringify({ events }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting: where a phase's CPU went (the service process, every PostgreSQL process, this
+// generator, and the whole machine), from process.cpuUsage and Linux's /proc. Throughput on a
+// shared machine moves with whatever else runs; CPU time per request moves much less.
+
+const CLOCK_TICK_US = 1e6 / 100; // USER_HZ: 100 on Linux
+
+/** utime + stime of every process whose name is `postgres`, in microseconds (undefined off Linux). */
+function postgresCpuUs() {
+  let total = 0;
+  let entries;
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    if (name !== 'postgres') continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US; // utime, stime
+  }
+  return total;
+}
+
+/** Busy and total time of all CPUs from /proc/stat, in ticks (undefined off Linux). */
+function machineTicks() {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = cpu[3] + (cpu[4] || 0); // idle + iowait
+    const total = cpu.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+function serviceCpuUs(child) {
+  if (!child) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const onMessage = (m) => {
+      if (m && m.cpu) {
+        child.off('message', onMessage);
+        resolve(m.cpu.user + m.cpu.system);
+      }
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+/** `drive`, plus the CPU microseconds per request each part of the machine spent meanwhile. */
+async function measured(child, seconds, workers, once) {
+  const before = {
+    service: await serviceCpuUs(child),
+    postgres: postgresCpuUs(),
+    generator: process.cpuUsage(),
+    machine: machineTicks(),
+  };
+  const r = await drive(seconds, workers, once);
+  const service = await serviceCpuUs(child);
+  const postgres = postgresCpuUs();
+  const generator = process.cpuUsage(before.generator);
+  const machine = machineTicks();
+  const per = (us) => (us === undefined ? undefined : us / r.requests);
+  return {
+    ...r,
+    cpu: {
+      service: before.service === undefined ? undefined : per(service - before.service),
+      postgres: before.postgres === undefined ? undefined : per(postgres - before.postgres),
+      generator: per(generator.user + generator.system),
+      machineBusy:
+        before.machine === undefined
+          ? undefined
+          : (machine.busy - before.machine.busy) / (machine.total - before.machine.total),
+    },
+  };
 }
 
 async function main() {
@@ -231,9 +318,8 @@ async function main() {
     const auth = { Authorization: `Bearer ${SECRET}` };
     const { encodePushRequest } = require(path.join(dist, 'src/modules/ingest/parsers/loki-push.proto-schema.js'));
     const snappy = require('snappy');
-    const grafana = fs.readFileSync(
-      path.join(shared, 'fixtures/grafana/derived/DERIVED-grafana12-loki-rule-firing.json'),
-      'utf8',
+    const grafana = JSON.parse(
+      fs.readFileSync(path.join(shared, 'fixtures/grafana/derived/DERIVED-grafana12-loki-rule-firing.json'), 'utf8'),
     );
 
     // Raw baseline: same server, same concurrency, one statement per row.
@@ -245,7 +331,7 @@ async function main() {
       return 1;
     };
     await drive(1, concurrency, rawOnce);
-    const raw = await drive(seconds, concurrency, rawOnce);
+    const raw = await measured(undefined, seconds, concurrency, rawOnce);
     results.push({ phase: 'raw INSERT ... ON CONFLICT (1 row)', ...raw });
     await pool.end();
 
@@ -304,7 +390,7 @@ async function main() {
     for (const [name, label, once] of phases) {
       if (only && !only.includes(name)) continue;
       await drive(1, concurrency, once);
-      results.push({ phase: label, ...(await drive(seconds, concurrency, once)) });
+      results.push({ phase: label, ...(await measured(child, seconds, concurrency, once)) });
     }
     agent.destroy();
 
@@ -337,6 +423,24 @@ async function main() {
         r.p50.toFixed(1).padStart(8),
         r.p99.toFixed(1).padStart(8),
         `${(r.eventsPerSecond / base).toFixed(2)}x`.padStart(8),
+      );
+    }
+    const us = (v) => (v === undefined ? '-' : v.toFixed(0)).padStart(9);
+    console.log('\nCPU per request, microseconds (all threads; PostgreSQL = every postgres process)\n');
+    console.log(
+      'phase'.padEnd(42),
+      'service'.padStart(9),
+      'postgres'.padStart(9),
+      'generator'.padStart(9),
+      'machine busy'.padStart(13),
+    );
+    for (const r of results) {
+      console.log(
+        r.phase.padEnd(42),
+        us(r.cpu.service),
+        us(r.cpu.postgres),
+        us(r.cpu.generator),
+        (r.cpu.machineBusy === undefined ? '-' : `${(r.cpu.machineBusy * 100).toFixed(0)}%`).padStart(13),
       );
     }
     console.log(
