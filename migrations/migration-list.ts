@@ -3,6 +3,7 @@ import { GroupingGroups1764200000000 } from './1764200000000-grouping-groups';
 import { SpawnDispatch1764300000000 } from './1764300000000-spawn-dispatch';
 import { IssueLifecycle1764400000000 } from './1764400000000-issue-lifecycle';
 import { VerificationEvidence1764500000000 } from './1764500000000-verification-evidence';
+import { LinkSampleThrottle1764600000000 } from './1764600000000-link-sample-throttle';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   SpawnDispatch1764300000000,
   IssueLifecycle1764400000000,
   VerificationEvidence1764500000000,
+  LinkSampleThrottle1764600000000,
 ];

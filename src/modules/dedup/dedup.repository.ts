@@ -100,16 +100,21 @@ export class DedupRepository {
          SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[])
            WITH ORDINALITY AS t(fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
        ), agg AS (
-         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM input GROUP BY fp
+         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+                (array_agg(version ORDER BY occurred_at DESC, ord DESC))[1] AS newest_version
+           FROM input GROUP BY fp
        ), links AS (
-         -- rows locked in id order, as the known path does: concurrent statements never deadlock
+         -- rows locked in id order, as the known path does: concurrent statements never deadlock.
+         -- Every link counted here is sampled: the known path's throttle starts from now.
          UPDATE external_issue_links l
             SET event_count = l.event_count + x.cnt,
                 first_seen_at = LEAST(l.first_seen_at, x.first_at),
                 last_seen_at = GREATEST(l.last_seen_at, x.last_at),
+                last_sampled_at = now(),
+                last_sampled_version = x.newest_version,
                 updated_at = now()
            FROM (
-             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at
+             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at, agg.newest_version
                FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
               ORDER BY l2.id
                 FOR NO KEY UPDATE OF l2
@@ -140,7 +145,9 @@ export class DedupRepository {
    * The known-fingerprint path in ONE statement (autocommit, so the hot link and issue rows stay
    * locked only while it runs): for the observations whose fingerprint already has a link, claim
    * their delivery keys, and for the claimed ones count on the links and (through
-   * `issuesCountSql`, the issues module's statement) on the issues, and keep the newest samples.
+   * `issuesCountSql`, the issues module's statement) on the issues, and sample the links that are
+   * due (`samples.intervalMs` since their last sample, or a new version: the newest occurrence of
+   * each version), so a hot fingerprint does not insert and trim a sample row per occurrence.
    * A delivery is recorded with the observation's kind (grafana, alertmanager, loki, events).
    * Observations of unknown fingerprints are left alone, delivery keys unclaimed, for the
    * transactional path. Returns the known fingerprints, the claimed keys, where each counted
@@ -149,9 +156,10 @@ export class DedupRepository {
   async countKnownInOneStatement(
     manager: EntityManager,
     rows: readonly (SampleRow & { deliveryKey: string })[],
-    samplesPerFingerprint: number,
+    samples: { perFingerprint: number; intervalMs: number },
     issuesCountSql: (source: string) => string,
   ): Promise<FastCountResult> {
+    const { perFingerprint: samplesPerFingerprint, intervalMs: sampleIntervalMs } = samples;
     const result: FastCountResult = { known: new Set(), claimed: new Set(), links: [], issues: new Map() };
     if (rows.length === 0) return result;
     // The hottest statement of the service: prepared once per connection (name from its text), so
@@ -179,29 +187,39 @@ export class DedupRepository {
        ), fresh AS (
          SELECT DISTINCT ON (input.dk) input.* FROM input JOIN claimed ON claimed.delivery_key = input.dk ORDER BY input.dk, input.ord
        ), agg AS (
-         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at FROM fresh GROUP BY fp ORDER BY fp
+         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+                (array_agg(version ORDER BY occurred_at DESC, ord DESC))[1] AS newest_version
+           FROM fresh GROUP BY fp ORDER BY fp
        ), links AS (
-         -- rows locked in id order (and all links before any issue): concurrent batches never deadlock
+         -- rows locked in id order (and all links before any issue): concurrent batches never deadlock.
+         -- A link is due for a sample when sampling is not throttled ($12 = 0), when its last sample
+         -- is $12 ms old, or when a fresh observation has a version other than the last sampled one.
          UPDATE external_issue_links l
             SET event_count = l.event_count + x.cnt,
                 first_seen_at = LEAST(l.first_seen_at, x.first_at),
                 last_seen_at = GREATEST(l.last_seen_at, x.last_at),
+                last_sampled_at = CASE WHEN x.due THEN now() ELSE l.last_sampled_at END,
+                last_sampled_version = CASE WHEN x.due THEN x.newest_version ELSE l.last_sampled_version END,
                 updated_at = now()
            FROM (
-             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at
+             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at, agg.newest_version,
+                    ($12::int = 0 OR l2.last_sampled_at IS NULL
+                      OR l2.last_sampled_at <= now() - make_interval(secs => $12::int / 1000.0)
+                      OR EXISTS (SELECT 1 FROM fresh f WHERE f.fp = agg.fp AND f.version IS DISTINCT FROM l2.last_sampled_version)
+                    ) AS due
                FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
               ORDER BY l2.id
                 FOR NO KEY UPDATE OF l2
            ) x
           WHERE l.id = x.id
-         RETURNING l.id, l.external_id, l.issue_id
+         RETURNING l.id, l.external_id, l.issue_id, x.due
        ), per_issue AS (
          SELECT links.issue_id, sum(agg.cnt)::bigint AS cnt, min(agg.first_at) AS first_at, max(agg.last_at) AS last_at
            FROM links JOIN agg ON agg.fp = links.external_id
           GROUP BY links.issue_id ORDER BY links.issue_id
        ), issue_counts AS (
          ${issuesCountSql('per_issue')}
-       ), ${sampleCtes('fresh', '$11')}
+       ), ${sampleCtes('fresh', '$11', '$12')}
        -- (data-modifying CTEs run to completion whether or not they are read)
        SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n, NULL::text AS c FROM known
        UNION ALL SELECT 'claimed', delivery_key, NULL, NULL, NULL FROM claimed
@@ -219,6 +237,7 @@ export class DedupRepository {
         rows.map((r) => r.stack),
         rows.map((r) => r.kind),
         samplesPerFingerprint,
+        sampleIntervalMs,
       ],
     );
     for (const row of out) {
@@ -499,13 +518,20 @@ export class DedupRepository {
  * The bounded samples of one counting statement, as CTEs after `links`: the newest `limit` rows of
  * each fingerprint from `source` are inserted, and each link keeps only its newest `limit` samples.
  */
-function sampleCtes(source: string, limit: string): string {
+function sampleCtes(source: string, limit: string, throttleMs?: string): string {
+  // Throttled (the known path): only links marked `due` take samples, the newest observation of
+  // each version; with the throttle at 0, every observation up to the limit, as unthrottled.
+  const due = throttleMs === undefined ? '' : 'WHERE links.due';
+  const keep =
+    throttleMs === undefined ? `rn <= ${limit}` : `rn <= ${limit} AND (${throttleMs}::int = 0 OR rn_version = 1)`;
   return `ranked AS (
          SELECT ${source}.*, links.id AS link_id, links.issue_id,
-                row_number() OVER (PARTITION BY ${source}.fp ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC) AS rn
+                row_number() OVER (PARTITION BY ${source}.fp ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC) AS rn,
+                row_number() OVER (PARTITION BY ${source}.fp, ${source}.version ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC) AS rn_version
            FROM ${source} JOIN links ON links.external_id = ${source}.fp
+           ${due}
        ), kept AS (
-         SELECT * FROM ranked WHERE rn <= ${limit}
+         SELECT * FROM ranked WHERE ${keep}
        ), inserted AS (
          INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
          SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept

@@ -99,7 +99,7 @@ export class DedupService {
     const r = await this.repo.countKnownInOneStatement(
       manager,
       prepared.flat(),
-      this.config.SAMPLES_PER_FINGERPRINT,
+      { perFingerprint: this.config.SAMPLES_PER_FINGERPRINT, intervalMs: this.config.SAMPLE_INTERVAL_MS },
       (source) => this.issues.countObservationsSql(source),
     );
     const issueOf = new Map(r.links.map((l) => [l.fingerprint, l.issueId]));

@@ -174,19 +174,92 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     expect(total).toBe(2 + 30 * 4);
   });
 
-  it('keeps a bounded number of samples per fingerprint, the newest', async () => {
-    const limit = t.config.SAMPLES_PER_FINGERPRINT;
-    const batch = Array.from({ length: limit + 7 }, (_, i) =>
-      event(`Cart ${i} expired`, { timestamp: new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString() }),
-    );
-    await send(...batch.slice(0, 5));
-    await send(...batch.slice(5));
-    const samples = (await t.dataSource.query(`SELECT occurred_at FROM error_events ORDER BY occurred_at`)) as {
-      occurred_at: Date;
-    }[];
-    expect(samples).toHaveLength(limit);
-    expect(new Date(samples[0].occurred_at).getTime()).toBe(Date.UTC(2026, 10, 1, 0, 7));
-    expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 7));
+  describe('samples', () => {
+    const samples = async () =>
+      (await t.dataSource.query(`SELECT message, version, occurred_at FROM error_events ORDER BY id`)) as {
+        message: string;
+        version: string | null;
+        occurred_at: Date;
+      }[];
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 1, 0, minute)).toISOString();
+    /** As if the fingerprint's last sample had been taken `ms` ago. */
+    const ageLastSample = (ms: number) =>
+      t.dataSource.query(
+        `UPDATE external_issue_links SET last_sampled_at = last_sampled_at - make_interval(secs => $1::int / 1000.0)`,
+        [ms],
+      );
+
+    it('samples a known fingerprint at most once per SAMPLE_INTERVAL_MS, the newest occurrence, and counts every one', async () => {
+      expect(t.config.SAMPLE_INTERVAL_MS).toBe(1000);
+      await send(event('Cart 1 expired', { timestamp: at(1) })); // creates the issue: sampled
+      await send(event('Cart 2 expired', { timestamp: at(2) }), event('Cart 3 expired', { timestamp: at(3) }));
+      await send(event('Cart 4 expired', { timestamp: at(4) }));
+      // Within the interval of the first sample: counted, not sampled.
+      expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired']);
+      await ageLastSample(1000);
+      await send(event('Cart 5 expired', { timestamp: at(5) }), event('Cart 6 expired', { timestamp: at(6) }));
+      await send(event('Cart 7 expired', { timestamp: at(7) }));
+      // Due again: one sample, the newest of the request; then the interval starts over.
+      expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired', 'Cart 6 expired']);
+      expect((await issues(t.dataSource))[0].event_count).toBe('7');
+      const [link] = await links();
+      expect(link.event_count).toBe('7');
+    });
+
+    it('samples a new build version at once, the newest occurrence of each version', async () => {
+      await send(event('Cart 1 expired', { timestamp: at(1), labels: { version: 'v1' } }));
+      await send(event('Cart 2 expired', { timestamp: at(2), labels: { version: 'v1' } }));
+      await send(
+        event('Cart 3 expired', { timestamp: at(3), labels: { version: 'v2' } }),
+        event('Cart 4 expired', { timestamp: at(4), labels: { version: 'v1' } }),
+        event('Cart 5 expired', { timestamp: at(5), labels: { version: 'v2' } }),
+      );
+      // Cart 2 (v1 again, within the interval) is not sampled; the request with v2 is, one per version.
+      expect((await samples()).map((r) => `${r.message}@${r.version}`)).toEqual([
+        'Cart 1 expired@v1',
+        expect.stringMatching(/^Cart [45] expired@v[12]$/),
+        expect.stringMatching(/^Cart [45] expired@v[12]$/),
+      ]);
+      expect(
+        (await samples())
+          .slice(1)
+          .map((r) => r.message)
+          .sort(),
+      ).toEqual(['Cart 4 expired', 'Cart 5 expired']);
+      await send(event('Cart 6 expired', { timestamp: at(6), labels: { version: 'v2' } }));
+      expect(await samples()).toHaveLength(3); // v2 was the version last sampled
+      await send(event('Cart 7 expired', { timestamp: at(7), labels: { version: 'v3' } }));
+      expect((await samples()).at(-1)).toMatchObject({ message: 'Cart 7 expired', version: 'v3' });
+    });
+
+    it('keeps a bounded number of samples per fingerprint, the newest', async () => {
+      const limit = t.config.SAMPLES_PER_FINGERPRINT;
+      for (let i = 0; i < limit + 3; i++) {
+        await send(event(`Cart ${i} expired`, { timestamp: at(i) }));
+        await ageLastSample(1000);
+      }
+      const kept = await samples();
+      expect(kept).toHaveLength(limit);
+      expect(new Date(kept[0].occurred_at).getTime()).toBe(Date.parse(at(3)));
+      expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 3));
+    });
+
+    it('with SAMPLE_INTERVAL_MS=0 samples every occurrence, up to the bound per request', async () => {
+      const config = t.config as { SAMPLE_INTERVAL_MS: number };
+      config.SAMPLE_INTERVAL_MS = 0;
+      try {
+        const limit = t.config.SAMPLES_PER_FINGERPRINT;
+        const batch = Array.from({ length: limit + 7 }, (_, i) => event(`Cart ${i} expired`, { timestamp: at(i) }));
+        await send(...batch.slice(0, 5));
+        await send(...batch.slice(5));
+        const kept = (await samples()).map((r) => new Date(r.occurred_at).getTime()).sort((a, b) => a - b);
+        expect(kept).toHaveLength(limit);
+        expect(kept[0]).toBe(Date.parse(at(7)));
+        expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 7));
+      } finally {
+        config.SAMPLE_INTERVAL_MS = 1000;
+      }
+    });
   });
 
   it('scrubs secrets from the stored sample, title, normalised message, stack and labels', async () => {
@@ -329,6 +402,8 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
         expect.objectContaining({ targetIssueId: a.id, mergedIssueId: b.id, rule: 'manual', actor: 'admin' }),
       ]);
 
+      // (past the sample interval, so the later event is sampled too and its sample moves back on undo)
+      await t.dataSource.query(`UPDATE external_issue_links SET last_sampled_at = last_sampled_at - interval '1 hour'`);
       await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
       expect((await byIdentifier(a.identifier)).event_count).toBe('4');
       expect((await byIdentifier(b.identifier)).event_count).toBe('1');
