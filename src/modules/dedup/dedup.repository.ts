@@ -111,6 +111,7 @@ export class DedupRepository {
                 first_seen_at = LEAST(l.first_seen_at, x.first_at),
                 last_seen_at = GREATEST(l.last_seen_at, x.last_at),
                 last_sampled_at = now(),
+                last_sampled_occurred_at = x.last_at,
                 last_sampled_version = x.newest_version,
                 updated_at = now()
            FROM (
@@ -146,8 +147,9 @@ export class DedupRepository {
    * locked only while it runs): for the observations whose fingerprint already has a link, claim
    * their delivery keys, and for the claimed ones count on the links and (through
    * `issuesCountSql`, the issues module's statement) on the issues, and sample the links that are
-   * due (`samples.intervalMs` since their last sample, or a new version: the newest occurrence of
-   * each version), so a hot fingerprint does not insert and trim a sample row per occurrence.
+   * due (`samples.intervalMs` since their last sample by the clock or by the occurrences' own
+   * times, or a new version: the newest occurrence of each version), so a hot fingerprint does not
+   * insert and trim a sample row per occurrence.
    * A delivery is recorded with the observation's kind (grafana, alertmanager, loki, events).
    * Observations of unknown fingerprints are left alone, delivery keys unclaimed, for the
    * transactional path. Returns the known fingerprints, the claimed keys, where each counted
@@ -193,18 +195,22 @@ export class DedupRepository {
        ), links AS (
          -- rows locked in id order (and all links before any issue): concurrent batches never deadlock.
          -- A link is due for a sample when sampling is not throttled ($12 = 0), when its last sample
-         -- is $12 ms old, or when a fresh observation has a version other than the last sampled one.
+         -- was taken $12 ms ago or the newest occurrence is $12 ms younger than the sampled one (by
+         -- the log's own time: lines that arrive together but happened apart), or when a fresh
+         -- observation has a version other than the last sampled one.
          UPDATE external_issue_links l
             SET event_count = l.event_count + x.cnt,
                 first_seen_at = LEAST(l.first_seen_at, x.first_at),
                 last_seen_at = GREATEST(l.last_seen_at, x.last_at),
                 last_sampled_at = CASE WHEN x.due THEN now() ELSE l.last_sampled_at END,
+                last_sampled_occurred_at = CASE WHEN x.due THEN x.last_at ELSE l.last_sampled_occurred_at END,
                 last_sampled_version = CASE WHEN x.due THEN x.newest_version ELSE l.last_sampled_version END,
                 updated_at = now()
            FROM (
              SELECT l2.id, agg.cnt, agg.first_at, agg.last_at, agg.newest_version,
                     ($12::int = 0 OR l2.last_sampled_at IS NULL
                       OR l2.last_sampled_at <= now() - make_interval(secs => $12::int / 1000.0)
+                      OR agg.last_at >= l2.last_sampled_occurred_at + make_interval(secs => $12::int / 1000.0)
                       OR EXISTS (SELECT 1 FROM fresh f WHERE f.fp = agg.fp AND f.version IS DISTINCT FROM l2.last_sampled_version)
                     ) AS due
                FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp

@@ -189,77 +189,95 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
         [ms],
       );
 
-    it('samples a known fingerprint at most once per SAMPLE_INTERVAL_MS, the newest occurrence, and counts every one', async () => {
-      expect(t.config.SAMPLE_INTERVAL_MS).toBe(1000);
-      await send(event('Cart 1 expired', { timestamp: at(1) })); // creates the issue: sampled
-      await send(event('Cart 2 expired', { timestamp: at(2) }), event('Cart 3 expired', { timestamp: at(3) }));
-      await send(event('Cart 4 expired', { timestamp: at(4) }));
-      // Within the interval of the first sample: counted, not sampled.
-      expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired']);
-      await ageLastSample(1000);
-      await send(event('Cart 5 expired', { timestamp: at(5) }), event('Cart 6 expired', { timestamp: at(6) }));
-      await send(event('Cart 7 expired', { timestamp: at(7) }));
-      // Due again: one sample, the newest of the request; then the interval starts over.
-      expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired', 'Cart 6 expired']);
-      expect((await issues(t.dataSource))[0].event_count).toBe('7');
-      const [link] = await links();
-      expect(link.event_count).toBe('7');
-    });
+    const HOUR = 3_600_000;
+    const sec = (n: number) => new Date(Date.UTC(2026, 10, 1) + n * 1000).toISOString();
+    /** Runs `fn` with SAMPLE_INTERVAL_MS at `ms` (read on every statement), then puts it back. */
+    const withInterval = async (ms: number, fn: () => Promise<void>) => {
+      const config = t.config as { SAMPLE_INTERVAL_MS: number };
+      const before = config.SAMPLE_INTERVAL_MS;
+      config.SAMPLE_INTERVAL_MS = ms;
+      try {
+        await fn();
+      } finally {
+        config.SAMPLE_INTERVAL_MS = before;
+      }
+    };
 
-    it('samples a new build version at once, the newest occurrence of each version', async () => {
-      await send(event('Cart 1 expired', { timestamp: at(1), labels: { version: 'v1' } }));
-      await send(event('Cart 2 expired', { timestamp: at(2), labels: { version: 'v1' } }));
-      await send(
-        event('Cart 3 expired', { timestamp: at(3), labels: { version: 'v2' } }),
-        event('Cart 4 expired', { timestamp: at(4), labels: { version: 'v1' } }),
-        event('Cart 5 expired', { timestamp: at(5), labels: { version: 'v2' } }),
-      );
-      // Cart 2 (v1 again, within the interval) is not sampled; the request with v2 is, one per version.
-      expect((await samples()).map((r) => `${r.message}@${r.version}`)).toEqual([
-        'Cart 1 expired@v1',
-        expect.stringMatching(/^Cart [45] expired@v[12]$/),
-        expect.stringMatching(/^Cart [45] expired@v[12]$/),
-      ]);
-      expect(
-        (await samples())
-          .slice(1)
-          .map((r) => r.message)
-          .sort(),
-      ).toEqual(['Cart 4 expired', 'Cart 5 expired']);
-      await send(event('Cart 6 expired', { timestamp: at(6), labels: { version: 'v2' } }));
-      expect(await samples()).toHaveLength(3); // v2 was the version last sampled
-      await send(event('Cart 7 expired', { timestamp: at(7), labels: { version: 'v3' } }));
-      expect((await samples()).at(-1)).toMatchObject({ message: 'Cart 7 expired', version: 'v3' });
-    });
+    it('samples a known fingerprint once per SAMPLE_INTERVAL_MS, the newest occurrence, and counts every one', () =>
+      withInterval(HOUR, async () => {
+        await send(event('Cart 1 expired', { timestamp: sec(1) })); // creates the issue: sampled
+        await send(event('Cart 2 expired', { timestamp: sec(2) }), event('Cart 3 expired', { timestamp: sec(3) }));
+        await send(event('Cart 4 expired', { timestamp: sec(4) }));
+        // Within the interval of the first sample, by the clock and by the lines' own times: counted, not sampled.
+        expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired']);
+        await ageLastSample(HOUR);
+        await send(event('Cart 5 expired', { timestamp: sec(5) }), event('Cart 6 expired', { timestamp: sec(6) }));
+        await send(event('Cart 7 expired', { timestamp: sec(7) }));
+        // Due again by the clock: one sample, the newest of the request; then the interval starts over.
+        expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired', 'Cart 6 expired']);
+        expect((await issues(t.dataSource))[0].event_count).toBe('7');
+        const [link] = await links();
+        expect(link.event_count).toBe('7');
+      }));
+
+    it('samples lines that arrive together but happened an interval apart (by their own time)', () =>
+      withInterval(HOUR, async () => {
+        await send(event('Cart 1 expired', { timestamp: sec(0) }));
+        await send(event('Cart 2 expired', { timestamp: sec(600) }));
+        await send(
+          event('Cart 3 expired', { timestamp: sec(3600) }),
+          event('Cart 4 expired', { timestamp: sec(1800) }),
+        );
+        await send(event('Cart 5 expired', { timestamp: sec(4000) }));
+        expect((await samples()).map((r) => r.message)).toEqual(['Cart 1 expired', 'Cart 3 expired']);
+      }));
+
+    it('samples a new build version at once, the newest occurrence of each version', () =>
+      withInterval(HOUR, async () => {
+        await send(event('Cart 1 expired', { timestamp: sec(1), labels: { version: 'v1' } }));
+        await send(event('Cart 2 expired', { timestamp: sec(2), labels: { version: 'v1' } }));
+        await send(
+          event('Cart 3 expired', { timestamp: sec(3), labels: { version: 'v2' } }),
+          event('Cart 4 expired', { timestamp: sec(4), labels: { version: 'v1' } }),
+          event('Cart 5 expired', { timestamp: sec(5), labels: { version: 'v2' } }),
+        );
+        // Cart 2 (v1 again, within the interval) is not sampled; the request with v2 is, one per version.
+        const kept = await samples();
+        expect(kept.map((r) => r.message)).toHaveLength(3);
+        expect(kept[0]).toMatchObject({ message: 'Cart 1 expired', version: 'v1' });
+        expect(
+          kept
+            .slice(1)
+            .map((r) => `${r.message}@${r.version}`)
+            .sort(),
+        ).toEqual(['Cart 4 expired@v1', 'Cart 5 expired@v2']);
+        await send(event('Cart 6 expired', { timestamp: sec(6), labels: { version: 'v2' } }));
+        expect(await samples()).toHaveLength(3); // v2 was the version last sampled
+        await send(event('Cart 7 expired', { timestamp: sec(7), labels: { version: 'v3' } }));
+        expect((await samples()).at(-1)).toMatchObject({ message: 'Cart 7 expired', version: 'v3' });
+      }));
 
     it('keeps a bounded number of samples per fingerprint, the newest', async () => {
       const limit = t.config.SAMPLES_PER_FINGERPRINT;
-      for (let i = 0; i < limit + 3; i++) {
-        await send(event(`Cart ${i} expired`, { timestamp: at(i) }));
-        await ageLastSample(1000);
-      }
+      // a minute apart by their own times: each is due for a sample
+      for (let i = 0; i < limit + 3; i++) await send(event(`Cart ${i} expired`, { timestamp: at(i) }));
       const kept = await samples();
       expect(kept).toHaveLength(limit);
       expect(new Date(kept[0].occurred_at).getTime()).toBe(Date.parse(at(3)));
       expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 3));
     });
 
-    it('with SAMPLE_INTERVAL_MS=0 samples every occurrence, up to the bound per request', async () => {
-      const config = t.config as { SAMPLE_INTERVAL_MS: number };
-      config.SAMPLE_INTERVAL_MS = 0;
-      try {
+    it('with SAMPLE_INTERVAL_MS=0 samples every occurrence, up to the bound per request', () =>
+      withInterval(0, async () => {
         const limit = t.config.SAMPLES_PER_FINGERPRINT;
-        const batch = Array.from({ length: limit + 7 }, (_, i) => event(`Cart ${i} expired`, { timestamp: at(i) }));
+        const batch = Array.from({ length: limit + 7 }, (_, i) => event(`Cart ${i} expired`, { timestamp: sec(i) }));
         await send(...batch.slice(0, 5));
         await send(...batch.slice(5));
         const kept = (await samples()).map((r) => new Date(r.occurred_at).getTime()).sort((a, b) => a - b);
         expect(kept).toHaveLength(limit);
-        expect(kept[0]).toBe(Date.parse(at(7)));
+        expect(kept[0]).toBe(Date.parse(sec(7)));
         expect((await issues(t.dataSource))[0].event_count).toBe(String(limit + 7));
-      } finally {
-        config.SAMPLE_INTERVAL_MS = 1000;
-      }
-    });
+      }));
   });
 
   it('scrubs secrets from the stored sample, title, normalised message, stack and labels', async () => {

@@ -197,10 +197,19 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
   describe('real clients against the running service', () => {
     let base: string;
 
+    const config = () => t.config as { SAMPLE_INTERVAL_MS: number };
+    let sampleInterval: number;
+
     beforeAll(async () => {
       await t.app.listen(0, '127.0.0.1');
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       base = `http://127.0.0.1:${port}`;
+      // Every line sampled (the clients send lines a few ms apart): the stored samples show each one.
+      sampleInterval = config().SAMPLE_INTERVAL_MS;
+      config().SAMPLE_INTERVAL_MS = 0;
+    });
+    afterAll(() => {
+      config().SAMPLE_INTERVAL_MS = sampleInterval;
     });
 
     it('pino-loki 3.0.0 (JSON over fetch, batched, Basic auth) files its error lines', async () => {
