@@ -191,7 +191,7 @@ function webhook(template) {
   const alert = template.alerts[0];
   counter++;
   alert.annotations.summary = nextMessage();
-  alert.startsAt = new Date(Date.UTC(2026, 0, 1) + counter * 1000).toISOString();
+  alert.startsAt = new Date().toISOString(); // as Grafana stamps a new alert instance: now
   alert.fingerprint = counter.toString(16).padStart(16, '0');
   return Buffer.from(JSON.stringify(template));
 }
