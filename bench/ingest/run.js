@@ -289,6 +289,14 @@ async function measured(child, seconds, workers, once) {
   };
 }
 
+/** Prints one row per result: the phase, then each column as [heading, width, value of a result]. */
+function printTable(columns, results) {
+  console.log('phase'.padEnd(42), ...columns.map(([heading, width]) => heading.padStart(width)));
+  for (const r of results) {
+    console.log(r.phase.padEnd(42), ...columns.map(([, width, value]) => value(r).padStart(width)));
+  }
+}
+
 async function main() {
   const seconds = arg('seconds', 5);
   const concurrency = arg('concurrency', 16);
@@ -407,42 +415,31 @@ async function main() {
     console.log(
       `\nfixloop ingest bench: ${seconds}s per phase, concurrency ${concurrency}, PostgreSQL ${urls.admin.replace(/\/\/[^@]*@/, '//')}\n`,
     );
-    console.log(
-      'phase'.padEnd(42),
-      'events/s'.padStart(10),
-      'req/s'.padStart(9),
-      'p50 ms'.padStart(8),
-      'p99 ms'.padStart(8),
-      'vs raw'.padStart(8),
+    printTable(
+      [
+        ['events/s', 10, (r) => r.eventsPerSecond.toFixed(0)],
+        ['req/s', 9, (r) => r.requestsPerSecond.toFixed(0)],
+        ['p50 ms', 8, (r) => r.p50.toFixed(1)],
+        ['p99 ms', 8, (r) => r.p99.toFixed(1)],
+        ['vs raw', 8, (r) => `${(r.eventsPerSecond / base).toFixed(2)}x`],
+      ],
+      results,
     );
-    for (const r of results) {
-      console.log(
-        r.phase.padEnd(42),
-        r.eventsPerSecond.toFixed(0).padStart(10),
-        r.requestsPerSecond.toFixed(0).padStart(9),
-        r.p50.toFixed(1).padStart(8),
-        r.p99.toFixed(1).padStart(8),
-        `${(r.eventsPerSecond / base).toFixed(2)}x`.padStart(8),
-      );
-    }
-    const us = (v) => (v === undefined ? '-' : v.toFixed(0)).padStart(9);
+    const us = (v) => (v === undefined ? '-' : v.toFixed(0));
     console.log('\nCPU per request, microseconds (all threads; PostgreSQL = every postgres process)\n');
-    console.log(
-      'phase'.padEnd(42),
-      'service'.padStart(9),
-      'postgres'.padStart(9),
-      'generator'.padStart(9),
-      'machine busy'.padStart(13),
+    printTable(
+      [
+        ['service', 9, (r) => us(r.cpu.service)],
+        ['postgres', 9, (r) => us(r.cpu.postgres)],
+        ['generator', 9, (r) => us(r.cpu.generator)],
+        [
+          'machine busy',
+          13,
+          (r) => (r.cpu.machineBusy === undefined ? '-' : `${(r.cpu.machineBusy * 100).toFixed(0)}%`),
+        ],
+      ],
+      results,
     );
-    for (const r of results) {
-      console.log(
-        r.phase.padEnd(42),
-        us(r.cpu.service),
-        us(r.cpu.postgres),
-        us(r.cpu.generator),
-        (r.cpu.machineBusy === undefined ? '-' : `${(r.cpu.machineBusy * 100).toFixed(0)}%`).padStart(13),
-      );
-    }
     console.log(
       `\nstored: ${summary.issues} issues, ${summary.deliveries} deliveries, ${summary.events} counted events`,
     );

@@ -55,6 +55,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/**
+ * Changes settings of a running test app (services read `APP_CONFIG` on every call, so a change
+ * applies to the next request); returns the function that puts the previous values back.
+ */
+export function overrideConfig(t: TestApp, overrides: Partial<AppConfig>): () => void {
+  const config = t.config as unknown as Record<string, unknown>;
+  const before = Object.fromEntries(Object.keys(overrides).map((k) => [k, config[k]]));
+  Object.assign(config, overrides);
+  return () => Object.assign(config, before);
+}
+
 export interface StartOptions {
   /** Keep rows from earlier tests (a second replica on the same server database). */
   keepData?: boolean;

@@ -527,17 +527,22 @@ export class DedupRepository {
 function sampleCtes(source: string, limit: string, throttleMs?: string): string {
   // Throttled (the known path): only links marked `due` take samples, the newest observation of
   // each version; with the throttle at 0, every observation up to the limit, as unthrottled.
-  const due = throttleMs === undefined ? '' : 'WHERE links.due';
-  const keep =
-    throttleMs === undefined ? `rn <= ${limit}` : `rn <= ${limit} AND (${throttleMs}::int = 0 OR rn_version = 1)`;
+  const newest = `ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC`;
+  const throttled =
+    throttleMs === undefined
+      ? { rnVersion: '', due: '', keep: `rn <= ${limit}` }
+      : {
+          rnVersion: `, row_number() OVER (PARTITION BY ${source}.fp, ${source}.version ${newest}) AS rn_version`,
+          due: 'WHERE links.due',
+          keep: `rn <= ${limit} AND (${throttleMs}::int = 0 OR rn_version = 1)`,
+        };
   return `ranked AS (
          SELECT ${source}.*, links.id AS link_id, links.issue_id,
-                row_number() OVER (PARTITION BY ${source}.fp ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC) AS rn,
-                row_number() OVER (PARTITION BY ${source}.fp, ${source}.version ORDER BY ${source}.occurred_at DESC, ${source}.ord DESC) AS rn_version
+                row_number() OVER (PARTITION BY ${source}.fp ${newest}) AS rn${throttled.rnVersion}
            FROM ${source} JOIN links ON links.external_id = ${source}.fp
-           ${due}
+           ${throttled.due}
        ), kept AS (
-         SELECT * FROM ranked WHERE ${keep}
+         SELECT * FROM ranked WHERE ${throttled.keep}
        ), inserted AS (
          INSERT INTO error_events (issue_id, link_id, fingerprint, occurred_at, count, level, version, labels, message, stack, ingest_kind)
          SELECT issue_id, link_id, fp, occurred_at, cnt, level, version, labels, message, stack, kind FROM kept

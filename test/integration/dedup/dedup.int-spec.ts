@@ -1,6 +1,14 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { IssuesMerged, IssueCreated, ErrorReceived } from '../../../src/shared/events/event-catalogue';
-import { TestApp, adminAuth, agentAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import {
+  TestApp,
+  adminAuth,
+  agentAuth,
+  ingestAuth,
+  overrideConfig,
+  startTestApp,
+  truncateAll,
+} from '../../support/test-app';
 import { IssueRow, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 interface LinkRow {
@@ -193,13 +201,11 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     const sec = (n: number) => new Date(Date.UTC(2026, 10, 1) + n * 1000).toISOString();
     /** Runs `fn` with SAMPLE_INTERVAL_MS at `ms` (read on every statement), then puts it back. */
     const withInterval = async (ms: number, fn: () => Promise<void>) => {
-      const config = t.config as { SAMPLE_INTERVAL_MS: number };
-      const before = config.SAMPLE_INTERVAL_MS;
-      config.SAMPLE_INTERVAL_MS = ms;
+      const restore = overrideConfig(t, { SAMPLE_INTERVAL_MS: ms });
       try {
         await fn();
       } finally {
-        config.SAMPLE_INTERVAL_MS = before;
+        restore();
       }
     };
 

@@ -5,7 +5,15 @@ import { pinoLoki } from 'pino-loki';
 import winston from 'winston';
 import LokiTransport from 'winston-loki';
 import { parseLokiPush } from '../../../src/modules/ingest/parsers/loki-push.parser';
-import { TestApp, adminAuth, ingestAuth, startTestApp, TEST_KEYS, truncateAll } from '../../support/test-app';
+import {
+  TestApp,
+  adminAuth,
+  ingestAuth,
+  overrideConfig,
+  startTestApp,
+  TEST_KEYS,
+  truncateAll,
+} from '../../support/test-app';
 import { basicAuth, fixtureBytes, issues, rowCounts, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const PUSH = '/loki/api/v1/push';
@@ -197,20 +205,16 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
   describe('real clients against the running service', () => {
     let base: string;
 
-    const config = () => t.config as { SAMPLE_INTERVAL_MS: number };
-    let sampleInterval: number;
+    let restoreConfig: () => void;
 
     beforeAll(async () => {
       await t.app.listen(0, '127.0.0.1');
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       base = `http://127.0.0.1:${port}`;
       // Every line sampled (the clients send lines a few ms apart): the stored samples show each one.
-      sampleInterval = config().SAMPLE_INTERVAL_MS;
-      config().SAMPLE_INTERVAL_MS = 0;
+      restoreConfig = overrideConfig(t, { SAMPLE_INTERVAL_MS: 0 });
     });
-    afterAll(() => {
-      config().SAMPLE_INTERVAL_MS = sampleInterval;
-    });
+    afterAll(() => restoreConfig());
 
     it('pino-loki 3.0.0 (JSON over fetch, batched, Basic auth) files its error lines', async () => {
       const transport = pinoLoki({
