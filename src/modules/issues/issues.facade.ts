@@ -299,25 +299,29 @@ export class IssuesFacade {
 
   /**
    * The statement that counts observations on issues, for a caller that counts in ONE statement
-   * (dedup's known-fingerprint path): an `UPDATE issues` over the caller's CTE `source`, which must
+   * (dedup's known-fingerprint path): counts issues from the caller's CTE `source`, which must
    * have one row per issue with columns (issue_id uuid, cnt bigint, first_at timestamptz,
    * last_at timestamptz). Same effect as `recordObservations`; returns `CountedIssueRow`s (read
    * them with `countedIssue`).
    */
   countObservationsSql(source: string): string {
-    // Rows locked in id order, so concurrent statements never deadlock on issues.
-    return `UPDATE issues i
-               SET event_count = i.event_count + x.cnt,
-                   first_seen_at = LEAST(i.first_seen_at, x.first_at),
-                   last_seen_at = GREATEST(i.last_seen_at, x.last_at),
+    // INSERT ... ON CONFLICT DO UPDATE rather than UPDATE: the proposed row is the issue as read
+    // (issues are never deleted, so it is never inserted) and the conflict locks and counts the
+    // row's latest version, where a plain UPDATE meeting a row another statement has just counted
+    // would re-check it with EvalPlanQual, restarting every subplan of the caller's statement.
+    // Every NOT NULL column without a default is copied; rows are taken in id order, so concurrent
+    // statements never deadlock on issues.
+    return `INSERT INTO issues AS i (id, number, identifier, title, status, priority, labels, source, feature,
+                   normalized_message, first_seen_at, last_seen_at, event_count, spawn_attempts, created_at, updated_at)
+            SELECT i2.id, i2.number, i2.identifier, i2.title, i2.status, i2.priority, i2.labels, i2.source, i2.feature,
+                   i2.normalized_message, s.first_at, s.last_at, s.cnt, i2.spawn_attempts, i2.created_at, now()
+              FROM ${source} s JOIN issues i2 ON i2.id = s.issue_id
+             ORDER BY i2.id
+            ON CONFLICT (id) DO UPDATE
+               SET event_count = i.event_count + EXCLUDED.event_count,
+                   first_seen_at = LEAST(i.first_seen_at, EXCLUDED.first_seen_at),
+                   last_seen_at = GREATEST(i.last_seen_at, EXCLUDED.last_seen_at),
                    updated_at = now()
-              FROM (
-                SELECT s.issue_id, s.cnt, s.first_at, s.last_at
-                  FROM ${source} s JOIN issues i2 ON i2.id = s.issue_id
-                 ORDER BY i2.id
-                   FOR NO KEY UPDATE OF i2
-              ) x
-             WHERE i.id = x.issue_id
             RETURNING i.id, i.event_count, i.status, i.spawn_status`;
   }
 

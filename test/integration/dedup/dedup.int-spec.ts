@@ -1,4 +1,5 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DedupService } from '../../../src/modules/dedup/dedup.service';
 import { IssuesMerged, IssueCreated, ErrorReceived } from '../../../src/shared/events/event-catalogue';
 import {
   TestApp,
@@ -144,6 +145,40 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     const counts = await rowCounts(t.dataSource);
     expect(counts).toMatchObject({ issues: 1, external_issue_links: 1, grouping_groups: 1, ingest_deliveries: 50 });
     expect(seen.created).toHaveLength(1);
+  });
+
+  it('counts concurrent counting statements on one hot issue exactly (as several replicas run them)', async () => {
+    // The batcher of one process runs one counting statement at a time; replicas do not share it.
+    // Here 24 statements of 5 occurrences each run at once on their own pooled connections, all
+    // on the same link and issue rows: each must add its own count to the latest row version.
+    await send(event('Cart 1 could not be priced', { timestamp: '2026-11-01T00:00:00Z' }));
+    const dedup = t.app.get(DedupService);
+    const statements = Array.from({ length: 24 }, (_, s) => {
+      const observations = Array.from({ length: 5 }, (_, i) => ({
+        kind: 'events',
+        source: 'checkout-api',
+        feature: 'cache',
+        message: `Cart ${100 + s * 5 + i} could not be priced`,
+        occurredAt: new Date(Date.UTC(2026, 10, 1, 1, s, i)),
+        count: 2,
+        labels: {},
+        version: s % 3 === 0 ? `build-${s}` : undefined,
+        deliveryKey: `concurrent-${s}-${i}`,
+      }));
+      return { observations, prepared: dedup.prepareKnown(observations) };
+    });
+    const results = await Promise.all(statements.map((g) => dedup.recordKnown(t.dataSource.manager, [g])));
+    expect(results.map((r) => r.outcomes[0].accepted)).toEqual(Array(24).fill(5));
+    const [issue] = await issues(t.dataSource);
+    expect(issue.event_count).toBe(String(1 + 24 * 5 * 2));
+    expect(new Date(issue.last_seen_at).toISOString()).toBe('2026-11-01T01:23:04.000Z');
+    const [link] = await links();
+    expect(link.event_count).toBe(String(1 + 24 * 5 * 2));
+    expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(1 + 24 * 5);
+    // Samples stay bounded, whichever statements found the link due.
+    const [{ n }] = (await t.dataSource.query(`SELECT count(*)::int AS n FROM error_events`)) as { n: number }[];
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(t.config.SAMPLES_PER_FINGERPRINT);
   });
 
   it('counts fifty concurrent redeliveries of one delivery once', async () => {
