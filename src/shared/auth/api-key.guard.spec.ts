@@ -21,5 +21,9 @@ describe('api key credentials', () => {
     expect(safeEqual('abc', 'abc')).toBe(true);
     expect(safeEqual('abc', 'abcd')).toBe(false);
     expect(safeEqual('', 'x')).toBe(false);
+    expect(safeEqual('', '')).toBe(true);
+    // the configured side's digest is kept: asking again still compares the offered value
+    expect(safeEqual('abd', 'abc')).toBe(false);
+    expect(safeEqual('abc', 'abc')).toBe(true);
   });
 });

@@ -7,11 +7,24 @@ import { DomainError } from '../errors/domain-error';
 import { headerOf } from '../http/request-headers';
 import { AUTH_SCOPES_KEY, AuthScope } from './auth-scope';
 
-/** Constant-time string comparison (hashing first makes the lengths equal). */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+/** Digests of the configured secrets `safeEqual` compares against (a handful: never what a caller offers). */
+const expectedDigests = new Map<string, Buffer>();
+const MAX_EXPECTED_DIGESTS = 32;
+
+const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+
+/**
+ * Constant-time comparison of an offered credential with a configured secret that does not leak
+ * the length either: both are hashed to 32 bytes first. The secret's digest is computed once (this
+ * runs for every ingest request); `expected` must therefore be configuration, never request input.
+ */
+export function safeEqual(offered: string, expected: string): boolean {
+  let digest = expectedDigests.get(expected);
+  if (digest === undefined) {
+    digest = sha256(expected);
+    if (expectedDigests.size < MAX_EXPECTED_DIGESTS) expectedDigests.set(expected, digest);
+  }
+  return timingSafeEqual(sha256(offered), digest);
 }
 
 /** The credential offered: a Bearer token, or the password of HTTP Basic auth. */

@@ -1,14 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-
-/**
- * Constant-time string equality that does not leak the length either: both sides are hashed to 32
- * bytes first, so `timingSafeEqual` always compares equal-length buffers.
- */
-export function constantTimeEqual(a: string | Buffer, b: string | Buffer): boolean {
-  const digestA = createHash('sha256').update(a).digest();
-  const digestB = createHash('sha256').update(b).digest();
-  return timingSafeEqual(digestA, digestB);
-}
+import { safeEqual } from '../../../shared/auth/api-key.guard';
 
 /**
  * Whether an `Authorization` header carries `secret`, as Grafana, Alertmanager (`http_config`) and
@@ -32,7 +22,7 @@ export function checkSharedSecret(authorizationHeader: string | undefined, secre
     presented = basicPassword(credentials);
   }
   // Compare even when nothing usable was presented, so timing says nothing about the header shape.
-  const equal = constantTimeEqual(presented ?? '', secret);
+  const equal = safeEqual(presented ?? '', secret);
   return presented !== undefined && presented !== '' && equal;
 }
 
