@@ -14,6 +14,7 @@
  *   loki-proto   POST /loki/api/v1/push, snappy protobuf, `--batch` lines (winston-loki/Promtail's shape)
  *   webhook      POST /api/loki/webhook, one Grafana alert per request (the derived Grafana 12 payload)
  *   events       POST /api/events, `--batch` events per request
+ * HTTP load comes from autocannon (keep-alive connections, a new body per request).
  * Printed: accepted events per second, requests per second, p50/p99 request latency, and the ratio
  * to the raw rate.
  *
@@ -23,8 +24,8 @@
  */
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
+const autocannon = require('autocannon');
 
 const repo = path.resolve(__dirname, '..', '..');
 const dist = process.env.FIXLOOP_DIST || path.join(repo, 'dist');
@@ -116,7 +117,10 @@ async function drive(seconds, workers, once) {
     }
   };
   await Promise.all(Array.from({ length: workers }, loop));
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  return summarise(events, latencies, Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+function summarise(events, latencies, elapsed) {
   latencies.sort((a, b) => a - b);
   return {
     eventsPerSecond: events / elapsed,
@@ -127,30 +131,40 @@ async function drive(seconds, workers, once) {
   };
 }
 
-function post(agent, port, route, headers, body, expectStatus) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
+/**
+ * HTTP load with autocannon: `connections` keep-alive connections, each sending its next request
+ * as soon as the previous one is answered, for `seconds`. `body()` makes each request's body (a
+ * new alert, new lines), so nothing is a redelivery. Every answer must have `expectStatus` (any
+ * 2xx when undefined); the first other one fails the phase with its body.
+ */
+async function driveHttp(seconds, connections, port, { route, headers, body, events, expectStatus }) {
+  const latencies = [];
+  let unexpected;
+  const started = process.hrtime.bigint();
+  const instance = autocannon({
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    duration: seconds,
+    requests: [
       {
-        host: '127.0.0.1',
-        port,
-        path: route,
         method: 'POST',
-        agent,
-        headers: { ...headers, 'Content-Length': body.length },
+        path: route,
+        headers,
+        setupRequest: (req) => ({ ...req, body: body() }),
+        onResponse: (status, responseBody) => {
+          const ok = expectStatus !== undefined ? status === expectStatus : status >= 200 && status < 300;
+          if (!ok && unexpected === undefined) unexpected = `${route}: ${status} ${responseBody}`;
+        },
       },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => {
-          if (expectStatus !== undefined ? res.statusCode !== expectStatus : res.statusCode >= 300) {
-            reject(new Error(`${route}: ${res.statusCode} ${Buffer.concat(chunks).toString()}`));
-          } else resolve(Buffer.concat(chunks));
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+    ],
   });
+  instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  const result = await instance;
+  if (unexpected !== undefined) throw new Error(unexpected);
+  if (result.errors > 0 || result.timeouts > 0) {
+    throw new Error(`${route}: ${result.errors} connection errors, ${result.timeouts} timeouts`);
+  }
+  return summarise(latencies.length * events, latencies, Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 let nsClock = BigInt(Date.now()) * 1_000_000n;
@@ -186,14 +200,24 @@ function lokiProto(encodePushRequest, snappy, batch) {
   return snappy.compressSync(Buffer.from(bytes));
 }
 
-/** A single-alert Grafana payload: the fixture parsed once, each request a new alert in it. */
-function webhook(template) {
+/**
+ * Single-alert Grafana payloads: the fixture serialised once with placeholders, each request a new
+ * alert in it (its message, `startsAt` = now as Grafana stamps a new alert instance, a unique
+ * fingerprint), so the generator spends its CPU on sending, not on re-serialising the template.
+ */
+function webhookBodies(template) {
   const alert = template.alerts[0];
-  counter++;
-  alert.annotations.summary = nextMessage();
-  alert.startsAt = new Date().toISOString(); // as Grafana stamps a new alert instance: now
-  alert.fingerprint = counter.toString(16).padStart(16, '0');
-  return Buffer.from(JSON.stringify(template));
+  alert.annotations.summary = '@@SUMMARY@@';
+  alert.startsAt = '@@STARTS_AT@@';
+  alert.fingerprint = '@@FINGERPRINT@@';
+  const [head, afterSummary] = JSON.stringify(template).split('@@SUMMARY@@');
+  const [middle, afterStartsAt] = afterSummary.split('@@STARTS_AT@@');
+  const [middle2, tail] = afterStartsAt.split('@@FINGERPRINT@@');
+  return () => {
+    counter++;
+    const summary = JSON.stringify(nextMessage()).slice(1, -1);
+    return `${head}${summary}${middle}${new Date().toISOString()}${middle2}${counter.toString(16).padStart(16, '0')}${tail}`;
+  };
 }
 
 function eventsBody(batch) {
@@ -261,15 +285,15 @@ function serviceCpuUs(child) {
   });
 }
 
-/** `drive`, plus the CPU microseconds per request each part of the machine spent meanwhile. */
-async function measured(child, seconds, workers, once) {
+/** `run(seconds)` (`drive` or `driveHttp`), plus the CPU microseconds per request each part of the machine spent meanwhile. */
+async function measured(child, seconds, run) {
   const before = {
     service: await serviceCpuUs(child),
     postgres: postgresCpuUs(),
     generator: process.cpuUsage(),
     machine: machineTicks(),
   };
-  const r = await drive(seconds, workers, once);
+  const r = await run(seconds);
   const service = await serviceCpuUs(child);
   const postgres = postgresCpuUs();
   const generator = process.cpuUsage(before.generator);
@@ -322,7 +346,6 @@ async function main() {
       child.once('message', (m) => resolve(m.port));
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
     const auth = { Authorization: `Bearer ${SECRET}` };
     const { encodePushRequest } = require(path.join(dist, 'src/modules/ingest/parsers/loki-push.proto-schema.js'));
     const snappy = require('snappy');
@@ -339,68 +362,56 @@ async function main() {
       return 1;
     };
     await drive(1, concurrency, rawOnce);
-    const raw = await measured(undefined, seconds, concurrency, rawOnce);
+    const raw = await measured(undefined, seconds, (t) => drive(t, concurrency, rawOnce));
     results.push({ phase: 'raw INSERT ... ON CONFLICT (1 row)', ...raw });
     await pool.end();
 
+    const json = { ...auth, 'Content-Type': 'application/json' };
     const phases = [
       // The framework's own floor: an unknown route (404 through the global filter), no database.
       [
         'floor',
         'HTTP floor: empty 404 route (no database)',
-        () =>
-          post(agent, port, '/api/no-such-route', { 'Content-Type': 'application/json' }, Buffer.from('{}'), 404).then(
-            () => 1,
-          ),
+        {
+          route: '/api/no-such-route',
+          headers: { 'Content-Type': 'application/json' },
+          body: () => '{}',
+          events: 1,
+          expectStatus: 404,
+        },
       ],
       [
         'loki-json',
         `loki push JSON (${batch} lines/push)`,
-        () =>
-          post(agent, port, '/loki/api/v1/push', { ...auth, 'Content-Type': 'application/json' }, lokiJson(batch)).then(
-            () => batch,
-          ),
+        { route: '/loki/api/v1/push', headers: json, body: () => lokiJson(batch), events: batch },
       ],
       [
         'loki-proto',
         `loki push protobuf (${batch} lines/push)`,
-        () =>
-          post(
-            agent,
-            port,
-            '/loki/api/v1/push',
-            { ...auth, 'Content-Type': 'application/x-protobuf' },
-            lokiProto(encodePushRequest, snappy, batch),
-          ).then(() => batch),
+        {
+          route: '/loki/api/v1/push',
+          headers: { ...auth, 'Content-Type': 'application/x-protobuf' },
+          body: () => lokiProto(encodePushRequest, snappy, batch),
+          events: batch,
+        },
       ],
       [
         'webhook',
         'grafana webhook (1 alert/request)',
-        () =>
-          post(
-            agent,
-            port,
-            '/api/loki/webhook',
-            { ...auth, 'Content-Type': 'application/json' },
-            webhook(grafana),
-          ).then(() => 1),
+        { route: '/api/loki/webhook', headers: json, body: webhookBodies(grafana), events: 1 },
       ],
       [
         'events',
         `events batch (${batch} events/request)`,
-        () =>
-          post(agent, port, '/api/events', { ...auth, 'Content-Type': 'application/json' }, eventsBody(batch)).then(
-            () => batch,
-          ),
+        { route: '/api/events', headers: json, body: () => eventsBody(batch), events: batch },
       ],
     ];
     const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
-    for (const [name, label, once] of phases) {
+    for (const [name, label, load] of phases) {
       if (only && !only.includes(name)) continue;
-      await drive(1, concurrency, once);
-      results.push({ phase: label, ...(await measured(child, seconds, concurrency, once)) });
+      await driveHttp(1, concurrency, port, load);
+      results.push({ phase: label, ...(await measured(child, seconds, (t) => driveHttp(t, concurrency, port, load))) });
     }
-    agent.destroy();
 
     const check = new Client({ connectionString: urls.bench });
     await check.connect();
