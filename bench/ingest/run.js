@@ -137,32 +137,39 @@ function summarise(events, latencies, elapsed) {
  * new alert, new lines), so nothing is a redelivery. Every answer must have `expectStatus` (any
  * 2xx when undefined); the first other one fails the phase with its body.
  */
-async function driveHttp(seconds, connections, port, { route, headers, body, events, expectStatus }) {
+async function driveHttp(seconds, connections, ports, { route, headers, body, events, expectStatus }) {
   const latencies = [];
   let unexpected;
   const started = process.hrtime.bigint();
-  const instance = autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: route,
-        headers,
-        setupRequest: (req) => ({ ...req, body: body() }),
-        onResponse: (status, responseBody) => {
-          const ok = expectStatus !== undefined ? status === expectStatus : status >= 200 && status < 300;
-          if (!ok && unexpected === undefined) unexpected = `${route}: ${status} ${responseBody}`;
-        },
-      },
-    ],
-  });
-  instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
-  const result = await instance;
+  // With several replicas the connections are split between them, as a load balancer would.
+  const results = await Promise.all(
+    ports.map((port, i) => {
+      const instance = autocannon({
+        url: `http://127.0.0.1:${port}`,
+        connections: Math.floor(connections / ports.length) + (i < connections % ports.length ? 1 : 0),
+        duration: seconds,
+        requests: [
+          {
+            method: 'POST',
+            path: route,
+            headers,
+            setupRequest: (req) => ({ ...req, body: body() }),
+            onResponse: (status, responseBody) => {
+              const ok = expectStatus !== undefined ? status === expectStatus : status >= 200 && status < 300;
+              if (!ok && unexpected === undefined) unexpected = `${route}: ${status} ${responseBody}`;
+            },
+          },
+        ],
+      });
+      instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+      return instance;
+    }),
+  );
   if (unexpected !== undefined) throw new Error(unexpected);
-  if (result.errors > 0 || result.timeouts > 0) {
-    throw new Error(`${route}: ${result.errors} connection errors, ${result.timeouts} timeouts`);
+  for (const result of results) {
+    if (result.errors > 0 || result.timeouts > 0) {
+      throw new Error(`${route}: ${result.errors} connection errors, ${result.timeouts} timeouts`);
+    }
   }
   return summarise(latencies.length * events, latencies, Number(process.hrtime.bigint() - started) / 1e9);
 }
@@ -271,30 +278,37 @@ function machineTicks() {
   }
 }
 
-function serviceCpuUs(child) {
-  if (!child) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const onMessage = (m) => {
-      if (m && m.cpu) {
-        child.off('message', onMessage);
-        resolve(m.cpu.user + m.cpu.system);
-      }
-    };
-    child.on('message', onMessage);
-    child.send('cpu');
-  });
+/** CPU microseconds (user + system) of every service process so far (undefined for none). */
+async function serviceCpuUs(children) {
+  if (children === undefined) return undefined;
+  const each = await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => {
+          const onMessage = (m) => {
+            if (m && m.cpu) {
+              child.off('message', onMessage);
+              resolve(m.cpu.user + m.cpu.system);
+            }
+          };
+          child.on('message', onMessage);
+          child.send('cpu');
+        }),
+    ),
+  );
+  return each.reduce((a, b) => a + b, 0);
 }
 
 /** `run(seconds)` (`drive` or `driveHttp`), plus the CPU microseconds per request each part of the machine spent meanwhile. */
-async function measured(child, seconds, run) {
+async function measured(children, seconds, run) {
   const before = {
-    service: await serviceCpuUs(child),
+    service: await serviceCpuUs(children),
     postgres: postgresCpuUs(),
     generator: process.cpuUsage(),
     machine: machineTicks(),
   };
   const r = await run(seconds);
-  const service = await serviceCpuUs(child);
+  const service = await serviceCpuUs(children);
   const postgres = postgresCpuUs();
   const generator = process.cpuUsage(before.generator);
   const machine = machineTicks();
@@ -325,6 +339,7 @@ async function main() {
   const seconds = arg('seconds', 5);
   const concurrency = arg('concurrency', 16);
   const batch = arg('batch', 100);
+  const replicas = arg('replicas', 1);
   const { Client, Pool } = require('pg');
   const urls = databaseUrls();
 
@@ -333,19 +348,27 @@ async function main() {
   await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${DB_NAME}`);
 
-  const child = fork(__filename, ['--serve'], {
-    execArgv: process.env.BENCH_SERVER_PROFILE
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
-      : [],
-    env: { ...process.env, BENCH_DATABASE_URL: urls.bench, BENCH_POOL_SIZE: String(Math.min(concurrency, 20)) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const results = [];
-  try {
-    const port = await new Promise((resolve, reject) => {
+  // `--replicas N` service processes on the same database (started one after another, so the
+  // first runs the migrations); the HTTP load is split between them.
+  const children = [];
+  const startReplica = () => {
+    const child = fork(__filename, ['--serve'], {
+      execArgv: process.env.BENCH_SERVER_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
+        : [],
+      env: { ...process.env, BENCH_DATABASE_URL: urls.bench, BENCH_POOL_SIZE: String(Math.min(concurrency, 20)) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.push(child);
+    return new Promise((resolve, reject) => {
       child.once('message', (m) => resolve(m.port));
       child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
     });
+  };
+  const results = [];
+  try {
+    const ports = [];
+    for (let i = 0; i < replicas; i++) ports.push(await startReplica());
     const auth = { Authorization: `Bearer ${SECRET}` };
     const { encodePushRequest } = require(path.join(dist, 'src/modules/ingest/parsers/loki-push.proto-schema.js'));
     const snappy = require('snappy');
@@ -409,8 +432,11 @@ async function main() {
     const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : null;
     for (const [name, label, load] of phases) {
       if (only && !only.includes(name)) continue;
-      await driveHttp(1, concurrency, port, load);
-      results.push({ phase: label, ...(await measured(child, seconds, (t) => driveHttp(t, concurrency, port, load))) });
+      await driveHttp(1, concurrency, ports, load);
+      results.push({
+        phase: label,
+        ...(await measured(children, seconds, (t) => driveHttp(t, concurrency, ports, load))),
+      });
     }
 
     const check = new Client({ connectionString: urls.bench });
@@ -424,7 +450,7 @@ async function main() {
 
     const base = results[0].eventsPerSecond;
     console.log(
-      `\nfixloop ingest bench: ${seconds}s per phase, concurrency ${concurrency}, PostgreSQL ${urls.admin.replace(/\/\/[^@]*@/, '//')}\n`,
+      `\nfixloop ingest bench: ${seconds}s per phase, concurrency ${concurrency}, ${replicas} service process(es), PostgreSQL ${urls.admin.replace(/\/\/[^@]*@/, '//')}\n`,
     );
     printTable(
       [
@@ -455,7 +481,8 @@ async function main() {
       `\nstored: ${summary.issues} issues, ${summary.deliveries} deliveries, ${summary.events} counted events`,
     );
   } finally {
-    if (child.connected) {
+    for (const child of children) {
+      if (!child.connected) continue;
       child.send('stop');
       await new Promise((resolve) => child.once('exit', resolve));
     }
