@@ -19,6 +19,8 @@ describe('GitHub payload readers', () => {
       state: 'open',
       merged: false,
       mergeCommitSha: null,
+      author: 'derekg1729',
+      authorAssociation: 'OWNER',
     });
   });
 

@@ -50,6 +50,8 @@ export function readPullRequest(payload: unknown): { action: string; pr: PullReq
       mergedAt: merged ? date(pr.merged_at) : null,
       // Before a merge GitHub's merge_commit_sha is a test merge: only a merged PR's counts.
       mergeCommitSha: merged ? str(pr.merge_commit_sha) : null,
+      author: str(obj(pr.user)?.login),
+      authorAssociation: str(pr.author_association),
     },
   };
 }

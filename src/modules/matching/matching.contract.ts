@@ -14,6 +14,9 @@ export interface PullRequestFacts {
   merged: boolean;
   mergedAt: Date | null;
   mergeCommitSha: string | null;
+  /** The PR author's login and GitHub `author_association` (OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, ...). */
+  author: string | null;
+  authorAssociation: string | null;
 }
 
 /** The webhook action that delivered the facts (`opened`, `closed`, ...). */

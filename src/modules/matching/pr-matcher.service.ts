@@ -47,6 +47,21 @@ export class PrMatcherService {
     private readonly links: IssueLinksRepository,
   ) {}
 
+  /** Why the PR's author is not trusted (PR_TRUSTED_ASSOCIATIONS, PR_TRUSTED_AUTHORS), or undefined when it is. */
+  private untrustedAuthor(pr: PullRequestFacts): string | undefined {
+    const login = pr.author?.toLowerCase();
+    const association = pr.authorAssociation?.toUpperCase();
+    if (login !== undefined && this.config.PR_TRUSTED_AUTHORS.some((a) => a.toLowerCase() === login)) return undefined;
+    if (association !== undefined && this.config.PR_TRUSTED_ASSOCIATIONS.some((a) => a.toUpperCase() === association)) {
+      return undefined;
+    }
+    return (
+      `the author ${pr.author ?? '(unknown)'} (${pr.authorAssociation ?? 'no association'}) is not trusted ` +
+      '(PR_TRUSTED_ASSOCIATIONS, PR_TRUSTED_AUTHORS), so the PR is not matched to issues; once the author is ' +
+      'trusted, the next event of the PR matches it'
+    );
+  }
+
   async match(pr: PullRequestFacts, options: MatchOptions): Promise<MatchResult & { prEmbedding?: string }> {
     const textHash = prTextHash(pr);
     const steps: MatchStepReport[] = [];
@@ -55,6 +70,16 @@ export class PrMatcherService {
       const reason = `a revert PR (${revertOf.prNumber ? `reverts #${revertOf.prNumber}` : `reverts "${revertOf.originalTitle}"`}): it undoes a fix, it is not one`;
       for (const step of ['identifier', 'semantic', 'llm'] as const) steps.push({ step, status: 'skipped', reason });
       return { textHash, links: [], steps, revertOf };
+    }
+
+    // Only trusted authors' PRs are matched automatically: anyone who can open a PR can name an
+    // issue's identifier in it, and a link moves the issue (In Review, and on through the deploy).
+    const untrusted = this.untrustedAuthor(pr);
+    if (untrusted !== undefined) {
+      for (const step of ['identifier', 'semantic', 'llm'] as const) {
+        steps.push({ step, status: 'skipped', reason: untrusted });
+      }
+      return { textHash, links: [], steps, revertOf: null };
     }
 
     // Step 1: identifiers.

@@ -170,6 +170,13 @@ export class EnvironmentSchema {
   @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_CANDIDATE_FLOOR = 0.15;
   /** The LLM judge links only at or above this confidence. */
   @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_LLM_MIN_CONFIDENCE = 0.85;
+  /**
+   * Whose PRs are matched to issues automatically: a PR author whose GitHub author_association is
+   * one of these (an empty value trusts none)...
+   */
+  @Transform(toList) @IsString({ each: true }) PR_TRUSTED_ASSOCIATIONS: string[] = ['OWNER', 'MEMBER', 'COLLABORATOR'];
+  /** ...or whose login is one of these (the agent's GitHub App bot opens fixloop's own PRs). */
+  @Transform(toList) @IsString({ each: true }) PR_TRUSTED_AUTHORS: string[] = ['claude[bot]'];
   /** How many candidate issues the LLM judge sees. */
   @Transform(toNumber) @IsInt() @Min(1) @Max(50) MATCH_LLM_CANDIDATES = 8;
   /** Timeout of one embedding or LLM call. */

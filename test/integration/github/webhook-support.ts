@@ -62,6 +62,9 @@ export interface PrOverrides {
   mergeCommitSha?: string | null;
   owner?: string;
   repo?: string;
+  /** The PR author's login and `author_association` (the examples' author is the repository's OWNER). */
+  author?: string;
+  authorAssociation?: string;
 }
 
 /**
@@ -88,6 +91,8 @@ export function prPayload(o: PrOverrides = {}): Record<string, unknown> {
   if (o.base !== undefined) pr.base.ref = o.base;
   if (o.owner !== undefined) p.repository.owner.login = o.owner;
   if (o.repo !== undefined) p.repository.name = o.repo;
+  if (o.author !== undefined) pr.user.login = o.author;
+  if (o.authorAssociation !== undefined) pr.author_association = o.authorAssociation;
   const state = o.state ?? (action === 'closed' ? 'closed' : 'open');
   pr.state = state;
   if (o.merged) {

@@ -111,6 +111,43 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
       ]);
     });
 
+    it("does not match an untrusted author's PR, whatever it names; a trusted login or association is matched", async () => {
+      const issue = await seedIssue(t.dataSource);
+      const title = `${issue.identifier}: fix the cart total`;
+      const outsider = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 21, title, author: 'mallory', authorAssociation: 'FIRST_TIME_CONTRIBUTOR' }),
+      ).expect(200);
+      expect(outsider.body.linked).toEqual([]);
+      expect(await linksOf(t.dataSource, 21)).toEqual([]);
+      const run = await latestRun(t.dataSource, 21);
+      for (const name of ['identifier', 'semantic', 'llm']) {
+        expect(step(run, name)).toMatchObject({
+          status: 'skipped',
+          reason: expect.stringContaining('the author mallory (FIRST_TIME_CONTRIBUTOR) is not trusted'),
+        });
+      }
+      const [{ status }] = (await t.dataSource.query(`SELECT status FROM issues WHERE id = $1`, [issue.id])) as {
+        status: string;
+      }[];
+      expect(status).toBe('triage');
+
+      // The agent's bot (PR_TRUSTED_AUTHORS, any case) and a member (PR_TRUSTED_ASSOCIATIONS) are matched.
+      const bot = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 22, title, author: 'Claude[bot]', authorAssociation: 'NONE' }),
+      ).expect(200);
+      expect(bot.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+      const member = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 23, title, author: 'alice', authorAssociation: 'member' }),
+      ).expect(200);
+      expect(member.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+    });
+
     it('an identifier of an issue merged into another links the surviving issue', async () => {
       const target = await seedIssue(t.dataSource);
       const merged = await seedIssue(t.dataSource, { status: 'closed' });
