@@ -180,7 +180,10 @@ export class IssueLinksRepository {
     return rows[0]!.id;
   }
 
-  /** The latest run of a PR over the same text with no failed step (steps 2 and 3 are not repeated for it). */
+  /**
+   * The latest run of a PR over the same text with no failed step, that read it (not one skipped for an
+   * untrusted author): steps 2 and 3 are not repeated for it.
+   */
   async latestRunWithText(
     owner: string,
     repo: string,
@@ -190,6 +193,7 @@ export class IssueLinksRepository {
     const rows = (await this.dataSource.query(
       `SELECT id, outcome FROM pr_match_runs WHERE repo_owner = $1 AND repo_name = $2 AND pr_number = $3 AND text_hash = $4
           AND NOT (steps @> '[{"status":"failed"}]'::jsonb)
+          AND NOT (steps @> '[{"details":{"untrustedAuthor":true}}]'::jsonb)
         ORDER BY created_at DESC LIMIT 1`,
       [owner, repo, number, textHash],
     )) as { id: string; outcome: string }[];

@@ -77,7 +77,7 @@ export class PrMatcherService {
     const untrusted = this.untrustedAuthor(pr);
     if (untrusted !== undefined) {
       for (const step of ['identifier', 'semantic', 'llm'] as const) {
-        steps.push({ step, status: 'skipped', reason: untrusted });
+        steps.push({ step, status: 'skipped', reason: untrusted, details: { untrustedAuthor: true } });
       }
       return { textHash, links: [], steps, revertOf: null };
     }

@@ -5,7 +5,8 @@ import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { IssueCreated, PullRequestLinked } from '../../../src/shared/events/event-catalogue';
 import { IssueEmbeddingService } from '../../../src/modules/matching/issue-embedding.service';
 import { seedIssue } from '../../factories/issue.factory';
-import { TestApp, adminAuth, agentAuth, startTestApp } from '../../support/test-app';
+import { IssueLinksRepository } from '../../../src/modules/matching/issue-links.repository';
+import { TestApp, adminAuth, agentAuth, overrideConfig, startTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
 import { FakeLlmServer } from './fake-llm';
 
@@ -132,6 +133,26 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
         status: string;
       }[];
       expect(status).toBe('triage');
+
+      // Once the author is trusted, the PR's next event is matched: the skipped run does not count
+      // as having read the PR's text.
+      const [{ text_hash }] = (await t.dataSource.query(
+        `SELECT text_hash FROM pr_match_runs WHERE pr_number = 21`,
+      )) as { text_hash: string }[];
+      expect(await t.app.get(IssueLinksRepository).latestRunWithText('Codertocat', 'Hello-World', 21, text_hash)).toBe(
+        null,
+      );
+      const restore = overrideConfig(t, { PR_TRUSTED_AUTHORS: ['claude[bot]', 'mallory'] });
+      try {
+        const again = await deliver(
+          t.http,
+          'pull_request',
+          prPayload({ number: 21, title, author: 'mallory', authorAssociation: 'FIRST_TIME_CONTRIBUTOR' }),
+        ).expect(200);
+        expect(again.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+      } finally {
+        restore();
+      }
 
       // The agent's bot (PR_TRUSTED_AUTHORS, any case) and a member (PR_TRUSTED_ASSOCIATIONS) are matched.
       const bot = await deliver(
