@@ -115,12 +115,13 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
     it("does not match an untrusted author's PR, whatever it names; a trusted login or association is matched", async () => {
       const issue = await seedIssue(t.dataSource);
       const title = `${issue.identifier}: fix the cart total`;
-      const outsider = await deliver(
-        t.http,
-        'pull_request',
-        prPayload({ number: 21, title, author: 'mallory', authorAssociation: 'FIRST_TIME_CONTRIBUTOR' }),
-      ).expect(200);
-      expect(outsider.body.linked).toEqual([]);
+      /** The issues PR `number` (titled with the identifier) gets linked to when opened by `author`. */
+      const linkedWhenOpenedBy = async (number: number, author: string, authorAssociation: string) =>
+        (await deliver(t.http, 'pull_request', prPayload({ number, title, author, authorAssociation })).expect(200))
+          .body.linked as unknown[];
+      const byIdentifier = [{ identifier: issue.identifier, method: 'identifier' }];
+
+      expect(await linkedWhenOpenedBy(21, 'mallory', 'FIRST_TIME_CONTRIBUTOR')).toEqual([]);
       expect(await linksOf(t.dataSource, 21)).toEqual([]);
       const run = await latestRun(t.dataSource, 21);
       for (const name of ['identifier', 'semantic', 'llm']) {
@@ -144,29 +145,14 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
       );
       const restore = overrideConfig(t, { PR_TRUSTED_AUTHORS: ['claude[bot]', 'mallory'] });
       try {
-        const again = await deliver(
-          t.http,
-          'pull_request',
-          prPayload({ number: 21, title, author: 'mallory', authorAssociation: 'FIRST_TIME_CONTRIBUTOR' }),
-        ).expect(200);
-        expect(again.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+        expect(await linkedWhenOpenedBy(21, 'mallory', 'FIRST_TIME_CONTRIBUTOR')).toEqual(byIdentifier);
       } finally {
         restore();
       }
 
       // The agent's bot (PR_TRUSTED_AUTHORS, any case) and a member (PR_TRUSTED_ASSOCIATIONS) are matched.
-      const bot = await deliver(
-        t.http,
-        'pull_request',
-        prPayload({ number: 22, title, author: 'Claude[bot]', authorAssociation: 'NONE' }),
-      ).expect(200);
-      expect(bot.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
-      const member = await deliver(
-        t.http,
-        'pull_request',
-        prPayload({ number: 23, title, author: 'alice', authorAssociation: 'member' }),
-      ).expect(200);
-      expect(member.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+      expect(await linkedWhenOpenedBy(22, 'Claude[bot]', 'NONE')).toEqual(byIdentifier);
+      expect(await linkedWhenOpenedBy(23, 'alice', 'member')).toEqual(byIdentifier);
     });
 
     it('an identifier of an issue merged into another links the surviving issue', async () => {
