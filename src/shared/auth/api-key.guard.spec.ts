@@ -1,4 +1,4 @@
-import { offeredCredential, safeEqual } from './api-key.guard';
+import { matchingSecret, offeredCredential, safeEqual } from './api-key.guard';
 
 describe('api key credentials', () => {
   it('reads a Bearer token', () => {
@@ -25,5 +25,14 @@ describe('api key credentials', () => {
     // the configured side's digest is kept: asking again still compares the offered value
     expect(safeEqual('abd', 'abc')).toBe(false);
     expect(safeEqual('abc', 'abc')).toBe(true);
+  });
+
+  it('matches one offered credential against several secrets: the first equal one, or -1', () => {
+    const secrets = ['admin-key-0123456789', 'agent-key-0123456789', 'ingest-secret'];
+    expect(matchingSecret('agent-key-0123456789', secrets)).toBe(1);
+    expect(matchingSecret('ingest-secret', secrets)).toBe(2);
+    expect(matchingSecret('ingest-secreT', secrets)).toBe(-1);
+    expect(matchingSecret('same', ['other', 'same', 'same'])).toBe(1);
+    expect(matchingSecret('x', [])).toBe(-1);
   });
 });

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { DomainError } from '../errors/domain-error';
 import { headerOf } from '../http/request-headers';
@@ -11,7 +11,7 @@ import { AUTH_SCOPES_KEY, AuthScope } from './auth-scope';
 const expectedDigests = new Map<string, Buffer>();
 const MAX_EXPECTED_DIGESTS = 32;
 
-const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
+const sha256 = (value: string): Buffer => hash('sha256', value, 'buffer');
 
 /**
  * Constant-time comparison of an offered credential with a configured secret that does not leak
@@ -19,12 +19,30 @@ const sha256 = (value: string): Buffer => createHash('sha256').update(value).dig
  * runs for every ingest request); `expected` must therefore be configuration, never request input.
  */
 export function safeEqual(offered: string, expected: string): boolean {
+  return matchingSecret(offered, [expected]) === 0;
+}
+
+/**
+ * `safeEqual` against several configured secrets at once: the offered credential is hashed once and
+ * compared with every secret (no early exit, so timing does not tell which matched). Returns the
+ * index of the first secret it equals, or -1.
+ */
+export function matchingSecret(offered: string, expected: readonly string[]): number {
+  const digest = sha256(offered);
+  let found = -1;
+  expected.forEach((secret, i) => {
+    if (timingSafeEqual(digest, expectedDigest(secret)) && found === -1) found = i;
+  });
+  return found;
+}
+
+function expectedDigest(expected: string): Buffer {
   let digest = expectedDigests.get(expected);
   if (digest === undefined) {
     digest = sha256(expected);
     if (expectedDigests.size < MAX_EXPECTED_DIGESTS) expectedDigests.set(expected, digest);
   }
-  return timingSafeEqual(sha256(offered), digest);
+  return digest;
 }
 
 /** The credential offered: a Bearer token, or the password of HTTP Basic auth. */
@@ -78,12 +96,8 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private scopeOf(credential: string): AuthScope | undefined {
-    // Check every key (no early exit) so timing does not tell which one matched.
-    const matches: [AuthScope, boolean][] = [
-      ['admin', safeEqual(credential, this.config.ADMIN_API_KEY)],
-      ['agent', safeEqual(credential, this.config.AGENT_API_KEY)],
-      ['ingest', safeEqual(credential, this.config.LOKI_WEBHOOK_SECRET)],
-    ];
-    return matches.find(([, ok]) => ok)?.[0];
+    const scopes: AuthScope[] = ['admin', 'agent', 'ingest'];
+    const { ADMIN_API_KEY, AGENT_API_KEY, LOKI_WEBHOOK_SECRET } = this.config;
+    return scopes[matchingSecret(credential, [ADMIN_API_KEY, AGENT_API_KEY, LOKI_WEBHOOK_SECRET])];
   }
 }

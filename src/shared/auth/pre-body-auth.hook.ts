@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { headerOf, pathOf } from '../http/request-headers';
 import { correlationIdOf } from '../logging/correlation-id.hooks';
-import { offeredCredential, safeEqual } from './api-key.guard';
+import { matchingSecret, offeredCredential } from './api-key.guard';
 
 export interface PreBodyAuthRoute {
   path: string;
@@ -23,7 +23,7 @@ export function preBodyAuth(routes: readonly PreBodyAuthRoute[], knownKeys: () =
     if (route.deferToHeader && headerOf(req, route.deferToHeader) !== undefined) return;
     const credential = offeredCredential(headerOf(req, 'authorization'));
     // Any of fixloop's keys passes here; the route's guard answers 403 to a key of the wrong scope.
-    if (credential !== undefined && knownKeys().some((k) => safeEqual(credential, k))) return;
+    if (credential !== undefined && matchingSecret(credential, knownKeys()) >= 0) return;
     await reply
       .code(401)
       .header('WWW-Authenticate', 'Bearer')

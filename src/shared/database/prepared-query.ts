@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EntityManager, QueryFailedError } from 'typeorm';
 
 /** The part of node-postgres' client this helper uses (PGlite's node-postgres adapter has it too). */
@@ -36,10 +36,10 @@ export async function queryPrepared<T>(
 const hashes = new Map<string, string>();
 
 function statementHash(text: string): string {
-  let hash = hashes.get(text);
-  if (hash === undefined) {
-    hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
-    hashes.set(text, hash);
+  let digest = hashes.get(text);
+  if (digest === undefined) {
+    digest = hash('sha256', text).slice(0, 16);
+    hashes.set(text, digest);
   }
-  return hash;
+  return digest;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The fingerprint of one normalised message within its scope: hex sha256 of
@@ -6,5 +6,6 @@ import { createHash } from 'node:crypto';
  * decisions (merges) are recorded beside it, as aliases, never by rewriting it.
  */
 export function fingerprint(source: string, feature: string, normalizedMessage: string): string {
-  return createHash('sha256').update(`${source}|${feature}|${normalizedMessage}`).digest('hex');
+  // One-shot `hash` (UTF-8, as `createHash().update(string)`): a hash object per message cost 2.5x as much.
+  return hash('sha256', `${source}|${feature}|${normalizedMessage}`);
 }

@@ -1,8 +1,16 @@
+import { createHash } from 'node:crypto';
 import { deliveryKey } from './delivery-key';
 
 describe(deliveryKey.name, () => {
   it('is a kind-prefixed SHA-256 hex digest', () => {
     expect(deliveryKey('loki', 'a')).toMatch(/^loki:[0-9a-f]{64}$/);
+  });
+
+  it('is the SHA-256 of the canonical JSON, UTF-8 encoded: keys stored before an upgrade still match', () => {
+    const json = '["grafana","fp-1",{"a":2,"b":"ünïcode ✓"}]';
+    expect(deliveryKey('grafana', 'fp-1', { b: 'ünïcode ✓', a: 2 })).toBe(
+      `grafana:${createHash('sha256').update(json, 'utf8').digest('hex')}`,
+    );
   });
 
   it('is stable across object key order and nesting', () => {

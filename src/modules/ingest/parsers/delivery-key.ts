@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import type { ObservationKind } from './observation';
 
@@ -21,8 +21,5 @@ function canonical(value: Hashable): unknown {
  * thing maps to the same key.
  */
 export function deliveryKey(kind: ObservationKind, ...parts: Hashable[]): string {
-  const digest = createHash('sha256')
-    .update(JSON.stringify(canonical([kind, ...parts])))
-    .digest('hex');
-  return `${kind}:${digest}`;
+  return `${kind}:${hash('sha256', JSON.stringify(canonical([kind, ...parts])))}`;
 }
