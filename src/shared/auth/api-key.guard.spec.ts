@@ -15,6 +15,19 @@ describe('api key credentials', () => {
     expect(offeredCredential(undefined)).toBeUndefined();
     expect(offeredCredential('Bearer')).toBeUndefined();
     expect(offeredCredential('Token abc')).toBeUndefined();
+    expect(offeredCredential('abc')).toBeUndefined();
+  });
+
+  it('keeps a Bearer value whole (inner spaces as sent), trimming only around it', () => {
+    expect(offeredCredential('  BEARER   s3cr3t:with  two spaces  ')).toBe('s3cr3t:with  two spaces');
+  });
+
+  it('offers nothing for Basic auth that is not standard base64 of user:password', () => {
+    expect(offeredCredential('Basic !!!notbase64')).toBeUndefined();
+    // URL-safe base64 is not what RFC 7617 clients send; Buffer would have decoded it leniently
+    expect(offeredCredential('Basic dXNlcjpw-_Fz')).toBeUndefined();
+    expect(offeredCredential(`Basic ${Buffer.from('no-colon').toString('base64')}`)).toBeUndefined();
+    expect(offeredCredential(`Basic ${Buffer.from('user:').toString('base64')}`)).toBe('');
   });
 
   it('compares in constant time and exactly', () => {

@@ -45,19 +45,29 @@ function expectedDigest(expected: string): Buffer {
   return digest;
 }
 
-/** The credential offered: a Bearer token, or the password of HTTP Basic auth. */
+/**
+ * The credential offered in an `Authorization` header, as Grafana, Alertmanager (`http_config`),
+ * Loki clients and API callers send it; the one parser of that header for every route:
+ * - `Bearer <credential>`: everything after the scheme, surrounding whitespace trimmed;
+ * - `Basic base64(<any user>:<password>)`: the password (the user name is ignored); the value must
+ *   be standard base64 (RFC 7617), anything else offers nothing.
+ * Schemes are case-insensitive. Undefined for other schemes, an empty value or a malformed header.
+ */
 export function offeredCredential(authorization: string | undefined): string | undefined {
   if (!authorization) return undefined;
-  const [scheme, ...rest] = authorization.trim().split(/\s+/);
-  const value = rest.join(' ');
-  if (!value) return undefined;
-  if (/^bearer$/i.test(scheme)) return value;
-  if (/^basic$/i.test(scheme)) {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon >= 0 ? decoded.slice(colon + 1) : undefined;
-  }
+  const match = /^\s*([A-Za-z]+)\s+(\S.*?)\s*$/.exec(authorization);
+  if (match === null) return undefined;
+  const scheme = match[1].toLowerCase();
+  if (scheme === 'bearer') return match[2];
+  if (scheme === 'basic') return basicPassword(match[2]);
   return undefined;
+}
+
+function basicPassword(credentials: string): string | undefined {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
 }
 
 /**
