@@ -27,32 +27,46 @@ export function readPullRequest(payload: unknown): { action: string; pr: PullReq
   const pr = obj(p?.pull_request);
   const action = str(p?.action);
   if (!p || !pr || !action) throw new PayloadError('a pull_request event needs action and pull_request');
-  const number = num(pr.number) ?? num(p.number);
+  return { action, pr: pullRequestFacts(pr, num(p.number), repoOf(p)) };
+}
+
+/**
+ * The facts of a pull request as GitHub's REST API returns it (`GET /repos/{owner}/{repo}/pulls/{n}`):
+ * the same object as a webhook's `pull_request`, its repository under `base.repo`.
+ */
+export function readPullRequestResource(resource: unknown): PullRequestFacts {
+  const pr = obj(resource);
+  if (!pr) throw new PayloadError('a pull request must be an object');
+  return pullRequestFacts(pr, null, repoOf({ repository: obj(pr.base)?.repo }));
+}
+
+function pullRequestFacts(
+  pr: Obj,
+  numberFallback: number | null,
+  repo: { owner: string; name: string },
+): PullRequestFacts {
+  const number = num(pr.number) ?? numberFallback;
   const title = str(pr.title);
   if (number === null || title === null)
     throw new PayloadError('pull_request.number and pull_request.title are required');
-  const { owner, name } = repoOf(p);
   const merged = pr.merged === true;
   return {
-    action,
-    pr: {
-      repoOwner: owner,
-      repoName: name,
-      number,
-      title,
-      body: str(pr.body),
-      url: str(pr.html_url),
-      headBranch: str(obj(pr.head)?.ref),
-      baseBranch: str(obj(pr.base)?.ref),
-      headSha: str(obj(pr.head)?.sha),
-      state: str(pr.state) === 'closed' ? 'closed' : 'open',
-      merged,
-      mergedAt: merged ? date(pr.merged_at) : null,
-      // Before a merge GitHub's merge_commit_sha is a test merge: only a merged PR's counts.
-      mergeCommitSha: merged ? str(pr.merge_commit_sha) : null,
-      author: str(obj(pr.user)?.login),
-      authorAssociation: str(pr.author_association),
-    },
+    repoOwner: repo.owner,
+    repoName: repo.name,
+    number,
+    title,
+    body: str(pr.body),
+    url: str(pr.html_url),
+    headBranch: str(obj(pr.head)?.ref),
+    baseBranch: str(obj(pr.base)?.ref),
+    headSha: str(obj(pr.head)?.sha),
+    state: str(pr.state) === 'closed' ? 'closed' : 'open',
+    merged,
+    mergedAt: merged ? date(pr.merged_at) : null,
+    // Before a merge GitHub's merge_commit_sha is a test merge: only a merged PR's counts.
+    mergeCommitSha: merged ? str(pr.merge_commit_sha) : null,
+    author: str(obj(pr.user)?.login),
+    authorAssociation: str(pr.author_association),
   };
 }
 

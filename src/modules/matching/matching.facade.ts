@@ -1,8 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { ConflictError, NotFoundError } from '../../shared/errors/domain-error';
+import { IssueSearchFacade } from '../issues/issue-search.facade';
+import { IssueSnapshot } from '../issues/issue-status.contract';
+import { Actor } from '../issues/issues.facade';
+import { parseRevert } from './identifier-matcher';
 import { IssueLinksRepository } from './issue-links.repository';
 import { MatchResult, PullRequestAction, PullRequestFacts, UndeployedLink } from './matching.contract';
-import { PrMatcherService } from './pr-matcher.service';
+import { PrMatcherService, prTextHash } from './pr-matcher.service';
 import { PullRequestEventResult, PullRequestTrackerService } from './pull-request-tracker.service';
 
 export type PreparedMatch = (MatchResult & { prEmbedding?: string }) | null;
@@ -22,6 +27,7 @@ export class MatchingFacade {
     private readonly matcher: PrMatcherService,
     private readonly tracker: PullRequestTrackerService,
     private readonly links: IssueLinksRepository,
+    private readonly issueSearch: IssueSearchFacade,
   ) {}
 
   /**
@@ -43,6 +49,59 @@ export class MatchingFacade {
     deliveryId: string | null,
   ): Promise<PullRequestEventResult> {
     return this.tracker.apply(manager, action, pr, prepared, deliveryId);
+  }
+
+  /**
+   * A person links a PR to an issue (method `manual`), in the caller's transaction: the match run
+   * and the link record who did it and why, and the issue follows the PR as if matching had linked
+   * it (open -> in_review, merged into STAGING_BRANCH -> in_staging, merged elsewhere -> waiting for
+   * the production deploy). The author's trust is not asked (PR_TRUSTED_*): the person vouches for
+   * the PR, and its later events keep the link's state. An identifier merged into another issue
+   * links the surviving issue. Not found: the issue. Conflict: the PR is a revert, was closed
+   * without merge, or is already linked to the issue (also when another request linked it first).
+   */
+  async linkByHand(
+    manager: EntityManager,
+    identifier: string,
+    pr: PullRequestFacts,
+    actor: Actor,
+    reason?: string,
+  ): Promise<PullRequestEventResult & { issue: IssueSnapshot }> {
+    const issue = (await this.issueSearch.resolveIdentifiers([identifier], manager)).get(identifier);
+    if (!issue) throw new NotFoundError('ISSUE_NOT_FOUND', `No issue ${identifier}`);
+    const ref = `${pr.repoOwner}/${pr.repoName}#${pr.number}`;
+    if (parseRevert(pr.title, pr.body)) {
+      throw new ConflictError('PR_IS_REVERT', `${ref} reverts another PR: it undoes a fix and is not linked as one`);
+    }
+    if (pr.state === 'closed' && !pr.merged) {
+      throw new ConflictError('PR_CLOSED_UNMERGED', `${ref} was closed without merge: it carries no fix to follow`);
+    }
+    const linked = () => new ConflictError('PR_ALREADY_LINKED', `${ref} is already linked to ${issue.identifier}`);
+    const existing = await this.links.linksOfPr(pr.repoOwner, pr.repoName, pr.number, manager);
+    if (existing.some((l) => l.issueId === issue.id)) throw linked();
+    const match: MatchResult = {
+      textHash: prTextHash(pr),
+      steps: [],
+      revertOf: null,
+      links: [
+        {
+          issueId: issue.id,
+          identifier: issue.identifier,
+          method: 'manual',
+          score: null,
+          evidence: {
+            step: 'manual',
+            by: actor.name,
+            ...(reason !== undefined ? { reason } : {}),
+            ...(identifier !== issue.identifier ? { requested: identifier, mergedInto: issue.identifier } : {}),
+          },
+        },
+      ],
+    };
+    const result = await this.tracker.apply(manager, 'linked_by_hand', pr, match, null, actor);
+    // Another request linked it between the check and the insert: nothing of this one is kept.
+    if (result.linked.length === 0) throw linked();
+    return { ...result, issue };
   }
 
   /** Merged links no production deploy has carried yet; `lock` takes row locks (inside a transaction). */

@@ -10,7 +10,7 @@ import { IssueStatus, canTransition } from '../issues/issue-status.contract';
 import { EMBEDDING_PROVIDER, EmbeddingProvider } from './embeddings/embedding-provider';
 import { parseRevert } from './identifier-matcher';
 import { IssueLinksRepository, IssuePrRow } from './issue-links.repository';
-import { MatchMethod, MatchResult, PullRequestAction, PullRequestFacts } from './matching.contract';
+import { MatchMethod, MatchResult, ProposedLink, PullRequestAction, PullRequestFacts } from './matching.contract';
 
 export interface LinkedPr {
   issueId: string;
@@ -65,6 +65,7 @@ export class PullRequestTrackerService {
     pr: PullRequestFacts,
     match: (MatchResult & { prEmbedding?: string }) | null,
     deliveryId: string | null,
+    actor: Actor = ACTOR,
   ): Promise<PullRequestEventResult> {
     const ref = `${pr.repoOwner}/${pr.repoName}#${pr.number}`;
     const linked: LinkedPr[] = [];
@@ -91,11 +92,11 @@ export class PullRequestTrackerService {
         }
         await this.issues.recordHistory(m, {
           issueId: link.issueId,
-          actor: ACTOR,
+          actor,
           field: 'pull_request',
           from: null,
           to: ref,
-          reason: `PR ${ref} linked by ${link.method}${link.score !== null ? ` (score ${link.score})` : ''}`,
+          reason: linkReason(ref, link, actor),
           data: {
             url: pr.url,
             title: pr.title,
@@ -118,7 +119,7 @@ export class PullRequestTrackerService {
       if (prev !== null && prev !== next) {
         await this.issues.recordHistory(m, {
           issueId: row.issueId,
-          actor: ACTOR,
+          actor,
           field: 'pull_request_state',
           from: prev,
           to: next,
@@ -130,7 +131,7 @@ export class PullRequestTrackerService {
       const data = { pr: pr.number, repo: `${pr.repoOwner}/${pr.repoName}`, url: pr.url, action };
       if (next === 'open') {
         const why = isNew ? `PR ${ref} linked` : action === 'reopened' ? `PR ${ref} reopened` : `PR ${ref} open`;
-        await this.move(m, row.issueId, BEFORE_REVIEW, 'in_review', why, data, moves);
+        await this.move(m, row.issueId, BEFORE_REVIEW, 'in_review', why, data, moves, actor);
       } else if (next === 'merged') {
         mergedNow.push({ issuePrId: row.id, issueId: row.issueId });
         if (pr.baseBranch === this.config.STAGING_BRANCH) {
@@ -142,6 +143,7 @@ export class PullRequestTrackerService {
             `PR ${ref} merged into ${pr.baseBranch}`,
             data,
             moves,
+            actor,
           );
         } else {
           await this.move(
@@ -152,10 +154,11 @@ export class PullRequestTrackerService {
             `PR ${ref} merged into ${pr.baseBranch ?? 'its base'}`,
             data,
             moves,
+            actor,
           );
           await this.issues.recordHistory(m, {
             issueId: row.issueId,
-            actor: ACTOR,
+            actor,
             field: 'pull_request',
             to: ref,
             reason: `merged into ${pr.baseBranch ?? 'its base'}, not ${this.config.STAGING_BRANCH}: waiting for a production deploy`,
@@ -165,11 +168,20 @@ export class PullRequestTrackerService {
       } else if (next === 'closed') {
         const others = await this.links.countLiveLinksOfIssue(m, row.issueId, row.id);
         if (others === 0) {
-          await this.move(m, row.issueId, ['in_review'], 'triage', `PR ${ref} closed without merge`, data, moves);
+          await this.move(
+            m,
+            row.issueId,
+            ['in_review'],
+            'triage',
+            `PR ${ref} closed without merge`,
+            data,
+            moves,
+            actor,
+          );
         } else {
           await this.issues.recordHistory(m, {
             issueId: row.issueId,
-            actor: ACTOR,
+            actor,
             field: 'pull_request',
             to: ref,
             reason: `PR ${ref} closed without merge; ${others} other PR(s) still carry a fix`,
@@ -192,18 +204,27 @@ export class PullRequestTrackerService {
           reverted.push(o.id);
           await this.issues.recordHistory(m, {
             issueId: o.issueId,
-            actor: ACTOR,
+            actor,
             field: 'pull_request_state',
             from: o.state,
             to: 'reverted',
             reason: `PR ${origRef} reverted by PR ${ref}`,
             data,
           });
-          await this.move(m, o.issueId, AFTER_FIX, 'triage', `fix PR ${origRef} reverted by PR ${ref}`, data, moves);
+          await this.move(
+            m,
+            o.issueId,
+            AFTER_FIX,
+            'triage',
+            `fix PR ${origRef} reverted by PR ${ref}`,
+            data,
+            moves,
+            actor,
+          );
         } else if (!pr.merged && pr.state === 'open' && (action === 'opened' || action === 'reopened')) {
           await this.issues.recordHistory(m, {
             issueId: o.issueId,
-            actor: ACTOR,
+            actor,
             field: 'pull_request',
             to: ref,
             reason: `a revert of PR ${origRef} was proposed in PR ${ref}`,
@@ -227,7 +248,7 @@ export class PullRequestTrackerService {
         for (const mv of moves) {
           await this.events.emit(
             'issue.status_changed',
-            new IssueStatusChanged(mv.issueId, mv.from, mv.to, ACTOR.name, mv.reason),
+            new IssueStatusChanged(mv.issueId, mv.from, mv.to, actor.name, mv.reason),
           );
         }
         // After the status events: a deploy that already carried this merge moves the issue on from here.
@@ -256,15 +277,25 @@ export class PullRequestTrackerService {
     reason: string,
     data: Record<string, unknown>,
     moves: StatusMove[],
+    actor: Actor,
   ): Promise<void> {
     const issue = await this.issues.findById(issueId, m);
     if (!issue || !from.includes(issue.status) || !canTransition(issue.status, to)) return;
     try {
-      const prev = await this.issues.transition(m, issueId, to, ACTOR, reason, data);
+      const prev = await this.issues.transition(m, issueId, to, actor, reason, data);
       if (prev) moves.push({ issueId, from: prev, to, reason });
     } catch (err) {
       // The status changed between the read and the lock: leave the issue where it is.
       if (!(err instanceof DomainError && err.code === 'ISSUE_INVALID_TRANSITION')) throw err;
     }
   }
+}
+
+/** The history line of a new link: the matching step and its score, or who linked it by hand and why. */
+function linkReason(ref: string, link: ProposedLink, actor: Actor): string {
+  if (link.method === 'manual') {
+    const why = typeof link.evidence.reason === 'string' ? `: ${link.evidence.reason}` : '';
+    return `PR ${ref} linked by hand by ${actor.name}${why}`;
+  }
+  return `PR ${ref} linked by ${link.method}${link.score !== null ? ` (score ${link.score})` : ''}`;
 }
