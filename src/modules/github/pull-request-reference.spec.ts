@@ -34,5 +34,11 @@ describe(parsePullRequestReference.name, () => {
       error: expect.stringMatching(/between 1 and/),
     });
     expect(parsePullRequestReference('../etc/passwd#1', fallback)).toEqual({ error: expect.stringMatching(/PR URL/) });
+    expect(parsePullRequestReference('https://github.com/octo/../pull/1', fallback)).toEqual({
+      error: expect.stringMatching(/names no repository/),
+    });
+    expect(parsePullRequestReference('octo/.#1', fallback)).toEqual({
+      error: expect.stringMatching(/names no repository/),
+    });
   });
 });

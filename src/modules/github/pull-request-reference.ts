@@ -42,6 +42,8 @@ export function parsePullRequestReference(
     }
     ref = { owner: defaultRepo.owner, repo: defaultRepo.repo, number: Number(bare[1]) };
   }
+  // GitHub allows neither as a repository name; in an API path they would walk up a segment.
+  if (ref.repo === '.' || ref.repo === '..') return { error: `pullRequest names no repository ("${ref.repo}")` };
   if (!Number.isSafeInteger(ref.number) || ref.number < 1 || ref.number > MAX_NUMBER) {
     return { error: `pullRequest number must be between 1 and ${MAX_NUMBER}; got ${ref.number}` };
   }
