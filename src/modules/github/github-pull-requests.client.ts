@@ -17,19 +17,22 @@ const silent = { debug: () => undefined, info: () => undefined, warn: () => unde
  */
 @Injectable()
 export class GithubPullRequestsClient {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  private readonly octokit: Octokit;
 
-  async get(ref: PullRequestReference): Promise<PullRequestFacts | null> {
-    const octokit = new Octokit({
-      ...(this.config.GITHUB_TOKEN ? { auth: this.config.GITHUB_TOKEN } : {}),
-      baseUrl: this.config.GITHUB_API_URL.replace(/\/+$/, ''),
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.octokit = new Octokit({
+      ...(config.GITHUB_TOKEN ? { auth: config.GITHUB_TOKEN } : {}),
+      baseUrl: config.GITHUB_API_URL.replace(/\/+$/, ''),
       userAgent: `fixloop/${APP_VERSION}`,
       request: { retries: 0 },
       log: silent,
     });
+  }
+
+  async get(ref: PullRequestReference): Promise<PullRequestFacts | null> {
     let data: unknown;
     try {
-      ({ data } = await octokit.rest.pulls.get({
+      ({ data } = await this.octokit.rest.pulls.get({
         owner: ref.owner,
         repo: ref.repo,
         pull_number: ref.number,

@@ -94,8 +94,8 @@ export class IssueLinksRepository {
     return rows.map(toRow);
   }
 
-  async linksOfPr(owner: string, repo: string, number: number, manager?: EntityManager): Promise<IssuePrRow[]> {
-    const rows = (await (manager ?? this.dataSource.manager).query(
+  async linksOfPr(owner: string, repo: string, number: number): Promise<IssuePrRow[]> {
+    const rows = (await this.dataSource.query(
       `SELECT ${COLUMNS} FROM issue_prs WHERE repo_owner = $1 AND repo_name = $2 AND pr_number = $3 ORDER BY created_at, id`,
       [owner, repo, number],
     )) as RawIssuePr[];

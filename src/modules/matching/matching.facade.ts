@@ -58,7 +58,7 @@ export class MatchingFacade {
    * the production deploy). The author's trust is not asked (PR_TRUSTED_*): the person vouches for
    * the PR, and its later events keep the link's state. An identifier merged into another issue
    * links the surviving issue. Not found: the issue. Conflict: the PR is a revert, was closed
-   * without merge, or is already linked to the issue (also when another request linked it first).
+   * without merge, or is already linked to the issue.
    */
   async linkByHand(
     manager: EntityManager,
@@ -76,9 +76,6 @@ export class MatchingFacade {
     if (pr.state === 'closed' && !pr.merged) {
       throw new ConflictError('PR_CLOSED_UNMERGED', `${ref} was closed without merge: it carries no fix to follow`);
     }
-    const linked = () => new ConflictError('PR_ALREADY_LINKED', `${ref} is already linked to ${issue.identifier}`);
-    const existing = await this.links.linksOfPr(pr.repoOwner, pr.repoName, pr.number, manager);
-    if (existing.some((l) => l.issueId === issue.id)) throw linked();
     const match: MatchResult = {
       textHash: prTextHash(pr),
       steps: [],
@@ -99,8 +96,10 @@ export class MatchingFacade {
       ],
     };
     const result = await this.tracker.apply(manager, 'linked_by_hand', pr, match, null, actor);
-    // Another request linked it between the check and the insert: nothing of this one is kept.
-    if (result.linked.length === 0) throw linked();
+    // The link existed already (the insert met it): the caller's transaction rolls back what apply wrote.
+    if (result.linked.length === 0) {
+      throw new ConflictError('PR_ALREADY_LINKED', `${ref} is already linked to ${issue.identifier}`);
+    }
     return { ...result, issue };
   }
 
