@@ -2,10 +2,9 @@ import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../shared/auth/auth-scope';
 import { ApiErrorResponses } from '../../shared/errors/api-error-responses';
+import { ADMIN_ACTOR } from '../issues/issues.facade';
 import { MergeIssueDto, MergeResultView, UnmergeIssueDto } from './dto/merge-issue.dto';
 import { IssueMergeService } from './issue-merge.service';
-
-const PERSON = { name: 'admin', type: 'user' } as const;
 
 @ApiTags('issues')
 @RequireScope('admin')
@@ -22,7 +21,7 @@ export class DedupController {
   })
   @ApiOkResponse({ type: MergeResultView })
   merge(@Param('identifier') identifier: string, @Body() body: MergeIssueDto): Promise<MergeResultView> {
-    return this.merges.merge(identifier, body.into, PERSON, body.reason);
+    return this.merges.merge(identifier, body.into, ADMIN_ACTOR, body.reason);
   }
 
   @Post(':identifier/unmerge')
@@ -30,6 +29,6 @@ export class DedupController {
   @ApiOperation({ summary: 'Undo the merge of this issue: its fingerprints come back, it reopens to triage' })
   @ApiOkResponse({ type: MergeResultView })
   unmerge(@Param('identifier') identifier: string, @Body() body: UnmergeIssueDto): Promise<MergeResultView> {
-    return this.merges.unmerge(identifier, PERSON, body.reason);
+    return this.merges.unmerge(identifier, ADMIN_ACTOR, body.reason);
   }
 }

@@ -2,10 +2,9 @@ import { Body, Controller, Param, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../shared/auth/auth-scope';
 import { ApiErrorResponses } from '../../shared/errors/api-error-responses';
+import { ADMIN_ACTOR } from '../issues/issues.facade';
 import { LinkPullRequestDto, LinkedPullRequestView } from './dto/link-pull-request.dto';
 import { PullRequestLinksService } from './pull-request-links.service';
-
-const PERSON = { name: 'admin', type: 'user' } as const;
 
 @ApiTags('issues')
 @RequireScope('admin')
@@ -23,6 +22,6 @@ export class PullRequestLinksController {
   @ApiCreatedResponse({ type: LinkedPullRequestView })
   @ApiErrorResponses(400, 401, 403, 404, 409, 503)
   link(@Param('identifier') identifier: string, @Body() body: LinkPullRequestDto): Promise<LinkedPullRequestView> {
-    return this.links.link(identifier, body.pullRequest, PERSON, body.reason);
+    return this.links.link(identifier, body.pullRequest, ADMIN_ACTOR, body.reason);
   }
 }

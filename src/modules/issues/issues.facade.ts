@@ -28,6 +28,9 @@ export const FIX_FAILED_LABEL = 'fix-failed';
 
 export const SYSTEM = (component: string): Actor => ({ name: `system:${component}`, type: 'system' });
 
+/** A person acting with the admin key (the admin API). */
+export const ADMIN_ACTOR: Actor = { name: 'admin', type: 'user' };
+
 /** A change of an issue's spawn fields (see `IssuesFacade.setSpawnState`); undefined = unchanged. */
 export interface SpawnStateChange {
   /** null when no spawn is pending or known any more (a cancelled first request). */

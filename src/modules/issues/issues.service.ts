@@ -9,11 +9,10 @@ import { UpdateIssueDto } from './dto/update-issue.dto';
 import { IssueEntity } from './entities/issue.entity';
 import { IssueViewsRepository } from './issue-views.repository';
 import { IssueStatus, formatPriority, parsePriority } from './issue-status.contract';
-import { Actor, HistoryEntry, IssuesFacade } from './issues.facade';
+import { ADMIN_ACTOR, HistoryEntry, IssuesFacade } from './issues.facade';
 import { IssueCursor, IssuesRepository } from './issues.repository';
 
 /** A person using the admin API. */
-export const ADMIN_ACTOR: Actor = { name: 'admin', type: 'user' };
 
 @Injectable()
 export class IssuesService {
