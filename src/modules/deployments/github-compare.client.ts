@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { createOctokit } from '../../shared/github/octokit';
 
 export type Containment = 'contained' | 'not_contained' | 'unknown_commit';
 
@@ -16,19 +17,7 @@ export class GithubCompareClient {
   private readonly logger = new Logger(GithubCompareClient.name);
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.octokit = new Octokit({
-      baseUrl: config.GITHUB_API_URL.replace(/\/+$/, ''),
-      ...(config.GITHUB_TOKEN ? { auth: config.GITHUB_TOKEN } : {}),
-      userAgent: 'fixloop',
-      request: { retries: 0 },
-      // Octokit logs failed requests itself; fixloop logs them once, where it handles them.
-      log: {
-        debug: () => undefined,
-        info: () => undefined,
-        warn: (message: string) => this.logger.debug(message),
-        error: (message: string) => this.logger.debug(message),
-      },
-    });
+    this.octokit = createOctokit(config, this.logger);
   }
 
   async contains(

@@ -1,13 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Octokit } from '@octokit/rest';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Octokit } from '@octokit/rest';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
-import { APP_VERSION } from '../../shared/version';
+import { createOctokit } from '../../shared/github/octokit';
 import { PullRequestFacts } from '../matching/matching.contract';
 import { PayloadError, readPullRequestResource } from './github-payloads';
 import type { PullRequestReference } from './pull-request-reference';
-
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * Reads one pull request from GitHub's REST API (`GET /repos/{owner}/{repo}/pulls/{number}`) with
@@ -17,16 +15,11 @@ const silent = { debug: () => undefined, info: () => undefined, warn: () => unde
  */
 @Injectable()
 export class GithubPullRequestsClient {
+  private readonly logger = new Logger(GithubPullRequestsClient.name);
   private readonly octokit: Octokit;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.octokit = new Octokit({
-      ...(config.GITHUB_TOKEN ? { auth: config.GITHUB_TOKEN } : {}),
-      baseUrl: config.GITHUB_API_URL.replace(/\/+$/, ''),
-      userAgent: `fixloop/${APP_VERSION}`,
-      request: { retries: 0 },
-      log: silent,
-    });
+    this.octokit = createOctokit(config, this.logger);
   }
 
   async get(ref: PullRequestReference): Promise<PullRequestFacts | null> {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Octokit } from '@octokit/rest';
-import { APP_VERSION } from '../../shared/version';
+import type { Octokit } from '@octokit/rest';
+import { createOctokit } from '../../shared/github/octokit';
 import type { WorkflowDispatchRequest } from './dispatch-inputs';
 
 export interface GitHubClientSettings {
@@ -40,8 +40,6 @@ interface HttpError {
   response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
 }
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
 /**
  * The spawn module's GitHub Actions client (Octokit, `baseUrl: GITHUB_API_URL`). It never retries
  * by itself: it classifies each answer so the dispatcher decides (and records) what happens next.
@@ -53,14 +51,7 @@ export class GitHubWorkflowClient {
   private runDetails = true;
 
   constructor(private readonly settings: GitHubClientSettings) {
-    this.octokit = this.dryRunReason
-      ? null
-      : new Octokit({
-          auth: settings.GITHUB_TOKEN,
-          baseUrl: settings.GITHUB_API_URL.replace(/\/+$/, ''),
-          userAgent: `fixloop/${APP_VERSION}`,
-          log: silent,
-        });
+    this.octokit = this.dryRunReason ? null : createOctokit(settings, this.logger);
   }
 
   /** Why dispatches are dry runs (no token or no repository configured), or null when they are real. */
