@@ -5,8 +5,10 @@
  * of every LogHub-2k CSV in $SHARED_DIR/loghub (default <repo>/../shared/loghub) and scores the keys
  * with that directory's ga.py. One configuration, one (source, feature) pair for every dataset.
  *
- *   npm run build && node bench/grouping/run.js [--json] [--keep DIR]
+ *   npm run build && node bench/grouping/run.js [--json] [--keep DIR] [--data DIR]
  *
+ * --data reads the CSVs (same columns: Content, EventId) from another directory, e.g. other
+ * LogHub-2k datasets held aside; they are still scored by the shared ga.py.
  * FIXLOOP_CLI overrides the command (default: `node bin/fixloop.js`), e.g. to point at another build.
  * The data is read at run time and never copied into the repository.
  */
@@ -22,6 +24,8 @@ const args = process.argv.slice(2);
 const asJson = args.includes('--json');
 const keepIndex = args.indexOf('--keep');
 const keepDir = keepIndex >= 0 ? args[keepIndex + 1] : undefined;
+const dataIndex = args.indexOf('--data');
+const dataDir = dataIndex >= 0 ? path.resolve(args[dataIndex + 1]) : loghub;
 const cli = (process.env.FIXLOOP_CLI || `node ${path.join(repo, 'bin', 'fixloop.js')}`).split(' ');
 const SOURCE = 'loghub';
 const FEATURE = 'bench';
@@ -49,14 +53,14 @@ function score(csvPath, predPath) {
 function main() {
   if (!fs.existsSync(loghub)) throw new Error(`no LogHub data in ${loghub} (set SHARED_DIR)`);
   const files = fs
-    .readdirSync(loghub)
+    .readdirSync(dataDir)
     .filter((f) => f.endsWith('.csv'))
     .sort();
   const work = keepDir || fs.mkdtempSync(path.join(os.tmpdir(), 'fixloop-grouping-'));
   fs.mkdirSync(work, { recursive: true });
   const results = [];
   for (const file of files) {
-    const csvPath = path.join(loghub, file);
+    const csvPath = path.join(dataDir, file);
     const name = file.replace(/\.csv$/, '');
     const messages = contents(csvPath);
     const input = `${messages.join('\n')}\n`;

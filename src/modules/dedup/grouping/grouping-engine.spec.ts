@@ -149,6 +149,14 @@ describe(decideGrouping.name, () => {
     ]);
   });
 
+  it('counts a placeholder wrapped in punctuation as no literal text', () => {
+    // `(command *)` is one literal word: a varying first word would leave the pattern without one
+    const commands = ['boot', 'halt', 'wait', 'risBoot', 'clusterAddMember', 'bootGenvmunix'];
+    expect(feed(commands.map((c) => `${c} (command *)`)).live).toHaveLength(6);
+    // with two literal words beside the placeholder, the same evidence merges
+    expect(feed(commands.map((c) => `${c} (command *) done`)).live).toHaveLength(1);
+  });
+
   it('counts a position already known to vary as evidence', () => {
     const learned: GroupState = {
       key: 'g0',

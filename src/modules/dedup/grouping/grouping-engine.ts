@@ -45,7 +45,8 @@
  * `null` there, the position is a variable: the peers merge into the oldest, whose pattern gets
  * `null` there (and wherever a peer had `null`); the others keep their keys and become its
  * aliases, and the merge records the rule, the position and the values. A merge that would leave
- * more than half of the pattern without literal text (learned variables and bare `*` tokens) is not
+ * more than half of the pattern without literal text (learned variables, and placeholders with only
+ * punctuation around them: `*`, `*)`) is not
  * made: `<V> <V>` or `* * <V>` would swallow unrelated messages.
  * Merges cascade: a survivor whose pattern changed is checked again.
  *
@@ -179,10 +180,16 @@ function agreesExcept(a: readonly PatternToken[], b: readonly PatternToken[], po
   return true;
 }
 
-/** Positions that carry no literal text: learned variables and bare placeholders. */
+/** A token without a letter or digit outside its placeholders: `*`, `*)`, `(*)`, `[*]`, `-`. */
+const NO_LITERAL_TEXT = /^[^A-Za-z0-9]*$/;
+
+/**
+ * Positions that carry no literal text: learned variables, and placeholders with nothing but
+ * punctuation around them (`(command *)` has one literal word, not two).
+ */
 function variables(pattern: readonly PatternToken[]): number {
   let count = 0;
-  for (const token of pattern) if (token === null || token === '*') count++;
+  for (const token of pattern) if (token === null || NO_LITERAL_TEXT.test(token)) count++;
   return count;
 }
 

@@ -91,7 +91,24 @@ describe(normalizeMessage.name, () => {
     ['lists of masked values', 'nodes 10.0.0.1,10.0.0.2,10.0.0.3 down', 'nodes * down'],
     ['lists with other separators', 'totals 1514038440000##7007##548365, ids [3; 4; 5]', 'totals *, ids [*]'],
     ['repeated masked tokens', 'delete blk_1 blk_2 blk_3 done', 'delete blk_* done'],
-    ['empty bracketed value', 'connection from 1.2.3.4 () at noon', 'connection from * (*) at noon'],
+    ['empty bracketed value', 'lookup of 1.2.3.4 returned () twice', 'lookup of * returned (*) twice'],
+    [
+      'a value restated in brackets, or an empty restatement',
+      'sent 1190 bytes (1.16 KB), from 1.2.3.4 (host-a.example.com) or 5.6.7.8 () at noon',
+      'sent *, from * or * at noon',
+    ],
+    [
+      'durations with the unit spelled out, and bounds',
+      'took 35 ms, retry in 30 seconds, lifetime <1 sec, waited 2 hours',
+      'took *, retry in *, lifetime *, waited *',
+    ],
+    ['long numbers with a unit', 'read 11721005 bytes in 1234567 ms', 'read * in *'],
+    [
+      'reverse-DNS host names under any TLD',
+      'disconnect from 5.36.59.76.dynamic-dsl-ip.example.om and 1-2-3-4.pool.isp.xq:22',
+      'disconnect from * and *',
+    ],
+    ['booleans after :', 'updateClipping isOverlap:false, {"ok": true}', 'updateClipping isOverlap:*, {"ok": *}'],
     ['whitespace', '  two\tspaces   here \n', 'two spaces here'],
   ])('masks %s', (_category, input, expected) => {
     expect(normalizeMessage(input)).toBe(expected);
@@ -108,6 +125,9 @@ describe(normalizeMessage.name, () => {
     ['C++ scope', 'Class::method threw', 'Class::method threw'],
     ['function calls', 'getResources() returned null', 'getResources() returned null'],
     ['a URL route version', 'GET https://api.example.com/v2/users', 'GET https://api.example.com/v2/users'],
+    ['a word in brackets after a value', 'status 404 (Not Found)', 'status * (Not Found)'],
+    ['a boolean word that starts a phrase', 'Result: False positive on check', 'Result: False positive on check'],
+    ['a file name after an address-like version', 'loaded 1.2.3.4.final', 'loaded *.*.final'],
   ])('leaves %s', (_category, input, expected) => {
     expect(normalizeMessage(input)).toBe(expected);
   });

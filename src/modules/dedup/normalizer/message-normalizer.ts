@@ -5,7 +5,9 @@
  * The categories follow Sentry's message parameteriser (email, url, hostname, ip, uuid, sha1/md5/hex,
  * date, duration, float, int, quoted value after `=`, bool after `=`), plus what turns one bug into a
  * new issue on every deploy or on every replica: trace ids, build hashes (short git shas), versions,
- * Kubernetes pod names, prefixed ids (`cus_abc123` -> `cus_*`), amounts and byte sizes.
+ * Kubernetes pod names, prefixed ids (`cus_abc123` -> `cus_*`), amounts and byte sizes; and what
+ * varies in shape with a value: durations with spelled units or bounds (`<1 sec`), a value restated
+ * in brackets (`1190 bytes (1.16 KB)`), reverse-DNS host names, booleans after `:`.
  *
  * Rules, in priority order (at each position the first rule that matches wins):
  * - every placeholder is a bare `*`; a prefixed id keeps its prefix (`cus_*`), a pod name keeps its
@@ -185,8 +187,13 @@ const RULES: readonly MaskRule[] = [
     },
   },
   {
+    // Host names under the common TLDs, and reverse-DNS names that start with the address they
+    // name (`5.36.59.76.dynamic-dsl.example.om`, `1-2-3-4.pool.isp.xx`) under any TLD.
     name: 'hostname',
-    pattern: `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})(?::\\d{1,5})?\\b(?![.-]?[a-zA-Z0-9])`,
+    pattern: [
+      `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})(?::\\d{1,5})?\\b(?![.-]?[a-zA-Z0-9])`,
+      '(?<![\\w.-])(?:\\d{1,3}[.-]){3}\\d{1,3}[.-](?:[a-zA-Z0-9-]+\\.)*[a-zA-Z0-9-]*[a-zA-Z][a-zA-Z0-9-]*\\.[a-zA-Z]{2,}(?::\\d{1,5})?\\b(?![.-]?[a-zA-Z0-9])',
+    ].join('|'),
   },
   {
     // File paths are masked segment by segment, like URL paths: ids go, names such as `v1` stay.
@@ -199,6 +206,24 @@ const RULES: readonly MaskRule[] = [
     ].join('|'),
     replace: (path) =>
       path.includes('\\') ? path.split('\\').map(maskSegment).join('\\') : path.split('/').map(maskSegment).join('/'),
+  },
+  {
+    name: 'amount',
+    pattern: [
+      '[$€£¥]\\s?-?\\d[\\d,]*(?:\\.\\d+)?',
+      '(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)? ?(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|BTC)\\b',
+      // byte sizes: 512KB, 1.5 GiB, 100 bytes
+      '(?<![\\w.])\\d+(?:\\.\\d+)? ?(?:[kKMGTP]i?B|B|bytes)\\b',
+    ].join('|'),
+  },
+  {
+    // 250ms, 1.5s, 3m, 1h30m15s; with the unit spelled out: 35 ms, 1 sec, 30 seconds, 5 min,
+    // 2 hours; and a bound, as in `lifetime <1 sec` or `took >30s`.
+    name: 'duration',
+    pattern: [
+      '(?<![\\w.<>~])[<>~]?-?\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h|d)(?:\\d+(?:\\.\\d+)?(?:ms|s|m|h))*\\b',
+      '(?<![\\w.<>~])[<>~]?-?\\d+(?:\\.\\d+)? (?:ns|us|µs|ms|msecs?|millis(?:econds?)?|secs?|seconds?|mins?|minutes?|hrs?|hours?)\\b',
+    ].join('|'),
   },
   {
     name: 'hex',
@@ -215,20 +240,6 @@ const RULES: readonly MaskRule[] = [
     name: 'version',
     pattern:
       '(?<![A-Za-z0-9.])(?:[vV]\\d+(?:\\.\\d+)+|\\d+(?:\\.\\d+){2,})(?:[-+][0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?(?![A-Za-z0-9]|\\.[A-Za-z0-9])',
-  },
-  {
-    name: 'amount',
-    pattern: [
-      '[$€£¥]\\s?-?\\d[\\d,]*(?:\\.\\d+)?',
-      '(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)? ?(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|BTC)\\b',
-      // byte sizes: 512KB, 1.5 GiB, 100 bytes
-      '(?<![\\w.])\\d+(?:\\.\\d+)? ?(?:[kKMGTP]i?B|B|bytes)\\b',
-    ].join('|'),
-  },
-  {
-    // 250ms, 1.5s, 3m, 1h30m15s
-    name: 'duration',
-    pattern: '(?<![\\w.])-?\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h|d)(?:\\d+(?:\\.\\d+)?(?:ms|s|m|h))*\\b',
   },
   {
     // Prefixed ids: cus_abc123 -> cus_*, blk_-123 -> blk_*, task_1445_m_000001 -> task_*.
@@ -255,7 +266,15 @@ const RULES: readonly MaskRule[] = [
     pattern: `(?<==)(?:'[^'\\n]{0,${MAX_TOKEN_LENGTH}}'|"[^"\\n]{0,${MAX_TOKEN_LENGTH}}")`,
     replace: (quoted) => `${quoted[0]}${PLACEHOLDER}${quoted[0]}`,
   },
-  { name: 'bool', pattern: '(?<==)(?:true|false|True|False|TRUE|FALSE)\\b' },
+  {
+    // after `=`, as Sentry does, and after `:` (`isOverlap:false`, `"ok": true`; not the word
+    // that starts a phrase: `Result: False positive`)
+    name: 'bool',
+    pattern: [
+      '(?<=[=:])(?:true|false|True|False|TRUE|FALSE)\\b',
+      '(?<=: )(?:true|false|True|False|TRUE|FALSE)\\b(?! [A-Za-z])',
+    ].join('|'),
+  },
   {
     // Integers and decimals standing alone (not glued to letters: `J12`, `utf8` stay).
     name: 'number',
@@ -360,6 +379,12 @@ const MASKED_LIST = /\*(?:(?:,|;|\||##+) ?\*)+/g;
 /** A run of one masked token repeated (`blk_* blk_* blk_*`) is a list too. */
 const REPEATED_MASKED_TOKEN = /(^| )([^ *]*\*[^ ]*)(?: \2)+(?= |$)/g;
 
+/**
+ * A value restated in brackets (`18846 bytes (18.4 KB)`, `0.5 (50%)`) is one value: the restatement
+ * comes and goes with the value's size.
+ */
+const RESTATED_VALUE = /(^| )\* \(\*\)(?= |$|[,.;:])/g;
+
 /** An empty value in brackets (`from 1.2.3.4 ()`) is a value: `(*)`. Not a call: `run()` stays. */
 const EMPTY_VALUE = /(?<![^ ])([([])([)\]])/g;
 
@@ -377,5 +402,6 @@ export function normalizeMessage(message: string): string {
   if (text.includes('*')) text = text.replace(MASKED_LIST, PLACEHOLDER);
   if (text.includes('* ')) text = text.replace(REPEATED_MASKED_TOKEN, '$1$2');
   if (text.includes('()') || text.includes('[]')) text = text.replace(EMPTY_VALUE, '$1*$2');
+  if (text.includes('* (*)')) text = text.replace(RESTATED_VALUE, '$1*');
   return text;
 }
