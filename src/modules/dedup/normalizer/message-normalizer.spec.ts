@@ -108,6 +108,8 @@ describe(normalizeMessage.name, () => {
       'disconnect from 5.36.59.76.dynamic-dsl-ip.example.om and 1-2-3-4.pool.isp.xq:22',
       'disconnect from * and *',
     ],
+    ['hex values after = without a decimal digit', 'setSystemUiVisibility mask=ffffffff', 'setSystemUiVisibility mask=*'],
+    ['host names under newer generic TLDs', 'bx.optimix.asia:443 open through proxy', '* open through proxy'],
     ['booleans after :', 'updateClipping isOverlap:false, {"ok": true}', 'updateClipping isOverlap:*, {"ok": *}'],
     ['whitespace', '  two\tspaces   here \n', 'two spaces here'],
   ])('masks %s', (_category, input, expected) => {
@@ -126,6 +128,7 @@ describe(normalizeMessage.name, () => {
     ['function calls', 'getResources() returned null', 'getResources() returned null'],
     ['a URL route version', 'GET https://api.example.com/v2/users', 'GET https://api.example.com/v2/users'],
     ['a word in brackets after a value', 'status 404 (Not Found)', 'status * (Not Found)'],
+    ['a hex-letter word that is not a value', 'the tree was defaced', 'the tree was defaced'],
     ['a boolean word that starts a phrase', 'Result: False positive on check', 'Result: False positive on check'],
     ['a file name after an address-like version', 'loaded 1.2.3.4.final', 'loaded *.*.final'],
   ])('leaves %s', (_category, input, expected) => {

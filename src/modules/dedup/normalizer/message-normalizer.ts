@@ -122,6 +122,21 @@ const TLDS = [
   'tv',
   'cc',
   'xyz',
+  // the most registered generic TLDs after those (not `.pro`, `.app`-like file extensions)
+  'top',
+  'online',
+  'site',
+  'store',
+  'shop',
+  'club',
+  'vip',
+  'asia',
+  'live',
+  'tech',
+  'space',
+  'website',
+  'icu',
+  'mobi',
   // private and cluster-internal suffixes
   'local',
   'internal',
@@ -232,6 +247,8 @@ const RULES: readonly MaskRule[] = [
       // sha1, md5, sha256, build hashes, short git shas: 7+ hex chars with at least one digit
       // (an underscore separates: amd64_31bf3856ad364e35_6 -> amd*_*_*)
       '(?<![A-Za-z0-9])(?=[a-f]*\\d)[0-9a-f]{7,}(?![A-Za-z0-9])',
+      // a value of 8+ hex digits after `=`, even without a decimal digit: mask=ffffffff
+      '(?<==)[0-9a-fA-F]{8,}(?![A-Za-z0-9])',
       '(?<![A-Za-z0-9])(?=[A-F]*\\d)[0-9A-F]{8,}(?![A-Za-z0-9])',
     ].join('|'),
   },
