@@ -108,7 +108,11 @@ describe(normalizeMessage.name, () => {
       'disconnect from 5.36.59.76.dynamic-dsl-ip.example.om and 1-2-3-4.pool.isp.xq:22',
       'disconnect from * and *',
     ],
-    ['hex values after = without a decimal digit', 'setSystemUiVisibility mask=ffffffff', 'setSystemUiVisibility mask=*'],
+    [
+      'hex values after = without a decimal digit',
+      'setSystemUiVisibility mask=ffffffff',
+      'setSystemUiVisibility mask=*',
+    ],
     ['host names under newer generic TLDs', 'bx.optimix.asia:443 open through proxy', '* open through proxy'],
     ['booleans after :', 'updateClipping isOverlap:false, {"ok": true}', 'updateClipping isOverlap:*, {"ok": *}'],
     ['whitespace', '  two\tspaces   here \n', 'two spaces here'],
