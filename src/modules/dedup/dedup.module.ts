@@ -5,6 +5,7 @@ import { DedupController } from './dedup.controller';
 import { DedupFacade } from './dedup.facade';
 import { DedupRepository } from './dedup.repository';
 import { DedupService } from './dedup.service';
+import { FingerprintUpgradeService } from './fingerprint-upgrade.service';
 import { IssueMergeService } from './issue-merge.service';
 import { KnownPathBatcher } from './known-path-batcher';
 
@@ -15,7 +16,15 @@ import { KnownPathBatcher } from './known-path-batcher';
 @Module({
   imports: [IssuesModule],
   controllers: [DedupController],
-  providers: [DedupRepository, DedupService, DedupAnnouncer, DedupFacade, IssueMergeService, KnownPathBatcher],
+  providers: [
+    DedupRepository,
+    DedupService,
+    DedupAnnouncer,
+    DedupFacade,
+    IssueMergeService,
+    KnownPathBatcher,
+    FingerprintUpgradeService,
+  ],
   exports: [DedupFacade],
 })
 export class DedupModule {}

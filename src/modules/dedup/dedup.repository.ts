@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
+import { FINGERPRINT_VERSION_SETTING } from '../../shared/database/runtime-settings';
 import { queryPrepared } from '../../shared/database/prepared-query';
 import { CountedIssue, countedIssue } from '../issues/issues.facade';
 import type { GroupMerge, GroupState, MergeEvidence, PatternToken } from './grouping/grouping-engine';
@@ -49,6 +50,27 @@ export interface NewLink {
   rule: string;
   evidence: Record<string, unknown> | null;
   seenAt: Date;
+}
+
+/** A fingerprint link with its newest stored samples (scrubbed messages), for re-fingerprinting. */
+export interface LinkSamples {
+  linkId: string;
+  fingerprint: string;
+  issueId: string;
+  originalIssueId: string;
+  scopeSource: string;
+  scopeFeature: string;
+  lastSeenAt: Date;
+  samples: string[];
+}
+
+/** An alias a fingerprint upgrade files: a new fingerprint of an existing link's messages. */
+export interface UpgradeAlias {
+  fingerprint: string;
+  from: LinkSamples;
+  normalizedMessage: string;
+  tokenCount: number;
+  evidence: Record<string, unknown>;
 }
 
 export interface ActiveMerge {
@@ -519,6 +541,95 @@ export class DedupRepository {
   }
 
   /** Current link (issue) of fingerprints, with the issue's event count: after merges in a batch. */
+  /** The fingerprint version stored by the last upgrade, or null when none was recorded. */
+  async fingerprintVersion(manager: EntityManager): Promise<number | null> {
+    const rows = (await manager.query(`SELECT value FROM runtime_settings WHERE key = $1`, [
+      FINGERPRINT_VERSION_SETTING,
+    ])) as { value: unknown }[];
+    const value = rows[0]?.value;
+    return typeof value === 'number' ? value : null;
+  }
+
+  async setFingerprintVersion(manager: EntityManager, version: number, actor: string): Promise<void> {
+    await manager.query(
+      `INSERT INTO runtime_settings (key, value, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, now())
+       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by, updated_at = now()`,
+      [FINGERPRINT_VERSION_SETTING, JSON.stringify(version), actor],
+    );
+  }
+
+  /** Every fingerprint link with up to `perLink` of its newest samples (links without samples are left out). */
+  async linksWithSamples(manager: EntityManager, perLink: number): Promise<LinkSamples[]> {
+    const rows = (await manager.query(
+      `SELECT l.id, l.external_id, l.issue_id, l.original_issue_id, l.scope_source, l.scope_feature, l.last_seen_at,
+              s.samples
+         FROM external_issue_links l
+         CROSS JOIN LATERAL (
+           SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
+             FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $2) e
+         ) s
+        WHERE l.source = $1 AND l.scope_source IS NOT NULL AND l.scope_feature IS NOT NULL AND s.samples IS NOT NULL
+        ORDER BY l.created_at, l.id`,
+      [FINGERPRINT_LINK_SOURCE, perLink],
+    )) as {
+      id: string;
+      external_id: string;
+      issue_id: string;
+      original_issue_id: string;
+      scope_source: string;
+      scope_feature: string;
+      last_seen_at: Date;
+      samples: string[];
+    }[];
+    return rows.map((r) => ({
+      linkId: r.id,
+      fingerprint: r.external_id,
+      issueId: r.issue_id,
+      originalIssueId: r.original_issue_id,
+      scopeSource: r.scope_source,
+      scopeFeature: r.scope_feature,
+      lastSeenAt: new Date(r.last_seen_at),
+      samples: r.samples,
+    }));
+  }
+
+  /**
+   * Files a new fingerprint of an existing link's messages as an alias of the same issue (and of
+   * the same original issue, so an unmerge takes it back with the rest). False when the
+   * fingerprint already had a link.
+   */
+  async insertUpgradeAlias(manager: EntityManager, alias: UpgradeAlias, rule: string): Promise<boolean> {
+    const from = alias.from;
+    // while the issue is merged into another, an unmerge restores the link as what it is now
+    const metadata =
+      from.issueId === from.originalIssueId
+        ? {}
+        : { beforeMerge: { linkKind: 'alias', groupingRule: rule, groupingEvidence: alias.evidence } };
+    const rows = (await manager.query(
+      `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
+                                         normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
+                                         first_seen_at, last_seen_at, metadata)
+       VALUES ($1, $2, $3, $4, 'alias', $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12::jsonb)
+       ON CONFLICT (source, external_id) DO NOTHING
+       RETURNING id`,
+      [
+        FINGERPRINT_LINK_SOURCE,
+        alias.fingerprint,
+        from.issueId,
+        from.originalIssueId,
+        from.scopeSource,
+        from.scopeFeature,
+        alias.normalizedMessage,
+        alias.tokenCount,
+        rule,
+        JSON.stringify(alias.evidence),
+        from.lastSeenAt,
+        JSON.stringify(metadata),
+      ],
+    )) as { id: string }[];
+    return rows.length > 0;
+  }
+
   async currentFiling(
     manager: EntityManager,
     fingerprints: readonly string[],

@@ -21,6 +21,7 @@ export const ADVISORY_LOCKS = {
   spawnWorker: 7_246_003,
   verificationWorker: 7_246_004,
   housekeeping: 7_246_005,
+  fingerprintUpgrade: 7_246_006,
   /** With hashtext(scope) as second key: grouping decisions of one (source, feature) scope. */
   groupingScope: 7_246_020,
 } as const;

@@ -1,6 +1,15 @@
 import { hash } from 'node:crypto';
 
 /**
+ * The version of what turns a message into a fingerprint (the secret scrubber and the normaliser).
+ * Bump it whenever either changes its output for some input: at the next start, fixloop gives each
+ * fingerprint's stored samples the new treatment and files any new fingerprint as an alias of the
+ * same issue (`FingerprintUpgradeService`), so an upgrade does not split issues.
+ * 1: up to session 6; 2: session 7's normaliser rules (durations, restated values, reverse DNS, ...).
+ */
+export const FINGERPRINT_VERSION = 2;
+
+/**
  * The fingerprint of one normalised message within its scope: hex sha256 of
  * `source + "|" + feature + "|" + normalizedMessage`. It never changes once computed; grouping
  * decisions (merges) are recorded beside it, as aliases, never by rewriting it.

@@ -1,0 +1,134 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
+import { HistoryEntry, IssuesFacade, SYSTEM } from '../issues/issues.facade';
+import { DedupRepository, LinkSamples, UpgradeAlias } from './dedup.repository';
+import { fingerprintMessage } from './dedup.service';
+import { tokenCount } from './grouping/grouping-engine';
+import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
+
+/** The grouping rule (and evidence rule) of a link filed by a fingerprint upgrade. */
+export const FINGERPRINT_UPGRADE_RULE = 'fingerprint-upgrade';
+/** How many of each link's newest samples are re-fingerprinted. */
+export const UPGRADE_SAMPLES_PER_LINK = 10;
+/** The version of the fingerprints stored before versions were recorded. */
+const UNRECORDED_VERSION = 1;
+
+export interface FingerprintUpgradeReport {
+  from: number | null;
+  to: number;
+  /** Links whose samples were re-fingerprinted (0 when nothing was due). */
+  linksChecked: number;
+  /** New fingerprints filed as aliases of their issue. */
+  aliasesAdded: number;
+  /** New fingerprints that already belonged to another issue (left there; recorded in both histories). */
+  collisions: number;
+}
+
+/**
+ * Keeps issues whole across a change of the normaliser or the secret scrubber. Fingerprints never
+ * change, but the fingerprint a message gets can: after an upgrade, `took 35 ms` may normalise to
+ * `took *` where it was `took * ms`. At start-up, when the stored FINGERPRINT_VERSION is older than
+ * the code's, each fingerprint's newest samples (stored scrubbed, before normalisation) are
+ * fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
+ * `fingerprint-upgrade`, with the old fingerprint and template as evidence), so later events, the
+ * post-deploy watch and the Loki check follow it. A new fingerprint that already belongs to
+ * another issue stays there; both issues' histories say so. One transaction under an advisory
+ * lock: replicas starting together do it once.
+ */
+@Injectable()
+export class FingerprintUpgradeService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(FingerprintUpgradeService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: DedupRepository,
+    private readonly issues: IssuesFacade,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const report = await this.run();
+    if (report.linksChecked > 0) {
+      this.logger.log({
+        msg: `fingerprints upgraded from version ${report.from ?? UNRECORDED_VERSION} to ${report.to}`,
+        ...report,
+      });
+    }
+  }
+
+  async run(): Promise<FingerprintUpgradeReport> {
+    return this.dataSource.transaction(async (m) => {
+      await m.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
+      const from = await this.repo.fingerprintVersion(m);
+      const report: FingerprintUpgradeReport = {
+        from,
+        to: FINGERPRINT_VERSION,
+        linksChecked: 0,
+        aliasesAdded: 0,
+        collisions: 0,
+      };
+      if (from !== null && from >= FINGERPRINT_VERSION) return report;
+      const links = await this.repo.linksWithSamples(m, UPGRADE_SAMPLES_PER_LINK);
+      report.linksChecked = links.length;
+      await this.fileNewFingerprints(m, links, from ?? UNRECORDED_VERSION, report);
+      await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
+      return report;
+    });
+  }
+
+  private async fileNewFingerprints(
+    m: EntityManager,
+    links: readonly LinkSamples[],
+    from: number,
+    report: FingerprintUpgradeReport,
+  ): Promise<void> {
+    const aliases = new Map<string, UpgradeAlias>();
+    for (const link of links) {
+      for (const sample of link.samples) {
+        const now = fingerprintMessage(link.scopeSource, link.scopeFeature, sample);
+        if (now.fingerprint === link.fingerprint || aliases.has(now.fingerprint)) continue;
+        aliases.set(now.fingerprint, {
+          fingerprint: now.fingerprint,
+          from: link,
+          normalizedMessage: now.normalized,
+          tokenCount: tokenCount(now.normalized),
+          evidence: {
+            rule: FINGERPRINT_UPGRADE_RULE,
+            fromVersion: from,
+            toVersion: FINGERPRINT_VERSION,
+            previousFingerprint: link.fingerprint,
+          },
+        });
+      }
+    }
+    if (aliases.size === 0) return;
+    const taken = await this.repo.findLinks(m, [...aliases.keys()]);
+    const actor = SYSTEM('dedup');
+    const history: HistoryEntry[] = [];
+    for (const alias of aliases.values()) {
+      const owner = taken.get(alias.fingerprint);
+      if (owner === undefined && (await this.repo.insertUpgradeAlias(m, alias, FINGERPRINT_UPGRADE_RULE))) {
+        report.aliasesAdded++;
+        history.push({
+          issueId: alias.from.issueId,
+          actor,
+          field: 'fingerprint_alias',
+          from: alias.from.fingerprint,
+          to: alias.fingerprint,
+          reason: `fingerprint version ${from} -> ${FINGERPRINT_VERSION}: its messages now get a new fingerprint, filed as an alias`,
+          data: { ...alias.evidence, normalizedMessage: alias.normalizedMessage },
+        });
+        continue;
+      }
+      if (owner === undefined || owner.issueId === alias.from.issueId) continue;
+      report.collisions++;
+      const data = { ...alias.evidence, fingerprint: alias.fingerprint, otherIssueId: owner.issueId };
+      const reason = `fingerprint version ${from} -> ${FINGERPRINT_VERSION}: messages of fingerprint ${alias.from.fingerprint} now get fingerprint ${alias.fingerprint}, which is filed under another issue; they will be counted there`;
+      history.push(
+        { issueId: alias.from.issueId, actor, field: 'fingerprint_collision', to: owner.issueId, reason, data },
+        { issueId: owner.issueId, actor, field: 'fingerprint_collision', to: alias.from.issueId, reason, data },
+      );
+    }
+    await this.issues.recordHistory(m, ...history);
+  }
+}

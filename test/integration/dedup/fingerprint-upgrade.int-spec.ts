@@ -1,0 +1,218 @@
+import {
+  FINGERPRINT_UPGRADE_RULE,
+  FingerprintUpgradeService,
+} from '../../../src/modules/dedup/fingerprint-upgrade.service';
+import { FINGERPRINT_VERSION, fingerprint } from '../../../src/modules/dedup/normalizer/fingerprint';
+import { normalizeMessage } from '../../../src/modules/dedup/normalizer/message-normalizer';
+import { FINGERPRINT_VERSION_SETTING } from '../../../src/shared/database/runtime-settings';
+import { TestApp, adminAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { IssueRow, issues } from '../../fixtures/ingest-service/ingest-test-helpers';
+
+interface LinkRow {
+  external_id: string;
+  issue_id: string;
+  original_issue_id: string;
+  link_kind: string;
+  grouping_rule: string;
+  grouping_evidence: Record<string, unknown> | null;
+  normalized_message: string;
+  event_count: string;
+}
+
+const SOURCE = 'checkout-api';
+const FEATURE = 'cache';
+let seq = 0;
+const event = (message: string) => ({
+  id: `up-${++seq}-${Math.random().toString(36).slice(2)}`,
+  source: SOURCE,
+  feature: FEATURE,
+  message,
+});
+
+describe('fingerprint upgrade: a normaliser change files new fingerprints as aliases of the same issue', () => {
+  let t: TestApp;
+  let upgrade: FingerprintUpgradeService;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    upgrade = t.app.get(FingerprintUpgradeService);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await truncateAll(t.dataSource);
+  });
+
+  const send = (...messages: string[]) =>
+    t.http
+      .post('/api/events')
+      .set(ingestAuth)
+      .send({ events: messages.map(event) })
+      .expect(202);
+  const links = async (): Promise<LinkRow[]> =>
+    (await t.dataSource.query(`SELECT * FROM external_issue_links ORDER BY created_at, id`)) as LinkRow[];
+  const storedVersion = async (): Promise<unknown> =>
+    (
+      (await t.dataSource.query(`SELECT value FROM runtime_settings WHERE key = $1`, [
+        FINGERPRINT_VERSION_SETTING,
+      ])) as {
+        value: unknown;
+      }[]
+    )[0]?.value;
+  const historyOf = async (issueId: string, field: string) =>
+    (await t.dataSource.query(
+      `SELECT from_value, to_value, reason, data, actor FROM issue_history WHERE issue_id = $1 AND field = $2 ORDER BY id`,
+      [issueId, field],
+    )) as {
+      from_value: string | null;
+      to_value: string | null;
+      reason: string;
+      data: Record<string, unknown>;
+      actor: string;
+    }[];
+
+  /**
+   * Rewrites the fingerprint an issue was filed under as the previous normaliser made it (the
+   * template `oldTemplate`), as a database written by that version would hold it, and records
+   * version 1.
+   */
+  async function asFiledByVersion1(message: string, oldTemplate: string): Promise<{ oldFp: string; newFp: string }> {
+    const newFp = fingerprint(SOURCE, FEATURE, normalizeMessage(message));
+    const oldFp = fingerprint(SOURCE, FEATURE, oldTemplate);
+    expect(oldFp).not.toBe(newFp);
+    await t.dataSource.query(
+      `UPDATE external_issue_links SET external_id = $2, normalized_message = $3, token_count = $4 WHERE external_id = $1`,
+      [newFp, oldFp, oldTemplate, oldTemplate.split(' ').length],
+    );
+    await t.dataSource.query(`UPDATE error_events SET fingerprint = $2 WHERE fingerprint = $1`, [newFp, oldFp]);
+    await t.dataSource.query(
+      `UPDATE grouping_groups SET key = $2, pattern = $3::jsonb, token_count = $4 WHERE key = $1`,
+      [newFp, oldFp, JSON.stringify(oldTemplate.split(' ')), oldTemplate.split(' ').length],
+    );
+    await t.dataSource.query(
+      `INSERT INTO runtime_settings (key, value, updated_by) VALUES ($1, '1'::jsonb, 'test')
+       ON CONFLICT (key) DO UPDATE SET value = '1'::jsonb`,
+      [FINGERPRINT_VERSION_SETTING],
+    );
+    return { oldFp, newFp };
+  }
+
+  it('files the new fingerprint of an old issue as its alias, so later events count on that issue; once', async () => {
+    await send('Upstream call took 35 ms on replica');
+    const { oldFp, newFp } = await asFiledByVersion1(
+      'Upstream call took 35 ms on replica',
+      'Upstream call took * ms on replica',
+    );
+    const [issue] = await issues(t.dataSource);
+
+    await expect(upgrade.run()).resolves.toEqual({
+      from: 1,
+      to: FINGERPRINT_VERSION,
+      linksChecked: 1,
+      aliasesAdded: 1,
+      collisions: 0,
+    });
+
+    const [old, alias] = await links();
+    expect(old).toMatchObject({ external_id: oldFp, issue_id: issue.id, link_kind: 'primary' });
+    expect(alias).toMatchObject({
+      external_id: newFp,
+      issue_id: issue.id,
+      original_issue_id: issue.id,
+      link_kind: 'alias',
+      grouping_rule: FINGERPRINT_UPGRADE_RULE,
+      normalized_message: 'Upstream call took * on replica',
+      event_count: '0',
+      grouping_evidence: {
+        rule: FINGERPRINT_UPGRADE_RULE,
+        fromVersion: 1,
+        toVersion: FINGERPRINT_VERSION,
+        previousFingerprint: oldFp,
+      },
+    });
+    expect(await historyOf(issue.id, 'fingerprint_alias')).toEqual([
+      expect.objectContaining({ from_value: oldFp, to_value: newFp, actor: 'system:dedup' }),
+    ]);
+    expect(await storedVersion()).toBe(FINGERPRINT_VERSION);
+
+    // the next occurrence follows the alias: no second issue
+    await send('Upstream call took 40 ms on replica');
+    const after = await issues(t.dataSource);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ id: issue.id, event_count: '2' });
+    expect((await links()).find((l) => l.external_id === newFp)?.event_count).toBe('1');
+
+    // the version is recorded: a second start does nothing
+    await expect(upgrade.run()).resolves.toMatchObject({ from: FINGERPRINT_VERSION, linksChecked: 0, aliasesAdded: 0 });
+    expect(await links()).toHaveLength(2);
+  });
+
+  it('leaves a new fingerprint that another issue already owns with that issue, and says so in both histories', async () => {
+    await send('Upstream call took 35 ms on replica');
+    const { oldFp, newFp } = await asFiledByVersion1(
+      'Upstream call took 35 ms on replica',
+      'Upstream call took * ms on replica',
+    );
+    // filed by the new normaliser meanwhile: the same template, another issue
+    await send('Upstream call took 2 hours on replica');
+    const [first, second] = (await issues(t.dataSource)) as IssueRow[];
+    expect(second).toBeDefined();
+
+    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 2, aliasesAdded: 0, collisions: 1 });
+
+    expect((await links()).map((l) => [l.external_id, l.issue_id])).toEqual([
+      [oldFp, first.id],
+      [newFp, second.id],
+    ]);
+    const [onFirst] = await historyOf(first.id, 'fingerprint_collision');
+    const [onSecond] = await historyOf(second.id, 'fingerprint_collision');
+    expect(onFirst).toMatchObject({ to_value: second.id, data: expect.objectContaining({ fingerprint: newFp }) });
+    expect(onSecond).toMatchObject({
+      to_value: first.id,
+      data: expect.objectContaining({ previousFingerprint: oldFp }),
+    });
+  });
+
+  it('files the alias of a merged issue with the issue it is merged into, and an unmerge takes it back', async () => {
+    await send('Upstream call took 35 ms on replica');
+    const { newFp } = await asFiledByVersion1(
+      'Upstream call took 35 ms on replica',
+      'Upstream call took * ms on replica',
+    );
+    await send('Ledger write rejected: lock timeout');
+    const [merged, target] = (await issues(t.dataSource)) as IssueRow[];
+    await t.http
+      .post(`/api/issues/${merged.identifier}/merge`)
+      .set(adminAuth)
+      .send({ into: target.identifier })
+      .expect(200);
+
+    await expect(upgrade.run()).resolves.toMatchObject({ aliasesAdded: 1 });
+    expect((await links()).find((l) => l.external_id === newFp)).toMatchObject({
+      issue_id: target.id,
+      original_issue_id: merged.id,
+      link_kind: 'alias',
+    });
+
+    await t.http.post(`/api/issues/${merged.identifier}/unmerge`).set(adminAuth).send({}).expect(200);
+    expect((await links()).find((l) => l.external_id === newFp)).toMatchObject({
+      issue_id: merged.id,
+      link_kind: 'alias',
+      grouping_rule: FINGERPRINT_UPGRADE_RULE,
+    });
+  });
+
+  it('records the current version on a database with nothing to upgrade', async () => {
+    await t.dataSource.query(`DELETE FROM runtime_settings WHERE key = $1`, [FINGERPRINT_VERSION_SETTING]);
+
+    await expect(upgrade.run()).resolves.toEqual({
+      from: null,
+      to: FINGERPRINT_VERSION,
+      linksChecked: 0,
+      aliasesAdded: 0,
+      collisions: 0,
+    });
+    expect(await storedVersion()).toBe(FINGERPRINT_VERSION);
+  });
+});
