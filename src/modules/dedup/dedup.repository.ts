@@ -61,6 +61,8 @@ export interface LinkSamples {
   scopeSource: string;
   scopeFeature: string;
   lastSeenAt: Date;
+  /** `created_at` as PostgreSQL prints it (microseconds kept): the position for the next page. */
+  cursor: string;
   samples: string[];
 }
 
@@ -558,19 +560,29 @@ export class DedupRepository {
     );
   }
 
-  /** Every fingerprint link with up to `perLink` of its newest samples (links without samples are left out). */
-  async linksWithSamples(manager: EntityManager, perLink: number): Promise<LinkSamples[]> {
+  /**
+   * Up to `limit` fingerprint links after `after` (oldest first), each with up to `perLink` of its
+   * newest samples; links without samples are left out.
+   */
+  async linksWithSamples(
+    manager: EntityManager,
+    perLink: number,
+    after: { cursor: string; linkId: string } | null,
+    limit: number,
+  ): Promise<LinkSamples[]> {
     const rows = (await manager.query(
       `SELECT l.id, l.external_id, l.issue_id, l.original_issue_id, l.scope_source, l.scope_feature, l.last_seen_at,
-              s.samples
+              l.created_at::text AS cursor, s.samples
          FROM external_issue_links l
          CROSS JOIN LATERAL (
            SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
              FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $2) e
          ) s
-        WHERE l.source = $1 AND l.scope_source IS NOT NULL AND l.scope_feature IS NOT NULL AND s.samples IS NOT NULL
-        ORDER BY l.created_at, l.id`,
-      [FINGERPRINT_LINK_SOURCE, perLink],
+        WHERE l.source = $1 AND ($3::timestamptz IS NULL OR (l.created_at, l.id) > ($3::timestamptz, $4::uuid))
+          AND l.scope_source IS NOT NULL AND l.scope_feature IS NOT NULL AND s.samples IS NOT NULL
+        ORDER BY l.created_at, l.id
+        LIMIT $5`,
+      [FINGERPRINT_LINK_SOURCE, perLink, after?.cursor ?? null, after?.linkId ?? null, limit],
     )) as {
       id: string;
       external_id: string;
@@ -579,6 +591,7 @@ export class DedupRepository {
       scope_source: string;
       scope_feature: string;
       last_seen_at: Date;
+      cursor: string;
       samples: string[];
     }[];
     return rows.map((r) => ({
@@ -589,6 +602,7 @@ export class DedupRepository {
       scopeSource: r.scope_source,
       scopeFeature: r.scope_feature,
       lastSeenAt: new Date(r.last_seen_at),
+      cursor: r.cursor,
       samples: r.samples,
     }));
   }

@@ -11,6 +11,8 @@ import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 export const FINGERPRINT_UPGRADE_RULE = 'fingerprint-upgrade';
 /** How many of each link's newest samples are re-fingerprinted. */
 export const UPGRADE_SAMPLES_PER_LINK = 10;
+/** Links read per query (memory stays bounded on a large database). */
+const UPGRADE_PAGE_SIZE = 500;
 /** The version of the fingerprints stored before versions were recorded. */
 const UNRECORDED_VERSION = 1;
 
@@ -39,6 +41,8 @@ export interface FingerprintUpgradeReport {
 @Injectable()
 export class FingerprintUpgradeService implements OnApplicationBootstrap {
   private readonly logger = new Logger(FingerprintUpgradeService.name);
+  /** Links read per query; small in tests to exercise paging. */
+  pageSize = UPGRADE_PAGE_SIZE;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -68,26 +72,42 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
         collisions: 0,
       };
       if (from !== null && from >= FINGERPRINT_VERSION) return report;
-      const links = await this.repo.linksWithSamples(m, UPGRADE_SAMPLES_PER_LINK);
-      report.linksChecked = links.length;
-      await this.fileNewFingerprints(m, links, from ?? UNRECORDED_VERSION, report);
+      // new fingerprint -> the issue it is filed under now (aliases added earlier in this run)
+      const filed = new Map<string, string>();
+      for (let after: { cursor: string; linkId: string } | null = null; ;) {
+        const links = await this.repo.linksWithSamples(m, UPGRADE_SAMPLES_PER_LINK, after, this.pageSize);
+        report.linksChecked += links.length;
+        await this.fileNewFingerprints(m, links, from ?? UNRECORDED_VERSION, filed, report);
+        if (links.length < this.pageSize) break;
+        const last = links[links.length - 1];
+        after = { cursor: last.cursor, linkId: last.linkId };
+      }
       await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
       return report;
     });
   }
 
+  /**
+   * Re-fingerprints one page of links (oldest first) and files what comes out new: an alias of the
+   * link's issue when nobody owns the fingerprint yet (the oldest link wins), else a collision
+   * recorded in both issues' histories, once per pair.
+   */
   private async fileNewFingerprints(
     m: EntityManager,
     links: readonly LinkSamples[],
     from: number,
+    filed: Map<string, string>,
     report: FingerprintUpgradeReport,
   ): Promise<void> {
-    const aliases = new Map<string, UpgradeAlias>();
+    const candidates: UpgradeAlias[] = [];
+    const seen = new Set<string>();
     for (const link of links) {
       for (const sample of link.samples) {
         const now = fingerprintMessage(link.scopeSource, link.scopeFeature, sample);
-        if (now.fingerprint === link.fingerprint || aliases.has(now.fingerprint)) continue;
-        aliases.set(now.fingerprint, {
+        const pair = `${now.fingerprint}|${link.issueId}`;
+        if (now.fingerprint === link.fingerprint || seen.has(pair)) continue;
+        seen.add(pair);
+        candidates.push({
           fingerprint: now.fingerprint,
           from: link,
           normalizedMessage: now.normalized,
@@ -101,13 +121,19 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
         });
       }
     }
-    if (aliases.size === 0) return;
-    const taken = await this.repo.findLinks(m, [...aliases.keys()]);
+    if (candidates.length === 0) return;
+    const owners = await this.repo.findLinks(
+      m,
+      candidates.map((c) => c.fingerprint).filter((fp) => !filed.has(fp)),
+    );
+    for (const [fp, link] of owners) filed.set(fp, link.issueId);
     const actor = SYSTEM('dedup');
     const history: HistoryEntry[] = [];
-    for (const alias of aliases.values()) {
-      const owner = taken.get(alias.fingerprint);
-      if (owner === undefined && (await this.repo.insertUpgradeAlias(m, alias, FINGERPRINT_UPGRADE_RULE))) {
+    for (const alias of candidates) {
+      const owner = filed.get(alias.fingerprint);
+      if (owner === undefined) {
+        if (!(await this.repo.insertUpgradeAlias(m, alias, FINGERPRINT_UPGRADE_RULE))) continue; // filed meanwhile
+        filed.set(alias.fingerprint, alias.from.issueId);
         report.aliasesAdded++;
         history.push({
           issueId: alias.from.issueId,
@@ -120,13 +146,13 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
         });
         continue;
       }
-      if (owner === undefined || owner.issueId === alias.from.issueId) continue;
+      if (owner === alias.from.issueId) continue;
       report.collisions++;
-      const data = { ...alias.evidence, fingerprint: alias.fingerprint, otherIssueId: owner.issueId };
+      const data = { ...alias.evidence, fingerprint: alias.fingerprint, otherIssueId: owner };
       const reason = `fingerprint version ${from} -> ${FINGERPRINT_VERSION}: messages of fingerprint ${alias.from.fingerprint} now get fingerprint ${alias.fingerprint}, which is filed under another issue; they will be counted there`;
       history.push(
-        { issueId: alias.from.issueId, actor, field: 'fingerprint_collision', to: owner.issueId, reason, data },
-        { issueId: owner.issueId, actor, field: 'fingerprint_collision', to: alias.from.issueId, reason, data },
+        { issueId: alias.from.issueId, actor, field: 'fingerprint_collision', to: owner, reason, data },
+        { issueId: owner, actor, field: 'fingerprint_collision', to: alias.from.issueId, reason, data },
       );
     }
     await this.issues.recordHistory(m, ...history);

@@ -174,6 +174,37 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
     });
   });
 
+  it('gives a fingerprint two old issues now share to the older one; the other records the collision', async () => {
+    await send('Upstream call took 35 ms on replica');
+    const a = await asFiledByVersion1('Upstream call took 35 ms on replica', 'Upstream call took * ms on replica');
+    await send('Upstream call took 2 hours on replica');
+    const b = await asFiledByVersion1('Upstream call took 2 hours on replica', 'Upstream call took * hours on replica');
+    expect(b.newFp).toBe(a.newFp);
+    const [older, newer] = await issues(t.dataSource);
+
+    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 2, aliasesAdded: 1, collisions: 1 });
+
+    expect((await links()).find((l) => l.external_id === a.newFp)).toMatchObject({ issue_id: older.id });
+    expect(await historyOf(newer.id, 'fingerprint_collision')).toEqual([
+      expect.objectContaining({ to_value: older.id, data: expect.objectContaining({ previousFingerprint: b.oldFp }) }),
+    ]);
+  });
+
+  it('reads the links page by page', async () => {
+    const words = ['alpha', 'bravo', 'charlie'];
+    for (const w of words) {
+      await send(`Upstream ${w} took 35 ms on replica`);
+      await asFiledByVersion1(`Upstream ${w} took 35 ms on replica`, `Upstream ${w} took * ms on replica`);
+    }
+    upgrade.pageSize = 1;
+    try {
+      await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 3, aliasesAdded: 3, collisions: 0 });
+    } finally {
+      upgrade.pageSize = 500;
+    }
+    expect((await links()).filter((l) => l.grouping_rule === FINGERPRINT_UPGRADE_RULE)).toHaveLength(3);
+  });
+
   it('files the alias of a merged issue with the issue it is merged into, and an unmerge takes it back', async () => {
     await send('Upstream call took 35 ms on replica');
     const { newFp } = await asFiledByVersion1(
