@@ -33,7 +33,7 @@ export interface FingerprintUpgradeReport {
  * `took *` where it was `took * ms`. At start-up, when the stored FINGERPRINT_VERSION is older than
  * the code's, each fingerprint's newest samples (stored scrubbed, before normalisation) are
  * fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
- * `fingerprint-upgrade`, with the old fingerprint and template as evidence), so later events, the
+ * `fingerprint-upgrade`, with the old fingerprint as evidence), so later events, the
  * post-deploy watch and the Loki check follow it. A new fingerprint that already belongs to
  * another issue stays there; both issues' histories say so. One transaction under an advisory
  * lock: replicas starting together do it once.
