@@ -10,17 +10,7 @@ import {
   startTestApp,
   truncateAll,
 } from '../../support/test-app';
-import { IssueRow, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
-
-interface LinkRow {
-  external_id: string;
-  issue_id: string;
-  original_issue_id: string;
-  link_kind: string;
-  grouping_rule: string;
-  grouping_evidence: Record<string, unknown> | null;
-  event_count: string;
-}
+import { IssueRow, issueLinks, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 let seq = 0;
 const event = (message: string, extra: Record<string, unknown> = {}) => ({
@@ -58,8 +48,7 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
 
   const send = (...events: Record<string, unknown>[]) =>
     t.http.post('/api/events').set(ingestAuth).send({ events }).expect(202);
-  const links = async (): Promise<LinkRow[]> =>
-    (await t.dataSource.query(`SELECT * FROM external_issue_links ORDER BY created_at, id`)) as LinkRow[];
+  const links = () => issueLinks(t.dataSource);
   const byIdentifier = async (identifier: string): Promise<IssueRow> => {
     const rows = (await t.dataSource.query(`SELECT * FROM issues WHERE identifier = $1`, [identifier])) as IssueRow[];
     return rows[0];

@@ -6,18 +6,7 @@ import { FINGERPRINT_VERSION, fingerprint } from '../../../src/modules/dedup/nor
 import { normalizeMessage } from '../../../src/modules/dedup/normalizer/message-normalizer';
 import { FINGERPRINT_VERSION_SETTING } from '../../../src/shared/database/runtime-settings';
 import { TestApp, adminAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
-import { IssueRow, issues } from '../../fixtures/ingest-service/ingest-test-helpers';
-
-interface LinkRow {
-  external_id: string;
-  issue_id: string;
-  original_issue_id: string;
-  link_kind: string;
-  grouping_rule: string;
-  grouping_evidence: Record<string, unknown> | null;
-  normalized_message: string;
-  event_count: string;
-}
+import { IssueRow, issueLinks, issues } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const SOURCE = 'checkout-api';
 const FEATURE = 'cache';
@@ -50,8 +39,7 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       .set(ingestAuth)
       .send({ events: messages.map(event) })
       .expect(202);
-  const links = async (): Promise<LinkRow[]> =>
-    (await t.dataSource.query(`SELECT * FROM external_issue_links ORDER BY created_at, id`)) as LinkRow[];
+  const links = () => issueLinks(t.dataSource);
   const storedVersion = async (): Promise<unknown> =>
     (
       (await t.dataSource.query(`SELECT value FROM runtime_settings WHERE key = $1`, [
