@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
-import { FINGERPRINT_VERSION_SETTING } from '../../shared/database/runtime-settings';
+import {
+  FINGERPRINT_VERSION_SETTING,
+  readRuntimeSetting,
+  writeRuntimeSetting,
+} from '../../shared/database/runtime-settings';
 import { queryPrepared } from '../../shared/database/prepared-query';
 import { CountedIssue, countedIssue } from '../issues/issues.facade';
 import type { GroupMerge, GroupState, MergeEvidence, PatternToken } from './grouping/grouping-engine';
@@ -545,19 +549,12 @@ export class DedupRepository {
   /** Current link (issue) of fingerprints, with the issue's event count: after merges in a batch. */
   /** The fingerprint version stored by the last upgrade, or null when none was recorded. */
   async fingerprintVersion(manager: EntityManager): Promise<number | null> {
-    const rows = (await manager.query(`SELECT value FROM runtime_settings WHERE key = $1`, [
-      FINGERPRINT_VERSION_SETTING,
-    ])) as { value: unknown }[];
-    const value = rows[0]?.value;
+    const value = await readRuntimeSetting(manager, FINGERPRINT_VERSION_SETTING);
     return typeof value === 'number' ? value : null;
   }
 
   async setFingerprintVersion(manager: EntityManager, version: number, actor: string): Promise<void> {
-    await manager.query(
-      `INSERT INTO runtime_settings (key, value, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, now())
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-      [FINGERPRINT_VERSION_SETTING, JSON.stringify(version), actor],
-    );
+    await writeRuntimeSetting(manager, FINGERPRINT_VERSION_SETTING, version, actor);
   }
 
   /**

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DATABASE_CAPABILITIES, DatabaseCapabilities } from '../../shared/database/database-kind';
-import { KILL_SWITCH_SETTING } from '../../shared/database/runtime-settings';
+import { KILL_SWITCH_SETTING, readRuntimeSetting } from '../../shared/database/runtime-settings';
 import { APP_VERSION } from '../../shared/version';
 import { HealthView } from './health.view';
 
@@ -18,10 +18,7 @@ export class HealthService {
     let database: 'up' | 'down' = 'up';
     let killSwitch = this.config.SPAWN_KILL_SWITCH;
     try {
-      const rows = (await this.dataSource.query('SELECT value FROM runtime_settings WHERE key = $1', [
-        KILL_SWITCH_SETTING,
-      ])) as { value: unknown }[];
-      if (!killSwitch && rows[0]?.value === true) killSwitch = true;
+      if (!killSwitch && (await readRuntimeSetting(this.dataSource, KILL_SWITCH_SETTING)) === true) killSwitch = true;
     } catch {
       database = 'down';
     }

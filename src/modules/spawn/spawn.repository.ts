@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { KILL_SWITCH_SETTING } from '../../shared/database/runtime-settings';
+import { KILL_SWITCH_SETTING, writeRuntimeSetting } from '../../shared/database/runtime-settings';
 import type { ErrorSample, PreviousAttempt, WorkflowDispatchRequest } from './dispatch-inputs';
 
 /** Hold reasons that start with this are per-issue cooldowns (see SpawnGateService). */
@@ -832,11 +832,7 @@ export class SpawnRepository {
   async writeKillSwitch(m: EntityManager, value: boolean, by: string): Promise<{ previous: boolean | null }> {
     const before = await m.query(`SELECT value FROM runtime_settings WHERE key = $1 FOR UPDATE`, [KILL_SWITCH_SETTING]);
     const previous = (before as Raw[])[0] ? (before as Raw[])[0].value === true : null;
-    await m.query(
-      `INSERT INTO runtime_settings (key, value, updated_by, updated_at) VALUES ($1, $2::jsonb, $3, now())
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_by = EXCLUDED.updated_by, updated_at = now()`,
-      [KILL_SWITCH_SETTING, JSON.stringify(value), by],
-    );
+    await writeRuntimeSetting(m, KILL_SWITCH_SETTING, value, by);
     return { previous };
   }
 
