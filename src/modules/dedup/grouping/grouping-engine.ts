@@ -46,8 +46,8 @@
  * `null` there (and wherever a peer had `null`); the others keep their keys and become its
  * aliases, and the merge records the rule, the position and the values. A merge that would leave
  * more than half of the pattern without literal text (learned variables, and placeholders with only
- * punctuation around them: `*`, `*)`) is not
- * made: `<V> <V>` or `* * <V>` would swallow unrelated messages.
+ * punctuation around them: `*`, `*)`) is not made: `<V> <V>` or `* * <V>` would swallow unrelated
+ * messages.
  * Merges cascade: a survivor whose pattern changed is checked again.
  *
  * A new template that fits a live pattern (equal wherever the pattern is not `null`) joins that
