@@ -79,6 +79,19 @@ export interface UpgradeAlias {
   evidence: Record<string, unknown>;
 }
 
+/** A grouping group's position in a scan: its scope and key. */
+export interface GroupPosition {
+  scopeSource: string;
+  scopeFeature: string;
+  key: string;
+}
+
+/** A live grouping group with its members' newest samples (one array per link, oldest link first). */
+export interface GroupMembers extends GroupPosition {
+  pattern: PatternToken[];
+  members: string[][];
+}
+
 export interface ActiveMerge {
   id: string;
   targetIssueId: string;
@@ -639,6 +652,63 @@ export class DedupRepository {
       ],
     )) as { id: string }[];
     return rows.length > 0;
+  }
+
+  /**
+   * One page of live grouping groups (those with an issue), in key order per scope, each with the
+   * newest samples of its members: the links of the group's issue in the group's scope, oldest
+   * first, except links a person's merge brought in (`excludeRule`), which belong to other groups.
+   */
+  async liveGroupsWithMemberSamples(
+    manager: EntityManager,
+    perLink: number,
+    excludeRule: string,
+    after: GroupPosition | null,
+    limit: number,
+  ): Promise<GroupMembers[]> {
+    const rows = (await manager.query(
+      `SELECT g.scope_source, g.scope_feature, g.key, g.pattern, m.members
+         FROM grouping_groups g
+         CROSS JOIN LATERAL (
+           SELECT json_agg(s.samples ORDER BY l.created_at, l.id) AS members
+             FROM external_issue_links l
+             CROSS JOIN LATERAL (
+               SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
+                 FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $2) e
+             ) s
+            WHERE l.source = $1 AND l.issue_id = g.issue_id AND l.scope_source = g.scope_source
+              AND l.scope_feature = g.scope_feature AND l.grouping_rule <> $3 AND s.samples IS NOT NULL
+         ) m
+        WHERE g.merged_into IS NULL AND g.issue_id IS NOT NULL AND m.members IS NOT NULL
+          AND ($4::text IS NULL OR (g.scope_source, g.scope_feature, g.key) > ($4::text, $5::text, $6::text))
+        ORDER BY g.scope_source, g.scope_feature, g.key
+        LIMIT $7`,
+      [
+        FINGERPRINT_LINK_SOURCE,
+        perLink,
+        excludeRule,
+        after?.scopeSource ?? null,
+        after?.scopeFeature ?? null,
+        after?.key ?? null,
+        limit,
+      ],
+    )) as { scope_source: string; scope_feature: string; key: string; pattern: PatternToken[]; members: string[][] }[];
+    return rows.map((r) => ({
+      scopeSource: r.scope_source,
+      scopeFeature: r.scope_feature,
+      key: r.key,
+      pattern: r.pattern,
+      members: r.members,
+    }));
+  }
+
+  /** Replaces a live group's pattern (and token count) learned again after a fingerprint upgrade. */
+  async setGroupPattern(manager: EntityManager, group: GroupPosition, pattern: readonly PatternToken[]): Promise<void> {
+    await manager.query(
+      `UPDATE grouping_groups SET pattern = $4::jsonb, token_count = $5, updated_at = now()
+        WHERE scope_source = $1 AND scope_feature = $2 AND key = $3`,
+      [group.scopeSource, group.scopeFeature, group.key, JSON.stringify(pattern), pattern.length],
+    );
   }
 
   async currentFiling(

@@ -2,9 +2,10 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { HistoryEntry, IssuesFacade, SYSTEM } from '../issues/issues.facade';
-import { DedupRepository, LinkSamples, UpgradeAlias } from './dedup.repository';
+import { DedupRepository, GroupMembers, GroupPosition, LinkSamples, UpgradeAlias } from './dedup.repository';
 import { fingerprintMessage } from './dedup.service';
-import { tokenCount } from './grouping/grouping-engine';
+import { relearnPattern, tokenCount } from './grouping/grouping-engine';
+import { MANUAL_MERGE_RULE } from './issue-merge.service';
 import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 
 /** The grouping rule (and evidence rule) of a link filed by a fingerprint upgrade. */
@@ -25,6 +26,8 @@ export interface FingerprintUpgradeReport {
   aliasesAdded: number;
   /** New fingerprints that already belonged to another issue (left there; recorded in both histories). */
   collisions: number;
+  /** Live grouping patterns learned again from their members' new templates. */
+  patternsRelearned: number;
 }
 
 /**
@@ -35,8 +38,10 @@ export interface FingerprintUpgradeReport {
  * fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
  * `fingerprint-upgrade`, with the old fingerprint as evidence), so later events, the
  * post-deploy watch and the Loki check follow it. A new fingerprint that already belongs to
- * another issue stays there; both issues' histories say so. One transaction under an advisory
- * lock: replicas starting together do it once.
+ * another issue stays there; both issues' histories say so. Then each live grouping group's pattern
+ * is learned again from its members' new templates (`relearnPattern`), so a variant first seen
+ * after the upgrade joins the group it would have joined before instead of starting a new issue.
+ * One transaction under an advisory lock: replicas starting together do it once.
  */
 @Injectable()
 export class FingerprintUpgradeService implements OnApplicationBootstrap {
@@ -70,6 +75,7 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
         linksChecked: 0,
         aliasesAdded: 0,
         collisions: 0,
+        patternsRelearned: 0,
       };
       if (from !== null && from >= FINGERPRINT_VERSION) return report;
       // new fingerprint -> the issue it is filed under now (aliases added earlier in this run)
@@ -82,9 +88,34 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
         const last = links[links.length - 1];
         after = { cursor: last.cursor, linkId: last.linkId };
       }
+      for (let after: GroupPosition | null = null; ;) {
+        const groups = await this.repo.liveGroupsWithMemberSamples(
+          m,
+          UPGRADE_SAMPLES_PER_LINK,
+          MANUAL_MERGE_RULE,
+          after,
+          this.pageSize,
+        );
+        for (const group of groups) if (await this.relearn(m, group)) report.patternsRelearned++;
+        if (groups.length < this.pageSize) break;
+        after = groups[groups.length - 1];
+      }
       await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
       return report;
     });
+  }
+
+  /** Learns one live group's pattern again from its members' samples; true when it changed. */
+  private async relearn(m: EntityManager, group: GroupMembers): Promise<boolean> {
+    const templates = new Set<string>();
+    for (const samples of group.members) {
+      for (const sample of samples)
+        templates.add(fingerprintMessage(group.scopeSource, group.scopeFeature, sample).normalized);
+    }
+    const pattern = relearnPattern(group.pattern, [...templates]);
+    if (pattern === null || JSON.stringify(pattern) === JSON.stringify(group.pattern)) return false;
+    await this.repo.setGroupPattern(m, group, pattern);
+    return true;
   }
 
   /**

@@ -100,6 +100,7 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       linksChecked: 1,
       aliasesAdded: 1,
       collisions: 0,
+      patternsRelearned: 1,
     });
 
     const [old, alias] = await links();
@@ -222,6 +223,66 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
     });
   });
 
+  it('learns grouping patterns again, so a variant first seen after the upgrade joins its merged issue', async () => {
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+    const message = (w: string, ms: number) => `Upstream ${w} took ${ms} ms on replica`;
+    await send(...words.map((w) => message(w, 35)));
+    const [survivor, ...absorbed] = await issues(t.dataSource);
+    // the fifth word made the evidence: its template joined the survivor at once
+    expect(absorbed.map((i) => i.merged_into_id)).toEqual(words.slice(1, 4).map(() => survivor.id));
+    // as version 1 filed them: `* ms`, seven tokens, the word at position 1 learned as a variable
+    const old = [];
+    for (const w of words) old.push(await asFiledByVersion1(message(w, 35), `Upstream ${w} took * ms on replica`));
+    await t.dataSource.query(`UPDATE grouping_groups SET merged_into = $2 WHERE merged_into = $1`, [
+      old[0].newFp,
+      old[0].oldFp,
+    ]);
+    const oldPattern = ['Upstream', null, 'took', '*', 'ms', 'on', 'replica'];
+    await t.dataSource.query(`UPDATE grouping_groups SET pattern = $2::jsonb WHERE key = $1`, [
+      old[0].oldFp,
+      JSON.stringify(oldPattern),
+    ]);
+
+    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 5, aliasesAdded: 5, patternsRelearned: 1 });
+
+    const groups = (await t.dataSource.query(
+      `SELECT key, pattern, token_count FROM grouping_groups WHERE merged_into IS NULL`,
+    )) as { key: string; pattern: unknown; token_count: number }[];
+    expect(groups).toEqual([
+      { key: old[0].oldFp, pattern: ['Upstream', null, 'took', '*', 'on', 'replica'], token_count: 6 },
+    ]);
+
+    // a word never seen before: under the old pattern it would have started a fifth issue
+    await send(message('foxtrot', 12));
+    expect(await issues(t.dataSource)).toHaveLength(4);
+    const link = (await links()).find((l) => l.normalized_message === 'Upstream foxtrot took * on replica');
+    expect(link).toMatchObject({ issue_id: survivor.id, link_kind: 'alias', grouping_rule: 'variable-position' });
+    expect(link?.grouping_evidence).toMatchObject({ via: 'pattern', group: old[0].oldFp });
+
+    // learned once: a second run has nothing to do
+    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 0, patternsRelearned: 0 });
+  });
+
+  it('leaves out of a pattern the templates a person merged in, which belong to other groups', async () => {
+    await send('Upstream call took 35 ms on replica');
+    await asFiledByVersion1('Upstream call took 35 ms on replica', 'Upstream call took * ms on replica');
+    // one token apart from the first issue's new template: counted in, it would make that token a variable
+    await send('Upstream call took 35 ms on primary');
+    const [target, merged] = (await issues(t.dataSource)) as IssueRow[];
+    await t.http
+      .post(`/api/issues/${merged.identifier}/merge`)
+      .set(adminAuth)
+      .send({ into: target.identifier })
+      .expect(200);
+
+    await expect(upgrade.run()).resolves.toMatchObject({ aliasesAdded: 1, patternsRelearned: 1 });
+
+    const patterns = (await t.dataSource.query(`SELECT pattern FROM grouping_groups WHERE issue_id = $1`, [
+      target.id,
+    ])) as { pattern: unknown }[];
+    expect(patterns).toEqual([{ pattern: ['Upstream', 'call', 'took', '*', 'on', 'replica'] }]);
+  });
+
   it('records the current version on a database with nothing to upgrade', async () => {
     await t.dataSource.query(`DELETE FROM runtime_settings WHERE key = $1`, [FINGERPRINT_VERSION_SETTING]);
 
@@ -231,6 +292,7 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       linksChecked: 0,
       aliasesAdded: 0,
       collisions: 0,
+      patternsRelearned: 0,
     });
     expect(await storedVersion()).toBe(FINGERPRINT_VERSION);
   });

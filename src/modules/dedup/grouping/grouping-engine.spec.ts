@@ -6,6 +6,7 @@ import {
   GroupState,
   isPlainWord,
   patternCovers,
+  relearnPattern,
   tokenCount,
 } from './grouping-engine';
 
@@ -260,5 +261,47 @@ describe('grouping helpers', () => {
   it('tells plain words from values', () => {
     expect(['Started', 'user=root', '(LOOKING)', 'rpc.statd', 'done.'].every(isPlainWord)).toBe(true);
     expect(['/tmp/x', 'node*', '*', 'a1', 'x@y', 'key=a/b'].some(isPlainWord)).toBe(false);
+  });
+});
+
+describe(relearnPattern.name, () => {
+  const tokens = (template: string) => template.split(' ');
+
+  it('learns the pattern again from the templates the current normaliser makes: variables where members differ', () => {
+    // the previous normaliser left `ms` apart from the duration; the current one folds it in
+    const previous = tokens('Upstream * took * ms on replica').map((t, i) => (i === 1 ? null : t));
+    const templates = [
+      'Upstream alpha took * on replica',
+      'Upstream bravo took * on replica',
+      'Upstream charlie took * on replica',
+    ];
+    expect(relearnPattern(previous, templates)).toEqual(['Upstream', null, 'took', '*', 'on', 'replica']);
+  });
+
+  it('makes the pattern from the token count most members have, the oldest first on a tie', () => {
+    expect(relearnPattern(['a', 'b'], ['x y z', 'x q', 'x r'])).toEqual(['x', null]);
+    expect(relearnPattern(['a', 'b'], ['x y z', 'x q'])).toEqual(['x', 'y', 'z']);
+  });
+
+  it('keeps a variable learned earlier when the length is unchanged, even if the members left agree there', () => {
+    expect(relearnPattern(['fetch', null, 'failed', 'for', 'user'], ['fetch orders failed for user'])).toEqual([
+      'fetch',
+      null,
+      'failed',
+      'for',
+      'user',
+    ]);
+    // another length: positions cannot be carried over
+    expect(relearnPattern(['fetch', null, 'failed'], ['fetch orders failed for user'])).toEqual(
+      tokens('fetch orders failed for user'),
+    );
+  });
+
+  it('falls back to the oldest template when the members would leave the pattern mostly variable', () => {
+    expect(relearnPattern(['a', 'b', 'c'], ['one two c', 'three four c', 'five six c'])).toEqual(['one', 'two', 'c']);
+  });
+
+  it('has nothing to learn from no templates', () => {
+    expect(relearnPattern(['a'], [])).toBeNull();
   });
 });

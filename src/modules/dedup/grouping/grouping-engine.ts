@@ -294,6 +294,32 @@ function mergeOnEvidence(working: GroupState[], start: GroupState, config: Group
 }
 
 /**
+ * A live group's pattern learned again from its members' templates as the current normaliser makes
+ * them (after a fingerprint upgrade, `took * ms` may have become `took *`), so that a variant first
+ * seen after the upgrade still finds the group. The templates are the group's members', oldest
+ * first; those with the token count most of them have (the oldest one's on a tie) make the pattern:
+ * literal where they all agree, a variable where they differ, and a variable wherever `previous`
+ * had one when its length is unchanged (a variable learned from a member that has left the group,
+ * by an undone merge, stays learned). A result that would not be mostly literal falls back to the
+ * oldest template as it is, as a new group would start. Null when there is no template. Pure.
+ */
+export function relearnPattern(previous: readonly PatternToken[], templates: readonly string[]): PatternToken[] | null {
+  if (templates.length === 0) return null;
+  const rows = templates.map(tokenize);
+  const counts = new Map<number, number>();
+  for (const row of rows) counts.set(row.length, (counts.get(row.length) ?? 0) + 1);
+  let length = rows[0].length;
+  for (const [n, count] of counts) if (count > (counts.get(length) ?? 0)) length = n;
+  const same = rows.filter((row) => row.length === length);
+  const oldest = same[0];
+  const keepLearned = previous.length === length;
+  const pattern = oldest.map((token, i) =>
+    (keepLearned && previous[i] === null) || same.some((row) => row[i] !== token) ? null : token,
+  );
+  return 2 * variables(pattern) > pattern.length ? oldest : pattern;
+}
+
+/**
  * Applies a decision to a list of groups (the live groups of the template's token count, or any
  * superset): returns the new list, with the created group added, absorbed groups marked
  * `mergedInto`, and survivors carrying their new pattern and evidence. Pure.
