@@ -45,4 +45,13 @@ function loghubContents(csvPath) {
   return rows.map((row) => row[column].replace(/[\r\n]+/g, ' '));
 }
 
-module.exports = { parseCsv, loghubContents };
+/** The Content and EventId (the labelled template) columns of a LogHub CSV, one entry per message. */
+function loghubRows(csvPath) {
+  const [header, ...rows] = parseCsv(fs.readFileSync(csvPath, 'utf8'));
+  const content = header.indexOf('Content');
+  const eventId = header.indexOf('EventId');
+  if (content < 0 || eventId < 0) throw new Error(`${csvPath}: no Content or EventId column`);
+  return rows.map((row) => ({ content: row[content], eventId: row[eventId] }));
+}
+
+module.exports = { parseCsv, loghubContents, loghubRows };

@@ -1,37 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { loghubRows } from '../../../../bench/lib/loghub-csv';
 import { sharedPath } from '../../../../test/support/shared-dir';
 import { cosine } from './embedding-provider';
 import { HashingEmbeddingProvider, hashingEmbedding, tokenize } from './hashing-embedding.provider';
-
-/** Minimal CSV reader for the LogHub files (quoted fields, doubled quotes). */
-function readCsv(file: string): string[][] {
-  const text = readFileSync(file, 'utf8');
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n') {
-      row.push(field.replace(/\r$/, ''));
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field || row.length) rows.push([...row, field]);
-  return rows.slice(1);
-}
 
 describe(HashingEmbeddingProvider.name, () => {
   it('produces unit vectors of 384 dimensions, deterministically', async () => {
@@ -83,12 +53,11 @@ describe(HashingEmbeddingProvider.name, () => {
 
   it('on real LogHub messages, same-template pairs score higher than different-template pairs', () => {
     for (const dataset of ['OpenStack', 'Spark', 'HDFS', 'Zookeeper', 'Hadoop', 'BGL', 'Linux', 'Thunderbird']) {
-      const rows = readCsv(sharedPath('loghub', `${dataset}.csv`)).filter((r) => r.length >= 2);
       const byEvent = new Map<string, string[]>();
-      for (const [content, eventId] of rows) {
-        const list = byEvent.get(eventId!) ?? [];
-        if (list.length < 6) list.push(content!);
-        byEvent.set(eventId!, list);
+      for (const { content, eventId } of loghubRows(sharedPath('loghub', `${dataset}.csv`))) {
+        const list = byEvent.get(eventId) ?? [];
+        if (list.length < 6) list.push(content);
+        byEvent.set(eventId, list);
       }
       const groups = [...byEvent.values()].filter((g) => g.length >= 2).slice(0, 25);
       const vectors = groups.map((g) => g.map((m) => hashingEmbedding(m)));
