@@ -4,6 +4,7 @@ import { SpawnDispatch1764300000000 } from './1764300000000-spawn-dispatch';
 import { IssueLifecycle1764400000000 } from './1764400000000-issue-lifecycle';
 import { VerificationEvidence1764500000000 } from './1764500000000-verification-evidence';
 import { LinkSampleThrottle1764600000000 } from './1764600000000-link-sample-throttle';
+import { LinkFingerprintVersion1764700000000 } from './1764700000000-link-fingerprint-version';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   IssueLifecycle1764400000000,
   VerificationEvidence1764500000000,
   LinkSampleThrottle1764600000000,
+  LinkFingerprintVersion1764700000000,
 ];

@@ -5,6 +5,7 @@ import { DedupController } from './dedup.controller';
 import { DedupFacade } from './dedup.facade';
 import { DedupRepository } from './dedup.repository';
 import { DedupService } from './dedup.service';
+import { FingerprintUpgradeCron } from './fingerprint-upgrade.cron';
 import { FingerprintUpgradeService } from './fingerprint-upgrade.service';
 import { IssueMergeService } from './issue-merge.service';
 import { KnownPathBatcher } from './known-path-batcher';
@@ -24,6 +25,7 @@ import { KnownPathBatcher } from './known-path-batcher';
     IssueMergeService,
     KnownPathBatcher,
     FingerprintUpgradeService,
+    FingerprintUpgradeCron,
   ],
   exports: [DedupFacade],
 })

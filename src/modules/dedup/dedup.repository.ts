@@ -9,6 +9,7 @@ import {
 import { queryPrepared } from '../../shared/database/prepared-query';
 import { CountedIssue, countedIssue } from '../issues/issues.facade';
 import type { GroupMerge, GroupState, MergeEvidence, PatternToken } from './grouping/grouping-engine';
+import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 
 /** The `source` of the links dedup owns: one per fingerprint. */
 export const FINGERPRINT_LINK_SOURCE = 'loki';
@@ -67,6 +68,8 @@ export interface LinkSamples {
   lastSeenAt: Date;
   /** `created_at` as PostgreSQL prints it (microseconds kept): the position for the next page. */
   cursor: string;
+  /** The FINGERPRINT_VERSION that made the link, or null when the release that wrote it did not say. */
+  version: number | null;
   samples: string[];
 }
 
@@ -79,15 +82,15 @@ export interface UpgradeAlias {
   evidence: Record<string, unknown>;
 }
 
-/** A grouping group's position in a scan: its scope and key. */
-export interface GroupPosition {
+/** Which grouping group: its scope and key. */
+export interface GroupRef {
   scopeSource: string;
   scopeFeature: string;
   key: string;
 }
 
 /** A live grouping group with its members' newest samples (one array per link, oldest link first). */
-export interface GroupMembers extends GroupPosition {
+export interface GroupMembers extends GroupRef {
   pattern: PatternToken[];
   members: string[][];
 }
@@ -423,8 +426,8 @@ export class DedupRepository {
     const rows = (await manager.query(
       `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
                                          normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
-                                         first_seen_at, last_seen_at)
-       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11)
+                                         first_seen_at, last_seen_at, fingerprint_version)
+       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12)
        ON CONFLICT (source, external_id) DO NOTHING
        RETURNING id`,
       [
@@ -439,6 +442,7 @@ export class DedupRepository {
         link.rule,
         link.evidence === null ? null : JSON.stringify(link.evidence),
         link.seenAt,
+        FINGERPRINT_VERSION,
       ],
     )) as { id: string }[];
     return rows.length > 0;
@@ -559,7 +563,6 @@ export class DedupRepository {
     await manager.query(`UPDATE issue_merges SET undone_at = now(), undone_by = $2 WHERE id = $1`, [mergeId, actor]);
   }
 
-  /** Current link (issue) of fingerprints, with the issue's event count: after merges in a batch. */
   /** The fingerprint version stored by the last upgrade, or null when none was recorded. */
   async fingerprintVersion(manager: EntityManager): Promise<number | null> {
     const value = await readRuntimeSetting(manager, FINGERPRINT_VERSION_SETTING);
@@ -571,50 +574,63 @@ export class DedupRepository {
   }
 
   /**
-   * Up to `limit` fingerprint links after `after` (oldest first), each with up to `perLink` of its
-   * newest samples; links without samples are left out.
+   * Up to `limit` fingerprint links made by a fingerprint version older than `version` (or by a
+   * release that did not record one), after `after`, oldest first, each with up to `perLink` of its
+   * newest samples (none for a link without samples or scope: there is nothing to re-fingerprint).
    */
-  async linksWithSamples(
+  async linksDueForUpgrade(
     manager: EntityManager,
+    version: number,
     perLink: number,
     after: { cursor: string; linkId: string } | null,
     limit: number,
   ): Promise<LinkSamples[]> {
     const rows = (await manager.query(
       `SELECT l.id, l.external_id, l.issue_id, l.original_issue_id, l.scope_source, l.scope_feature, l.last_seen_at,
-              l.created_at::text AS cursor, s.samples
+              l.created_at::text AS cursor, l.fingerprint_version, s.samples
          FROM external_issue_links l
-         CROSS JOIN LATERAL (
+         LEFT JOIN LATERAL (
            SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
              FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $2) e
-         ) s
-        WHERE l.source = $1 AND ($3::timestamptz IS NULL OR (l.created_at, l.id) > ($3::timestamptz, $4::uuid))
-          AND l.scope_source IS NOT NULL AND l.scope_feature IS NOT NULL AND s.samples IS NOT NULL
+         ) s ON l.scope_source IS NOT NULL AND l.scope_feature IS NOT NULL
+        WHERE l.source = $1 AND (l.fingerprint_version IS NULL OR l.fingerprint_version < $3)
+          AND ($4::timestamptz IS NULL OR (l.created_at, l.id) > ($4::timestamptz, $5::uuid))
         ORDER BY l.created_at, l.id
-        LIMIT $5`,
-      [FINGERPRINT_LINK_SOURCE, perLink, after?.cursor ?? null, after?.linkId ?? null, limit],
+        LIMIT $6`,
+      [FINGERPRINT_LINK_SOURCE, perLink, version, after?.cursor ?? null, after?.linkId ?? null, limit],
     )) as {
       id: string;
       external_id: string;
       issue_id: string;
       original_issue_id: string;
-      scope_source: string;
-      scope_feature: string;
+      scope_source: string | null;
+      scope_feature: string | null;
       last_seen_at: Date;
       cursor: string;
-      samples: string[];
+      fingerprint_version: number | null;
+      samples: string[] | null;
     }[];
     return rows.map((r) => ({
       linkId: r.id,
       fingerprint: r.external_id,
       issueId: r.issue_id,
       originalIssueId: r.original_issue_id,
-      scopeSource: r.scope_source,
-      scopeFeature: r.scope_feature,
+      scopeSource: r.scope_source ?? '',
+      scopeFeature: r.scope_feature ?? '',
       lastSeenAt: new Date(r.last_seen_at),
       cursor: r.cursor,
-      samples: r.samples,
+      version: r.fingerprint_version,
+      samples: r.samples ?? [],
     }));
+  }
+
+  /** Records that links' fingerprints are those `version` gives (checked, or made by it). */
+  async stampFingerprintVersion(manager: EntityManager, linkIds: readonly string[], version: number): Promise<void> {
+    if (linkIds.length === 0) return;
+    await manager.query(`UPDATE external_issue_links SET fingerprint_version = $2 WHERE id = ANY($1::uuid[])`, [
+      linkIds,
+      version,
+    ]);
   }
 
   /**
@@ -632,8 +648,8 @@ export class DedupRepository {
     const rows = (await manager.query(
       `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
                                          normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
-                                         first_seen_at, last_seen_at, metadata)
-       VALUES ($1, $2, $3, $4, 'alias', $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12::jsonb)
+                                         first_seen_at, last_seen_at, metadata, fingerprint_version)
+       VALUES ($1, $2, $3, $4, 'alias', $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12::jsonb, $13)
        ON CONFLICT (source, external_id) DO NOTHING
        RETURNING id`,
       [
@@ -649,23 +665,24 @@ export class DedupRepository {
         JSON.stringify(alias.evidence),
         from.lastSeenAt,
         JSON.stringify(metadata),
+        FINGERPRINT_VERSION,
       ],
     )) as { id: string }[];
     return rows.length > 0;
   }
 
   /**
-   * One page of live grouping groups (those with an issue), in key order per scope, each with the
-   * newest samples of its members: the links of the group's issue in the group's scope, oldest
-   * first, except links a person's merge brought in (`excludeRule`), which belong to other groups.
+   * The live grouping groups of `issueIds`, each with the newest samples of its members: the links
+   * of the group's issue in the group's scope, oldest first, except links a person's merge brought
+   * in (`excludeRule`), which belong to other groups.
    */
   async liveGroupsWithMemberSamples(
     manager: EntityManager,
+    issueIds: readonly string[],
     perLink: number,
     excludeRule: string,
-    after: GroupPosition | null,
-    limit: number,
   ): Promise<GroupMembers[]> {
+    if (issueIds.length === 0) return [];
     const rows = (await manager.query(
       `SELECT g.scope_source, g.scope_feature, g.key, g.pattern, m.members
          FROM grouping_groups g
@@ -674,24 +691,14 @@ export class DedupRepository {
              FROM external_issue_links l
              CROSS JOIN LATERAL (
                SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
-                 FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $2) e
+                 FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $3) e
              ) s
             WHERE l.source = $1 AND l.issue_id = g.issue_id AND l.scope_source = g.scope_source
-              AND l.scope_feature = g.scope_feature AND l.grouping_rule <> $3 AND s.samples IS NOT NULL
+              AND l.scope_feature = g.scope_feature AND l.grouping_rule <> $4 AND s.samples IS NOT NULL
          ) m
-        WHERE g.merged_into IS NULL AND g.issue_id IS NOT NULL AND m.members IS NOT NULL
-          AND ($4::text IS NULL OR (g.scope_source, g.scope_feature, g.key) > ($4::text, $5::text, $6::text))
-        ORDER BY g.scope_source, g.scope_feature, g.key
-        LIMIT $7`,
-      [
-        FINGERPRINT_LINK_SOURCE,
-        perLink,
-        excludeRule,
-        after?.scopeSource ?? null,
-        after?.scopeFeature ?? null,
-        after?.key ?? null,
-        limit,
-      ],
+        WHERE g.issue_id = ANY($2::uuid[]) AND g.merged_into IS NULL AND m.members IS NOT NULL
+        ORDER BY g.scope_source, g.scope_feature, g.key`,
+      [FINGERPRINT_LINK_SOURCE, issueIds, perLink, excludeRule],
     )) as { scope_source: string; scope_feature: string; key: string; pattern: PatternToken[]; members: string[][] }[];
     return rows.map((r) => ({
       scopeSource: r.scope_source,
@@ -703,7 +710,7 @@ export class DedupRepository {
   }
 
   /** Replaces a live group's pattern (and token count) learned again after a fingerprint upgrade. */
-  async setGroupPattern(manager: EntityManager, group: GroupPosition, pattern: readonly PatternToken[]): Promise<void> {
+  async setGroupPattern(manager: EntityManager, group: GroupRef, pattern: readonly PatternToken[]): Promise<void> {
     await manager.query(
       `UPDATE grouping_groups SET pattern = $4::jsonb, token_count = $5, updated_at = now()
         WHERE scope_source = $1 AND scope_feature = $2 AND key = $3`,
@@ -711,6 +718,7 @@ export class DedupRepository {
     );
   }
 
+  /** Current link (issue) of fingerprints, with the issue's event count: after merges in a batch. */
   async currentFiling(
     manager: EntityManager,
     fingerprints: readonly string[],

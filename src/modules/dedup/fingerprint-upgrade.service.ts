@@ -1,8 +1,8 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { HistoryEntry, IssuesFacade, SYSTEM } from '../issues/issues.facade';
-import { DedupRepository, GroupMembers, GroupPosition, LinkSamples, UpgradeAlias } from './dedup.repository';
+import { DedupRepository, GroupMembers, LinkSamples, UpgradeAlias } from './dedup.repository';
 import { fingerprintMessage } from './dedup.service';
 import { relearnPattern, tokenCount } from './grouping/grouping-engine';
 import { MANUAL_MERGE_RULE } from './issue-merge.service';
@@ -12,15 +12,14 @@ import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 export const FINGERPRINT_UPGRADE_RULE = 'fingerprint-upgrade';
 /** How many of each link's newest samples are re-fingerprinted. */
 export const UPGRADE_SAMPLES_PER_LINK = 10;
-/** Links read per query (memory stays bounded on a large database). */
+/** Links (and issues whose patterns are learned again) read per query: memory stays bounded. */
 const UPGRADE_PAGE_SIZE = 500;
-/** The version of the fingerprints stored before versions were recorded. */
-const UNRECORDED_VERSION = 1;
 
 export interface FingerprintUpgradeReport {
+  /** The version recorded in `runtime_settings` before this run (null: none recorded). */
   from: number | null;
   to: number;
-  /** Links whose samples were re-fingerprinted (0 when nothing was due). */
+  /** Links made by an older version (or an unrecorded one) that were checked, and are now current. */
   linksChecked: number;
   /** New fingerprints filed as aliases of their issue. */
   aliasesAdded: number;
@@ -33,19 +32,23 @@ export interface FingerprintUpgradeReport {
 /**
  * Keeps issues whole across a change of the normaliser or the secret scrubber. Fingerprints never
  * change, but the fingerprint a message gets can: after an upgrade, `took 35 ms` may normalise to
- * `took *` where it was `took * ms`. At start-up, when the stored FINGERPRINT_VERSION is older than
- * the code's, each fingerprint's newest samples (stored scrubbed, before normalisation) are
- * fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
- * `fingerprint-upgrade`, with the old fingerprint as evidence), so later events, the
- * post-deploy watch and the Loki check follow it. A new fingerprint that already belongs to
- * another issue stays there; both issues' histories say so. Then each live grouping group's pattern
- * is learned again from its members' new templates (`relearnPattern`), so a variant first seen
- * after the upgrade joins the group it would have joined before instead of starting a new issue.
- * One transaction under an advisory lock: replicas starting together do it once.
+ * `took *` where it was `took * ms`. Every link records the FINGERPRINT_VERSION that made it; the
+ * newest samples (stored scrubbed, before normalisation) of each link behind this release's version
+ * are fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
+ * `fingerprint-upgrade`, with the old fingerprint as evidence), so later events, the post-deploy
+ * watch and the Loki check follow it. A new fingerprint that already belongs to another issue
+ * stays there; both issues' histories say so. Then the live grouping patterns of the issues
+ * concerned are learned again from their members' new templates (`relearnPattern`), so a variant
+ * first seen after the upgrade joins the group it would have joined before instead of starting a
+ * new issue.
+ *
+ * `run` does it at start-up, before requests are served, and records the version; `sweep` does it
+ * again periodically (FingerprintUpgradeCron) for the links that replicas still on the previous
+ * release write during a rolling deploy. Each is one transaction under an advisory lock: replicas
+ * do the work once.
  */
 @Injectable()
-export class FingerprintUpgradeService implements OnApplicationBootstrap {
-  private readonly logger = new Logger(FingerprintUpgradeService.name);
+export class FingerprintUpgradeService {
   /** Links read per query; small in tests to exercise paging. */
   pageSize = UPGRADE_PAGE_SIZE;
 
@@ -55,62 +58,82 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
     private readonly issues: IssuesFacade,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    const report = await this.run();
-    if (report.linksChecked > 0) {
-      this.logger.log({
-        msg: `fingerprints upgraded from version ${report.from ?? UNRECORDED_VERSION} to ${report.to}`,
-        ...report,
-      });
-    }
-  }
-
+  /** The start-up run: waits for a replica already at it, then records this release's version. */
   async run(): Promise<FingerprintUpgradeReport> {
     return this.dataSource.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
       const from = await this.repo.fingerprintVersion(m);
-      const report: FingerprintUpgradeReport = {
-        from,
-        to: FINGERPRINT_VERSION,
-        linksChecked: 0,
-        aliasesAdded: 0,
-        collisions: 0,
-        patternsRelearned: 0,
-      };
-      if (from !== null && from >= FINGERPRINT_VERSION) return report;
-      // new fingerprint -> the issue it is filed under now (aliases added earlier in this run)
-      const filed = new Map<string, string>();
-      for (let after: { cursor: string; linkId: string } | null = null; ;) {
-        const links = await this.repo.linksWithSamples(m, UPGRADE_SAMPLES_PER_LINK, after, this.pageSize);
-        report.linksChecked += links.length;
-        await this.fileNewFingerprints(m, links, from ?? UNRECORDED_VERSION, filed, report);
-        if (links.length < this.pageSize) break;
-        const last = links[links.length - 1];
-        after = { cursor: last.cursor, linkId: last.linkId };
+      const report = await this.upgrade(m, from);
+      if (from === null || from < FINGERPRINT_VERSION) {
+        await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
       }
-      for (let after: GroupPosition | null = null; ;) {
-        const groups = await this.repo.liveGroupsWithMemberSamples(
-          m,
-          UPGRADE_SAMPLES_PER_LINK,
-          MANUAL_MERGE_RULE,
-          after,
-          this.pageSize,
-        );
-        for (const group of groups) if (await this.relearn(m, group)) report.patternsRelearned++;
-        if (groups.length < this.pageSize) break;
-        after = groups[groups.length - 1];
-      }
-      await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
       return report;
     });
+  }
+
+  /** The periodic run: null when another replica holds the lock (it is doing the same work). */
+  async sweep(): Promise<FingerprintUpgradeReport | null> {
+    return this.dataSource.transaction(async (m) => {
+      const [{ locked }] = (await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+        ADVISORY_LOCKS.fingerprintUpgrade,
+      ])) as { locked: boolean }[];
+      if (!locked) return null;
+      return this.upgrade(m, await this.repo.fingerprintVersion(m));
+    });
+  }
+
+  private async upgrade(m: EntityManager, from: number | null): Promise<FingerprintUpgradeReport> {
+    const report: FingerprintUpgradeReport = {
+      from,
+      to: FINGERPRINT_VERSION,
+      linksChecked: 0,
+      aliasesAdded: 0,
+      collisions: 0,
+      patternsRelearned: 0,
+    };
+    // new fingerprint -> the issue it is filed under now (aliases added earlier in this run)
+    const filed = new Map<string, string>();
+    // issues that gained an alias or lost messages to another issue: their patterns are learned again
+    const touched = new Set<string>();
+    for (let after: { cursor: string; linkId: string } | null = null; ;) {
+      const links = await this.repo.linksDueForUpgrade(
+        m,
+        FINGERPRINT_VERSION,
+        UPGRADE_SAMPLES_PER_LINK,
+        after,
+        this.pageSize,
+      );
+      report.linksChecked += links.length;
+      await this.fileNewFingerprints(m, links, filed, touched, report);
+      await this.repo.stampFingerprintVersion(
+        m,
+        links.map((l) => l.linkId),
+        FINGERPRINT_VERSION,
+      );
+      if (links.length < this.pageSize) break;
+      const last = links[links.length - 1];
+      after = { cursor: last.cursor, linkId: last.linkId };
+    }
+    const issueIds = [...touched];
+    for (let i = 0; i < issueIds.length; i += this.pageSize) {
+      const groups = await this.repo.liveGroupsWithMemberSamples(
+        m,
+        issueIds.slice(i, i + this.pageSize),
+        UPGRADE_SAMPLES_PER_LINK,
+        MANUAL_MERGE_RULE,
+      );
+      for (const group of groups) if (await this.relearn(m, group)) report.patternsRelearned++;
+    }
+    return report;
   }
 
   /** Learns one live group's pattern again from its members' samples; true when it changed. */
   private async relearn(m: EntityManager, group: GroupMembers): Promise<boolean> {
     const templates = new Set<string>();
     for (const samples of group.members) {
-      for (const sample of samples)
+      for (const sample of samples) {
         templates.add(fingerprintMessage(group.scopeSource, group.scopeFeature, sample).normalized);
+      }
     }
     const pattern = relearnPattern(group.pattern, [...templates]);
     if (pattern === null || JSON.stringify(pattern) === JSON.stringify(group.pattern)) return false;
@@ -126,8 +149,8 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
   private async fileNewFingerprints(
     m: EntityManager,
     links: readonly LinkSamples[],
-    from: number,
     filed: Map<string, string>,
+    touched: Set<string>,
     report: FingerprintUpgradeReport,
   ): Promise<void> {
     const candidates: UpgradeAlias[] = [];
@@ -145,7 +168,7 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
           tokenCount: tokenCount(now.normalized),
           evidence: {
             rule: FINGERPRINT_UPGRADE_RULE,
-            fromVersion: from,
+            fromVersion: link.version,
             toVersion: FINGERPRINT_VERSION,
             previousFingerprint: link.fingerprint,
           },
@@ -162,9 +185,11 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
     const history: HistoryEntry[] = [];
     for (const alias of candidates) {
       const owner = filed.get(alias.fingerprint);
+      const versions = `fingerprint version ${alias.from.version ?? 'unrecorded'} -> ${FINGERPRINT_VERSION}`;
       if (owner === undefined) {
         if (!(await this.repo.insertUpgradeAlias(m, alias, FINGERPRINT_UPGRADE_RULE))) continue; // filed meanwhile
         filed.set(alias.fingerprint, alias.from.issueId);
+        touched.add(alias.from.issueId);
         report.aliasesAdded++;
         history.push({
           issueId: alias.from.issueId,
@@ -172,15 +197,16 @@ export class FingerprintUpgradeService implements OnApplicationBootstrap {
           field: 'fingerprint_alias',
           from: alias.from.fingerprint,
           to: alias.fingerprint,
-          reason: `fingerprint version ${from} -> ${FINGERPRINT_VERSION}: its messages now get a new fingerprint, filed as an alias`,
+          reason: `${versions}: its messages now get a new fingerprint, filed as an alias`,
           data: { ...alias.evidence, normalizedMessage: alias.normalizedMessage },
         });
         continue;
       }
       if (owner === alias.from.issueId) continue;
+      touched.add(alias.from.issueId);
       report.collisions++;
       const data = { ...alias.evidence, fingerprint: alias.fingerprint, otherIssueId: owner };
-      const reason = `fingerprint version ${from} -> ${FINGERPRINT_VERSION}: messages of fingerprint ${alias.from.fingerprint} now get fingerprint ${alias.fingerprint}, which is filed under another issue; they will be counted there`;
+      const reason = `${versions}: messages of fingerprint ${alias.from.fingerprint} now get fingerprint ${alias.fingerprint}, which is filed under another issue; they will be counted there`;
       history.push(
         { issueId: alias.from.issueId, actor, field: 'fingerprint_collision', to: owner, reason, data },
         { issueId: owner, actor, field: 'fingerprint_collision', to: alias.from.issueId, reason, data },

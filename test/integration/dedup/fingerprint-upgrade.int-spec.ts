@@ -5,7 +5,9 @@ import {
 import { FINGERPRINT_VERSION, fingerprint } from '../../../src/modules/dedup/normalizer/fingerprint';
 import { normalizeMessage } from '../../../src/modules/dedup/normalizer/message-normalizer';
 import { FINGERPRINT_VERSION_SETTING } from '../../../src/shared/database/runtime-settings';
-import { TestApp, adminAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { LinkFingerprintVersion1764700000000 } from '../../../migrations/1764700000000-link-fingerprint-version';
+import { ADVISORY_LOCKS } from '../../../src/shared/database/database-opener';
+import { TestApp, adminAuth, ingestAuth, startTestApp, testDbKind, truncateAll } from '../../support/test-app';
 import { IssueRow, issueLinks, issues } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const SOURCE = 'checkout-api';
@@ -62,16 +64,21 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
 
   /**
    * Rewrites the fingerprint an issue was filed under as the previous normaliser made it (the
-   * template `oldTemplate`), as a database written by that version would hold it, and records
-   * version 1.
+   * template `oldTemplate`), as a database written by that version would hold it (the link made by
+   * `version`: 1, or null for a release that did not record it), and records version 1.
    */
-  async function asFiledByVersion1(message: string, oldTemplate: string): Promise<{ oldFp: string; newFp: string }> {
+  async function asFiledByVersion1(
+    message: string,
+    oldTemplate: string,
+    version: number | null = 1,
+  ): Promise<{ oldFp: string; newFp: string }> {
     const newFp = fingerprint(SOURCE, FEATURE, normalizeMessage(message));
     const oldFp = fingerprint(SOURCE, FEATURE, oldTemplate);
     expect(oldFp).not.toBe(newFp);
     await t.dataSource.query(
-      `UPDATE external_issue_links SET external_id = $2, normalized_message = $3, token_count = $4 WHERE external_id = $1`,
-      [newFp, oldFp, oldTemplate, oldTemplate.split(' ').length],
+      `UPDATE external_issue_links SET external_id = $2, normalized_message = $3, token_count = $4, fingerprint_version = $5
+        WHERE external_id = $1`,
+      [newFp, oldFp, oldTemplate, oldTemplate.split(' ').length, version],
     );
     await t.dataSource.query(`UPDATE error_events SET fingerprint = $2 WHERE fingerprint = $1`, [newFp, oldFp]);
     await t.dataSource.query(
@@ -148,7 +155,8 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
     const [first, second] = (await issues(t.dataSource)) as IssueRow[];
     expect(second).toBeDefined();
 
-    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 2, aliasesAdded: 0, collisions: 1 });
+    // only the old link is behind: the other was made by this version
+    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 1, aliasesAdded: 0, collisions: 1 });
 
     expect((await links()).map((l) => [l.external_id, l.issue_id])).toEqual([
       [oldFp, first.id],
@@ -281,6 +289,83 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       target.id,
     ])) as { pattern: unknown }[];
     expect(patterns).toEqual([{ pattern: ['Upstream', 'call', 'took', '*', 'on', 'replica'] }]);
+  });
+
+  it('sweeps links that a replica of the previous release writes after the upgrade, once', async () => {
+    await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 0 });
+    // during a rolling deploy a replica still on the previous release files a new error its way,
+    // without a version on the link
+    await send('Upstream call took 35 ms on replica');
+    const { oldFp, newFp } = await asFiledByVersion1(
+      'Upstream call took 35 ms on replica',
+      'Upstream call took * ms on replica',
+      null,
+    );
+    const [issue] = await issues(t.dataSource);
+
+    await expect(upgrade.sweep()).resolves.toMatchObject({ linksChecked: 1, aliasesAdded: 1, patternsRelearned: 1 });
+    expect((await links()).find((l) => l.external_id === newFp)).toMatchObject({
+      issue_id: issue.id,
+      grouping_rule: FINGERPRINT_UPGRADE_RULE,
+      grouping_evidence: expect.objectContaining({ fromVersion: null, previousFingerprint: oldFp }),
+    });
+    const versions = (await t.dataSource.query(
+      `SELECT external_id, fingerprint_version FROM external_issue_links ORDER BY created_at`,
+    )) as { external_id: string; fingerprint_version: number }[];
+    expect(versions).toEqual([
+      { external_id: oldFp, fingerprint_version: FINGERPRINT_VERSION },
+      { external_id: newFp, fingerprint_version: FINGERPRINT_VERSION },
+    ]);
+    await expect(upgrade.sweep()).resolves.toMatchObject({ linksChecked: 0, aliasesAdded: 0 });
+
+    await send('Upstream call took 40 ms on replica');
+    expect(await issues(t.dataSource)).toHaveLength(1);
+  });
+
+  it('checks links behind its own version only: a link a newer release made is left alone', async () => {
+    await send('Upstream call took 35 ms on replica');
+    await t.dataSource.query(`UPDATE external_issue_links SET fingerprint_version = $1`, [FINGERPRINT_VERSION + 1]);
+    await expect(upgrade.sweep()).resolves.toMatchObject({ linksChecked: 0 });
+    expect((await links())[0]).toMatchObject({ fingerprint_version: FINGERPRINT_VERSION + 1 });
+  });
+
+  if (testDbKind() === 'postgres') {
+    it('leaves the sweep to the replica that holds the lock', async () => {
+      const other = t.dataSource.createQueryRunner();
+      await other.connect();
+      try {
+        await other.startTransaction();
+        await other.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
+        await expect(upgrade.sweep()).resolves.toBeNull();
+        await other.commitTransaction();
+      } finally {
+        await other.release();
+      }
+      await expect(upgrade.sweep()).resolves.toMatchObject({ linksChecked: 0 });
+    });
+  }
+
+  it.each([
+    ['the version recorded by the last upgrade', 2, 2],
+    ['version 1 when none was recorded', null, 1],
+  ])('migrating, gives existing links %s', async (_label, recorded, expected) => {
+    await send('Upstream call took 35 ms on replica');
+    await t.dataSource.query(`DELETE FROM runtime_settings WHERE key = $1`, [FINGERPRINT_VERSION_SETTING]);
+    if (recorded !== null) {
+      await t.dataSource.query(`INSERT INTO runtime_settings (key, value, updated_by) VALUES ($1, $2::jsonb, 'test')`, [
+        FINGERPRINT_VERSION_SETTING,
+        JSON.stringify(recorded),
+      ]);
+    }
+    const migration = new LinkFingerprintVersion1764700000000();
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await migration.down(runner); // the schema as the previous release left it
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect((await links()).map((l) => l.fingerprint_version)).toEqual([expected]);
   });
 
   it('records the current version on a database with nothing to upgrade', async () => {
