@@ -89,9 +89,8 @@ export interface GroupRef {
   key: string;
 }
 
-/** A live grouping group with its members' newest samples (one array per link, oldest link first). */
+/** A grouping group with its members' newest samples (one array per link, oldest link first). */
 export interface GroupMembers extends GroupRef {
-  pattern: PatternToken[];
   members: string[][];
 }
 
@@ -671,42 +670,69 @@ export class DedupRepository {
     return rows.length > 0;
   }
 
+  /** The live grouping groups of `issueIds`. */
+  async liveGroupsOf(manager: EntityManager, issueIds: readonly string[]): Promise<GroupRef[]> {
+    if (issueIds.length === 0) return [];
+    const rows = (await manager.query(
+      `SELECT scope_source, scope_feature, key FROM grouping_groups
+        WHERE issue_id = ANY($1::uuid[]) AND merged_into IS NULL`,
+      [issueIds],
+    )) as { scope_source: string; scope_feature: string; key: string }[];
+    return rows.map((r) => ({ scopeSource: r.scope_source, scopeFeature: r.scope_feature, key: r.key }));
+  }
+
   /**
-   * The live grouping groups of `issueIds`, each with the newest samples of its members: the links
-   * of the group's issue in the group's scope, oldest first, except links a person's merge brought
-   * in (`excludeRule`), which belong to other groups.
+   * The newest samples of each group's members: the links of the group's issue in the group's
+   * scope, oldest first, except links a person's merge brought in (`excludeRule`), which belong to
+   * other groups. Groups without a member with samples are left out.
    */
-  async liveGroupsWithMemberSamples(
+  async groupMemberSamples(
     manager: EntityManager,
-    issueIds: readonly string[],
+    groups: readonly GroupRef[],
     perLink: number,
     excludeRule: string,
   ): Promise<GroupMembers[]> {
-    if (issueIds.length === 0) return [];
+    if (groups.length === 0) return [];
     const rows = (await manager.query(
-      `SELECT g.scope_source, g.scope_feature, g.key, g.pattern, m.members
-         FROM grouping_groups g
+      `SELECT g.scope_source, g.scope_feature, g.key, m.members
+         FROM unnest($2::text[], $3::text[], $4::text[]) AS wanted(scope_source, scope_feature, key)
+         JOIN grouping_groups g USING (scope_source, scope_feature, key)
          CROSS JOIN LATERAL (
            SELECT json_agg(s.samples ORDER BY l.created_at, l.id) AS members
              FROM external_issue_links l
              CROSS JOIN LATERAL (
                SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
-                 FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $3) e
+                 FROM (SELECT id, message FROM error_events WHERE link_id = l.id ORDER BY id DESC LIMIT $5) e
              ) s
             WHERE l.source = $1 AND l.issue_id = g.issue_id AND l.scope_source = g.scope_source
-              AND l.scope_feature = g.scope_feature AND l.grouping_rule <> $4 AND s.samples IS NOT NULL
+              AND l.scope_feature = g.scope_feature AND l.grouping_rule <> $6 AND s.samples IS NOT NULL
          ) m
-        WHERE g.issue_id = ANY($2::uuid[]) AND g.merged_into IS NULL AND m.members IS NOT NULL
-        ORDER BY g.scope_source, g.scope_feature, g.key`,
-      [FINGERPRINT_LINK_SOURCE, issueIds, perLink, excludeRule],
-    )) as { scope_source: string; scope_feature: string; key: string; pattern: PatternToken[]; members: string[][] }[];
+        WHERE m.members IS NOT NULL`,
+      [
+        FINGERPRINT_LINK_SOURCE,
+        groups.map((g) => g.scopeSource),
+        groups.map((g) => g.scopeFeature),
+        groups.map((g) => g.key),
+        perLink,
+        excludeRule,
+      ],
+    )) as { scope_source: string; scope_feature: string; key: string; members: string[][] }[];
     return rows.map((r) => ({
       scopeSource: r.scope_source,
       scopeFeature: r.scope_feature,
       key: r.key,
-      pattern: r.pattern,
       members: r.members,
     }));
+  }
+
+  /** A group's pattern while it is live; undefined once merged away (or unknown). */
+  async groupPattern(manager: EntityManager, group: GroupRef): Promise<PatternToken[] | undefined> {
+    const rows = (await manager.query(
+      `SELECT pattern FROM grouping_groups
+        WHERE scope_source = $1 AND scope_feature = $2 AND key = $3 AND merged_into IS NULL`,
+      [group.scopeSource, group.scopeFeature, group.key],
+    )) as { pattern: PatternToken[] }[];
+    return rows[0]?.pattern;
   }
 
   /** Replaces a live group's pattern (and token count) learned again after a fingerprint upgrade. */

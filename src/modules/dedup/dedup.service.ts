@@ -12,8 +12,16 @@ import type {
   ObservationInput,
   PerformedMerge,
 } from './dedup.contract';
-import { DedupRepository, LinkRow, SampleRow } from './dedup.repository';
-import { GroupState, decideGrouping, tokenCount } from './grouping/grouping-engine';
+import { DedupRepository, GroupRef, LinkRow, SampleRow } from './dedup.repository';
+import {
+  GroupMerge,
+  GroupState,
+  PatternToken,
+  decideGrouping,
+  mergesAfterChange,
+  relearnPattern,
+  tokenCount,
+} from './grouping/grouping-engine';
 import { fingerprint } from './normalizer/fingerprint';
 import { normalizeMessage } from './normalizer/message-normalizer';
 
@@ -308,26 +316,15 @@ export class DedupService {
     const issueOfGroup = async (key: string): Promise<string | undefined> =>
       key === createdKey ? createdIssueId : this.repo.issueOfGroup(manager, key);
 
-    for (const merge of decision.merges) {
-      const survivorIssue =
-        (await issueOfGroup(merge.survivor)) ?? (merge.survivor === createdKey ? await createIssue() : undefined);
-      const evidence = { ...merge.evidence, pattern: merge.pattern } as unknown as Record<string, unknown>;
-      for (const absorbed of merge.absorbed) {
-        const absorbedIssue = await issueOfGroup(absorbed);
-        if (survivorIssue === undefined || absorbedIssue === undefined || absorbedIssue === survivorIssue) continue;
-        result.merges.push(
-          await this.mergeIssues(manager, {
-            mergedId: absorbedIssue,
-            targetId: survivorIssue,
-            rule: merge.evidence.rule,
-            evidence,
-            actor: DEDUP_ACTOR,
-            reason: `${merge.evidence.values.length} distinct values at token ${merge.evidence.position}: ${merge.evidence.values.join(', ')}`,
-          }),
-        );
-      }
-      await this.repo.applyGroupMerge(manager, p.source, p.feature, merge);
-    }
+    await this.applyGroupMerges(
+      manager,
+      p.source,
+      p.feature,
+      decision.merges,
+      async (key, survivor) =>
+        (await issueOfGroup(key)) ?? (survivor && key === createdKey ? await createIssue() : undefined),
+      result.merges,
+    );
 
     const base = {
       fingerprint: p.fingerprint,
@@ -352,6 +349,70 @@ export class DedupService {
       rule: 'variable-position',
       evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
     });
+  }
+
+  /**
+   * Writes the grouping engine's merges on one scope (its lock held): the issues merged (aliases,
+   * history, an `issue_merges` row each), then the groups. `issueOf` gives a group's issue (for
+   * the survivor it may create it); the merges performed are appended to `performed`.
+   */
+  private async applyGroupMerges(
+    manager: EntityManager,
+    source: string,
+    feature: string,
+    merges: readonly GroupMerge[],
+    issueOf: (key: string, survivor: boolean) => Promise<string | undefined>,
+    performed: PerformedMerge[],
+  ): Promise<void> {
+    for (const merge of merges) {
+      const survivorIssue = await issueOf(merge.survivor, true);
+      const evidence = { ...merge.evidence, pattern: merge.pattern } as unknown as Record<string, unknown>;
+      for (const absorbed of merge.absorbed) {
+        const absorbedIssue = await issueOf(absorbed, false);
+        if (survivorIssue === undefined || absorbedIssue === undefined || absorbedIssue === survivorIssue) continue;
+        performed.push(
+          await this.mergeIssues(manager, {
+            mergedId: absorbedIssue,
+            targetId: survivorIssue,
+            rule: merge.evidence.rule,
+            evidence,
+            actor: DEDUP_ACTOR,
+            reason: `${merge.evidence.values.length} distinct values at token ${merge.evidence.position}: ${merge.evidence.values.join(', ')}`,
+          }),
+        );
+      }
+      await this.repo.applyGroupMerge(manager, source, feature, merge);
+    }
+  }
+
+  /**
+   * Learns a live group's pattern again from `templates` (its members' templates as this release
+   * normalises them; a fingerprint upgrade), under its scope's lock, and makes the merges the new
+   * pattern makes evident, as an arrival would. Null when the group is no longer live or its
+   * pattern does not change.
+   */
+  async relearnGroup(
+    manager: EntityManager,
+    group: GroupRef,
+    templates: readonly string[],
+  ): Promise<{ pattern: PatternToken[]; merges: PerformedMerge[] } | null> {
+    await this.repo.lockScope(manager, group.scopeSource, group.scopeFeature);
+    const current = await this.repo.groupPattern(manager, group);
+    if (current === undefined) return null;
+    const pattern = relearnPattern(current, templates);
+    if (pattern === null || JSON.stringify(pattern) === JSON.stringify(current)) return null;
+    await this.repo.setGroupPattern(manager, group, pattern);
+    const scope = await this.repo.loadScope(manager, group.scopeSource, group.scopeFeature, pattern.length);
+    const merges: PerformedMerge[] = [];
+    await this.applyGroupMerges(
+      manager,
+      group.scopeSource,
+      group.scopeFeature,
+      mergesAfterChange(scope.groups, group.key),
+      (key) => this.repo.issueOfGroup(manager, key),
+      merges,
+    );
+    return { pattern, merges };
   }
 
   private joinEvidence(

@@ -2,9 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { HistoryEntry, IssuesFacade, SYSTEM } from '../issues/issues.facade';
-import { DedupRepository, GroupMembers, LinkSamples, UpgradeAlias } from './dedup.repository';
-import { fingerprintMessage } from './dedup.service';
-import { relearnPattern, tokenCount } from './grouping/grouping-engine';
+import { isRetryableConflict } from '../../shared/database/transaction-retry';
+import { DedupAnnouncer } from './dedup-announcer';
+import type { PerformedMerge } from './dedup.contract';
+import { DedupRepository, GroupMembers, GroupRef, LinkSamples, UpgradeAlias } from './dedup.repository';
+import { DedupService, fingerprintMessage } from './dedup.service';
+import { tokenCount } from './grouping/grouping-engine';
 import { MANUAL_MERGE_RULE } from './issue-merge.service';
 import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 
@@ -14,6 +17,8 @@ export const FINGERPRINT_UPGRADE_RULE = 'fingerprint-upgrade';
 export const UPGRADE_SAMPLES_PER_LINK = 10;
 /** Links (and issues whose patterns are learned again) read per query: memory stays bounded. */
 const UPGRADE_PAGE_SIZE = 500;
+/** Runs of the start-up transaction when a deadlock with a concurrent ingest rolls it back. */
+const MAX_ATTEMPTS = 3;
 
 export interface FingerprintUpgradeReport {
   /** The version recorded in `runtime_settings` before this run (null: none recorded). */
@@ -27,6 +32,8 @@ export interface FingerprintUpgradeReport {
   collisions: number;
   /** Live grouping patterns learned again from their members' new templates. */
   patternsRelearned: number;
+  /** Issues merged because a pattern learned again made the evidence (rule `variable-position`). */
+  merges: number;
 }
 
 /**
@@ -38,9 +45,10 @@ export interface FingerprintUpgradeReport {
  * `fingerprint-upgrade`, with the old fingerprint as evidence), so later events, the post-deploy
  * watch and the Loki check follow it. A new fingerprint that already belongs to another issue
  * stays there; both issues' histories say so. Then the live grouping patterns of the issues
- * concerned are learned again from their members' new templates (`relearnPattern`), so a variant
- * first seen after the upgrade joins the group it would have joined before instead of starting a
- * new issue.
+ * concerned are learned again from their members' new templates (`DedupService.relearnGroup`), so
+ * a variant first seen after the upgrade joins the group it would have joined before instead of
+ * starting a new issue; a pattern learned again that makes the evidence for a merge (an issue an
+ * old replica opened for a variant of a learned pattern) merges, as an arrival would.
  *
  * `run` does it at start-up, before requests are served, and records the version; `sweep` does it
  * again periodically (FingerprintUpgradeCron) for the links that replicas still on the previous
@@ -55,34 +63,55 @@ export class FingerprintUpgradeService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: DedupRepository,
+    private readonly dedup: DedupService,
     private readonly issues: IssuesFacade,
+    private readonly announcer: DedupAnnouncer,
   ) {}
 
   /** The start-up run: waits for a replica already at it, then records this release's version. */
   async run(): Promise<FingerprintUpgradeReport> {
-    return this.dataSource.transaction(async (m) => {
-      await m.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
-      const from = await this.repo.fingerprintVersion(m);
-      const report = await this.upgrade(m, from);
-      if (from === null || from < FINGERPRINT_VERSION) {
-        await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const merges: PerformedMerge[] = [];
+        const report = await this.dataSource.transaction(async (m) => {
+          await m.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
+          const from = await this.repo.fingerprintVersion(m);
+          const done = await this.upgrade(m, from, merges);
+          if (from === null || from < FINGERPRINT_VERSION) {
+            await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
+          }
+          return done;
+        });
+        for (const merge of merges) await this.announcer.announceMerge(merge);
+        return report;
+      } catch (err) {
+        if (!isRetryableConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
       }
-      return report;
-    });
+    }
   }
 
-  /** The periodic run: null when another replica holds the lock (it is doing the same work). */
+  /**
+   * The periodic run: null when another replica holds the lock (it is doing the same work). A
+   * deadlock with a concurrent ingest throws; the next sweep runs it again.
+   */
   async sweep(): Promise<FingerprintUpgradeReport | null> {
-    return this.dataSource.transaction(async (m) => {
+    const merges: PerformedMerge[] = [];
+    const report = await this.dataSource.transaction(async (m) => {
       const [{ locked }] = (await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [
         ADVISORY_LOCKS.fingerprintUpgrade,
       ])) as { locked: boolean }[];
       if (!locked) return null;
-      return this.upgrade(m, await this.repo.fingerprintVersion(m));
+      return this.upgrade(m, await this.repo.fingerprintVersion(m), merges);
     });
+    for (const merge of merges) await this.announcer.announceMerge(merge);
+    return report;
   }
 
-  private async upgrade(m: EntityManager, from: number | null): Promise<FingerprintUpgradeReport> {
+  private async upgrade(
+    m: EntityManager,
+    from: number | null,
+    merges: PerformedMerge[],
+  ): Promise<FingerprintUpgradeReport> {
     const report: FingerprintUpgradeReport = {
       from,
       to: FINGERPRINT_VERSION,
@@ -90,6 +119,7 @@ export class FingerprintUpgradeService {
       aliasesAdded: 0,
       collisions: 0,
       patternsRelearned: 0,
+      merges: 0,
     };
     // new fingerprint -> the issue it is filed under now (aliases added earlier in this run)
     const filed = new Map<string, string>();
@@ -114,31 +144,28 @@ export class FingerprintUpgradeService {
       const last = links[links.length - 1];
       after = { cursor: last.cursor, linkId: last.linkId };
     }
+    // every group concerned, in the order ingest takes scope locks (so the two never deadlock on them)
     const issueIds = [...touched];
+    const groups: GroupRef[] = [];
     for (let i = 0; i < issueIds.length; i += this.pageSize) {
-      const groups = await this.repo.liveGroupsWithMemberSamples(
-        m,
-        issueIds.slice(i, i + this.pageSize),
-        UPGRADE_SAMPLES_PER_LINK,
-        MANUAL_MERGE_RULE,
-      );
-      for (const group of groups) if (await this.relearn(m, group)) report.patternsRelearned++;
+      groups.push(...(await this.repo.liveGroupsOf(m, issueIds.slice(i, i + this.pageSize))));
     }
-    return report;
-  }
-
-  /** Learns one live group's pattern again from its members' samples; true when it changed. */
-  private async relearn(m: EntityManager, group: GroupMembers): Promise<boolean> {
-    const templates = new Set<string>();
-    for (const samples of group.members) {
-      for (const sample of samples) {
-        templates.add(fingerprintMessage(group.scopeSource, group.scopeFeature, sample).normalized);
+    groups.sort((a, b) => (groupOrder(a) < groupOrder(b) ? -1 : groupOrder(a) > groupOrder(b) ? 1 : 0));
+    for (let i = 0; i < groups.length; i += this.pageSize) {
+      const refs = groups.slice(i, i + this.pageSize);
+      const page = await this.repo.groupMemberSamples(m, refs, UPGRADE_SAMPLES_PER_LINK, MANUAL_MERGE_RULE);
+      const byRef = new Map(page.map((g) => [groupOrder(g), g]));
+      for (const ref of refs) {
+        const group = byRef.get(groupOrder(ref));
+        if (group === undefined) continue;
+        const relearned = await this.dedup.relearnGroup(m, group, templatesOf(group));
+        if (relearned === null) continue;
+        report.patternsRelearned++;
+        report.merges += relearned.merges.length;
+        merges.push(...relearned.merges);
       }
     }
-    const pattern = relearnPattern(group.pattern, [...templates]);
-    if (pattern === null || JSON.stringify(pattern) === JSON.stringify(group.pattern)) return false;
-    await this.repo.setGroupPattern(m, group, pattern);
-    return true;
+    return report;
   }
 
   /**
@@ -214,4 +241,20 @@ export class FingerprintUpgradeService {
     }
     await this.issues.recordHistory(m, ...history);
   }
+}
+
+/** Groups in the order ingest takes their scopes' locks (`DedupService`), then by key. */
+function groupOrder(group: GroupRef): string {
+  return `${JSON.stringify([group.scopeSource, group.scopeFeature])}\u0000${group.key}`;
+}
+
+/** A group's members' templates as this release normalises their samples, oldest member first. */
+function templatesOf(group: GroupMembers): string[] {
+  const templates = new Set<string>();
+  for (const samples of group.members) {
+    for (const sample of samples) {
+      templates.add(fingerprintMessage(group.scopeSource, group.scopeFeature, sample).normalized);
+    }
+  }
+  return [...templates];
 }

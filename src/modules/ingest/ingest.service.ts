@@ -3,6 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
+import { isRetryableConflict, pgErrorCode } from '../../shared/database/transaction-retry';
 import { scrubJsonSecrets } from '../../shared/security/secret-scrubber';
 import type { DedupBatchResult } from '../dedup/dedup.contract';
 import { DedupFacade } from '../dedup/dedup.facade';
@@ -36,7 +37,6 @@ export interface IngestSummary {
   skipped?: number;
 }
 
-const RETRYABLE_CODES = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 4;
 
 /**
@@ -178,9 +178,8 @@ export class IngestService {
       try {
         return await work();
       } catch (err) {
-        const code = errorCode(err);
-        if (code !== undefined && RETRYABLE_CODES.has(code) && attempt < MAX_ATTEMPTS) {
-          this.logger.warn(`ingest transaction retried after ${code} (attempt ${attempt})`);
+        if (isRetryableConflict(err) && attempt < MAX_ATTEMPTS) {
+          this.logger.warn(`ingest transaction retried after ${pgErrorCode(err)} (attempt ${attempt})`);
           continue;
         }
         if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
@@ -196,12 +195,6 @@ export class IngestService {
   }
 }
 
-function errorCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 
 /**
@@ -209,7 +202,7 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
  * socket errors are created by Node itself and are not always instances of this realm's Error.
  */
 function isPoolClosed(err: unknown): boolean {
-  const code = errorCode(err);
+  const code = pgErrorCode(err);
   if (
     code !== undefined &&
     (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '53300')

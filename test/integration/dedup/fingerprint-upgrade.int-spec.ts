@@ -108,6 +108,7 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       aliasesAdded: 1,
       collisions: 0,
       patternsRelearned: 1,
+      merges: 0,
     });
 
     const [old, alias] = await links();
@@ -271,6 +272,50 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
     await expect(upgrade.run()).resolves.toMatchObject({ linksChecked: 0, patternsRelearned: 0 });
   });
 
+  it('merges an issue opened for a variant the old pattern missed, once the pattern is learned again', async () => {
+    const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+    const message = (w: string, ms: number) => `Upstream ${w} took ${ms} ms on replica`;
+    await send(...words.map((w) => message(w, 35)));
+    const old = [];
+    for (const w of words) old.push(await asFiledByVersion1(message(w, 35), `Upstream ${w} took * ms on replica`));
+    await t.dataSource.query(`UPDATE grouping_groups SET merged_into = $2 WHERE merged_into = $1`, [
+      old[0].newFp,
+      old[0].oldFp,
+    ]);
+    await t.dataSource.query(`UPDATE grouping_groups SET pattern = $2::jsonb WHERE key = $1`, [
+      old[0].oldFp,
+      JSON.stringify(['Upstream', null, 'took', '*', 'ms', 'on', 'replica']),
+    ]);
+    // a variant filed before the pattern was learned again (as a replica of the previous release
+    // would file it during a rolling deploy) found no group of its length: a second open issue
+    await send(message('foxtrot', 12));
+    const open = (await issues(t.dataSource)).filter((i) => i.merged_into_id === null);
+    expect(open).toHaveLength(2);
+    const [survivor, split] = open;
+
+    await expect(upgrade.run()).resolves.toMatchObject({ aliasesAdded: 5, patternsRelearned: 1, merges: 1 });
+
+    expect((await issues(t.dataSource)).find((i) => i.id === split.id)).toMatchObject({
+      status: 'closed',
+      merged_into_id: survivor.id,
+    });
+    const [merge] = (await t.dataSource.query(
+      `SELECT target_issue_id, merged_issue_id, rule, evidence, actor FROM issue_merges WHERE merged_issue_id = $1`,
+      [split.id],
+    )) as { target_issue_id: string; rule: string; evidence: Record<string, unknown>; actor: string }[];
+    expect(merge).toMatchObject({
+      target_issue_id: survivor.id,
+      rule: 'variable-position',
+      actor: 'system:dedup',
+      evidence: expect.objectContaining({ position: 1, values: ['foxtrot'] }),
+    });
+    // the next variant counts on the surviving issue
+    await send(message('golf', 9));
+    expect((await issues(t.dataSource)).filter((i) => i.merged_into_id === null).map((i) => i.id)).toEqual([
+      survivor.id,
+    ]);
+  });
+
   it('leaves out of a pattern the templates a person merged in, which belong to other groups', async () => {
     await send('Upstream call took 35 ms on replica');
     await asFiledByVersion1('Upstream call took 35 ms on replica', 'Upstream call took * ms on replica');
@@ -378,6 +423,7 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       aliasesAdded: 0,
       collisions: 0,
       patternsRelearned: 0,
+      merges: 0,
     });
     expect(await storedVersion()).toBe(FINGERPRINT_VERSION);
   });

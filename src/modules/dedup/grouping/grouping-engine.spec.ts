@@ -5,6 +5,7 @@ import {
   GroupingDecision,
   GroupState,
   isPlainWord,
+  mergesAfterChange,
   patternCovers,
   relearnPattern,
   tokenCount,
@@ -303,5 +304,44 @@ describe(relearnPattern.name, () => {
 
   it('has nothing to learn from no templates', () => {
     expect(relearnPattern(['a'], [])).toBeNull();
+  });
+});
+
+describe(mergesAfterChange.name, () => {
+  const group = (
+    key: string,
+    seq: number,
+    pattern: (string | null)[],
+    mergedInto: string | null = null,
+  ): GroupState => ({
+    key,
+    seq,
+    pattern,
+    mergedInto,
+    evidence: [],
+  });
+
+  it('merges a changed group into a peer that already learned the position it differs at', () => {
+    const learned = group('a', 0, ['Upstream', null, 'took', '*']);
+    const changed = group('b', 1, ['Upstream', 'foxtrot', 'took', '*']);
+    expect(mergesAfterChange([learned, changed], 'b')).toEqual([
+      {
+        survivor: 'a',
+        absorbed: ['b'],
+        pattern: ['Upstream', null, 'took', '*'],
+        evidence: { rule: 'variable-position', position: 1, values: ['foxtrot'], survivor: 'a', absorbed: ['b'] },
+      },
+    ]);
+  });
+
+  it('asks the same evidence as an arrival: two values are not enough', () => {
+    const groups = [group('a', 0, ['x', 'one', 'y']), group('b', 1, ['x', 'two', 'y'])];
+    expect(mergesAfterChange(groups, 'b')).toEqual([]);
+  });
+
+  it('has nothing to do for a group merged away or unknown', () => {
+    const groups = [group('a', 0, ['x', null, 'y']), group('b', 1, ['x', 'two', 'y'], 'a')];
+    expect(mergesAfterChange(groups, 'b')).toEqual([]);
+    expect(mergesAfterChange(groups, 'zz')).toEqual([]);
   });
 });

@@ -320,6 +320,25 @@ export function relearnPattern(previous: readonly PatternToken[], templates: rea
 }
 
 /**
+ * The merges a changed pattern makes evident (a fingerprint upgrade learned it again): the same
+ * rule as on a template's arrival, started from the changed group. `groups` holds the scope's live
+ * groups (at least those of the changed pattern's length), the changed one with its new pattern.
+ * Pure.
+ */
+export function mergesAfterChange(
+  groups: readonly GroupState[],
+  changedKey: string,
+  config: GroupingConfig = DEFAULT_GROUPING_CONFIG,
+): GroupMerge[] {
+  const changed = groups.find((group) => group.key === changedKey && group.mergedInto === null);
+  if (changed === undefined) return [];
+  const working = groups
+    .filter((group) => group.mergedInto === null && group.pattern.length === changed.pattern.length)
+    .sort((a, b) => a.seq - b.seq);
+  return mergeOnEvidence(working, changed, config);
+}
+
+/**
  * Applies a decision to a list of groups (the live groups of the template's token count, or any
  * superset): returns the new list, with the created group added, absorbed groups marked
  * `mergedInto`, and survivors carrying their new pattern and evidence. Pure.
