@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { IntervalJob } from '../../shared/scheduling/interval-job';
 import { FingerprintUpgradeReport, FingerprintUpgradeService } from './fingerprint-upgrade.service';
 
 /**
@@ -12,7 +13,7 @@ import { FingerprintUpgradeReport, FingerprintUpgradeService } from './fingerpri
 @Injectable()
 export class FingerprintUpgradeCron implements OnApplicationBootstrap {
   private readonly logger = new Logger(FingerprintUpgradeCron.name);
-  private running = false;
+  private readonly job = new IntervalJob('dedup.fingerprintSweep', () => this.sweep(), this.logger);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -23,21 +24,12 @@ export class FingerprintUpgradeCron implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     this.report(await this.upgrade.run());
     if (!this.config.WORKERS_ENABLED) return;
-    const handle = setInterval(() => void this.sweep(), Math.round(this.config.WORKER_POLL_SECONDS * 4000));
-    this.scheduler.addInterval('dedup.fingerprintSweep', handle);
+    this.job.start(this.scheduler, this.config.WORKER_POLL_SECONDS * 4000);
   }
 
-  async sweep(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const report = await this.upgrade.sweep();
-      if (report !== null) this.report(report);
-    } catch (err) {
-      this.logger.error({ msg: 'fingerprint sweep failed', err: String(err) });
-    } finally {
-      this.running = false;
-    }
+  private async sweep(): Promise<void> {
+    const report = await this.upgrade.sweep();
+    if (report !== null) this.report(report);
   }
 
   private report(report: FingerprintUpgradeReport): void {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { IntervalJob } from '../../shared/scheduling/interval-job';
 import { DeploymentsService } from './deployments.service';
 
 /**
@@ -9,30 +10,22 @@ import { DeploymentsService } from './deployments.service';
  */
 @Injectable()
 export class DeploymentsCron implements OnApplicationBootstrap {
-  private readonly logger = new Logger(DeploymentsCron.name);
-  private running = false;
+  private readonly job: IntervalJob;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
-    private readonly deployments: DeploymentsService,
-  ) {}
+    deployments: DeploymentsService,
+  ) {
+    this.job = new IntervalJob(
+      'deployments.processPending',
+      () => deployments.processPending(),
+      new Logger(DeploymentsCron.name),
+    );
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.WORKERS_ENABLED) return;
-    const handle = setInterval(() => void this.processPending(), Math.round(this.config.WORKER_POLL_SECONDS * 4000));
-    this.scheduler.addInterval('deployments.processPending', handle);
-  }
-
-  async processPending(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.deployments.processPending();
-    } catch (err) {
-      this.logger.error({ msg: 'deployment sweep failed', err: String(err) });
-    } finally {
-      this.running = false;
-    }
+    this.job.start(this.scheduler, this.config.WORKER_POLL_SECONDS * 4000);
   }
 }

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { IntervalJob } from '../../shared/scheduling/interval-job';
 import { VerificationService } from './verification.service';
-
-const JOB = 'verification-checks';
 
 /**
  * Runs the verification checks every WORKER_POLL_SECONDS (off with WORKERS_ENABLED=false; tests
@@ -14,7 +13,7 @@ const JOB = 'verification-checks';
 @Injectable()
 export class VerificationCron implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(VerificationCron.name);
-  private running = false;
+  private readonly job = new IntervalJob('verification-checks', () => this.checks(), this.logger);
 
   constructor(
     private readonly verification: VerificationService,
@@ -24,26 +23,17 @@ export class VerificationCron implements OnApplicationBootstrap, OnModuleDestroy
 
   onApplicationBootstrap(): void {
     if (!this.config.WORKERS_ENABLED) return;
-    const handle = setInterval(() => void this.tick(), Math.round(this.config.WORKER_POLL_SECONDS * 1000));
-    this.scheduler.addInterval(JOB, handle);
+    this.job.start(this.scheduler, this.config.WORKER_POLL_SECONDS * 1000);
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', JOB)) this.scheduler.deleteInterval(JOB);
+    this.job.stop(this.scheduler);
   }
 
-  async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      const summary = await this.verification.runDueChecks();
-      if (summary.opened + summary.verified + summary.failed + summary.cancelled + summary.errors > 0) {
-        this.logger.log({ msg: 'verification checks', ...summary });
-      }
-    } catch (err) {
-      this.logger.error({ msg: 'verification checks failed', err: err instanceof Error ? err.message : String(err) });
-    } finally {
-      this.running = false;
+  private async checks(): Promise<void> {
+    const summary = await this.verification.runDueChecks();
+    if (summary.opened + summary.verified + summary.failed + summary.cancelled + summary.errors > 0) {
+      this.logger.log({ msg: 'verification checks', ...summary });
     }
   }
 }
