@@ -16,7 +16,6 @@ import { DedupRepository, GroupRef, LinkRow, SampleRow } from './dedup.repositor
 import {
   GroupMerge,
   GroupState,
-  PatternToken,
   decideGrouping,
   mergesAfterChange,
   relearnPattern,
@@ -388,14 +387,14 @@ export class DedupService {
   /**
    * Learns a live group's pattern again from `templates` (its members' templates as this release
    * normalises them; a fingerprint upgrade), under its scope's lock, and makes the merges the new
-   * pattern makes evident, as an arrival would. Null when the group is no longer live or its
-   * pattern does not change.
+   * pattern makes evident, as an arrival would; returns the merges performed. Null when the group
+   * is no longer live or its pattern does not change.
    */
   async relearnGroup(
     manager: EntityManager,
     group: GroupRef,
     templates: readonly string[],
-  ): Promise<{ pattern: PatternToken[]; merges: PerformedMerge[] } | null> {
+  ): Promise<PerformedMerge[] | null> {
     await this.repo.lockScope(manager, group.scopeSource, group.scopeFeature);
     const current = await this.repo.groupPattern(manager, group);
     if (current === undefined) return null;
@@ -412,7 +411,7 @@ export class DedupService {
       (key) => this.repo.issueOfGroup(manager, key),
       merges,
     );
-    return { pattern, merges };
+    return merges;
   }
 
   private joinEvidence(

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { HistoryEntry, IssuesFacade, SYSTEM } from '../issues/issues.facade';
-import { isRetryableConflict } from '../../shared/database/transaction-retry';
+import { retryOnConflict } from '../../shared/database/transaction-retry';
 import { DedupAnnouncer } from './dedup-announcer';
 import type { PerformedMerge } from './dedup.contract';
 import { DedupRepository, GroupMembers, GroupRef, LinkSamples, UpgradeAlias } from './dedup.repository';
@@ -70,24 +70,21 @@ export class FingerprintUpgradeService {
 
   /** The start-up run: waits for a replica already at it, then records this release's version. */
   async run(): Promise<FingerprintUpgradeReport> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const merges: PerformedMerge[] = [];
-        const report = await this.dataSource.transaction(async (m) => {
-          await m.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
-          const from = await this.repo.fingerprintVersion(m);
-          const done = await this.upgrade(m, from, merges);
-          if (from === null || from < FINGERPRINT_VERSION) {
-            await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
-          }
-          return done;
-        });
-        for (const merge of merges) await this.announcer.announceMerge(merge);
-        return report;
-      } catch (err) {
-        if (!isRetryableConflict(err) || attempt >= MAX_ATTEMPTS) throw err;
-      }
-    }
+    const merges: PerformedMerge[] = [];
+    const report = await retryOnConflict(() => {
+      merges.length = 0;
+      return this.dataSource.transaction(async (m) => {
+        await m.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCKS.fingerprintUpgrade]);
+        const from = await this.repo.fingerprintVersion(m);
+        const done = await this.upgrade(m, from, merges);
+        if (from === null || from < FINGERPRINT_VERSION) {
+          await this.repo.setFingerprintVersion(m, FINGERPRINT_VERSION, SYSTEM('dedup').name);
+        }
+        return done;
+      });
+    }, MAX_ATTEMPTS);
+    for (const merge of merges) await this.announcer.announceMerge(merge);
+    return report;
   }
 
   /**
@@ -158,11 +155,11 @@ export class FingerprintUpgradeService {
       for (const ref of refs) {
         const group = byRef.get(groupOrder(ref));
         if (group === undefined) continue;
-        const relearned = await this.dedup.relearnGroup(m, group, templatesOf(group));
-        if (relearned === null) continue;
+        const performed = await this.dedup.relearnGroup(m, group, templatesOf(group));
+        if (performed === null) continue;
         report.patternsRelearned++;
-        report.merges += relearned.merges.length;
-        merges.push(...relearned.merges);
+        report.merges += performed.length;
+        merges.push(...performed);
       }
     }
     return report;

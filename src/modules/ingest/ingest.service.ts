@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
-import { isRetryableConflict, pgErrorCode } from '../../shared/database/transaction-retry';
+import { pgErrorCode, retryOnConflict } from '../../shared/database/transaction-retry';
 import { scrubJsonSecrets } from '../../shared/security/secret-scrubber';
 import type { DedupBatchResult } from '../dedup/dedup.contract';
 import { DedupFacade } from '../dedup/dedup.facade';
@@ -174,23 +174,19 @@ export class IngestService {
 
   /** Runs `work` (one statement or a transaction), retrying deadlocks and serialisation failures; 503 when the database is unreachable. */
   private async withRetries<T>(work: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await work();
-      } catch (err) {
-        if (isRetryableConflict(err) && attempt < MAX_ATTEMPTS) {
-          this.logger.warn(`ingest transaction retried after ${pgErrorCode(err)} (attempt ${attempt})`);
-          continue;
-        }
-        if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
-          throw new DomainError(
-            'unavailable',
-            'INGEST_DATABASE_UNAVAILABLE',
-            'The database is unavailable; nothing was recorded, retry later',
-          );
-        }
-        throw err;
+    try {
+      return await retryOnConflict(work, MAX_ATTEMPTS, (code, attempt) =>
+        this.logger.warn(`ingest transaction retried after ${code} (attempt ${attempt})`),
+      );
+    } catch (err) {
+      if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
+        throw new DomainError(
+          'unavailable',
+          'INGEST_DATABASE_UNAVAILABLE',
+          'The database is unavailable; nothing was recorded, retry later',
+        );
       }
+      throw err;
     }
   }
 }

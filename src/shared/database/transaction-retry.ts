@@ -12,3 +12,23 @@ export function isRetryableConflict(err: unknown): boolean {
   const code = pgErrorCode(err);
   return code !== undefined && RETRYABLE_CODES.has(code);
 }
+
+/**
+ * Runs `work` (one statement or a whole transaction) again after a deadlock or serialisation
+ * failure, up to `maxAttempts` runs in all; `onRetry` hears each retry. Any other error, or the
+ * last attempt's, is thrown.
+ */
+export async function retryOnConflict<T>(
+  work: () => Promise<T>,
+  maxAttempts: number,
+  onRetry?: (code: string | undefined, attempt: number) => void,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isRetryableConflict(err) || attempt >= maxAttempts) throw err;
+      onRetry?.(pgErrorCode(err), attempt);
+    }
+  }
+}
