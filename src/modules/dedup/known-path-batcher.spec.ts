@@ -133,6 +133,26 @@ describe(KnownPathBatcher.name, () => {
     await expect(d).resolves.toMatchObject({ accepted: 1 });
   });
 
+  it('runs each request of a statement the database refused for a value alone, and fails only the one at fault', async () => {
+    const a = batcher.submit([obs('a')]);
+    const b = batcher.submit([obs('b')]);
+    const c = batcher.submit([obs('c')]);
+    dedup.finishNext();
+    await a;
+    await tick();
+    expect(dedup.calls.map((call) => call.map((g) => g[0].message))).toEqual([['a'], ['b', 'c']]);
+    const refused = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' });
+    dedup.failNext(refused);
+    await tick();
+    expect(dedup.calls.map((call) => call.map((g) => g[0].message))).toEqual([['a'], ['b', 'c'], ['b']]);
+    dedup.finishNext();
+    await expect(b).resolves.toMatchObject({ accepted: 1 });
+    await tick();
+    expect(dedup.calls.at(-1)?.map((g) => g[0].message)).toEqual(['c']);
+    dedup.failNext(refused);
+    await expect(c).rejects.toThrow('invalid byte sequence');
+  });
+
   it('answers an empty request without a statement', async () => {
     await expect(batcher.submit([])).resolves.toMatchObject({ accepted: 0 });
     expect(dedup.calls).toHaveLength(0);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { isDataException } from '../../shared/database/transaction-retry';
 import type { KnownPathOutcome, ObservationInput } from './dedup.contract';
 import { DedupAnnouncer } from './dedup-announcer';
 import { DedupService, KnownGroup } from './dedup.service';
@@ -28,7 +29,8 @@ const MAX_BATCH_OBSERVATIONS = 5_000;
  * (single-alert webhooks, most of all). Requests that arrive while a statement is running are
  * counted together by the next one; each request still answers only after the statement that
  * holds its observations has committed, and a failed statement fails every request in it (nothing
- * of it was written). A request that finds nothing running is not held back. The statement's
+ * of it was written), except for a value the database refuses (a data exception): then each
+ * request runs alone and only the one at fault fails. A request that finds nothing running is not held back. The statement's
  * `error.received` events are announced here, once per fingerprint and version.
  */
 @Injectable()
@@ -83,6 +85,12 @@ export class KnownPathBatcher {
     try {
       recorded = await this.dedup.recordKnown(this.dataSource.manager, batch);
     } catch (err) {
+      if (batch.length > 1 && isDataException(err)) {
+        // One request's value the database refuses must not fail the others it was batched with:
+        // each runs again alone, and only the one at fault fails.
+        for (const p of batch) await this.flush([p]);
+        return;
+      }
       for (const p of batch) p.reject(err);
       return;
     }

@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
-import { pgErrorCode, retryOnConflict } from '../../shared/database/transaction-retry';
+import { isDataException, pgErrorCode, retryOnConflict } from '../../shared/database/transaction-retry';
 import { scrubJsonSecrets } from '../../shared/security/secret-scrubber';
 import type { DedupBatchResult } from '../dedup/dedup.contract';
 import { DedupFacade } from '../dedup/dedup.facade';
@@ -13,13 +13,15 @@ import {
   DEFAULT_ALERT_SOURCE_LABELS,
   DEFAULT_LOKI_ERROR_LEVELS,
   DEFAULT_LOKI_FEATURE_LABELS,
+  DEFAULT_LOKI_JSON_LEVEL_FIELDS,
+  DEFAULT_LOKI_LEVEL_LABELS,
   DEFAULT_LOKI_SOURCE_LABELS,
 } from './ingest-label-defaults';
 import { IngestRepository, NoticeRow } from './ingest.repository';
 import { parseAlertWebhook } from './parsers/alert-webhook.parser';
 import { parseEventsBatch } from './parsers/events-batch.parser';
 import { LokiPushRequest, parseLokiPush } from './parsers/loki-push.parser';
-import type { Observation, ObservationKind } from './parsers/observation';
+import { Observation, ObservationKind, storableObservation } from './parsers/observation';
 
 /** What an ingest request did (the webhook and events responses). */
 export interface IngestSummary {
@@ -44,7 +46,7 @@ const MAX_ATTEMPTS = 4;
  * transaction that claims the delivery keys (a redelivery counts nothing), records notices and
  * hands the new firing observations to dedup; the events are emitted once it has committed, and
  * only then does the caller answer 2xx. A deadlock between concurrent batches is retried; an
- * unreachable database is 503 (Retry-After).
+ * unreachable database is 503 (Retry-After); a value the database refuses is 400.
  */
 @Injectable()
 export class IngestService {
@@ -85,6 +87,8 @@ export class IngestService {
       sourceLabels: this.config.LOKI_SOURCE_LABELS ?? DEFAULT_LOKI_SOURCE_LABELS,
       featureLabels: this.config.LOKI_FEATURE_LABELS ?? DEFAULT_LOKI_FEATURE_LABELS,
       errorLevels: this.config.LOKI_ERROR_LEVELS ?? DEFAULT_LOKI_ERROR_LEVELS,
+      levelLabels: this.config.LOKI_LEVEL_LABELS ?? DEFAULT_LOKI_LEVEL_LABELS,
+      jsonLevelFields: this.config.LOKI_JSON_LEVEL_FIELDS ?? DEFAULT_LOKI_JSON_LEVEL_FIELDS,
     });
     const summary = await this.persist('loki', parsed.observations, new Date());
     return { ...summary, skipped: parsed.skipped };
@@ -105,9 +109,10 @@ export class IngestService {
 
   private async persist(
     kind: ObservationKind,
-    observations: readonly Observation[],
+    parsed: readonly Observation[],
     receivedAt: Date,
   ): Promise<IngestSummary> {
+    const observations = parsed.map(storableObservation);
     const summary: IngestSummary = {
       received: observations.length,
       accepted: 0,
@@ -179,6 +184,13 @@ export class IngestService {
         this.logger.warn(`ingest transaction retried after ${code} (attempt ${attempt})`),
       );
     } catch (err) {
+      if (isDataException(err)) {
+        throw new DomainError(
+          'invalid',
+          'INGEST_UNSTORABLE_VALUE',
+          `The payload holds a value the database cannot store (${(err as Error).message}); nothing was recorded`,
+        );
+      }
       if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
         throw new DomainError(
           'unavailable',

@@ -5,6 +5,14 @@ export function pgErrorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * A data exception (SQLSTATE class 22: a value out of range, too long, or not valid in its type):
+ * the input is at fault, and the same statement will fail again.
+ */
+export function isDataException(err: unknown): boolean {
+  return pgErrorCode(err)?.startsWith('22') === true;
+}
+
 const RETRYABLE_CODES = new Set(['40P01', '40001']);
 
 /** A deadlock or serialisation failure: the transaction was rolled back and can be run again. */

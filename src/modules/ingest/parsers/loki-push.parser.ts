@@ -6,6 +6,8 @@ import {
   DEFAULT_FEATURE,
   DEFAULT_LOKI_ERROR_LEVELS,
   DEFAULT_LOKI_FEATURE_LABELS,
+  DEFAULT_LOKI_JSON_LEVEL_FIELDS,
+  DEFAULT_LOKI_LEVEL_LABELS,
   DEFAULT_LOKI_SOURCE_LABELS,
 } from '../ingest-label-defaults';
 import { IngestInputError } from '../ingest.errors';
@@ -38,11 +40,6 @@ import { parsePrometheusLabels } from './prometheus-labels';
  * (the push route is a raw route: `registerBodyParsing` neither parses nor inflates its bodies).
  * If something upstream did inflate the body, pass no `contentEncoding`.
  */
-
-/** Labels/structured-metadata keys holding a line's level, in priority order. */
-export const DEFAULT_LOKI_LEVEL_LABELS = ['level', 'detected_level', 'severity'] as const;
-/** Fields of a JSON log line holding its level (pino, winston, bunyan, zap, logrus...). */
-export const DEFAULT_LOKI_JSON_LEVEL_FIELDS = ['level', 'severity', 'lvl'] as const;
 
 /** Loki defaults: `max_line_size`, `max_structured_metadata_entries_count`/`_size`. */
 export const LOKI_MAX_LINE_BYTES = 256 * 1024;

@@ -1,3 +1,5 @@
+import { storableStrings, storableText } from '../../../shared/database/pg-text';
+
 /** The source of an observation that carries none of the configured source labels. */
 export const UNKNOWN_SOURCE = 'unknown';
 
@@ -33,4 +35,40 @@ export interface Observation {
   synthetic?: SyntheticAlert;
   /** Build version/commit taken from labels when present (see `extractVersion`). */
   version?: string;
+}
+
+/**
+ * The observation with every text PostgreSQL could not store made storable (`storableText`: NUL
+ * and unpaired surrogates become U+FFFD). A sender's odd byte is kept visible and never fails the
+ * statement that shares it with other requests. The same object when nothing changes.
+ */
+export function storableObservation(o: Observation): Observation {
+  const source = storableText(o.source);
+  const feature = storableText(o.feature);
+  const message = storableText(o.message);
+  const level = o.level === undefined ? undefined : storableText(o.level);
+  const stack = o.stack === undefined ? undefined : storableText(o.stack);
+  const version = o.version === undefined ? undefined : storableText(o.version);
+  const labels = storableStrings(o.labels);
+  if (
+    source === o.source &&
+    feature === o.feature &&
+    message === o.message &&
+    level === o.level &&
+    stack === o.stack &&
+    version === o.version &&
+    labels === o.labels
+  ) {
+    return o;
+  }
+  return {
+    ...o,
+    source,
+    feature,
+    message,
+    labels,
+    ...(level === undefined ? {} : { level }),
+    ...(stack === undefined ? {} : { stack }),
+    ...(version === undefined ? {} : { version }),
+  };
 }

@@ -1,0 +1,32 @@
+/**
+ * PostgreSQL cannot store every JavaScript string: `text` refuses NUL (U+0000) and `jsonb` refuses
+ * NUL and unpaired UTF-16 surrogates (a JSON body may carry `"\u0000"` or `"\ud800"`). A statement
+ * with one of them fails as a whole, so text received from outside is made storable before it
+ * reaches a statement: each such character becomes U+FFFD, the replacement character, as a UTF-8
+ * decoder would show it. Anything else is returned as it is (the same string, no copy).
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+const UNSTORABLE = /[\u0000\ud800-\udfff]/;
+// eslint-disable-next-line no-control-regex -- as above
+const NUL = /\u0000/g;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+export function storableText(text: string): string {
+  if (!UNSTORABLE.test(text)) return text;
+  return text.replace(NUL, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+}
+
+/** `storableText` over a flat string map's keys and values; the same object when nothing changes. */
+export function storableStrings(map: Readonly<Record<string, string>>): Record<string, string> {
+  let clean = true;
+  for (const key in map) {
+    if (storableText(key) !== key || storableText(map[key]) !== map[key]) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return map as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(map)) out[storableText(key)] = storableText(value);
+  return out;
+}
