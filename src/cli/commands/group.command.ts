@@ -1,6 +1,5 @@
 import { InMemoryGroupingStore } from '../../modules/dedup/grouping/in-memory-grouping-store';
-import { fingerprint } from '../../modules/dedup/normalizer/fingerprint';
-import { normalizeMessage } from '../../modules/dedup/normalizer/message-normalizer';
+import { fingerprintMessage } from '../../modules/dedup/normalizer/fingerprint-message';
 import { CliCommand, CliIo, parseFlags } from '../cli-command';
 import { LineWriter, readMessages } from './normalize.command';
 
@@ -8,7 +7,7 @@ const USAGE = 'fixloop group [--source S] [--feature F] [--at-arrival] < message
 
 /**
  * Prints, for each message on stdin (one per line, in order), the group (issue) key the service
- * would file it under, with the same normaliser, fingerprint and grouping engine, in memory. By
+ * would file it under, with the same scrubber, normaliser, fingerprint and grouping engine, in memory. By
  * default the group each message belongs to once all input is read (after the merges the evidence
  * led to); with `--at-arrival`, the group it got when it arrived (printed as it goes).
  */
@@ -37,8 +36,8 @@ export const groupCommand: CliCommand = {
     const writer = new LineWriter(io.stdout);
     const fingerprints: string[] = [];
     for await (const message of readMessages(io)) {
-      const template = normalizeMessage(message);
-      const assignment = store.assign(source, feature, fingerprint(source, feature, template), template);
+      const filed = fingerprintMessage(source, feature, message);
+      const assignment = store.assign(source, feature, filed.fingerprint, filed.normalized);
       if (atArrival) await writer.write(assignment.groupKey);
       else fingerprints.push(assignment.fingerprint);
     }

@@ -1,5 +1,5 @@
-import { createInterface } from 'node:readline';
-import { normalizeMessage } from '../../modules/dedup/normalizer/message-normalizer';
+import { StringDecoder } from 'node:string_decoder';
+import { templateOf } from '../../modules/dedup/normalizer/fingerprint-message';
 import { CliCommand, CliIo } from '../cli-command';
 
 /** Writes lines in large chunks, waiting for the stream to drain when it asks to. */
@@ -26,14 +26,34 @@ export class LineWriter {
   }
 }
 
-/** One message per line of stdin, in order; a trailing `\r` is dropped. */
-export function readMessages(io: CliIo): AsyncIterable<string> {
-  return createInterface({ input: io.stdin, crlfDelay: Infinity, terminal: false });
+/**
+ * One message per line of stdin (UTF-8), in order: lines end at `\n`, a trailing `\r` is dropped,
+ * and a lone `\r` inside a line is part of its message (readline would split there).
+ */
+export async function* readMessages(io: CliIo): AsyncIterable<string> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  for await (const chunk of io.stdin) {
+    pending += typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer);
+    let start = 0;
+    for (let end = pending.indexOf('\n'); end !== -1; end = pending.indexOf('\n', start)) {
+      yield withoutCr(pending.slice(start, end));
+      start = end + 1;
+    }
+    pending = pending.slice(start);
+  }
+  pending += decoder.end();
+  if (pending !== '') yield withoutCr(pending);
+}
+
+function withoutCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
 export const normalizeCommand: CliCommand = {
   name: 'normalize',
-  summary: 'Print the normalised form of each message read from stdin (one per line).',
+  summary:
+    'Print the normalised form of each message read from stdin (one per line), secrets scrubbed first as the service does.',
   usage: 'fixloop normalize < messages.txt',
   async run(args: readonly string[], io: CliIo): Promise<number> {
     if (args.length > 0) {
@@ -41,7 +61,7 @@ export const normalizeCommand: CliCommand = {
       return 2;
     }
     const writer = new LineWriter(io.stdout);
-    for await (const message of readMessages(io)) await writer.write(normalizeMessage(message));
+    for await (const message of readMessages(io)) await writer.write(templateOf(message).normalized);
     await writer.flush();
     return 0;
   },

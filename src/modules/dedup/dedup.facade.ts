@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { DedupAnnouncer } from './dedup-announcer';
 import type { DedupBatchResult, KnownPathOutcome, ObservationInput } from './dedup.contract';
-import { DedupService, fingerprintMessage } from './dedup.service';
+import { DedupService } from './dedup.service';
+import { fingerprintMessage } from './normalizer/fingerprint-message';
 import { KnownPathBatcher } from './known-path-batcher';
 
 /**

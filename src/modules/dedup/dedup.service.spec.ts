@@ -1,4 +1,5 @@
-import { TITLE_MAX_LENGTH, fingerprintMessage, titleFrom } from './dedup.service';
+import { TITLE_MAX_LENGTH, titleFrom } from './dedup.service';
+import { fingerprintMessage } from './normalizer/fingerprint-message';
 
 describe('fingerprintMessage', () => {
   it('scrubs secrets before normalising, so the token never reaches the fingerprint or the stored text', () => {

@@ -7,7 +7,6 @@ import type {
   CreatedIssue,
   DedupBatchResult,
   FiledObservation,
-  FingerprintedMessage,
   KnownPathOutcome,
   ObservationInput,
   PerformedMerge,
@@ -21,8 +20,7 @@ import {
   relearnPattern,
   tokenCount,
 } from './grouping/grouping-engine';
-import { fingerprint } from './normalizer/fingerprint';
-import { normalizeMessage } from './normalizer/message-normalizer';
+import { fingerprintMessage } from './normalizer/fingerprint-message';
 
 /** Longest issue title built from a message. */
 export const TITLE_MAX_LENGTH = 200;
@@ -43,17 +41,6 @@ export type PreparedKnown = Prepared & { deliveryKey: string };
 export interface KnownGroup {
   observations: readonly ObservationInput[];
   prepared: readonly PreparedKnown[];
-}
-
-/**
- * Scrubs a message, normalises it and fingerprints it in its scope. Secrets are removed first:
- * nothing derived from a message (title, normalised text, samples) holds one, and two messages
- * that differ only by a token share a fingerprint.
- */
-export function fingerprintMessage(source: string, feature: string, message: string): FingerprintedMessage {
-  const scrubbed = scrubSecrets(message).text;
-  const normalized = normalizeMessage(scrubbed);
-  return { scrubbed, normalized, fingerprint: fingerprint(source, feature, normalized) };
 }
 
 /** A title from a scrubbed message: whitespace collapsed, at most TITLE_MAX_LENGTH characters. */

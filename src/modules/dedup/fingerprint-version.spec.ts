@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { fingerprintMessage } from './dedup.service';
+import { fingerprintMessage } from './normalizer/fingerprint-message';
 import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 
 /**

@@ -4,7 +4,7 @@ import {
   DEFAULT_LOKI_FEATURE_LABELS,
   DEFAULT_LOKI_SOURCE_LABELS,
 } from '../../ingest/ingest-label-defaults';
-import { fingerprintMessage } from '../../dedup/dedup.service';
+import { fingerprintMessage } from '../../dedup/normalizer.contract';
 import { DEFAULT_VERSION_LABELS } from '../../ingest/parsers/label-version';
 import { parseLokiPush } from '../../ingest/parsers/loki-push.parser';
 import { UNKNOWN_SOURCE } from '../../ingest/parsers/observation';

@@ -1,5 +1,4 @@
-import { fingerprint, normalizeMessage } from '../../dedup/normalizer.contract';
-import { scrubSecrets } from '../../../shared/security/secret-scrubber';
+import { fingerprintMessage } from '../../dedup/normalizer.contract';
 import {
   DEFAULT_FEATURE,
   DEFAULT_LOKI_FEATURE_LABELS,
@@ -57,13 +56,13 @@ export function readLokiLine(
   const feature = firstPresent(opts.featureLabels, maps) ?? INGEST_DEFAULT_FEATURE;
   const json = parseJsonLine(line);
   const message = (json && firstString(json, MESSAGE_FIELDS)) ?? line;
-  const normalizedMessage = normalizeMessage(scrubSecrets(message).text);
+  const filed = fingerprintMessage(source, feature, message);
   const read: ReadLine = {
     source,
     feature,
     message,
-    normalizedMessage,
-    fingerprint: fingerprint(source, feature, normalizedMessage),
+    normalizedMessage: filed.normalized,
+    fingerprint: filed.fingerprint,
   };
   const version = firstVersion(maps);
   if (version !== undefined) read.version = version;

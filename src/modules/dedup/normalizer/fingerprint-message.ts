@@ -1,0 +1,23 @@
+import type { FingerprintedMessage } from '../dedup.contract';
+import { storableText } from '../../../shared/database/pg-text';
+import { scrubSecrets } from '../../../shared/security/secret-scrubber';
+import { fingerprint } from './fingerprint';
+import { normalizeMessage } from './message-normalizer';
+
+/**
+ * The one path from a message to its template, shared by ingest, the fingerprint upgrade,
+ * verification's Loki reader and the `fixloop normalize`/`group` commands. Text PostgreSQL cannot
+ * store is replaced first (`storableText`, as ingest stores it), then secrets are removed: nothing
+ * derived from a message (title, template, samples) holds one, and two messages that differ only
+ * by a token share a template.
+ */
+export function templateOf(message: string): { scrubbed: string; normalized: string } {
+  const scrubbed = scrubSecrets(storableText(message)).text;
+  return { scrubbed, normalized: normalizeMessage(scrubbed) };
+}
+
+/** `templateOf` plus the fingerprint of the template in its (source, feature) scope. */
+export function fingerprintMessage(source: string, feature: string, message: string): FingerprintedMessage {
+  const { scrubbed, normalized } = templateOf(message);
+  return { scrubbed, normalized, fingerprint: fingerprint(storableText(source), storableText(feature), normalized) };
+}
