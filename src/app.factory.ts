@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { preBodyAuth } from './shared/auth/pre-body-auth.hook';
+import { authenticateWebhook, webhookSignatureBeforeBody } from './modules/ingest/ingest.contract';
+import { PreBodyAuthRoute, preBodyAuth } from './shared/auth/pre-body-auth.hook';
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
 import { registerBodyParsing } from './shared/http/body-parsing';
@@ -11,9 +12,10 @@ import { registerCorrelationId } from './shared/logging/correlation-id.hooks';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
 
+const WEBHOOK_ROUTE = '/api/loki/webhook';
 /** The routes that take LOKI_WEBHOOK_SECRET; the webhook may instead carry Grafana's HMAC signature. */
-const INGEST_ROUTES = [
-  { path: '/api/loki/webhook', deferToHeader: 'x-grafana-alerting-signature' },
+const ingestRoutes = (config: AppConfig): PreBodyAuthRoute[] => [
+  { path: WEBHOOK_ROUTE, alternative: (req) => webhookSignatureBeforeBody(req, config) },
   { path: '/loki/api/v1/push' },
   { path: '/api/events' },
 ];
@@ -52,9 +54,21 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Ingest receivers: a missing or wrong secret is refused before the body is read.
   fastify.addHook(
     'onRequest',
-    preBodyAuth(INGEST_ROUTES, () => [config.LOKI_WEBHOOK_SECRET, config.ADMIN_API_KEY, config.AGENT_API_KEY]),
+    preBodyAuth(ingestRoutes(config), () => ({
+      scope: 'ingest',
+      secret: config.LOKI_WEBHOOK_SECRET,
+      others: [
+        { scope: 'admin', secret: config.ADMIN_API_KEY },
+        { scope: 'agent', secret: config.AGENT_API_KEY },
+      ],
+    })),
   );
-  registerBodyParsing(app, { limit, rawRoutes: RAW_BODY_ROUTES });
+  registerBodyParsing(app, {
+    limit,
+    rawRoutes: RAW_BODY_ROUTES,
+    // A signed webhook's signature is checked over the bytes before they are parsed.
+    verifyBeforeParse: { [WEBHOOK_ROUTE]: (req, raw) => authenticateWebhook(req, raw, config) },
+  });
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

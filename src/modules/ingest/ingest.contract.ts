@@ -1,7 +1,9 @@
 /**
  * What the ingest module publishes for others: how a log line's labels become an observation's
- * source, feature and build version. Verification reads Loki lines back with the same names.
+ * source, feature and build version (verification reads Loki lines back with the same names), and
+ * the webhook's auth, which the application runs before the body is read and parsed.
  */
 export { DEFAULT_FEATURE, DEFAULT_LOKI_FEATURE_LABELS, DEFAULT_LOKI_SOURCE_LABELS } from './ingest-label-defaults';
 export { DEFAULT_VERSION_LABELS } from './parsers/label-version';
 export { UNKNOWN_SOURCE } from './parsers/observation';
+export { authenticateWebhook, webhookSignatureBeforeBody } from './guards/ingest-webhook.guard';

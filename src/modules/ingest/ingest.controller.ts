@@ -63,7 +63,7 @@ export class IngestController {
     },
   })
   @ApiOkResponse({ type: IngestSummaryView })
-  @ApiErrorResponses(400, 401, 413, 415, 503)
+  @ApiErrorResponses(400, 401, 403, 413, 415, 503)
   webhook(@Body() body: unknown): Promise<IngestSummary> {
     return this.ingest.ingestAlertWebhook(body);
   }

@@ -1,40 +1,81 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { headerOf, pathOf } from '../http/request-headers';
+import { headerOf, routeOf } from '../http/request-headers';
 import { correlationIdOf } from '../logging/correlation-id.hooks';
 import { matchingSecret, offeredCredential } from './api-key.guard';
 
+/**
+ * What a route's alternative credential (e.g. Grafana's HMAC signature, which covers the body)
+ * looks like before the body is read: `absent` (the secret is required), `plausible` (well formed
+ * and fresh: the decision waits for the body) or `invalid` (malformed or stale: 401 at once).
+ */
+export type AlternativeCredential = 'absent' | 'plausible' | 'invalid';
+
 export interface PreBodyAuthRoute {
+  /** The route's path as registered (the router's decoded match, see `routeOf`). */
   path: string;
-  /** A header that, when present, defers the decision until the body is read (e.g. an HMAC signature). */
-  deferToHeader?: string;
+  alternative?: (req: FastifyRequest) => AlternativeCredential;
+}
+
+/** The keys the hook knows: the one the routes take, and fixloop's others (403: wrong scope). */
+export interface PreBodyKeys {
+  scope: string;
+  secret: string;
+  others: ReadonlyArray<{ scope: string; secret: string }>;
 }
 
 /**
  * An `onRequest` hook for routes anyone on the network can reach with large bodies (the ingest
- * receivers): it runs before the body is read, so a missing or wrong secret is answered 401
- * before a byte of the body is. The route's own guard still decides (and checks a deferred
- * signature over the raw body).
+ * receivers). It runs after routing and before the body is read, so a missing or wrong secret is
+ * 401, and another of fixloop's keys 403, before a byte of the body is read or parsed. The route's
+ * own guard still decides (and checks an alternative credential over the raw body).
  */
-export function preBodyAuth(routes: readonly PreBodyAuthRoute[], knownKeys: () => readonly string[]) {
+export function preBodyAuth(routes: readonly PreBodyAuthRoute[], keys: () => PreBodyKeys) {
   const byPath = new Map(routes.map((r) => [r.path, r]));
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const route = req.method === 'POST' ? byPath.get(pathOf(req)) : undefined;
+    const path = req.method === 'POST' ? routeOf(req) : undefined;
+    const route = path === undefined ? undefined : byPath.get(path);
     if (!route) return;
-    if (route.deferToHeader && headerOf(req, route.deferToHeader) !== undefined) return;
     const credential = offeredCredential(headerOf(req, 'authorization'));
-    // Any of fixloop's keys passes here; the route's guard answers 403 to a key of the wrong scope.
-    if (credential !== undefined && matchingSecret(credential, knownKeys()) >= 0) return;
-    await reply
-      .code(401)
-      .header('WWW-Authenticate', 'Bearer')
-      .header('Connection', 'close')
-      .send({
-        error: credential === undefined ? 'AUTH_MISSING' : 'AUTH_INVALID',
-        message:
-          credential === undefined
-            ? 'Missing credentials: send the secret as Authorization: Bearer <secret> or as the Basic-auth password'
-            : 'Invalid credentials',
-        correlationId: correlationIdOf(req),
-      });
+    const known = keys();
+    const matched =
+      credential === undefined ? -1 : matchingSecret(credential, [known.secret, ...known.others.map((k) => k.secret)]);
+    if (matched === 0) return;
+    if (matched > 0) {
+      const held = known.others[matched - 1].scope;
+      return refuse(
+        req,
+        reply,
+        403,
+        'AUTH_WRONG_SCOPE',
+        `This key (${held}) may not call this route; it needs: ${known.scope}`,
+      );
+    }
+    const alternative = route.alternative?.(req) ?? 'absent';
+    if (alternative === 'plausible') return;
+    if (credential === undefined && alternative === 'absent') {
+      return refuse(
+        req,
+        reply,
+        401,
+        'AUTH_MISSING',
+        'Missing credentials: send the secret as Authorization: Bearer <secret> or as the Basic-auth password',
+      );
+    }
+    return refuse(req, reply, 401, 'AUTH_INVALID', 'Invalid credentials');
   };
+}
+
+async function refuse(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  status: 401 | 403,
+  error: string,
+  message: string,
+): Promise<void> {
+  if (status === 401) reply.header('WWW-Authenticate', 'Bearer');
+  // The body is never read: close the connection rather than drain it.
+  await reply
+    .code(status)
+    .header('Connection', 'close')
+    .send({ error, message, correlationId: correlationIdOf(req) });
 }

@@ -99,6 +99,7 @@ export class EnvironmentSchema {
   @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_LEVEL_LABELS?: string[];
   @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_JSON_LEVEL_FIELDS?: string[];
   @Transform(toNumber) @IsNumber() @Min(0) GRAFANA_SIGNATURE_TOLERANCE_SECONDS = 300;
+  @Transform(toBool) @IsBoolean() GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP = false;
   @Transform(toNumber) @IsInt() @Min(1) @Max(1000) SAMPLES_PER_FINGERPRINT = 20;
   @Transform(toNumber) @IsInt() @Min(0) @Max(3_600_000) SAMPLE_INTERVAL_MS = 1000;
 

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import { PassThrough, Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DomainError } from '../errors/domain-error';
-import { headerOf, pathOf } from './request-headers';
+import { headerOf, routeOf } from './request-headers';
 
 export interface BodyParsingOptions {
   /** Largest body, in bytes, after any Content-Encoding is undone (REQUEST_BODY_LIMIT_BYTES). */
@@ -14,6 +14,11 @@ export interface BodyParsingOptions {
    * Content-Type, gzip JSON, raw DEFLATE).
    */
   rawRoutes: readonly string[];
+  /**
+   * Per route path, a check of the raw bytes before a JSON body is parsed (throws to refuse), e.g.
+   * a signature over the body: a request it refuses is never parsed.
+   */
+  verifyBeforeParse?: Readonly<Record<string, (req: FastifyRequest, raw: Buffer) => void>>;
 }
 
 const JSON_TYPES: (string | RegExp)[] = ['application/json', /^application\/[\w.+-]+\+json\b/i];
@@ -32,7 +37,10 @@ const JSON_TYPES: (string | RegExp)[] = ['application/json', /^application\/[\w.
 export function registerBodyParsing(app: NestFastifyApplication, options: BodyParsingOptions): void {
   const fastify = app.getHttpAdapter().getInstance();
   const raw = new Set(options.rawRoutes);
-  const isRaw = (req: Pick<FastifyRequest, 'url'>): boolean => raw.has(pathOf(req));
+  const isRaw = (req: Pick<FastifyRequest, 'routeOptions'>): boolean => {
+    const route = routeOf(req);
+    return route !== undefined && raw.has(route);
+  };
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
 
   fastify.addHook('preParsing', async (req: FastifyRequest, _reply: FastifyReply, payload) =>
@@ -42,6 +50,15 @@ export function registerBodyParsing(app: NestFastifyApplication, options: BodyPa
   for (const type of JSON_TYPES) {
     app.useBodyParser<RawServerDefault>(type, { bodyLimit: options.limit }, (req, body, done) => {
       if (isRaw(req)) return done(null, body);
+      const route = routeOf(req);
+      const verify = route === undefined ? undefined : options.verifyBeforeParse?.[route];
+      if (verify !== undefined) {
+        try {
+          verify(req, body);
+        } catch (err) {
+          return done(err as Error, undefined);
+        }
+      }
       if (body.length === 0) return done(null, {});
       void parseJson(req, body.toString('utf8'), (err, value) => {
         if (err) done(new DomainError('invalid', 'MALFORMED_JSON', `Malformed JSON body: ${err.message}`), undefined);

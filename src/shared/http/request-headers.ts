@@ -6,9 +6,11 @@ export function headerOf(req: Pick<FastifyRequest, 'headers'>, name: string): st
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The request's path without its query string and trailing slashes (`/api/events/?x=1` -> `/api/events`). */
-export function pathOf(req: Pick<FastifyRequest, 'url'>): string {
-  const q = req.url.indexOf('?');
-  const path = q >= 0 ? req.url.slice(0, q) : req.url;
-  return path.replace(/\/+$/, '') || '/';
+/**
+ * The path of the route the request matched, as the route was registered: `/api/events` for
+ * `/api/%65vents/?x=1` (the router decodes and ignores a trailing slash, so a check by the raw URL
+ * could be walked around); undefined when no route matched (a 404).
+ */
+export function routeOf(req: Pick<FastifyRequest, 'routeOptions'>): string | undefined {
+  return req.routeOptions?.url;
 }

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { sharedPath } from '../../support/shared-dir';
-import { TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
+import { signGrafanaPayload } from '../../../src/modules/ingest/parsers/grafana-signature';
+import {
+  TEST_KEYS,
+  TestApp,
+  adminAuth,
+  agentAuth,
+  ingestAuth,
+  overrideConfig,
+  startTestApp,
+} from '../../support/test-app';
 
 /** Edges every receiver shares: auth before the body, body limits, malformed JSON, encodings. */
 describe('request edges', () => {
@@ -26,9 +35,94 @@ describe('request edges', () => {
     expect(wrong.body.error).toBe('AUTH_INVALID');
   });
 
-  it('answers 403, not 401, to a valid key of another scope', async () => {
+  it('answers 403, not 401, to a valid key of another scope, before reading the body', async () => {
     const res = await t.http.post('/api/events').set(adminAuth).send({ events: [] });
     expect(res.status).toBe(403);
+    expect(res.body.error).toBe('AUTH_WRONG_SCOPE');
+    for (const route of ['/api/events', '/loki/api/v1/push', '/api/loki/webhook']) {
+      const malformed = await t.http
+        .post(route)
+        .set(agentAuth)
+        .set('Content-Type', 'application/json')
+        .send('{"not json');
+      expect([route, malformed.status, malformed.body.error]).toEqual([route, 403, 'AUTH_WRONG_SCOPE']);
+    }
+  });
+
+  it.each([
+    ['a percent-encoded path', '/api/%65vents'],
+    ['a trailing slash', '/api/events/'],
+    ['a query string', '/api/events?x=1'],
+    ['an encoded push path', '/loki/api/v1/%70ush'],
+    ['an encoded webhook path', '/api/loki/%77ebhook'],
+  ])('refuses %s to the same route without the secret before reading the body', async (_name, url) => {
+    const big = JSON.stringify({ events: [{ source: 's', feature: 'f', message: 'x'.repeat(10_000) }] });
+    const res = await t.http.post(url).set('Content-Type', 'application/json').send(big);
+    expect([res.status, res.body.error]).toEqual([401, 'AUTH_MISSING']);
+  });
+
+  it('takes a push on an encoded path as the push route, raw body and all', async () => {
+    const body = readFileSync(
+      sharedPath('fixtures', 'loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.snappy.pb'),
+    );
+    const res = await t.http
+      .post('/loki/api/v1/%70ush')
+      .set(ingestAuth)
+      .set('Content-Type', 'application/x-protobuf')
+      .send(body);
+    expect(res.status).toBe(204);
+  });
+
+  describe('a webhook signed with Grafana HMAC', () => {
+    const signature = (body: string, timestamp?: string) =>
+      signGrafanaPayload(TEST_KEYS.LOKI_WEBHOOK_SECRET, body, timestamp);
+    const post = (body: string, headers: Record<string, string>) =>
+      t.http
+        .post('/api/loki/webhook')
+        .set({ 'Content-Type': 'application/json', ...headers })
+        .send(body);
+
+    it('refuses a malformed signature or a stale timestamp before reading the (oversized) body', async () => {
+      const big = JSON.stringify({ version: '1', alerts: [], pad: 'x'.repeat(10_000) });
+      const now = String(Math.floor(Date.now() / 1000));
+      const stale = String(Math.floor(Date.now() / 1000) - 3600);
+      const cases: Record<string, string>[] = [
+        { 'X-Grafana-Alerting-Signature': 'not-hex' },
+        { 'X-Grafana-Alerting-Signature': signature(big, stale), 'X-Grafana-Alerting-Timestamp': stale },
+        { 'X-Grafana-Alerting-Signature': signature(big, now), 'X-Grafana-Alerting-Timestamp': 'soon' },
+      ];
+      for (const headers of cases) {
+        const res = await post(big, headers);
+        expect([res.status, res.body.error]).toEqual([401, 'AUTH_INVALID']);
+      }
+    });
+
+    it('refuses a signature without a timestamp when GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP is set', async () => {
+      const body = JSON.stringify({ version: '1', status: 'firing', alerts: [] });
+      const restore = overrideConfig(t, { GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP: true });
+      try {
+        const bare = await post(body, { 'X-Grafana-Alerting-Signature': signature(body) });
+        expect([bare.status, bare.body.error]).toEqual([401, 'AUTH_INVALID']);
+        const now = String(Math.floor(Date.now() / 1000));
+        const stamped = await post(body, {
+          'X-Grafana-Alerting-Signature': signature(body, now),
+          'X-Grafana-Alerting-Timestamp': now,
+        });
+        expect(stamped.status).toBe(200);
+      } finally {
+        restore();
+      }
+      const accepted = await post(body, { 'X-Grafana-Alerting-Signature': signature(body) });
+      expect(accepted.status).toBe(200);
+    });
+
+    it('checks the signature over the bytes before parsing them: a wrong one is 401, not 400', async () => {
+      const malformed = '{"version": "1", "alerts": [';
+      const wrong = await post(malformed, { 'X-Grafana-Alerting-Signature': signature('something else') });
+      expect([wrong.status, wrong.body.error]).toEqual([401, 'AUTH_INVALID']);
+      const right = await post(malformed, { 'X-Grafana-Alerting-Signature': signature(malformed) });
+      expect([right.status, right.body.error]).toEqual([400, 'MALFORMED_JSON']);
+    });
   });
 
   it('answers 413 naming the limit to an authenticated oversized body, writing nothing', async () => {

@@ -230,7 +230,6 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
       ['no credentials', {}],
       ['a wrong Bearer secret', { Authorization: 'Bearer not-the-secret' }],
       ['a wrong Basic password', basicAuth('not-the-secret')],
-      ['the admin key (another scope)', adminAuth],
       [
         'a signature by another secret',
         {
@@ -255,6 +254,12 @@ describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
     ])('answers 401 to %s and writes nothing', async (_name, headers) => {
       const res = await post(body(), headers as Record<string, string>).expect(401);
       expect(res.body).toMatchObject({ error: expect.stringMatching(/^AUTH_/), correlationId: expect.any(String) });
+      expect(Object.values(await rowCounts(t.dataSource)).every((n) => n === 0)).toBe(true);
+    });
+
+    it('answers 403 to the admin key (another scope), as the other receivers do, and writes nothing', async () => {
+      const res = await post(body(), adminAuth).expect(403);
+      expect(res.body).toMatchObject({ error: 'AUTH_WRONG_SCOPE' });
       expect(Object.values(await rowCounts(t.dataSource)).every((n) => n === 0)).toBe(true);
     });
   });

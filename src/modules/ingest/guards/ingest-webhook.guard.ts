@@ -6,51 +6,82 @@ import { headerOf } from '../../../shared/http/request-headers';
 import {
   GRAFANA_SIGNATURE_HEADER,
   GRAFANA_TIMESTAMP_HEADER,
+  GrafanaSignatureOptions,
+  checkGrafanaSignatureHeaders,
   verifyGrafanaSignature,
 } from '../parsers/grafana-signature';
 import { checkSharedSecret } from '../parsers/secret-auth';
 
+type WebhookRequest = Pick<FastifyRequest, 'headers'>;
+
+const logger = new Logger('IngestWebhookAuth');
+
+function signatureOptions(config: AppConfig): GrafanaSignatureOptions {
+  return {
+    secret: config.LOKI_WEBHOOK_SECRET,
+    toleranceSeconds: config.GRAFANA_SIGNATURE_TOLERANCE_SECONDS,
+    requireTimestamp: config.GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP,
+  };
+}
+
+/**
+ * Before the body is read (`preBodyAuth`): whether the webhook carries Grafana's signature instead
+ * of the secret, and whether the signature's headers are well formed and fresh. Only the HMAC over
+ * the body is left for later (`authenticateWebhook`).
+ */
+export function webhookSignatureBeforeBody(req: WebhookRequest, config: AppConfig): 'absent' | 'plausible' | 'invalid' {
+  const signature = headerOf(req, GRAFANA_SIGNATURE_HEADER);
+  if (signature === undefined) return 'absent';
+  const verdict = checkGrafanaSignatureHeaders(
+    { signature, timestamp: headerOf(req, GRAFANA_TIMESTAMP_HEADER) },
+    signatureOptions(config),
+  );
+  if (verdict.valid) return 'plausible';
+  logger.warn(`webhook signature rejected before its body: ${verdict.reason} (${verdict.detail})`);
+  return 'invalid';
+}
+
 /**
  * Auth of the alert webhook, as Grafana and Alertmanager can send it: LOKI_WEBHOOK_SECRET as a
  * Bearer token or as the Basic-auth password, OR Grafana's HMAC signature
- * (`X-Grafana-Alerting-Signature`, optional `X-Grafana-Alerting-Timestamp`, stale beyond
- * GRAFANA_SIGNATURE_TOLERANCE_SECONDS) over the raw body, keyed with the same secret. Anything
- * else is 401 before the body is looked at; the response does not say which check failed.
+ * (`X-Grafana-Alerting-Signature`, optional `X-Grafana-Alerting-Timestamp`, required with
+ * GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP, stale beyond GRAFANA_SIGNATURE_TOLERANCE_SECONDS) over the
+ * raw body, keyed with the same secret. Anything else is a 401 `DomainError`; the answer does not
+ * say which check failed. Run on the raw bytes before they are parsed (the body parser) and again
+ * by the route's guard.
  */
+export function authenticateWebhook(req: WebhookRequest, rawBody: Buffer | undefined, config: AppConfig): void {
+  const authorization = headerOf(req, 'authorization');
+  if (authorization !== undefined && checkSharedSecret(authorization, config.LOKI_WEBHOOK_SECRET)) return;
+  const signature = headerOf(req, GRAFANA_SIGNATURE_HEADER);
+  if (signature !== undefined) {
+    const verdict = verifyGrafanaSignature(
+      { rawBody: rawBody ?? Buffer.alloc(0), signature, timestamp: headerOf(req, GRAFANA_TIMESTAMP_HEADER) },
+      signatureOptions(config),
+    );
+    if (verdict.valid) return;
+    logger.warn(`webhook signature rejected: ${verdict.reason} (${verdict.detail})`);
+    throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
+  }
+  if (authorization === undefined) {
+    throw new DomainError(
+      'unauthorized',
+      'AUTH_MISSING',
+      'Missing credentials: send the webhook secret as Authorization: Bearer <secret>, as the Basic-auth password, or sign with X-Grafana-Alerting-Signature',
+    );
+  }
+  throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
+}
+
+/** The webhook route's guard: `authenticateWebhook` over the raw body kept by the body parser. */
 @Injectable()
 export class IngestWebhookGuard implements CanActivate {
-  private readonly logger = new Logger(IngestWebhookGuard.name);
-
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<FastifyRequest & { rawBody?: Buffer; authScope?: string }>();
-    const secret = this.config.LOKI_WEBHOOK_SECRET;
-    const authorization = headerOf(req, 'authorization');
-    if (authorization !== undefined && checkSharedSecret(authorization, secret)) {
-      req.authScope = 'ingest';
-      return true;
-    }
-    const signature = headerOf(req, GRAFANA_SIGNATURE_HEADER);
-    if (signature !== undefined) {
-      const verdict = verifyGrafanaSignature(
-        { rawBody: req.rawBody ?? Buffer.alloc(0), signature, timestamp: headerOf(req, GRAFANA_TIMESTAMP_HEADER) },
-        { secret, toleranceSeconds: this.config.GRAFANA_SIGNATURE_TOLERANCE_SECONDS },
-      );
-      if (verdict.valid) {
-        req.authScope = 'ingest';
-        return true;
-      }
-      this.logger.warn(`webhook signature rejected: ${verdict.reason} (${verdict.detail})`);
-      throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
-    }
-    if (authorization === undefined) {
-      throw new DomainError(
-        'unauthorized',
-        'AUTH_MISSING',
-        'Missing credentials: send the webhook secret as Authorization: Bearer <secret>, as the Basic-auth password, or sign with X-Grafana-Alerting-Signature',
-      );
-    }
-    throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
+    authenticateWebhook(req, req.rawBody, this.config);
+    req.authScope = 'ingest';
+    return true;
   }
 }

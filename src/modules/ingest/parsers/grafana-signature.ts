@@ -67,6 +67,28 @@ export function verifyGrafanaSignature(
   input: GrafanaSignatureInput,
   options: GrafanaSignatureOptions,
 ): GrafanaSignatureResult {
+  const headers = checkGrafanaSignatureHeaders(input, options);
+  if (!headers.valid) return headers;
+  const expected = Buffer.from(signGrafanaPayload(options.secret, input.rawBody, headers.signedTimestamp), 'hex');
+  const presented = Buffer.from(headers.signature, 'hex');
+  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+    return { valid: false, reason: 'mismatch', detail: 'signature does not match the body' };
+  }
+  return headers.timestamp === undefined ? { valid: true } : { valid: true, timestamp: headers.timestamp };
+}
+
+/**
+ * Everything `verifyGrafanaSignature` checks that does not need the body: the signature is 64 hex
+ * characters, the timestamp (required with `requireTimestamp`) is unix seconds within the
+ * tolerance, a secret is configured. Run before the body is read, so a malformed or stale request
+ * is refused without reading it.
+ */
+export function checkGrafanaSignatureHeaders(
+  input: Omit<GrafanaSignatureInput, 'rawBody'>,
+  options: GrafanaSignatureOptions,
+):
+  | { valid: true; signature: string; signedTimestamp?: string; timestamp?: number }
+  | { valid: false; reason: GrafanaSignatureFailure; detail: string } {
   const signature = single(input.signature);
   if (signature === undefined || signature === '') {
     return { valid: false, reason: 'missing-signature', detail: 'no signature header' };
@@ -88,16 +110,7 @@ export function verifyGrafanaSignature(
   if (options.secret === '') {
     return { valid: false, reason: 'mismatch', detail: 'no secret configured' };
   }
-
-  const expected = Buffer.from(
-    signGrafanaPayload(options.secret, input.rawBody, hasTimestamp ? timestamp : undefined),
-    'hex',
-  );
-  const presented = Buffer.from(signature, 'hex');
-  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
-    return { valid: false, reason: 'mismatch', detail: 'signature does not match the body' };
-  }
-  if (!hasTimestamp) return { valid: true };
+  if (!hasTimestamp) return { valid: true, signature };
 
   const seconds = Number(timestamp);
   const tolerance = options.toleranceSeconds ?? DEFAULT_SIGNATURE_TOLERANCE_SECONDS;
@@ -110,5 +123,5 @@ export function verifyGrafanaSignature(
       detail: `timestamp is ${Math.round(Math.abs(skew))} s ${skew > 0 ? 'old' : 'in the future'} (tolerance ${tolerance} s)`,
     };
   }
-  return { valid: true, timestamp: seconds };
+  return { valid: true, signature, signedTimestamp: timestamp, timestamp: seconds };
 }
