@@ -10,6 +10,7 @@ import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
  */
 const DIGESTS: Record<number, string> = {
   2: '14fb2112a392cda0c32b100fca871b2b0611d33bb146a412120cc2cce940097e',
+  3: '308f2b753a4b1e0bebcea20a3af8c81d24f0fa254d73def9a82fcc4719f86a1c',
 };
 
 const MESSAGES = [
@@ -22,6 +23,9 @@ const MESSAGES = [
   'open C:\\Temp\\4f3a9c2b1d\\42.tmp failed',
   'dial tcp 10.1.2.3:5432: i/o timeout',
   'listen [2001:db8::1]:443 failed',
+  'peer ::ffff:10.0.0.1 reset the connection',
+  'x-request-id 01HQ3Z8K9X2N4M5P6R7S8T9V0W rejected, SHA256WITHRSAENCRYPTION unsupported',
+  'loss 3.14e-10 below threshold 1e6',
   'trace 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 dropped',
   'order 550e8400-e29b-41d4-a716-446655440000 not found',
   'segfault at 0x7ffd5e8c0a10 ip 0x00000000004005d6',

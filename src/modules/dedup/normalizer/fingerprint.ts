@@ -5,9 +5,11 @@ import { hash } from 'node:crypto';
  * Bump it whenever either changes its output for some input: at the next start, fixloop gives each
  * fingerprint's stored samples the new treatment and files any new fingerprint as an alias of the
  * same issue (`FingerprintUpgradeService`), so an upgrade does not split issues.
- * 1: up to session 6; 2: session 7's normaliser rules (durations, restated values, reverse DNS, ...).
+ * 1: up to session 6; 2: session 7's normaliser rules (durations, restated values, reverse DNS, ...);
+ * 3: session 9's upper-case random ids (ULIDs), numbers with exponents, IPv4-mapped IPv6 addresses,
+ * and text PostgreSQL cannot store replaced before scrubbing.
  */
-export const FINGERPRINT_VERSION = 2;
+export const FINGERPRINT_VERSION = 3;
 
 /**
  * The fingerprint of one normalised message within its scope: hex sha256 of

@@ -53,6 +53,15 @@ describe(normalizeMessage.name, () => {
     ['IPv6', 'peer fe80::1ff:fe23:4567:890a closed', 'peer * closed'],
     ['IPv6 with port', 'listen [2001:db8::1]:443 failed', 'listen * failed'],
     ['IPv6 loopback', 'bind ::1 ok', 'bind * ok'],
+    ['IPv4-mapped IPv6', 'peer ::ffff:10.0.0.1 reset', 'peer * reset'],
+    ['ULID request id', 'x-request-id: 01HQ3Z8K9X2N4M5P6R7S8T9V0W rejected', 'x-request-id: * rejected'],
+    ['upper-case random id', 'batch A1B2C3D4E5F6G7H8 stuck', 'batch * stuck'],
+    [
+      'nothing in an upper-case name with one digit run (it stays)',
+      'SHA256WITHRSAENCRYPTION unsupported',
+      'SHA256WITHRSAENCRYPTION unsupported',
+    ],
+    ['numbers with exponents', 'loss 3.14e-10 below 1E6 and -2.5e+3', 'loss * below * and *'],
     [
       'trace id (W3C traceparent)',
       'trace 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 dropped',

@@ -185,7 +185,7 @@ const RULES: readonly MaskRule[] = [
       // [IPv6]:port
       '\\[[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\\](?::\\d{1,5})?',
       // IPv6: full, or compressed with `::` (must contain a digit, so that `Foo::bar` is left alone)
-      `(?<![\\w:])(?=[0-9a-fA-F:.]*\\d)(?:(?:${HEX4}:){7}${HEX4}|(?:${HEX4}(?::${HEX4}){0,6})?::(?:${HEX4}(?::${HEX4}){0,6})?(?::(?:\\d{1,3}\\.){3}\\d{1,3})?)(?![\\w:])`,
+      `(?<![\\w:])(?=[0-9a-fA-F:.]*\\d)(?:(?:${HEX4}:){7}${HEX4}|(?:${HEX4}(?::${HEX4}){0,6})?::(?:${HEX4}(?::${HEX4}){0,6})?(?::(?:\\d{1,3}\\.){3}\\d{1,3})?)(?![\\w:]|\\.\\d)`,
     ].join('|'),
   },
   {
@@ -272,6 +272,12 @@ const RULES: readonly MaskRule[] = [
     pattern: '\\b(?=[A-Za-z]*\\d)(?=[A-Z0-9]*[a-z])(?=[a-z0-9]*[A-Z])[A-Za-z0-9]{10,}\\b',
   },
   {
+    // Upper-case random ids (ULIDs, Crockford base32, request ids): 16+ capitals and digits, each
+    // in three or more separate runs, so that names like SHA256WITHRSA or ISO8859 stay.
+    name: 'upper-id',
+    pattern: '\\b(?=[A-Z]*\\d+(?:[A-Z]+\\d+){2})(?=\\d*[A-Z]+(?:\\d+[A-Z]+){2})[A-Z0-9]{16,}\\b',
+  },
+  {
     // A name ending in a number is one of many (node17, eth0, worker12, an14): node*, eth*.
     // Not applied inside URL paths, where `v1` is part of the route.
     name: 'numbered-name',
@@ -293,9 +299,10 @@ const RULES: readonly MaskRule[] = [
     ].join('|'),
   },
   {
-    // Integers and decimals standing alone (not glued to letters: `J12`, `utf8` stay).
+    // Integers and decimals standing alone, with an exponent (`3.14e-10`, `1e6`), not glued to
+    // letters (`J12`, `utf8` stay).
     name: 'number',
-    pattern: '(?:(?<![A-Za-z0-9-])-)?(?<![A-Za-z0-9])\\d+(?:\\.\\d+)?(?![A-Za-z0-9])',
+    pattern: '(?:(?<![A-Za-z0-9-])-)?(?<![A-Za-z0-9])\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?(?![A-Za-z0-9])',
   },
 ];
 
