@@ -414,6 +414,57 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       expect(seen.received.slice(-2).map((e) => e.issueId)).toEqual([first.id, first.id]);
     });
 
+    it('shows how each fingerprint was grouped on the issue (rule, alias, evidence, original issue)', async () => {
+      for (const node of ['n7a', 'x9c', 'r2d2']) await send(cache(node));
+      const [first, second] = await issues(t.dataSource);
+      const res = await t.http.get(`/api/issues/${first.identifier}`).set(adminAuth).expect(200);
+      const prints = res.body.fingerprints as {
+        source: string;
+        linkKind: string;
+        groupingRule: string;
+        groupingEvidence: Record<string, unknown> | null;
+        normalizedMessage: string | null;
+        originalIssue: string | null;
+      }[];
+      expect(prints.map((p) => [p.source, p.linkKind, p.groupingRule, p.originalIssue])).toEqual([
+        ['loki', 'primary', 'exact', null],
+        ['loki', 'alias', 'variable-position', second.identifier],
+        ['loki', 'alias', 'variable-position', null],
+      ]);
+      expect(prints[1].groupingEvidence).toMatchObject({ position: 2, values: ['n7a', 'x9c', 'r2d2'] });
+      expect(prints.map((p) => p.normalizedMessage)).toEqual([
+        'Cache node n7a unreachable',
+        'Cache node x9c unreachable',
+        'Cache node r2d2 unreachable',
+      ]);
+    });
+
+    it('lets a person undo an automatic merge, and the undo sticks: later events and variants do not merge it again', async () => {
+      for (const node of ['n7a', 'x9c', 'r2d2']) await send(cache(node));
+      const [first, second] = await issues(t.dataSource);
+      expect(second.merged_into_id).toBe(first.id);
+
+      await t.http
+        .post(`/api/issues/${second.identifier}/unmerge`)
+        .set(adminAuth)
+        .send({ reason: 'x9c is a different cluster' })
+        .expect(200);
+      expect(await byIdentifier(second.identifier)).toMatchObject({ status: 'triage', merged_into_id: null });
+
+      await send(cache('x9c'), cache('q1w'), cache('n7a'));
+      const restored = await byIdentifier(second.identifier);
+      expect(restored).toMatchObject({ status: 'triage', merged_into_id: null, event_count: '2' });
+      const survivor = await byIdentifier(first.identifier);
+      expect(survivor.event_count).toBe('4'); // n7a twice, r2d2, and the new variant q1w
+      expect(await issues(t.dataSource)).toHaveLength(2);
+      const [row] = (await t.dataSource.query(
+        `SELECT count(*)::int AS n FROM issue_merges WHERE undone_at IS NULL`,
+      )) as {
+        n: number;
+      }[];
+      expect(Number(row.n)).toBe(0);
+    });
+
     it('keeps plain words apart until more evidence (Started/Stopped are not variables)', async () => {
       for (const word of ['started', 'stopped', 'paused']) await send(event(`Job ${word} unexpectedly`));
       expect((await issues(t.dataSource)).filter((i) => i.status === 'triage')).toHaveLength(3);

@@ -3,9 +3,20 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 /** A fingerprint (or external id) the issue owns, and how it came to be grouped there. */
 export class FingerprintView {
   @ApiProperty({ description: 'Fingerprint or external id' }) externalId!: string;
-  @ApiProperty({ example: 'fingerprint' }) source!: string;
-  @ApiProperty({ enum: ['primary', 'alias', 'manual', 'external'] }) linkKind!: string;
-  @ApiProperty({ example: 'exact', description: 'The grouping rule that put it here' }) groupingRule!: string;
+  @ApiProperty({ example: 'loki', description: "Where the id comes from: 'loki' for error fingerprints" })
+  source!: string;
+  @ApiProperty({
+    enum: ['primary', 'alias', 'manual', 'external'],
+    description:
+      "'primary': the fingerprint the issue was opened for; 'alias': a fingerprint grouped onto it (a merge, a learned pattern, a fingerprint upgrade)",
+  })
+  linkKind!: string;
+  @ApiProperty({
+    example: 'variable-position',
+    description:
+      "The grouping rule that put it here: 'exact' (its own fingerprint), 'variable-position' (messages differing in a position that took several values), 'manual' (a person's merge), 'fingerprint-upgrade' (the same message under a newer normaliser)",
+  })
+  groupingRule!: string;
   @ApiPropertyOptional({ nullable: true, type: Object, description: 'What the rule saw' }) groupingEvidence!: Record<
     string,
     unknown
