@@ -1,4 +1,4 @@
-import { storableStrings, storableText } from './pg-text';
+import { mayHoldUnstorableText, storableJson, storableStrings, storableText } from './pg-text';
 
 describe('storableText', () => {
   it('returns text PostgreSQL can store as it is, surrogate pairs (emoji) included', () => {
@@ -31,5 +31,26 @@ describe('storableStrings', () => {
       ['trace', 'x\ufffd'],
     ]);
     expect(labels['bad\u0000key']).toBe('v');
+  });
+});
+
+describe('storableJson', () => {
+  it('returns the same value when every string and key can be stored', () => {
+    const value = { a: ['x', 1, null, { b: 'deploy 🚀' }], c: true };
+    expect(storableJson(value)).toBe(value);
+  });
+
+  it('makes nested strings and keys storable, leaving other values alone', () => {
+    const value = { 'k\u0000': ['ok', 'x\ud800', 3], nested: { deep: 'a\u0000b', n: 1 }, same: { s: 't' } };
+    const out = storableJson(value) as Record<string, unknown>;
+    expect(out).toEqual({ 'k\ufffd': ['ok', 'x\ufffd', 3], nested: { deep: 'a\ufffdb', n: 1 }, same: { s: 't' } });
+    expect(out.same).toBe(value.same);
+    expect(value.nested.deep).toBe('a\u0000b');
+  });
+
+  it('is needed only for JSON text with a \\u escape or a raw NUL', () => {
+    expect(mayHoldUnstorableText('{"a":"plain text, ünïcode 🚀"}')).toBe(false);
+    expect(mayHoldUnstorableText('{"a":"\\u0000"}')).toBe(true);
+    expect(mayHoldUnstorableText('{"a":"\\ud800"}')).toBe(true);
   });
 });

@@ -30,3 +30,37 @@ export function storableStrings(map: Readonly<Record<string, string>>): Record<s
   for (const [key, value] of Object.entries(map)) out[storableText(key)] = storableText(value);
   return out;
 }
+
+/**
+ * `storableText` over every string (and object key) of a parsed JSON value; the same value when
+ * nothing changes. JSON can carry what PostgreSQL refuses only as `\u` escapes or raw NUL bytes, so
+ * callers may skip the walk for bodies with neither (`mayHoldUnstorableText`).
+ */
+export function storableJson(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const clean = storableJson(item);
+      if (clean !== item) (out ??= value.slice())[i] = clean;
+    });
+    return out ?? value;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value);
+    let changed = false;
+    const cleaned = entries.map(([key, item]): [string, unknown] => {
+      const k = storableText(key);
+      const v = storableJson(item);
+      if (k !== key || v !== item) changed = true;
+      return [k, v];
+    });
+    return changed ? Object.fromEntries(cleaned) : value;
+  }
+  return value;
+}
+
+/** Whether a JSON text could hold a NUL or an unpaired surrogate: a raw NUL or any `\u` escape. */
+export function mayHoldUnstorableText(json: string): boolean {
+  return json.includes('\u0000') || json.includes('\\u');
+}

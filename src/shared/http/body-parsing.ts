@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import { PassThrough, Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DomainError } from '../errors/domain-error';
+import { mayHoldUnstorableText, storableJson } from '../database/pg-text';
 import { headerOf, routeOf } from './request-headers';
 
 export interface BodyParsingOptions {
@@ -27,7 +28,8 @@ const JSON_TYPES: (string | RegExp)[] = ['application/json', /^application\/[\w.
  * How request bodies are read, for every route:
  * - JSON (`application/json`, `application/*+json`): parsed, with Fastify's protection against
  *   prototype poisoning; an empty body is `{}`; malformed JSON is 400 MALFORMED_JSON. The raw bytes
- *   stay on `req.rawBody` for signature checks.
+ *   stay on `req.rawBody` for signature checks. Strings PostgreSQL cannot store (`\u0000`, unpaired
+ *   surrogates) become U+FFFD (`storableJson`), so no route answers 500 for them.
  * - `Content-Encoding: gzip | deflate | br` is undone before parsing (the limit applies to the
  *   decoded bytes, so a decompression bomb is 413); another encoding is 415.
  * - Any other media type leaves the body undefined for the handler to refuse (as Express did).
@@ -60,9 +62,11 @@ export function registerBodyParsing(app: NestFastifyApplication, options: BodyPa
         }
       }
       if (body.length === 0) return done(null, {});
-      void parseJson(req, body.toString('utf8'), (err, value) => {
+      const text = body.toString('utf8');
+      void parseJson(req, text, (err, value) => {
         if (err) done(new DomainError('invalid', 'MALFORMED_JSON', `Malformed JSON body: ${err.message}`), undefined);
-        else done(null, value);
+        // Strings PostgreSQL cannot store (NUL, unpaired surrogates) become U+FFFD on every JSON route.
+        else done(null, mayHoldUnstorableText(text) ? storableJson(value) : value);
       });
     });
   }

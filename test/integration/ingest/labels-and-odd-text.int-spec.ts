@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { TestApp, agentAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
 import { fixtureJson, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 /** The shape of a Grafana webhook the tests below rewrite (the Grafana 12 Loki-rule fixture). */
@@ -186,6 +186,25 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
         labels: Record<string, string>;
       }[];
       expect(notice.labels.extra).toBe('a\ufffdb');
+    });
+
+    it("stores an agent's callback text with a NUL as U+FFFD (every JSON route, not only the receivers)", async () => {
+      await t.http
+        .post('/api/events')
+        .set(ingestAuth)
+        .send({ events: [{ source: 'svc', feature: 'f', message: 'Order 1 failed' }] })
+        .expect(202);
+      const [issue] = await issues(t.dataSource);
+      const res = await t.http
+        .post(`/api/agent/issues/${issue.identifier}/activity`)
+        .set(agentAuth)
+        .send({ type: 'note', message: 'tool output: a\u0000b', data: { 'k\ud800': ['x\u0000'] } });
+      expect(res.status).toBeLessThan(300);
+      const [row] = (await t.dataSource.query(`SELECT message, data FROM agent_activity`)) as {
+        message: string;
+        data: Record<string, unknown>;
+      }[];
+      expect(row).toEqual({ message: 'tool output: a\ufffdb', data: { 'k\ufffd': ['x\ufffd'] } });
     });
 
     it('answers every one of concurrent requests when one of them carries a NUL', async () => {
