@@ -1,4 +1,10 @@
+import * as crypto from 'node:crypto';
 import { matchingSecret, offeredCredential, safeEqual } from './api-key.guard';
+
+jest.mock('node:crypto', () => {
+  const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
+  return { ...actual, timingSafeEqual: jest.fn(actual.timingSafeEqual) };
+});
 
 describe('api key credentials', () => {
   it('reads a Bearer token', () => {
@@ -38,6 +44,18 @@ describe('api key credentials', () => {
     // the configured side's digest is kept: asking again still compares the offered value
     expect(safeEqual('abd', 'abc')).toBe(false);
     expect(safeEqual('abc', 'abc')).toBe(true);
+  });
+
+  it('compares fixed-length digests with timingSafeEqual against every secret, with no early exit', () => {
+    const spy = crypto.timingSafeEqual as jest.MockedFunction<typeof crypto.timingSafeEqual>;
+    const secrets = ['a-short-one', 'a-much-longer-configured-secret-value', 'third'];
+    for (const offered of ['a-short-one', 'nope', 'x'.repeat(500), '']) {
+      spy.mockClear();
+      matchingSecret(offered, secrets);
+      // one comparison per secret, whether the first matched or none did, and always of 32-byte digests
+      expect(spy).toHaveBeenCalledTimes(secrets.length);
+      for (const [a, b] of spy.mock.calls) expect([a.byteLength, b.byteLength]).toEqual([32, 32]);
+    }
   });
 
   it('matches one offered credential against several secrets: the first equal one, or -1', () => {
