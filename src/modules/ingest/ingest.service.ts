@@ -21,7 +21,7 @@ import { IngestRepository, NoticeRow } from './ingest.repository';
 import { parseAlertWebhook } from './parsers/alert-webhook.parser';
 import { parseEventsBatch } from './parsers/events-batch.parser';
 import { LokiPushRequest, parseLokiPush } from './parsers/loki-push.parser';
-import { Observation, ObservationKind, storableObservation } from './parsers/observation';
+import { Observation, ObservationKind, storableObservation, withinClock } from './parsers/observation';
 
 /** What an ingest request did (the webhook and events responses). */
 export interface IngestSummary {
@@ -112,7 +112,7 @@ export class IngestService {
     parsed: readonly Observation[],
     receivedAt: Date,
   ): Promise<IngestSummary> {
-    const observations = parsed.map(storableObservation);
+    const observations = parsed.map((o) => withinClock(storableObservation(o), receivedAt));
     const summary: IngestSummary = {
       received: observations.length,
       accepted: 0,

@@ -207,6 +207,27 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
       expect(row).toEqual({ message: 'tool output: a\ufffdb', data: { 'k\ufffd': ['x\ufffd'] } });
     });
 
+    it("counts an observation stamped far in the future at its receipt time, and keeps one within Loki's grace period", async () => {
+      const before = Date.now();
+      const soon = new Date(before + 5 * 60_000).toISOString();
+      await t.http
+        .post('/api/events')
+        .set(ingestAuth)
+        .send({
+          events: [
+            { source: 'svc', feature: 'clock', message: 'Clock skewed by years', timestamp: '2100-01-01T00:00:00Z' },
+            { source: 'svc', feature: 'clock', message: 'Clock a little ahead', timestamp: soon },
+          ],
+        })
+        .expect(202);
+      const all = await issues(t.dataSource);
+      const skewed = all.find((i) => i.title === 'Clock skewed by years');
+      const ahead = all.find((i) => i.title === 'Clock a little ahead');
+      expect(new Date(skewed!.last_seen_at).getTime()).toBeGreaterThanOrEqual(before);
+      expect(new Date(skewed!.last_seen_at).getTime()).toBeLessThanOrEqual(Date.now());
+      expect(new Date(ahead!.last_seen_at).toISOString()).toBe(soon);
+    });
+
     it('answers every one of concurrent requests when one of them carries a NUL', async () => {
       const posts = Array.from({ length: 8 }, (_, i) =>
         t.http

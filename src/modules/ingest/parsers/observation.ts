@@ -72,3 +72,20 @@ export function storableObservation(o: Observation): Observation {
     ...(version === undefined ? {} : { version }),
   };
 }
+
+/**
+ * How far past its receipt an observation's own time may lie: Loki's default creation grace period
+ * for entries from the future. Beyond it the sender's clock is wrong, and its time would pin the
+ * issue's last-seen time (and its post-deploy watch) years ahead.
+ */
+export const MAX_FUTURE_SKEW_MS = 10 * 60_000;
+
+/**
+ * The observation with its time taken as `receivedAt` when it lies more than MAX_FUTURE_SKEW_MS
+ * after it (Loki would refuse such a line; fixloop counts it at the time it arrived instead of
+ * losing it). Times in the past are kept: late and backfilled logs are real. The same object when
+ * nothing changes.
+ */
+export function withinClock(o: Observation, receivedAt: Date): Observation {
+  return o.occurredAt.getTime() - receivedAt.getTime() > MAX_FUTURE_SKEW_MS ? { ...o, occurredAt: receivedAt } : o;
+}
