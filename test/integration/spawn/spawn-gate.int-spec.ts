@@ -3,7 +3,7 @@ import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { ErrorReceived, FixFailed, IssueCreated, IssuesMerged } from '../../../src/shared/events/event-catalogue';
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
 import { FakeGitHub } from '../../support/fake-github';
-import { adminAuth, agentAuth } from '../../support/test-app';
+import { adminAuth, agentAuth, ingestAuth } from '../../support/test-app';
 import {
   SpawnKit,
   budgetRow,
@@ -301,6 +301,41 @@ describe('spawn gate: every control on its own', () => {
     await k.worker.tick(later(new Date(), minutes(10)));
     expect(await requestsOf(ds(), target.id)).toHaveLength(1);
     expect(gh.dispatchRequests()).toHaveLength(1);
+  });
+
+  it('spends one investigation on errors that a real merge joins during the spawn delay', async () => {
+    const send = (node: string, times: number) =>
+      k.t.http
+        .post('/api/events')
+        .set(ingestAuth)
+        .send({
+          events: Array.from({ length: times }, () => ({
+            source: 'cache',
+            feature: 'nodes',
+            message: `Cache node ${node} unreachable`,
+          })),
+        })
+        .expect(202);
+    await send('n7a', 3);
+    await send('x9c', 3);
+    const queued = (await ds().query(
+      `SELECT i.identifier, r.state FROM spawn_requests r JOIN issues i ON i.id = r.issue_id ORDER BY i.number`,
+    )) as { identifier: string; state: string }[];
+    expect(queued.map((r) => r.state)).toEqual(['queued', 'queued']); // both eligible, both waiting for the delay
+
+    await send('r2d2', 1); // the third value: the second issue merges into the first
+    const rows = (await ds().query(
+      `SELECT i.identifier, i.merged_into_id IS NOT NULL AS merged, r.state
+         FROM issues i LEFT JOIN spawn_requests r ON r.issue_id = i.id ORDER BY i.number`,
+    )) as { identifier: string; merged: boolean; state: string | null }[];
+    expect(rows.map((r) => [r.merged, r.state])).toEqual([
+      [false, 'queued'],
+      [true, 'cancelled'],
+    ]);
+
+    await k.worker.tick(later(new Date(), minutes(6)));
+    expect(gh.dispatchRequests()).toHaveLength(1);
+    expect(gh.runsNamed(`fixloop ${rows[0].identifier}`)).toHaveLength(1);
   });
 
   it('does not queue a target whose absorbed issue already has an investigation in flight', async () => {
