@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DedupModule } from '../dedup/dedup.module';
+import { DeliveryRetentionCron } from './delivery-retention.cron';
 import { IngestWebhookGuard } from './guards/ingest-webhook.guard';
 import { IngestController } from './ingest.controller';
 import { IngestRepository } from './ingest.repository';
@@ -9,6 +10,6 @@ import { IngestService } from './ingest.service';
 @Module({
   imports: [DedupModule],
   controllers: [IngestController],
-  providers: [IngestService, IngestRepository, IngestWebhookGuard],
+  providers: [IngestService, IngestRepository, IngestWebhookGuard, DeliveryRetentionCron],
 })
 export class IngestModule {}

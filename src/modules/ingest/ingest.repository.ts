@@ -47,4 +47,26 @@ export class IngestRepository {
       ],
     );
   }
+
+  /**
+   * Deletes up to `limit` delivery keys recorded more than `olderThanHours` ago (the oldest first);
+   * returns how many. Rows another replica is deleting at the same moment are skipped, not waited
+   * for.
+   */
+  async pruneDeliveries(manager: EntityManager, olderThanHours: number, limit: number): Promise<number> {
+    const [row] = (await manager.query(
+      `WITH gone AS (
+         DELETE FROM ingest_deliveries
+          WHERE delivery_key IN (
+            SELECT delivery_key FROM ingest_deliveries
+             WHERE received_at < now() - make_interval(secs => $1::double precision * 3600)
+             ORDER BY received_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [olderThanHours, limit],
+    )) as { n: number }[];
+    return Number(row.n);
+  }
 }

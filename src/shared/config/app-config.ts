@@ -102,6 +102,7 @@ export class EnvironmentSchema {
   @Transform(toBool) @IsBoolean() GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP = false;
   @Transform(toNumber) @IsInt() @Min(1) @Max(1000) SAMPLES_PER_FINGERPRINT = 20;
   @Transform(toNumber) @IsInt() @Min(0) @Max(3_600_000) SAMPLE_INTERVAL_MS = 1000;
+  @Transform(toNumber) @IsNumber() @Min(1) INGEST_DELIVERY_RETENTION_HOURS = 168;
 
   // --- GitHub ---
   @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_TOKEN?: string;
