@@ -339,6 +339,29 @@ export class DedupRepository {
     return (await this.findLinks(manager, [key])).get(key)?.issueId;
   }
 
+  /** Locks an issue's links (in id order) until the transaction ends. */
+  async lockLinksOf(manager: EntityManager, issueId: string): Promise<void> {
+    await manager.query(`SELECT id FROM external_issue_links WHERE issue_id = $1 ORDER BY id FOR UPDATE`, [issueId]);
+  }
+
+  /**
+   * Takes the scope locks of every scope an issue has fingerprints in, in the fixed order ingest
+   * takes them (sorted, before any row lock): a person's merge of the issue then waits for filings
+   * in those scopes, and they for it, so no new fingerprint is filed onto an issue as it is merged away.
+   */
+  async lockScopesOf(manager: EntityManager, issueId: string): Promise<void> {
+    const rows = (await manager.query(
+      `SELECT DISTINCT scope_source, scope_feature FROM external_issue_links
+        WHERE issue_id = $1 AND scope_source IS NOT NULL AND scope_feature IS NOT NULL`,
+      [issueId],
+    )) as { scope_source: string; scope_feature: string }[];
+    const scopes = rows.map((r) => JSON.stringify([r.scope_source, r.scope_feature])).sort();
+    for (const scope of scopes) {
+      const [source, feature] = JSON.parse(scope) as [string, string];
+      await this.lockScope(manager, source, feature);
+    }
+  }
+
   /** Serialises grouping decisions on one (source, feature) scope until the transaction ends. */
   async lockScope(manager: EntityManager, source: string, feature: string): Promise<void> {
     await manager.query(`SELECT pg_advisory_xact_lock($1::int, hashtext($2)::int)`, [
@@ -516,31 +539,42 @@ export class DedupRepository {
   async restoreLinks(
     manager: EntityManager,
     issueId: string,
-  ): Promise<{ movedEventCount: number; linkEventCount: number | null }> {
-    const own = rowsOf<{ id: string; event_count: string }>(
+  ): Promise<{
+    movedEventCount: number;
+    takenFrom: { issueId: string; eventCount: number }[];
+    linkEventCount: number | null;
+  }> {
+    // Each link's holder before the move (`held_by`): its events are taken off that issue, which
+    // is the merge's target or, when the target was merged on since, the issue holding them now.
+    const own = rowsOf<{ id: string; event_count: string; held_by: string }>(
       await manager.query(
-        `UPDATE external_issue_links
+        `WITH before AS (
+           SELECT id, issue_id FROM external_issue_links
+            WHERE original_issue_id = $1 AND issue_id <> $1 ORDER BY id FOR UPDATE)
+         UPDATE external_issue_links l
           SET issue_id = original_issue_id,
               link_kind = COALESCE(metadata->'beforeMerge'->>'linkKind', 'primary'),
               grouping_rule = COALESCE(metadata->'beforeMerge'->>'groupingRule', 'exact'),
               grouping_evidence = metadata->'beforeMerge'->'groupingEvidence',
               metadata = metadata - 'beforeMerge',
               updated_at = now()
-        WHERE original_issue_id = $1 AND issue_id <> $1
-       RETURNING id, event_count`,
+          FROM before WHERE l.id = before.id
+       RETURNING l.id, l.event_count, before.issue_id AS held_by`,
         [issueId],
       ),
     );
-    const followers = rowsOf<{ id: string; event_count: string }>(
+    const followers = rowsOf<{ id: string; event_count: string; held_by: string }>(
       await manager.query(
         `WITH RECURSIVE merged_in AS (
          SELECT id FROM issues WHERE merged_into_id = $1
          UNION
          SELECT i.id FROM issues i JOIN merged_in m ON i.merged_into_id = m.id
-       )
-       UPDATE external_issue_links SET issue_id = $1, updated_at = now()
-        WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1
-       RETURNING id, event_count`,
+       ), before AS (
+         SELECT id, issue_id FROM external_issue_links
+          WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1 ORDER BY id FOR UPDATE)
+       UPDATE external_issue_links l SET issue_id = $1, updated_at = now()
+         FROM before WHERE l.id = before.id
+       RETURNING l.id, l.event_count, before.issue_id AS held_by`,
         [issueId],
       ),
     );
@@ -552,8 +586,13 @@ export class DedupRepository {
       `SELECT COALESCE(SUM(event_count), 0) AS total, COUNT(*)::int AS n FROM external_issue_links WHERE issue_id = $1`,
       [issueId],
     )) as { total: string; n: number }[];
+    const takenFrom = new Map<string, number>();
+    for (const r of [...own, ...followers]) {
+      takenFrom.set(r.held_by, (takenFrom.get(r.held_by) ?? 0) + Number(r.event_count));
+    }
     return {
       movedEventCount: [...own, ...followers].reduce((sum, r) => sum + Number(r.event_count), 0),
+      takenFrom: [...takenFrom].map(([holder, eventCount]) => ({ issueId: holder, eventCount })),
       linkEventCount: Number(n) > 0 ? Number(total) : null,
     };
   }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { DomainError } from '../../shared/errors/domain-error';
 import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, CountedIssue, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import type {
@@ -25,6 +26,8 @@ import { fingerprintMessage } from './normalizer/fingerprint-message';
 /** Longest issue title built from a message. */
 export const TITLE_MAX_LENGTH = 200;
 const DEDUP_ACTOR: Actor = SYSTEM('dedup');
+/** `markMerged` refusals that mean another merge got there first. */
+const MERGE_ALREADY_DECIDED = new Set(['ISSUE_ALREADY_MERGED', 'ISSUE_MERGE_TARGET_MERGED', 'ISSUE_MERGE_SELF']);
 
 /** An observation after scrubbing and fingerprinting. */
 interface Prepared extends SampleRow {
@@ -356,16 +359,23 @@ export class DedupService {
       for (const absorbed of merge.absorbed) {
         const absorbedIssue = await issueOf(absorbed, false);
         if (survivorIssue === undefined || absorbedIssue === undefined || absorbedIssue === survivorIssue) continue;
-        performed.push(
-          await this.mergeIssues(manager, {
-            mergedId: absorbedIssue,
-            targetId: survivorIssue,
-            rule: merge.evidence.rule,
-            evidence,
-            actor: DEDUP_ACTOR,
-            reason: `${merge.evidence.values.length} distinct values at token ${merge.evidence.position}: ${merge.evidence.values.join(', ')}`,
-          }),
-        );
+        try {
+          performed.push(
+            await this.mergeIssues(manager, {
+              mergedId: absorbedIssue,
+              targetId: survivorIssue,
+              rule: merge.evidence.rule,
+              evidence,
+              actor: DEDUP_ACTOR,
+              reason: `${merge.evidence.values.length} distinct values at token ${merge.evidence.position}: ${merge.evidence.values.join(', ')}`,
+            }),
+          );
+        } catch (err) {
+          // A person merged one of the two meanwhile (it is checked under the issues' locks, before
+          // anything is written): their merge stands, the grouping state below is still updated,
+          // and the observation that made the merge evident is filed, not refused.
+          if (!(err instanceof DomainError) || !MERGE_ALREADY_DECIDED.has(err.code)) throw err;
+        }
       }
       await this.repo.applyGroupMerge(manager, source, feature, merge);
     }
@@ -459,6 +469,9 @@ export class DedupService {
       reason?: string;
     },
   ): Promise<PerformedMerge> {
+    // The merged issue's links before the issues, the order the counting statement takes them in
+    // (links, then issues): a merge and a count of one of its fingerprints never deadlock.
+    await this.repo.lockLinksOf(manager, merge.mergedId);
     const { merged } = await this.issues.markMerged(manager, merge);
     await this.repo.moveLinks(manager, merge.mergedId, merge.targetId, merge.rule, merge.evidence);
     const mergeId = await this.repo.insertMerge(manager, {

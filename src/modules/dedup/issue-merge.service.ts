@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { retryOnConflict } from '../../shared/database/transaction-retry';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
@@ -10,6 +11,7 @@ import { DedupService } from './dedup.service';
 import { MergeResultView } from './dto/merge-issue.dto';
 
 export const MANUAL_MERGE_RULE = 'manual';
+const MAX_ATTEMPTS = 4;
 
 /**
  * A person's merge and its undo. A merge writes aliases exactly as the grouping engine's merges
@@ -31,13 +33,14 @@ export class IssueMergeService {
   ) {}
 
   async merge(identifier: string, into: string, actor: Actor, reason?: string): Promise<MergeResultView> {
-    const performed = await this.dataSource.transaction(async (m) => {
+    const performed = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
       const target = await this.issues.findByIdentifier(into, m);
       if (!target) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${into} to merge into`);
       if (merged.id === target.id)
         throw new DomainError('invalid', 'ISSUE_MERGE_SELF', `${identifier} cannot be merged into itself`);
+      await this.repo.lockScopesOf(m, merged.id);
       return this.dedup.mergeIssues(m, {
         mergedId: merged.id,
         targetId: target.id,
@@ -52,7 +55,7 @@ export class IssueMergeService {
   }
 
   async unmerge(identifier: string, actor: Actor, reason?: string): Promise<MergeResultView> {
-    const done = await this.dataSource.transaction(async (m) => {
+    const done = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
       const active = await this.repo.lockActiveMerge(m, merged.id);
@@ -66,6 +69,7 @@ export class IssueMergeService {
         actor,
         reason,
         movedEventCount: restored.linkEventCount === null ? merged.eventCount : restored.movedEventCount,
+        ...(restored.linkEventCount === null ? {} : { takenFrom: restored.takenFrom }),
         restoredEventCount: restored.linkEventCount ?? merged.eventCount,
       });
       await this.repo.markMergeUndone(m, active.id, actor.name);
@@ -83,5 +87,10 @@ export class IssueMergeService {
       );
     }
     return { merged: identifier, into: done.into, mergeId: done.mergeId, state: 'unmerged' };
+  }
+
+  /** A transaction, run again after a deadlock or serialisation failure (a hot issue's count may meet it). */
+  private inTransaction<T>(work: (m: EntityManager) => Promise<T>): Promise<T> {
+    return retryOnConflict(() => this.dataSource.transaction(work), MAX_ATTEMPTS);
   }
 }

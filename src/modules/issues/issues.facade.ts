@@ -392,9 +392,10 @@ export class IssuesFacade {
   }
 
   /**
-   * Undoes `markMerged`: clears `merged_into_id`, reopens the merged issue to triage, takes
-   * `movedEventCount` (the occurrences of the fingerprints given back) off the target and sets the
-   * merged issue's count to `restoredEventCount`. History on both sides.
+   * Undoes `markMerged`: clears `merged_into_id`, reopens the merged issue to triage, takes the
+   * occurrences of the fingerprints given back off the issues that held them (`takenFrom`: the
+   * target, or the issue the target was merged into since; else `movedEventCount` off the target)
+   * and sets the merged issue's count to `restoredEventCount`. History on both sides.
    */
   async markUnmerged(
     manager: EntityManager,
@@ -412,9 +413,11 @@ export class IssuesFacade {
       merged.id,
       unmerge.restoredEventCount,
     ]);
+    const takenFrom = unmerge.takenFrom ?? [{ issueId: target.id, eventCount: unmerge.movedEventCount }];
     await manager.query(
-      `UPDATE issues SET event_count = GREATEST(event_count - $2, 0), updated_at = now() WHERE id = $1`,
-      [target.id, unmerge.movedEventCount],
+      `UPDATE issues i SET event_count = GREATEST(i.event_count - x.n, 0), updated_at = now()
+         FROM unnest($1::uuid[], $2::bigint[]) AS x(id, n) WHERE i.id = x.id`,
+      [takenFrom.map((t) => t.issueId), takenFrom.map((t) => t.eventCount)],
     );
     await this.transition(manager, merged.id, 'triage', unmerge.actor, `unmerged from ${target.identifier}`);
     await this.recordHistory(
@@ -517,5 +520,10 @@ export interface IssueUnmergeChange {
   actor: Actor;
   reason?: string;
   movedEventCount: number;
+  /**
+   * Which issues held the restored fingerprints, and how many of their events each: taken off
+   * those issues (the target, or the issue it was merged into since). Absent: all off the target.
+   */
+  takenFrom?: readonly { issueId: string; eventCount: number }[];
   restoredEventCount: number;
 }

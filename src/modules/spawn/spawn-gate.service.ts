@@ -364,6 +364,9 @@ export class SpawnGateService {
 
   private cancelReason(r: SpawnRequestRow & { issue: GateIssue }): string | null {
     if (r.issue.mergedIntoId) return 'issue was merged into another issue';
+    if (r.issue.absorbedInFlight) {
+      return `${r.issue.absorbedInFlight}, merged into this issue, is already being investigated`;
+    }
     const trigger = r.context?.trigger ?? 'new_issue';
     if (trigger === 'new_issue' && r.issue.status !== 'triage') return `issue is ${r.issue.status}, no longer new`;
     if (trigger === 'fix_failed' && (r.issue.status === 'closed' || r.issue.status === 'verified')) {

@@ -297,20 +297,26 @@ export class SpawnRepository {
 
   /**
    * Due queued requests, most urgent issue first (requests held for their own cooldown last, the
-   * soonest cooldown end first, so they never starve the rest), locked (SKIP LOCKED) with the issue fields the gate needs. */
+   * soonest cooldown end first, so they never starve the rest), locked (SKIP LOCKED) with the issue fields the gate needs.
+   * The issues are locked too (FOR SHARE): a merge of one of them waits for this pass, or this pass
+   * for the merge, so the gate never decides on a merge it cannot see yet. */
   async claimDue(m: EntityManager, now: Date, limit: number): Promise<(SpawnRequestRow & { issue: GateIssue })[]> {
     const rows = (await rowsOf(
       m,
       `SELECT ${requestColumns('r.')},
               i.identifier AS i_identifier, i.status AS i_status, i.merged_into_id AS i_merged_into_id,
-              i.cooldown_until AS i_cooldown_until, i.cooldown_hours AS i_cooldown_hours, i.priority AS i_priority
+              i.cooldown_until AS i_cooldown_until, i.cooldown_hours AS i_cooldown_hours, i.priority AS i_priority,
+              (SELECT a.identifier FROM issues a JOIN spawn_requests ar ON ar.issue_id = a.id
+                WHERE a.merged_into_id = i.id AND ar.state IN ('dispatching','dispatched','running')
+                LIMIT 1) AS i_absorbed_in_flight
          FROM spawn_requests r JOIN issues i ON i.id = r.issue_id
         WHERE r.state = 'queued' AND r.not_before <= $1
         ORDER BY COALESCE(r.held_reason LIKE '${COOLDOWN_HOLD_PREFIX}%', false),
                  CASE WHEN r.held_reason LIKE '${COOLDOWN_HOLD_PREFIX}%' THEN r.held_reason END,
                  i.priority, r.not_before, r.created_at
         LIMIT $2
-        FOR UPDATE OF r SKIP LOCKED`,
+        FOR UPDATE OF r SKIP LOCKED
+        FOR SHARE OF i`,
       [now, limit],
     )) as Raw[];
     return rows.map((r) => ({
@@ -323,6 +329,7 @@ export class SpawnRepository {
         cooldownHours:
           r.i_cooldown_hours === null || r.i_cooldown_hours === undefined ? null : Number(r.i_cooldown_hours),
         priority: Number(r.i_priority),
+        absorbedInFlight: (r.i_absorbed_in_flight as string | null) ?? null,
       },
     }));
   }
@@ -851,6 +858,8 @@ export interface GateIssue {
   cooldownUntil: Date | null;
   cooldownHours: number | null;
   priority: number;
+  /** An issue merged into this one whose investigation is in flight (its identifier): one is enough. */
+  absorbedInFlight: string | null;
 }
 
 function toBudget(r: Raw): BudgetDayRow {

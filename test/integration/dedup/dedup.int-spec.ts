@@ -8,6 +8,7 @@ import {
   ingestAuth,
   overrideConfig,
   startTestApp,
+  testDbKind,
   truncateAll,
 } from '../../support/test-app';
 import { IssueRow, issueLinks, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
@@ -509,7 +510,6 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       await t.dataSource.query(`UPDATE external_issue_links SET last_sampled_at = last_sampled_at - interval '1 hour'`);
       await send({ ...event('Basket price differs from quote'), feature: 'pricing' });
       expect((await byIdentifier(a.identifier)).event_count).toBe('4');
-      expect((await byIdentifier(b.identifier)).event_count).toBe('1');
 
       await merge(b.identifier, a.identifier).expect(409);
 
@@ -600,5 +600,117 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       await t.http.post(`/api/issues/${a.identifier}/merge`).send({ into: a.identifier }).expect(401);
       expect(await rowCounts(t.dataSource)).toEqual(before);
     });
+
+    it('undoes a merge whose target was merged on since: the events leave the issue that holds them now', async () => {
+      await send(event('Alpha failure one'), event('Alpha failure one'));
+      await send(event('Beta broken thing'));
+      await send(event('Gamma other error here'));
+      const [a, b, c] = await issues(t.dataSource);
+      await merge(a.identifier, b.identifier).expect(200);
+      await merge(b.identifier, c.identifier).expect(200);
+      expect((await byIdentifier(c.identifier)).event_count).toBe('4');
+
+      await t.http.post(`/api/issues/${a.identifier}/unmerge`).set(adminAuth).send({}).expect(200);
+      expect((await byIdentifier(a.identifier)).event_count).toBe('2');
+      expect((await byIdentifier(c.identifier)).event_count).toBe('2');
+      expect(await countsDrift()).toEqual([]);
+    });
   });
+
+  /** Issues whose count is not the sum of their links' counts, or merged issues that still hold links. */
+  const countsDrift = async (): Promise<unknown[]> =>
+    (await t.dataSource.query(
+      `SELECT i.identifier, i.event_count, i.merged_into_id IS NOT NULL AS merged,
+              COALESCE((SELECT sum(l.event_count) FROM external_issue_links l WHERE l.issue_id = i.id), 0) AS links
+         FROM issues i
+        WHERE i.merged_into_id IS NULL
+              AND i.event_count <> COALESCE((SELECT sum(l.event_count) FROM external_issue_links l WHERE l.issue_id = i.id), 0)
+           OR i.merged_into_id IS NOT NULL AND EXISTS (SELECT 1 FROM external_issue_links l WHERE l.issue_id = i.id)`,
+    )) as unknown[];
+
+  if (testDbKind() === 'postgres') {
+    describe('merges racing ingest (a transaction paused with a table lock from another connection)', () => {
+      const until = async (sql: string): Promise<void> => {
+        for (let i = 0; i < 400; i++) {
+          if (((await t.dataSource.query(sql)) as unknown[]).length > 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        throw new Error(`never: ${sql}`);
+      };
+      const waitingFor = (relation: string) =>
+        until(
+          `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${relation}' AND NOT l.granted`,
+        );
+      const waitingOnALock = (queryLike: string) =>
+        until(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '${queryLike}'`,
+        );
+      /** Holds `LOCK TABLE issue_history`: a merge stops at its first history row, its row locks held. */
+      async function pauseHistory(): Promise<() => Promise<void>> {
+        const qr = t.dataSource.createQueryRunner();
+        await qr.connect();
+        await qr.startTransaction();
+        await qr.query(`LOCK TABLE issue_history IN EXCLUSIVE MODE`);
+        return async () => {
+          await qr.commitTransaction();
+          await qr.release();
+        };
+      }
+      const mergeBy = (from: string, into: string) =>
+        t.http.post(`/api/issues/${from}/merge`).set(adminAuth).send({ into });
+      const post = (...events: Record<string, unknown>[]) =>
+        t.http.post('/api/events').set(ingestAuth).send({ events });
+
+      it('files a variant that arrives while its issue is merged by hand on the merge target', async () => {
+        for (const node of ['n7a', 'x9c', 'r2d2']) await send(event(`Cache node ${node} unreachable`));
+        await send(event('Payment 4711 failed: gateway timeout'));
+        const [group, , other] = await issues(t.dataSource);
+        const resume = await pauseHistory();
+        const merging = mergeBy(group.identifier, other.identifier).then((r) => r);
+        await waitingFor('issue_history');
+        const filing = post(event('Cache node q1w unreachable')).then((r) => r);
+        await waitingOnALock('%advisory%');
+        await resume();
+        const [merged, filed] = await Promise.all([merging, filing]);
+        expect([merged.status, filed.status]).toEqual([200, 202]);
+        const [link] = (await t.dataSource.query(
+          `SELECT issue_id FROM external_issue_links WHERE normalized_message = 'Cache node q1w unreachable'`,
+        )) as { issue_id: string }[];
+        expect(link.issue_id).toBe(other.id);
+        expect(await countsDrift()).toEqual([]);
+      });
+
+      it('files the observation that makes a merge evident when a person made that merge a moment before', async () => {
+        for (const node of ['n7a', 'x9c']) await send(event(`Cache node ${node} unreachable`));
+        const [target, absorbed] = await issues(t.dataSource);
+        const resume = await pauseHistory();
+        const merging = mergeBy(absorbed.identifier, target.identifier).then((r) => r);
+        await waitingFor('issue_history');
+        const filing = post(event('Cache node r2d2 unreachable')).then((r) => r);
+        await waitingOnALock('%advisory%');
+        await resume();
+        const [merged, filed] = await Promise.all([merging, filing]);
+        expect([merged.status, filed.status]).toEqual([200, 202]);
+        expect(filed.body).toMatchObject({ accepted: 1 });
+        expect((await byIdentifier(target.identifier)).event_count).toBe('3');
+        expect(await countsDrift()).toEqual([]);
+      });
+
+      it('counts a hot fingerprint while its issue is merged, without a deadlock or a failed merge', async () => {
+        await send(event('Alpha failure one'));
+        await send(event('Beta broken thing'));
+        const [a, b] = await issues(t.dataSource);
+        const resume = await pauseHistory();
+        const merging = mergeBy(a.identifier, b.identifier).then((r) => r);
+        await waitingFor('issue_history');
+        const counting = post(event('Alpha failure one')).then((r) => r);
+        await waitingOnALock('%ingest_deliveries%');
+        await resume();
+        const [merged, counted] = await Promise.all([merging, counting]);
+        expect([merged.status, counted.status]).toEqual([200, 202]);
+        expect((await byIdentifier(b.identifier)).event_count).toBe('3');
+        expect(await countsDrift()).toEqual([]);
+      });
+    });
+  }
 });

@@ -3,7 +3,7 @@ import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { ErrorReceived, FixFailed, IssueCreated, IssuesMerged } from '../../../src/shared/events/event-catalogue';
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
 import { FakeGitHub } from '../../support/fake-github';
-import { adminAuth, agentAuth, ingestAuth } from '../../support/test-app';
+import { adminAuth, agentAuth, ingestAuth, testDbKind } from '../../support/test-app';
 import {
   SpawnKit,
   budgetRow,
@@ -337,6 +337,77 @@ describe('spawn gate: every control on its own', () => {
     expect(gh.dispatchRequests()).toHaveLength(1);
     expect(gh.runsNamed(`fixloop ${rows[0].identifier}`)).toHaveLength(1);
   });
+
+  it('cancels a queued target whose absorbed issue is already being investigated (one investigation per merged pair)', async () => {
+    const target = await seedSpawnable(ds(), { eventCount: 3, firstSeenAt: new Date() });
+    await k.worker.tick(); // queued, due in SPAWN_DELAY_MINUTES
+    const absorbed = await seedSpawnable(ds());
+    await k.worker.tick();
+    expect((await requestsOf(ds(), absorbed.id))[0].state).toBe('dispatched');
+    expect((await requestsOf(ds(), target.id))[0].state).toBe('queued');
+    await ds().query(`UPDATE issues SET merged_into_id = $1, status = 'closed' WHERE id = $2`, [
+      target.id,
+      absorbed.id,
+    ]);
+
+    await k.worker.tick(later(new Date(), minutes(10)));
+    expect((await requestsOf(ds(), target.id))[0]).toMatchObject({
+      state: 'cancelled',
+      error: `${absorbed.identifier}, merged into this issue, is already being investigated`,
+    });
+    expect(gh.dispatchRequests()).toHaveLength(1);
+  });
+
+  if (testDbKind() === 'postgres') {
+    it('never dispatches an issue a merge committed during the gate pass absorbed', async () => {
+      const send = (node: string, times: number) =>
+        k.t.http
+          .post('/api/events')
+          .set(ingestAuth)
+          .send({
+            events: Array.from({ length: times }, () => ({
+              source: 'cache',
+              feature: 'nodes',
+              message: `Cache node ${node} unreachable`,
+            })),
+          });
+      const until = async (sql: string): Promise<void> => {
+        for (let i = 0; i < 400; i++) {
+          if (((await ds().query(sql)) as unknown[]).length > 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
+        throw new Error(`never: ${sql}`);
+      };
+      await send('n7a', 3).expect(202);
+      await send('x9c', 3).expect(202);
+      // The automatic merge of the second issue is paused at its first history row, its issue locks held.
+      const qr = ds().createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      await qr.query(`LOCK TABLE issue_history IN EXCLUSIVE MODE`);
+      const filing = send('r2d2', 1).then((r) => r);
+      await until(
+        `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'issue_history' AND NOT l.granted`,
+      );
+      const pass = k.worker.tick(later(new Date(), minutes(6)));
+      await until(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%r.budget_day%'`, // the gate's claim, waiting for the merge
+      );
+      await qr.commitTransaction();
+      await qr.release();
+      const [filed] = await Promise.all([filing, pass]);
+      expect(filed.status).toBe(202);
+      const rows = (await ds().query(
+        `SELECT i.identifier, i.merged_into_id IS NOT NULL AS merged, r.state
+           FROM issues i JOIN spawn_requests r ON r.issue_id = i.id ORDER BY i.number`,
+      )) as { identifier: string; merged: boolean; state: string }[];
+      expect(rows.map((r) => [r.merged, r.state])).toEqual([
+        [false, 'dispatched'],
+        [true, 'cancelled'],
+      ]);
+      expect(gh.dispatchRequests()).toHaveLength(1);
+    });
+  }
 
   it('does not queue a target whose absorbed issue already has an investigation in flight', async () => {
     const absorbed = await seedSpawnable(ds());
