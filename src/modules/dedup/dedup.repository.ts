@@ -615,6 +615,8 @@ export class DedupRepository {
    * Up to `limit` fingerprint links made by a fingerprint version older than `version` (or by a
    * release that did not record one), after `after`, oldest first, each with up to `perLink` of its
    * newest samples (none for a link without samples or scope: there is nothing to re-fingerprint).
+   * The links are key-share locked: counting them goes on, but a merge of their issue (which locks
+   * the links it moves) waits for the upgrade, so an alias is never filed onto an issue merged away.
    */
   async linksDueForUpgrade(
     manager: EntityManager,
@@ -634,7 +636,8 @@ export class DedupRepository {
         WHERE l.source = $1 AND (l.fingerprint_version IS NULL OR l.fingerprint_version < $3)
           AND ($4::timestamptz IS NULL OR (l.created_at, l.id) > ($4::timestamptz, $5::uuid))
         ORDER BY l.created_at, l.id
-        LIMIT $6`,
+        LIMIT $6
+        FOR KEY SHARE OF l`,
       [FINGERPRINT_LINK_SOURCE, perLink, version, after?.cursor ?? null, after?.linkId ?? null, limit],
     )) as {
       id: string;
