@@ -11,7 +11,7 @@ import {
   testDbKind,
   truncateAll,
 } from '../../support/test-app';
-import { IssueRow, issueLinks, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { IssueRow, issueLinks, issues, rowCounts, untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 let seq = 0;
 const event = (message: string, extra: Record<string, unknown> = {}) => ({
@@ -630,13 +630,7 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
 
   if (testDbKind() === 'postgres') {
     describe('merges racing ingest (a transaction paused with a table lock from another connection)', () => {
-      const until = async (sql: string): Promise<void> => {
-        for (let i = 0; i < 400; i++) {
-          if (((await t.dataSource.query(sql)) as unknown[]).length > 0) return;
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-        throw new Error(`never: ${sql}`);
-      };
+      const until = (sql: string) => untilRow(t.dataSource, sql);
       const waitingFor = (relation: string) =>
         until(
           `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = '${relation}' AND NOT l.granted`,

@@ -17,6 +17,7 @@ import {
   seedSpawnable,
   startSpawnApp,
 } from '../../fixtures/spawn/spawn-kit';
+import { untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 describe('spawn gate: every control on its own', () => {
   const gh = new FakeGitHub();
@@ -36,6 +37,18 @@ describe('spawn gate: every control on its own', () => {
   });
 
   const ds = () => k.t.dataSource;
+  /** `times` occurrences of `Cache node <node> unreachable` through the events receiver. */
+  const sendCacheErrors = (node: string, times: number) =>
+    k.t.http
+      .post('/api/events')
+      .set(ingestAuth)
+      .send({
+        events: Array.from({ length: times }, () => ({
+          source: 'cache',
+          feature: 'nodes',
+          message: `Cache node ${node} unreachable`,
+        })),
+      });
 
   it('queues an issue only once it has MIN_EVENT_COUNT_TO_SPAWN events, due SPAWN_DELAY_MINUTES after its first event', async () => {
     const first = new Date(Date.now() - minutes(2));
@@ -304,26 +317,14 @@ describe('spawn gate: every control on its own', () => {
   });
 
   it('spends one investigation on errors that a real merge joins during the spawn delay', async () => {
-    const send = (node: string, times: number) =>
-      k.t.http
-        .post('/api/events')
-        .set(ingestAuth)
-        .send({
-          events: Array.from({ length: times }, () => ({
-            source: 'cache',
-            feature: 'nodes',
-            message: `Cache node ${node} unreachable`,
-          })),
-        })
-        .expect(202);
-    await send('n7a', 3);
-    await send('x9c', 3);
+    await sendCacheErrors('n7a', 3).expect(202);
+    await sendCacheErrors('x9c', 3).expect(202);
     const queued = (await ds().query(
       `SELECT i.identifier, r.state FROM spawn_requests r JOIN issues i ON i.id = r.issue_id ORDER BY i.number`,
     )) as { identifier: string; state: string }[];
     expect(queued.map((r) => r.state)).toEqual(['queued', 'queued']); // both eligible, both waiting for the delay
 
-    await send('r2d2', 1); // the third value: the second issue merges into the first
+    await sendCacheErrors('r2d2', 1).expect(202); // the third value: the second issue merges into the first
     const rows = (await ds().query(
       `SELECT i.identifier, i.merged_into_id IS NOT NULL AS merged, r.state
          FROM issues i LEFT JOIN spawn_requests r ON r.issue_id = i.id ORDER BY i.number`,
@@ -360,32 +361,15 @@ describe('spawn gate: every control on its own', () => {
 
   if (testDbKind() === 'postgres') {
     it('never dispatches an issue a merge committed during the gate pass absorbed', async () => {
-      const send = (node: string, times: number) =>
-        k.t.http
-          .post('/api/events')
-          .set(ingestAuth)
-          .send({
-            events: Array.from({ length: times }, () => ({
-              source: 'cache',
-              feature: 'nodes',
-              message: `Cache node ${node} unreachable`,
-            })),
-          });
-      const until = async (sql: string): Promise<void> => {
-        for (let i = 0; i < 400; i++) {
-          if (((await ds().query(sql)) as unknown[]).length > 0) return;
-          await new Promise((resolve) => setTimeout(resolve, 25));
-        }
-        throw new Error(`never: ${sql}`);
-      };
-      await send('n7a', 3).expect(202);
-      await send('x9c', 3).expect(202);
+      const until = (sql: string) => untilRow(ds(), sql);
+      await sendCacheErrors('n7a', 3).expect(202);
+      await sendCacheErrors('x9c', 3).expect(202);
       // The automatic merge of the second issue is paused at its first history row, its issue locks held.
       const qr = ds().createQueryRunner();
       await qr.connect();
       await qr.startTransaction();
       await qr.query(`LOCK TABLE issue_history IN EXCLUSIVE MODE`);
-      const filing = send('r2d2', 1).then((r) => r);
+      const filing = sendCacheErrors('r2d2', 1).then((r) => r);
       await until(
         `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'issue_history' AND NOT l.granted`,
       );
