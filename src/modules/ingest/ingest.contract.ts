@@ -7,3 +7,4 @@ export { DEFAULT_FEATURE, DEFAULT_LOKI_FEATURE_LABELS, DEFAULT_LOKI_SOURCE_LABEL
 export { DEFAULT_VERSION_LABELS } from './parsers/label-version';
 export { UNKNOWN_SOURCE } from './parsers/observation';
 export { authenticateWebhook, webhookSignatureBeforeBody } from './guards/ingest-webhook.guard';
+export { GRAFANA_SIGNATURE_HEADER } from './parsers/grafana-signature';
