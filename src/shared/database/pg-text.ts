@@ -18,17 +18,7 @@ export function storableText(text: string): string {
 
 /** `storableText` over a flat string map's keys and values; the same object when nothing changes. */
 export function storableStrings(map: Readonly<Record<string, string>>): Record<string, string> {
-  let clean = true;
-  for (const key in map) {
-    if (storableText(key) !== key || storableText(map[key]) !== map[key]) {
-      clean = false;
-      break;
-    }
-  }
-  if (clean) return map as Record<string, string>;
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(map)) out[storableText(key)] = storableText(value);
-  return out;
+  return storableJson(map) as Record<string, string>;
 }
 
 /**

@@ -47,8 +47,8 @@ export function webhookSignatureBeforeBody(req: WebhookRequest, config: AppConfi
  * (`X-Grafana-Alerting-Signature`, optional `X-Grafana-Alerting-Timestamp`, required with
  * GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP, stale beyond GRAFANA_SIGNATURE_TOLERANCE_SECONDS) over the
  * raw body, keyed with the same secret. Anything else is a 401 `DomainError`; the answer does not
- * say which check failed. Run on the raw bytes before they are parsed (the body parser) and again
- * by the route's guard.
+ * say which check failed. Run by the route's guard, and for a signed request also on the raw bytes
+ * before they are parsed (the body parser).
  */
 export function authenticateWebhook(req: WebhookRequest, rawBody: Buffer | undefined, config: AppConfig): void {
   const authorization = headerOf(req, 'authorization');
