@@ -8,7 +8,7 @@ import { FINGERPRINT_VERSION_SETTING } from '../../../src/shared/database/runtim
 import { LinkFingerprintVersion1764700000000 } from '../../../migrations/1764700000000-link-fingerprint-version';
 import { ADVISORY_LOCKS } from '../../../src/shared/database/database-opener';
 import { TestApp, adminAuth, ingestAuth, startTestApp, testDbKind, truncateAll } from '../../support/test-app';
-import { IssueRow, issueLinks, issues } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { IssueRow, issueLinks, issues, untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const SOURCE = 'checkout-api';
 const FEATURE = 'cache';
@@ -387,6 +387,58 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
         await other.release();
       }
       await expect(upgrade.sweep()).resolves.toMatchObject({ linksChecked: 0 });
+    });
+
+    it('makes a merge of the issue wait for a sweep that has read its links, so the new alias moves with it', async () => {
+      await send('Upstream call took 35 ms on replica');
+      const { newFp } = await asFiledByVersion1(
+        'Upstream call took 35 ms on replica',
+        'Upstream call took * ms on replica',
+        null,
+      );
+      await send('Ledger write rejected: lock timeout');
+      const [merged, target] = (await issues(t.dataSource)) as IssueRow[];
+      // The sweep pauses where it files the alias, after reading the links: a trigger on link
+      // inserts waits for an advisory lock this test holds.
+      const PAUSE = 7_310_001;
+      await t.dataSource.query(`CREATE FUNCTION test_pause_link_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_advisory_xact_lock_shared(${PAUSE}); RETURN NEW; END $$`);
+      await t.dataSource.query(`CREATE TRIGGER test_pause_link_insert BEFORE INSERT ON external_issue_links
+        FOR EACH ROW EXECUTE FUNCTION test_pause_link_insert()`);
+      const holder = t.dataSource.createQueryRunner();
+      await holder.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1)', [PAUSE]);
+        const sweeping = upgrade.sweep();
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ${PAUSE} AND NOT granted`,
+        );
+        const merging = t.http
+          .post(`/api/issues/${merged.identifier}/merge`)
+          .set(adminAuth)
+          .send({ into: target.identifier })
+          .then((res) => res);
+        // Either the merge waits for the sweep's lock on the links it read (right), or it finishes
+        // first and the alias the sweep files next lands on the merged-away issue (wrong).
+        await Promise.race([
+          merging,
+          untilRow(t.dataSource, `SELECT 1 FROM pg_locks WHERE locktype IN ('transactionid', 'tuple') AND NOT granted`),
+        ]);
+        await holder.query('SELECT pg_advisory_unlock($1)', [PAUSE]);
+        await expect(sweeping).resolves.toMatchObject({ aliasesAdded: 1 });
+        expect((await merging).status).toBe(200);
+      } finally {
+        await holder.release();
+        await t.dataSource.query('DROP TRIGGER test_pause_link_insert ON external_issue_links');
+        await t.dataSource.query('DROP FUNCTION test_pause_link_insert()');
+      }
+      expect((await links()).filter((l) => l.issue_id === merged.id)).toEqual([]);
+      expect((await links()).find((l) => l.external_id === newFp)).toMatchObject({
+        issue_id: target.id,
+        original_issue_id: merged.id,
+        link_kind: 'alias',
+      });
     });
   }
 
