@@ -215,95 +215,20 @@ export class DedupRepository {
       b: string | null;
       n: string | null;
       c: string | null;
-    }>(
-      manager,
-      'dedup_count_known',
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::text[])
-           WITH ORDINALITY AS t(dk, fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
-       ), known AS (
-         SELECT l.external_id FROM external_issue_links l
-          WHERE l.source = '${FINGERPRINT_LINK_SOURCE}' AND l.external_id IN (SELECT fp FROM input)
-       ), claimed AS (
-         INSERT INTO ingest_deliveries (delivery_key, kind)
-         SELECT DISTINCT ON (dk) dk, kind FROM input WHERE fp IN (SELECT external_id FROM known) ORDER BY dk
-         ON CONFLICT (delivery_key) DO NOTHING
-         RETURNING delivery_key
-       ), fresh AS (
-         SELECT DISTINCT ON (input.dk) input.* FROM input JOIN claimed ON claimed.delivery_key = input.dk ORDER BY input.dk, input.ord
-       ), agg AS (
-         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
-                (array_agg(version ORDER BY occurred_at DESC, ord DESC))[1] AS newest_version
-           FROM fresh GROUP BY fp ORDER BY fp
-       ), links AS (
-         -- Counted with INSERT ... ON CONFLICT DO UPDATE, never a plain UPDATE: the proposed row is
-         -- the link as read (never inserted: links are never deleted), and the conflict locks and
-         -- updates the row's latest version. A plain UPDATE that meets a row another statement has
-         -- just counted re-checks it with EvalPlanQual, which starts every subplan of this statement
-         -- again: measured, two concurrent counting statements on one hot link cost PostgreSQL
-         -- ~5,400 us each instead of ~600 us (bench/ingest/README.md). Rows are taken in id order
-         -- (and all links before any issue), so concurrent batches never deadlock.
-         -- A link is due for a sample when sampling is not throttled ($12 = 0), when its last sample
-         -- was taken $12 ms ago or the newest occurrence is $12 ms younger than the sampled one (by
-         -- the log's own time: lines that arrive together but happened apart), or when a fresh
-         -- observation has a version other than the last sampled one. A due link's last_sampled_at
-         -- becomes this transaction's now(), which is how RETURNING tells it was due.
-         INSERT INTO external_issue_links AS l (id, source, external_id, issue_id, original_issue_id, link_kind,
-                grouping_rule, event_count, first_seen_at, last_seen_at, metadata, created_at, updated_at,
-                last_sampled_at, last_sampled_occurred_at, last_sampled_version)
-         SELECT x.id, x.source, x.external_id, x.issue_id, x.original_issue_id, x.link_kind,
-                x.grouping_rule, x.cnt, x.first_at, x.last_at, x.metadata, x.created_at, now(),
-                CASE WHEN x.due THEN now() END, CASE WHEN x.due THEN x.last_at END, CASE WHEN x.due THEN x.newest_version END
-           FROM (
-             SELECT l2.id, l2.source, l2.external_id, l2.issue_id, l2.original_issue_id, l2.link_kind,
-                    l2.grouping_rule, l2.metadata, l2.created_at,
-                    agg.cnt, agg.first_at, agg.last_at, agg.newest_version,
-                    ($12::int = 0 OR l2.last_sampled_at IS NULL
-                      OR l2.last_sampled_at <= now() - make_interval(secs => $12::int / 1000.0)
-                      OR agg.last_at >= l2.last_sampled_occurred_at + make_interval(secs => $12::int / 1000.0)
-                      OR EXISTS (SELECT 1 FROM fresh f WHERE f.fp = agg.fp AND f.version IS DISTINCT FROM l2.last_sampled_version)
-                    ) AS due
-               FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
-           ) x
-          ORDER BY x.id
-         ON CONFLICT (source, external_id) DO UPDATE
-            SET event_count = l.event_count + EXCLUDED.event_count,
-                first_seen_at = LEAST(l.first_seen_at, EXCLUDED.first_seen_at),
-                last_seen_at = GREATEST(l.last_seen_at, EXCLUDED.last_seen_at),
-                last_sampled_at = COALESCE(EXCLUDED.last_sampled_at, l.last_sampled_at),
-                last_sampled_occurred_at = CASE WHEN EXCLUDED.last_sampled_at IS NULL
-                  THEN l.last_sampled_occurred_at ELSE EXCLUDED.last_sampled_occurred_at END,
-                last_sampled_version = CASE WHEN EXCLUDED.last_sampled_at IS NULL
-                  THEN l.last_sampled_version ELSE EXCLUDED.last_sampled_version END,
-                updated_at = now()
-         RETURNING l.id, l.external_id, l.issue_id, l.last_sampled_at IS NOT DISTINCT FROM now() AS due
-       ), per_issue AS (
-         SELECT links.issue_id, sum(agg.cnt)::bigint AS cnt, min(agg.first_at) AS first_at, max(agg.last_at) AS last_at
-           FROM links JOIN agg ON agg.fp = links.external_id
-          GROUP BY links.issue_id ORDER BY links.issue_id
-       ), issue_counts AS (
-         ${issuesCountSql('per_issue')}
-       ), ${sampleCtes('fresh', '$11', '$12')}
-       -- (data-modifying CTEs run to completion whether or not they are read)
-       SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n, NULL::text AS c FROM known
-       UNION ALL SELECT 'claimed', delivery_key, NULL, NULL, NULL FROM claimed
-       UNION ALL SELECT 'link', external_id, issue_id::text, NULL, NULL FROM links
-       UNION ALL SELECT 'issue', id::text, status, event_count, spawn_status FROM issue_counts`,
-      [
-        rows.map((r) => r.deliveryKey),
-        rows.map((r) => r.fingerprint),
-        rows.map((r) => r.count),
-        rows.map((r) => r.occurredAt),
-        rows.map((r) => r.level),
-        rows.map((r) => r.version),
-        rows.map((r) => JSON.stringify(r.labels)),
-        rows.map((r) => r.message),
-        rows.map((r) => r.stack),
-        rows.map((r) => r.kind),
-        samplesPerFingerprint,
-        sampleIntervalMs,
-      ],
-    );
+    }>(manager, 'dedup_count_known', knownStatementText(issuesCountSql), [
+      rows.map((r) => r.deliveryKey),
+      rows.map((r) => r.fingerprint),
+      rows.map((r) => r.count),
+      rows.map((r) => r.occurredAt),
+      rows.map((r) => r.level),
+      rows.map((r) => r.version),
+      rows.map((r) => JSON.stringify(r.labels)),
+      rows.map((r) => r.message),
+      rows.map((r) => r.stack),
+      rows.map((r) => r.kind),
+      samplesPerFingerprint,
+      sampleIntervalMs,
+    ]);
     for (const row of out) {
       if (row.t === 'known' && row.a !== null) result.known.add(row.a);
       else if (row.t === 'claimed' && row.a !== null) result.claimed.add(row.a);
@@ -801,6 +726,91 @@ export class DedupRepository {
       rows.map((r) => [r.external_id, { issueId: r.issue_id, issue: countedIssue({ id: r.issue_id, ...r }) }]),
     );
   }
+}
+
+const knownStatements = new WeakMap<(source: string) => string, string>();
+
+/**
+ * The known-path statement's text, built once per issues statement: the same string object every
+ * batch, so naming it as a prepared statement does not hash 4 kB of text per batch.
+ */
+function knownStatementText(issuesCountSql: (source: string) => string): string {
+  let text = knownStatements.get(issuesCountSql);
+  if (text === undefined) {
+    text = `WITH input AS (
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::text[], $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::text[])
+       WITH ORDINALITY AS t(dk, fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
+   ), known AS (
+     SELECT l.external_id FROM external_issue_links l
+      WHERE l.source = '${FINGERPRINT_LINK_SOURCE}' AND l.external_id IN (SELECT fp FROM input)
+   ), claimed AS (
+     INSERT INTO ingest_deliveries (delivery_key, kind)
+     SELECT DISTINCT ON (dk) dk, kind FROM input WHERE fp IN (SELECT external_id FROM known) ORDER BY dk
+     ON CONFLICT (delivery_key) DO NOTHING
+     RETURNING delivery_key
+   ), fresh AS (
+     SELECT DISTINCT ON (input.dk) input.* FROM input JOIN claimed ON claimed.delivery_key = input.dk ORDER BY input.dk, input.ord
+   ), agg AS (
+     SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+            (array_agg(version ORDER BY occurred_at DESC, ord DESC))[1] AS newest_version
+       FROM fresh GROUP BY fp ORDER BY fp
+   ), links AS (
+     -- Counted with INSERT ... ON CONFLICT DO UPDATE, never a plain UPDATE: the proposed row is
+     -- the link as read (never inserted: links are never deleted), and the conflict locks and
+     -- updates the row's latest version. A plain UPDATE that meets a row another statement has
+     -- just counted re-checks it with EvalPlanQual, which starts every subplan of this statement
+     -- again: measured, two concurrent counting statements on one hot link cost PostgreSQL
+     -- ~5,400 us each instead of ~600 us (bench/ingest/README.md). Rows are taken in id order
+     -- (and all links before any issue), so concurrent batches never deadlock.
+     -- A link is due for a sample when sampling is not throttled ($12 = 0), when its last sample
+     -- was taken $12 ms ago or the newest occurrence is $12 ms younger than the sampled one (by
+     -- the log's own time: lines that arrive together but happened apart), or when a fresh
+     -- observation has a version other than the last sampled one. A due link's last_sampled_at
+     -- becomes this transaction's now(), which is how RETURNING tells it was due.
+     INSERT INTO external_issue_links AS l (id, source, external_id, issue_id, original_issue_id, link_kind,
+            grouping_rule, event_count, first_seen_at, last_seen_at, metadata, created_at, updated_at,
+            last_sampled_at, last_sampled_occurred_at, last_sampled_version)
+     SELECT x.id, x.source, x.external_id, x.issue_id, x.original_issue_id, x.link_kind,
+            x.grouping_rule, x.cnt, x.first_at, x.last_at, x.metadata, x.created_at, now(),
+            CASE WHEN x.due THEN now() END, CASE WHEN x.due THEN x.last_at END, CASE WHEN x.due THEN x.newest_version END
+       FROM (
+         SELECT l2.id, l2.source, l2.external_id, l2.issue_id, l2.original_issue_id, l2.link_kind,
+                l2.grouping_rule, l2.metadata, l2.created_at,
+                agg.cnt, agg.first_at, agg.last_at, agg.newest_version,
+                ($12::int = 0 OR l2.last_sampled_at IS NULL
+                  OR l2.last_sampled_at <= now() - make_interval(secs => $12::int / 1000.0)
+                  OR agg.last_at >= l2.last_sampled_occurred_at + make_interval(secs => $12::int / 1000.0)
+                  OR EXISTS (SELECT 1 FROM fresh f WHERE f.fp = agg.fp AND f.version IS DISTINCT FROM l2.last_sampled_version)
+                ) AS due
+           FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
+       ) x
+      ORDER BY x.id
+     ON CONFLICT (source, external_id) DO UPDATE
+        SET event_count = l.event_count + EXCLUDED.event_count,
+            first_seen_at = LEAST(l.first_seen_at, EXCLUDED.first_seen_at),
+            last_seen_at = GREATEST(l.last_seen_at, EXCLUDED.last_seen_at),
+            last_sampled_at = COALESCE(EXCLUDED.last_sampled_at, l.last_sampled_at),
+            last_sampled_occurred_at = CASE WHEN EXCLUDED.last_sampled_at IS NULL
+              THEN l.last_sampled_occurred_at ELSE EXCLUDED.last_sampled_occurred_at END,
+            last_sampled_version = CASE WHEN EXCLUDED.last_sampled_at IS NULL
+              THEN l.last_sampled_version ELSE EXCLUDED.last_sampled_version END,
+            updated_at = now()
+     RETURNING l.id, l.external_id, l.issue_id, l.last_sampled_at IS NOT DISTINCT FROM now() AS due
+   ), per_issue AS (
+     SELECT links.issue_id, sum(agg.cnt)::bigint AS cnt, min(agg.first_at) AS first_at, max(agg.last_at) AS last_at
+       FROM links JOIN agg ON agg.fp = links.external_id
+      GROUP BY links.issue_id ORDER BY links.issue_id
+   ), issue_counts AS (
+     ${issuesCountSql('per_issue')}
+   ), ${sampleCtes('fresh', '$11', '$12')}
+   -- (data-modifying CTEs run to completion whether or not they are read)
+   SELECT 'known' AS t, external_id AS a, NULL::text AS b, NULL::bigint AS n, NULL::text AS c FROM known
+   UNION ALL SELECT 'claimed', delivery_key, NULL, NULL, NULL FROM claimed
+   UNION ALL SELECT 'link', external_id, issue_id::text, NULL, NULL FROM links
+   UNION ALL SELECT 'issue', id::text, status, event_count, spawn_status FROM issue_counts`;
+    knownStatements.set(issuesCountSql, text);
+  }
+  return text;
 }
 
 /**

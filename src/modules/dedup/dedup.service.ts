@@ -62,6 +62,9 @@ export function titleFrom(scrubbedMessage: string): string {
  */
 @Injectable()
 export class DedupService {
+  /** The issues module's counting statement, as one function for every batch (its text is built once). */
+  private readonly issuesCountSql = (source: string): string => this.issues.countObservationsSql(source);
+
   constructor(
     private readonly repo: DedupRepository,
     private readonly issues: IssuesFacade,
@@ -97,7 +100,7 @@ export class DedupService {
       manager,
       prepared.flat(),
       { perFingerprint: this.config.SAMPLES_PER_FINGERPRINT, intervalMs: this.config.SAMPLE_INTERVAL_MS },
-      (source) => this.issues.countObservationsSql(source),
+      this.issuesCountSql,
     );
     const issueOf = new Map(r.links.map((l) => [l.fingerprint, l.issueId]));
     const allFresh: Prepared[] = [];
