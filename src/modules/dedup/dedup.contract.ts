@@ -80,6 +80,9 @@ export interface DedupBatchResult {
 
 /** The fingerprint of a message in its scope, as dedup computes it (scrub, normalise, hash). */
 export interface FingerprintedMessage {
+  /** The scope as stored: storable and without secrets (`scopeText`). */
+  source: string;
+  feature: string;
   scrubbed: string;
   normalized: string;
   fingerprint: string;

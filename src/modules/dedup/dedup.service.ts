@@ -21,7 +21,7 @@ import {
   relearnPattern,
   tokenCount,
 } from './grouping/grouping-engine';
-import { fingerprintMessage } from './normalizer/fingerprint-message';
+import { fingerprintMessage, scopeText } from './normalizer/fingerprint-message';
 
 /** Longest issue title built from a message. */
 export const TITLE_MAX_LENGTH = 200;
@@ -221,17 +221,23 @@ export class DedupService {
   }
 
   private prepare(o: ObservationInput): Prepared {
-    const { scrubbed, normalized, fingerprint: fp } = fingerprintMessage(o.source, o.feature, o.message);
+    const {
+      source,
+      feature,
+      scrubbed,
+      normalized,
+      fingerprint: fp,
+    } = fingerprintMessage(o.source, o.feature, o.message);
     return {
-      source: o.source,
-      feature: o.feature,
+      source,
+      feature,
       normalized,
       observedAt: o.occurredAt,
       fingerprint: fp,
       count: o.count,
       occurredAt: o.occurredAt,
-      level: o.level ?? null,
-      version: o.version ?? null,
+      level: o.level === undefined ? null : scopeText(o.level),
+      version: o.version === undefined ? null : scopeText(o.version),
       labels: scrubJsonSecrets(o.labels).value,
       message: scrubbed,
       stack: o.stack === undefined ? null : scrubSecrets(o.stack).text,

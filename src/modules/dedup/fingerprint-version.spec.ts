@@ -11,6 +11,7 @@ import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
 const DIGESTS: Record<number, string> = {
   2: '14fb2112a392cda0c32b100fca871b2b0611d33bb146a412120cc2cce940097e',
   3: '308f2b753a4b1e0bebcea20a3af8c81d24f0fa254d73def9a82fcc4719f86a1c',
+  4: 'f9810084215ee6195c19b13ca8f89ad15e3ac634943dec300d0c65b9291a739e',
 };
 
 const MESSAGES = [
@@ -48,12 +49,18 @@ const MESSAGES = [
   'nodes 10.0.0.1,10.0.0.2,10.0.0.3 down; delete blk_1 blk_2 blk_3 done',
   'auth failed with Authorization: Bearer ghp_16C7e42F292c6912E7710c838347Ae178B4a and password=hunter2',
   'card 4111 1111 1111 1111 declined for AKIAIOSFODNN7EXAMPLE',
+  'order 4111111111111111 and order 4111111111111112 not shipped',
+  'connect postgres://alice:Xq7vR2pL9sT4@db.example.com:5432/main refused',
   '  two\tspaces   here \n',
 ];
 
 describe('FINGERPRINT_VERSION', () => {
   it('names the scrubber and normaliser that compute the fingerprints', () => {
-    const prints = MESSAGES.map((m) => fingerprintMessage('api', 'jobs', m).fingerprint).join('\n');
+    const prints = [
+      ...MESSAGES.map((m) => fingerprintMessage('api', 'jobs', m).fingerprint),
+      // a scope label holding a secret
+      fingerprintMessage('api token=ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'jobs', 'Boom').fingerprint,
+    ].join('\n');
     expect({ version: FINGERPRINT_VERSION, digest: hash('sha256', prints) }).toEqual({
       version: FINGERPRINT_VERSION,
       digest: DIGESTS[FINGERPRINT_VERSION],

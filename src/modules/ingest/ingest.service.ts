@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
 import { isDataException, pgErrorCode, retryOnConflict } from '../../shared/database/transaction-retry';
-import { scrubJsonSecrets } from '../../shared/security/secret-scrubber';
+import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
 import type { DedupBatchResult } from '../dedup/dedup.contract';
 import { DedupFacade } from '../dedup/dedup.facade';
 import {
@@ -166,7 +166,7 @@ export class IngestService {
       const notices: NoticeRow[] = noticed.map((o) => ({
         kind: o.synthetic !== undefined ? 'synthetic' : 'resolved',
         status: o.status,
-        alertname: o.labels.alertname ?? null,
+        alertname: o.labels.alertname === undefined ? null : scrubSecrets(o.labels.alertname).text,
         fingerprint: fpOf.get(o) ?? null,
         labels: scrubJsonSecrets(o.labels).value,
         startsAt: o.occurredAt,

@@ -63,6 +63,12 @@ describe('dispatch inputs', () => {
     expect(safeTitle('CHIPP-1', '', '@@@')).toBe('CHIPP-1: production error in unknown / unknown');
   });
 
+  it('leaves a secret in a label out of the title, marker and all', () => {
+    const title = safeTitle('CHIPP-2', 'billing token=ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'api');
+    expect(title).toBe('CHIPP-2: production error in billing-token / api');
+    expect(title).not.toMatch(/ghp_|16C7e42F|REDACTED/);
+  });
+
   it('puts the template, samples and the previous attempt into the error context, secrets scrubbed', () => {
     const text = buildErrorContext(
       issue({

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { REDACTION_MARKERS, scrubSecrets } from '../../shared/security/secret-scrubber';
 
 /** GitHub's limits on `workflow_dispatch` inputs (docs: workflow syntax, on.workflow_dispatch.inputs). */
 export const MAX_DISPATCH_INPUTS = 25;
@@ -183,12 +183,14 @@ export function buildErrorContext(input: IssueContextInput): string {
 }
 
 /**
- * A title that carries no production text: the identifier and the log labels reduced to a plain
- * character set. The real title travels as data in error_context.
+ * A title that carries no production text: the identifier and the log labels, secrets removed
+ * (a redaction marker leaves no trace), reduced to a plain character set. The real title travels
+ * as data in error_context.
  */
 export function safeTitle(identifier: string, source: string, feature: string): string {
   const plain = (s: string): string =>
-    s
+    scrub(s)
+      .replace(REDACTION_MARKERS, '-')
       .replace(/[^A-Za-z0-9._/-]+/g, '-')
       .replace(/-{2,}/g, '-')
       .replace(/^-+|-+$/g, '')

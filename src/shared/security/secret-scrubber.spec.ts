@@ -358,6 +358,18 @@ describe(SecretScrubber.name, () => {
       });
     });
 
+    it('scrubs object keys as it scrubs values, numbering a scrubbed key that is already taken', () => {
+      const one = 'ghp_5xid1bo3zaaha13rtr74q3svmmrtarlujy5b';
+      const two = 'ghp_9zzd1bo3zaaha13rtr74q3svmmrtarlujy5c';
+      const { value, redactions } = scrubJsonSecrets({ [one]: 'a', [two]: 'b', plain: one });
+      expect(redactions).toBe(3);
+      expect(value).toEqual({
+        [redactionMarker('github')]: 'a',
+        [`${redactionMarker('github')}#2`]: 'b',
+        plain: redactionMarker('github'),
+      });
+    });
+
     it('returns the same value when there is nothing to scrub', () => {
       const input = { a: ['b', { c: 'd' }], token: '${TOKEN}' };
       expect(scrubJsonSecrets(input).value).toBe(input);

@@ -33,6 +33,9 @@ export interface ScrubResult {
 /** The marker that replaces a secret; scrubbing text that already holds markers changes nothing. */
 export const redactionMarker = (kind: string): string => `[REDACTED:${kind}]`;
 
+/** Every redaction marker in a text (a global pattern, for `replace`): where a secret was. */
+export const REDACTION_MARKERS = /\[REDACTED:[a-z0-9-]+\]/g;
+
 const MARKER_PREFIX = '[REDACTED:';
 
 type Replacer = (m: RegExpExecArray, text: string) => string | null;
@@ -982,8 +985,8 @@ export class SecretScrubber {
   }
 
   /**
-   * Scrubs every string in a JSON-like value (parsed JSON logs, labels, payloads) and returns a
-   * copy; the input is not changed. A string under a secret-named key (`password`, `apiKey`,
+   * Scrubs every string in a JSON-like value (parsed JSON logs, labels, payloads), object keys
+   * included, and returns a copy; the input is not changed. A string under a secret-named key (`password`, `apiKey`,
    * `client_secret`) is replaced whole, as `password=...` would be in text.
    */
   scrubJson<T>(value: T): { value: T; redactions: number } {
@@ -1004,7 +1007,16 @@ export class SecretScrubber {
       if (Array.isArray(v)) return v.map((item) => visit(item, undefined));
       if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
         const out: Record<string, unknown> = {};
-        for (const [k, item] of Object.entries(v)) out[k] = visit(item, k);
+        for (const [k, item] of Object.entries(v)) {
+          // a key can hold a secret too (a label or metadata name): scrubbed like a value, and
+          // numbered when the scrubbed name is taken
+          const r = this.scrub(k);
+          redactions += r.redactions;
+          let name = r.text;
+          for (let n = 2; r.redactions > 0 && Object.prototype.hasOwnProperty.call(out, name); n++)
+            name = `${r.text}#${n}`;
+          out[name] = visit(item, k);
+        }
         return out;
       }
       return v;

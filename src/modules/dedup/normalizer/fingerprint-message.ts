@@ -16,8 +16,17 @@ export function templateOf(message: string): { scrubbed: string; normalized: str
   return { scrubbed, normalized: normalizeMessage(scrubbed) };
 }
 
-/** `templateOf` plus the fingerprint of the template in its (source, feature) scope. */
+/**
+ * A scope name (source, feature) or another short label-derived field (level, version) as it is
+ * stored and sent: storable, and without secrets (a label can carry one as well as a message).
+ */
+export function scopeText(text: string): string {
+  return scrubSecrets(storableText(text)).text;
+}
+
+/** `templateOf` plus the fingerprint of the template in its (source, feature) scope, as stored. */
 export function fingerprintMessage(source: string, feature: string, message: string): FingerprintedMessage {
   const { scrubbed, normalized } = templateOf(message);
-  return { scrubbed, normalized, fingerprint: fingerprint(storableText(source), storableText(feature), normalized) };
+  const scope = { source: scopeText(source), feature: scopeText(feature) };
+  return { ...scope, scrubbed, normalized, fingerprint: fingerprint(scope.source, scope.feature, normalized) };
 }

@@ -7,9 +7,10 @@ import { hash } from 'node:crypto';
  * same issue (`FingerprintUpgradeService`), so an upgrade does not split issues.
  * 1: up to session 6; 2: session 7's normaliser rules (durations, restated values, reverse DNS, ...);
  * 3: session 9's upper-case random ids (ULIDs), numbers with exponents, IPv4-mapped IPv6 addresses,
- * and text PostgreSQL cannot store replaced before scrubbing.
+ * and text PostgreSQL cannot store replaced before scrubbing; 4: session 10's scrubbed scope (source
+ * and feature) and redaction markers masked as variables.
  */
-export const FINGERPRINT_VERSION = 3;
+export const FINGERPRINT_VERSION = 4;
 
 /**
  * The fingerprint of one normalised message within its scope: hex sha256 of

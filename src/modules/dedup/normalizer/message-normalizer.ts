@@ -17,8 +17,12 @@
  * - runs of whitespace collapse to one space and the ends are trimmed.
  *
  * One combined regular expression scans the message once; it is linear in the message length.
- * Secrets are scrubbed elsewhere, before this runs.
+ * Secrets are scrubbed elsewhere, before this runs; their redaction markers are variables (`*`).
  */
+
+import { REDACTION_MARKERS } from '../../../shared/security/secret-scrubber';
+
+const MARKER_START = '[REDACTED:';
 
 /** The placeholder that replaces every variable value. */
 export const PLACEHOLDER = '*';
@@ -422,6 +426,10 @@ export function normalizeMessage(message: string): string {
   let text = message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message;
   if (NEEDS_WHITESPACE_FIX.test(text)) text = text.replace(/\s+/g, ' ').trim();
   if (text.length > MAX_TOKEN_LENGTH) text = text.replace(LONG_TOKEN, PLACEHOLDER);
+  // Where the scrubber removed a secret, a variable: a 16-digit id that passes the card check and
+  // one that does not are the same position, and a URL's user name beside a redacted password is
+  // user info (dropped with it below), not a word of the template.
+  if (text.includes(MARKER_START)) text = text.replace(REDACTION_MARKERS, PLACEHOLDER);
   text = text.replace(ALL, replaceAll);
   if (text.includes('*')) text = text.replace(MASKED_LIST, PLACEHOLDER);
   if (text.includes('* ')) text = text.replace(REPEATED_MASKED_TOKEN, '$1$2');
