@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
-import { isDataException, pgErrorCode, retryOnConflict } from '../../shared/database/transaction-retry';
+import { isDataException, retryOnConflict } from '../../shared/database/transaction-retry';
 import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
 import type { DedupBatchResult } from '../dedup/dedup.contract';
 import { DedupFacade } from '../dedup/dedup.facade';
@@ -191,7 +191,7 @@ export class IngestService {
           `The payload holds a value the database cannot store (${(err as Error).message}); nothing was recorded`,
         );
       }
-      if (isDatabaseUnavailable(err) || isPoolClosed(err) || !this.dataSource.isInitialized) {
+      if (isDatabaseUnavailable(err) || !this.dataSource.isInitialized) {
         throw new DomainError(
           'unavailable',
           'INGEST_DATABASE_UNAVAILABLE',
@@ -203,22 +203,3 @@ export class IngestService {
   }
 }
 
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
-
-/**
- * The database cannot be reached or the pool was shut down. Checked by shape, not `instanceof`:
- * socket errors are created by Node itself and are not always instances of this realm's Error.
- */
-function isPoolClosed(err: unknown): boolean {
-  const code = pgErrorCode(err);
-  if (
-    code !== undefined &&
-    (UNREACHABLE_CODES.has(code) || code.startsWith('08') || code === '57P01' || code === '53300')
-  )
-    return true;
-  const message =
-    typeof (err as { message?: unknown })?.message === 'string' ? (err as { message: string }).message : String(err);
-  return /Cannot use a pool after calling end|pool is (ending|closed)|Connection is not established|Connection terminated|timeout exceeded when trying to connect|not initialized/i.test(
-    message,
-  );
-}

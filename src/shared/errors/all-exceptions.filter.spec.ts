@@ -9,6 +9,12 @@ describe(isDatabaseUnavailable.name, () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('terminating connection'), { code: '57P01' }))).toBe(true);
   });
 
+  it('recognises a read-only server, exhausted resources and every connection exception (class 08)', () => {
+    for (const code of ['25006', '53100', '53200', '53300', '08P01', '08004']) {
+      expect(isDatabaseUnavailable(Object.assign(new Error('refused'), { driverError: { code } }))).toBe(true);
+    }
+  });
+
   it('does not treat query errors as an outage', () => {
     expect(isDatabaseUnavailable(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
     expect(isDatabaseUnavailable('nope')).toBe(false);

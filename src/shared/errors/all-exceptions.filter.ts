@@ -17,29 +17,34 @@ const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
 
-/** node-postgres / pool errors that mean "the database is unreachable right now": retryable. */
+/**
+ * Errors that mean "the database cannot take writes right now", so a retry later may succeed:
+ * socket errors, connection failures (SQLSTATE class 08), an administrator's or a crash's
+ * shutdown (57P01-57P03), a read-only server (25006: a standby, or a primary during failover),
+ * and exhausted resources (53100 disk full, 53200 out of memory, 53300 too many connections).
+ */
 const DB_UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
   'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
   '57P01',
   '57P02',
   '57P03',
-  '08000',
-  '08001',
-  '08003',
-  '08006',
+  '25006',
+  '53100',
+  '53200',
   '53300',
 ]);
 export function isDatabaseUnavailable(err: unknown): boolean {
   // Shape, not `instanceof Error`: socket errors may come from another realm (Jest's VM contexts).
   if (typeof err !== 'object' || err === null || typeof (err as { message?: unknown }).message !== 'string')
     return false;
-  const code = (err as { code?: string }).code;
-  const driverCode = (err as { driverError?: { code?: string } }).driverError?.code;
-  if ((code && DB_UNAVAILABLE_CODES.has(code)) || (driverCode && DB_UNAVAILABLE_CODES.has(driverCode))) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
+  const code = (err as { driverError?: { code?: unknown } }).driverError?.code ?? (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (DB_UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|Cannot use a pool after calling end|pool is (ending|closed)|Connection is not established/i.test(
     (err as { message: string }).message,
   );
 }

@@ -1,7 +1,8 @@
 import { TestApp, ingestAuth, startTestApp, testDbKind } from '../../support/test-app';
 import { RUN_DATABASE_ENV } from '../../setup/test-database';
 import { TcpProxy } from '../../fixtures/ingest-service/tcp-proxy';
-import { fixtureBytes, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { Client } from 'pg';
+import { fixtureBytes, rowCounts, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 /**
  * A database that goes away under a running service: the receivers answer 503 with Retry-After
@@ -88,5 +89,46 @@ describe('ingest while the database is down', () => {
       await app.close();
       await proxy.stop();
     }
+  });
+
+  it('answers 503 with Retry-After while the database is read-only (a standby, or a primary failing over)', async () => {
+    const body = { events: [{ id: 'read-only-1', source: 's', feature: 'f', message: 'Ledger entry rejected' }] };
+    const setReadOnly = async (on: boolean): Promise<void> => {
+      if (testDbKind() === 'pglite') {
+        // one session serves the embedded database
+        await t.dataSource.query(`SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
+        return;
+      }
+      // a server: every new session of the database starts read-only, and the pool's sessions end
+      const admin = new Client({ connectionString: process.env[RUN_DATABASE_ENV] });
+      await admin.connect();
+      try {
+        await admin.query('SET default_transaction_read_only = off'); // this session writes either way
+        const change = on ? 'SET default_transaction_read_only = on' : 'RESET default_transaction_read_only';
+        await admin.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I ${change}', current_database()); END $$`);
+        await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        );
+      } finally {
+        await admin.end();
+      }
+      await waitFor(async () => {
+        const rows = (await t.dataSource.query('SHOW default_transaction_read_only').catch(() => [])) as {
+          default_transaction_read_only: string;
+        }[];
+        return rows[0]?.default_transaction_read_only === (on ? 'on' : 'off');
+      });
+    };
+    const before = await rowCounts(t.dataSource);
+    await setReadOnly(true);
+    try {
+      const res = await t.http.post('/api/events').set(ingestAuth).send(body).expect(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toMatchObject({ error: 'INGEST_DATABASE_UNAVAILABLE' });
+    } finally {
+      await setReadOnly(false);
+    }
+    expect(await rowCounts(t.dataSource)).toEqual(before);
+    await t.http.post('/api/events').set(ingestAuth).send(body).expect(202);
   });
 });
