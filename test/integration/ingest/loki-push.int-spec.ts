@@ -133,6 +133,30 @@ describe('POST /loki/api/v1/push (Loki push API)', () => {
     expect(all.reduce((sum, i) => sum + Number(i.event_count), 0)).toBe(2);
   });
 
+  it('files every error line of a push that holds one over the line limit, cutting that one to fit', async () => {
+    const now = `${Date.now()}000000`;
+    await t.http
+      .post(PUSH)
+      .set(ingestAuth)
+      .set('Content-Type', 'application/json')
+      .send({
+        streams: [
+          {
+            stream: { service_name: 'payments', level: 'error' },
+            values: [
+              [now, 'Payment gateway unreachable'],
+              [now, `Template render failed: ${'x'.repeat(300 * 1024)}`],
+            ],
+          },
+        ],
+      })
+      .expect(204);
+    const rows = (await stored(t)).map((r) => r.message).sort();
+    expect(rows.map((m) => m.slice(0, 27))).toEqual(['Payment gateway unreachable', 'Template render failed: xxx']);
+    expect(rows[1]).toMatch(/ \[truncated by fixloop: 307224 bytes in all\]$/);
+    expect(await issues(t.dataSource)).toHaveLength(2);
+  });
+
   it('counts a repeated push once (Loki client retry)', async () => {
     const bytes = fixtureBytes('loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.snappy.pb');
     await t.http.post(PUSH).set(ingestAuth).set('Content-Type', 'application/x-protobuf').send(bytes).expect(204);

@@ -552,38 +552,34 @@ describe(parseLokiPush.name, () => {
       );
     });
 
-    it('enforces the 256 KB line limit', () => {
+    it('cuts a line over the 256 KB limit to fit, saying so, and keeps the other lines of the push', () => {
       const limit = 256 * 1024;
-      expect(
-        parseLokiPush(json(stream({ a: 'b' }, ['1', 'x'.repeat(limit)])), { errorsOnly: false }).observations,
-      ).toHaveLength(1);
-      expect(parseError(json(stream({ a: 'b' }, ['1', 'x'], ['2', 'é'.repeat(limit / 2 + 1)])))).toMatchObject({
-        code: 'INGEST_PAYLOAD_TOO_LARGE',
-        message: `streams[0].values[1][1] is ${limit + 2} bytes, over the ${limit}-byte line limit`,
-      });
+      const parse = (body: Parameters<typeof parseLokiPush>[0]) =>
+        parseLokiPush(body, { errorsOnly: false }).observations.map((o) => o.message);
+      expect(parse(json(stream({ a: 'b' }, ['1', 'x'.repeat(limit)])))).toEqual(['x'.repeat(limit)]);
+      const [short, long] = parse(json(stream({ a: 'b' }, ['1', 'x'], ['2', 'é'.repeat(limit / 2 + 1)])));
+      expect(short).toBe('x');
+      expect(Buffer.byteLength(long)).toBeLessThanOrEqual(limit);
+      expect(long).toMatch(/^(é)+ \[truncated by fixloop: 262146 bytes in all\]$/); // never half a character
       const pbLine = { timestamp: { seconds: 1, nanos: 0 }, line: 'y'.repeat(limit + 1), structuredMetadata: [] };
-      expect(parseError(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbLine] }] })).path).toBe(
-        'streams[0].entries[0].line',
-      );
+      const [pb] = parse(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbLine] }] }));
+      expect(pb).toMatch(/^y+ \[truncated by fixloop: 262145 bytes in all\]$/);
     });
 
-    it('enforces the 128-entry and 64 KB structured metadata limits', () => {
+    it('keeps the first structured metadata entries within the 128-entry and 64 KB limits', () => {
       const entries = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
-      expect(
-        parseLokiPush(json(stream({ a: 'b' }, ['1', 'x', entries(128)])), { errorsOnly: false }).observations,
-      ).toHaveLength(1);
-      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', entries(129)])))).toMatchObject({
-        code: 'INGEST_PAYLOAD_TOO_LARGE',
-        message: 'streams[0].values[0][2] has 129 entries, over the limit of 128',
-      });
+      const labelsOf = (body: Parameters<typeof parseLokiPush>[0]) =>
+        parseLokiPush(body, { errorsOnly: false }).observations[0].labels;
+      expect(Object.keys(labelsOf(json(stream({ a: 'b' }, ['1', 'x', entries(128)]))))).toHaveLength(129);
+      const over = labelsOf(json(stream({ a: 'b' }, ['1', 'x', entries(129)])));
+      expect(over).toMatchObject({ a: 'b', k0: 'v', k127: 'v' });
+      expect(over).not.toHaveProperty('k128');
       const pairs = Array.from({ length: 129 }, (_, i) => ({ name: `k${i}`, value: 'v' }));
       const pbEntry = { timestamp: { seconds: 1, nanos: 0 }, line: 'x', structuredMetadata: pairs };
-      expect(parseError(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbEntry] }] })).message).toBe(
-        'streams[0].entries[0].structuredMetadata has 129 entries, over the limit of 128',
-      );
-      expect(parseError(json(stream({ a: 'b' }, ['1', 'x', { big: 'v'.repeat(64 * 1024) }]))).message).toContain(
-        'over the 65536-byte structured metadata limit',
-      );
+      expect(labelsOf(protobuf({ streams: [{ labels: '{a="b"}', entries: [pbEntry] }] }))).not.toHaveProperty('k128');
+      const big = labelsOf(json(stream({ a: 'b' }, ['1', 'x', { level: 'error', big: 'v'.repeat(64 * 1024) }])));
+      expect(big).toMatchObject({ level: 'error' });
+      expect(big).not.toHaveProperty('big');
     });
   });
 });

@@ -18,7 +18,6 @@ import {
   invalidPayload,
   isJsonObject,
   readStringMap,
-  showPath,
   type JsonObject,
 } from './json-guards';
 import { DEFAULT_VERSION_LABELS, extractVersion } from './label-version';
@@ -121,8 +120,9 @@ const MAX_INT64 = 9_223_372_036_854_775_807n;
 
 /**
  * Parses a Loki push request. Throws `IngestInputError` (naming the JSON path, e.g.
- * `streams[0].values[2][0]`) where Loki would answer 400, so one bad line rejects the request as
- * Loki does.
+ * `streams[0].values[2][0]`) where Loki would answer 400, so one malformed line rejects the request
+ * as Loki does. An entry over Loki's line or structured-metadata size limits is kept, cut to fit
+ * (`withinLimits`): it never costs the push its other lines.
  *
  * Per error line:
  * - error or not: a `levelLabels` value in the stream labels or structured metadata is in
@@ -314,11 +314,7 @@ function readJsonPush(value: unknown, limits: Limits): { lines: PushedLine[]; st
       }
       const meta = readStringMap(metadata, `${entryPath}[2]`, true);
       lines.push(
-        validLine(
-          { stream: labels, ns: nanoseconds(ts, `${entryPath}[0]`), line, metadata: meta },
-          { line: `${entryPath}[1]`, metadata: `${entryPath}[2]` },
-          limits,
-        ),
+        withinLimits({ stream: labels, ns: nanoseconds(ts, `${entryPath}[0]`), line, metadata: meta }, limits),
       );
     });
   });
@@ -346,13 +342,9 @@ function readProtobufPush(bytes: Buffer, limits: Limits): { lines: PushedLine[];
       }
       const metadata: Record<string, string> = {};
       for (const pair of entry.structuredMetadata) metadata[pair.name] = pair.value;
-      if (entry.structuredMetadata.length > limits.maxStructuredMetadataEntries) {
-        throw tooManyMetadataEntries(`${entryPath}.structuredMetadata`, entry.structuredMetadata.length, limits);
-      }
       lines.push(
-        validLine(
+        withinLimits(
           { stream: labels, ns: seconds * 1_000_000_000n + BigInt(nanos), line: entry.line, metadata },
-          { line: `${entryPath}.line`, metadata: `${entryPath}.structuredMetadata` },
           limits,
         ),
       );
@@ -377,37 +369,46 @@ function nanoseconds(ts: string, path: string): bigint {
   return BigInt(ts);
 }
 
-function validLine(line: PushedLine, paths: { line: string; metadata: string }, limits: Limits): PushedLine {
-  const lineBytes = Buffer.byteLength(line.line, 'utf8');
-  if (lineBytes > limits.maxLineBytes) {
-    throw new IngestInputError(
-      'INGEST_PAYLOAD_TOO_LARGE',
-      `${paths.line} is ${lineBytes} bytes, over the ${limits.maxLineBytes}-byte line limit`,
-      paths.line,
-    );
+/**
+ * A line within Loki's per-entry limits. An error line is what fixloop is for, so one entry over a
+ * limit never costs the push its other lines (Promtail and Alloy do not retry a 4xx: a rejected
+ * push is lost). Loki itself drops only the offending entry; fixloop keeps it: a line over
+ * `maxLineBytes` is cut there (on a character boundary) and says so, as Loki's
+ * `max_line_size_truncate` does, and structured metadata keeps its first entries that fit the
+ * entry and byte limits. Only the first few kB of a message make its fingerprint anyway.
+ */
+function withinLimits(line: PushedLine, limits: Limits): PushedLine {
+  let text = line.line;
+  if (text.length > limits.maxLineBytes / 4 && Buffer.byteLength(text, 'utf8') > limits.maxLineBytes) {
+    text = truncateUtf8(text, limits.maxLineBytes);
   }
-  const entries = Object.entries(line.metadata);
-  if (entries.length > limits.maxStructuredMetadataEntries) {
-    throw tooManyMetadataEntries(paths.metadata, entries.length, limits);
+  let metadata = line.metadata;
+  const entries = Object.entries(metadata);
+  let bytes = 0;
+  for (const [name, value] of entries) bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  if (entries.length > limits.maxStructuredMetadataEntries || bytes > limits.maxStructuredMetadataBytes) {
+    metadata = {};
+    let kept = 0;
+    let keptBytes = 0;
+    for (const [name, value] of entries) {
+      const size = Buffer.byteLength(name) + Buffer.byteLength(value);
+      if (kept === limits.maxStructuredMetadataEntries || keptBytes + size > limits.maxStructuredMetadataBytes)
+        continue;
+      metadata[name] = value;
+      kept++;
+      keptBytes += size;
+    }
   }
-  let metadataBytes = 0;
-  for (const [name, value] of entries) metadataBytes += Buffer.byteLength(name) + Buffer.byteLength(value);
-  if (metadataBytes > limits.maxStructuredMetadataBytes) {
-    throw new IngestInputError(
-      'INGEST_PAYLOAD_TOO_LARGE',
-      `${paths.metadata} is ${metadataBytes} bytes, over the ${limits.maxStructuredMetadataBytes}-byte structured metadata limit`,
-      paths.metadata,
-    );
-  }
-  return line;
+  return text === line.line && metadata === line.metadata ? line : { ...line, line: text, metadata };
 }
 
-function tooManyMetadataEntries(path: string, count: number, limits: Limits): IngestInputError {
-  return new IngestInputError(
-    'INGEST_PAYLOAD_TOO_LARGE',
-    `${showPath(path)} has ${count} entries, over the limit of ${limits.maxStructuredMetadataEntries}`,
-    path,
-  );
+/** `text` cut to at most `maxBytes` of UTF-8, marker included, never inside a character. */
+export function truncateUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  const marker = ` [truncated by fixloop: ${bytes.length} bytes in all]`;
+  let end = Math.max(0, maxBytes - Buffer.byteLength(marker));
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--; // back to the start of a character
+  return bytes.subarray(0, end).toString('utf8') + marker;
 }
 
 // ---------------------------------------------------------------------------------------------
