@@ -93,7 +93,7 @@ export class SpawnGateService {
           r.issueId,
           { status: 'queued', data: { spawnRequestId: r.id, notBefore: r.notBefore.toISOString() } },
           GATE,
-          `spawn queued: due ${r.notBefore.toISOString()} (${this.config.SPAWN_DELAY_MINUTES} min after the first event)`,
+          `spawn queued: due ${r.notBefore.toISOString()} (${this.config.SPAWN_DELAY_MINUTES} min after the issue was filed)`,
         );
       }
       return rows;

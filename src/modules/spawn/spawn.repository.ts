@@ -142,7 +142,9 @@ export class SpawnRepository {
    * Queues the first investigation of every eligible issue that has none (or only `issueId`):
    * a live (not merged) issue in triage with at least `minEvents` events, no request of its own
    * that was not cancelled, and no live request on an issue merged into it. Due `delayMinutes` after
-   * the issue's first event. The one-active-request index settles races (ON CONFLICT DO NOTHING).
+   * the issue's first event reached fixloop: the later of its first event's own time and the issue's
+   * creation, so lines logged hours ago (a backlog, a replayed push, an old alert) still leave the
+   * merges their window. The one-active-request index settles races (ON CONFLICT DO NOTHING).
    */
   async enqueueEligible(
     m: EntityManager,
@@ -151,7 +153,7 @@ export class SpawnRepository {
     const rows = (await rowsOf(
       m,
       `INSERT INTO spawn_requests (issue_id, state, not_before, attempt, requested_by, reason, context)
-       SELECT i.id, 'queued', i.first_seen_at + ($2::double precision * interval '1 minute'),
+       SELECT i.id, 'queued', GREATEST(i.first_seen_at, i.created_at) + ($2::double precision * interval '1 minute'),
               COALESCE((SELECT max(r.attempt) FROM spawn_requests r WHERE r.issue_id = i.id), 0) + 1,
               'system:spawn-gate', $5, '{"trigger":"new_issue"}'::jsonb
          FROM issues i

@@ -30,23 +30,26 @@ describe('spawn end to end', () => {
       timestamp: new Date(first + i * 1000).toISOString(),
     }));
     await k.t.http.post('/api/events').set(ingestAuth).send({ events }).expect(202);
-    const [issue] = (await k.t.dataSource.query(`SELECT id, identifier, event_count FROM issues`)) as {
+    const [issue] = (await k.t.dataSource.query(`SELECT id, identifier, event_count, created_at FROM issues`)) as {
       id: string;
       identifier: string;
       event_count: string;
+      created_at: Date;
     }[];
     expect(issue.event_count).toBe('3');
 
-    // the events' fast path queued it, due five minutes after the first event (already past)
+    // the events' fast path queued it, due five minutes after it was filed (the events were logged
+    // ten minutes ago: the delay counts from when fixloop saw them, so merges still get their window)
     const deadline = Date.now() + 10_000;
     while ((await requestsOf(k.t.dataSource, issue.id)).length === 0) {
       if (Date.now() > deadline) throw new Error('no spawn request was queued from the events');
       await new Promise((r) => setTimeout(r, 20));
     }
     const [queued] = await requestsOf(k.t.dataSource, issue.id);
-    expect(new Date(queued.not_before).getTime()).toBe(new Date(events[0].timestamp).getTime() + 5 * 60_000);
+    const due = new Date(issue.created_at).getTime() + 5 * 60_000;
+    expect(new Date(queued.not_before).getTime()).toBe(due);
 
-    await k.worker.tick();
+    await k.worker.tick(new Date(due + 1000)); // (the database keeps microseconds; a Date, milliseconds)
     const [sent] = gh.dispatchRequests();
     const inputs = (sent.body as { inputs: Record<string, string> }).inputs;
     expect(inputs.identifier).toBe(issue.identifier);

@@ -75,6 +75,17 @@ describe('spawn gate: every control on its own', () => {
     expect(gh.dispatchRequests()).toHaveLength(1);
   });
 
+  it('counts the delay from when the issue was filed when its first event was logged long before', async () => {
+    const filed = new Date(Date.now() - minutes(1));
+    const issue = await seedSpawnable(ds(), { eventCount: 3, firstSeenAt: new Date(filed.getTime() - minutes(180)) });
+    await ds().query(`UPDATE issues SET created_at = $2 WHERE id = $1`, [issue.id, filed]);
+    await k.worker.tick(filed);
+    const [queued] = await requestsOf(ds(), issue.id);
+    expect(new Date(queued.not_before).getTime()).toBe(filed.getTime() + minutes(5));
+    await k.worker.tick(later(filed, minutes(4)));
+    expect(gh.dispatchRequests()).toHaveLength(0);
+  });
+
   it('queues through the error.received / issue.created fast path and never twice', async () => {
     const issue = await seedSpawnable(ds(), { eventCount: 3 });
     const bus = k.t.app.get(DomainEventBus);
