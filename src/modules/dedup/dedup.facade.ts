@@ -35,11 +35,14 @@ export class DedupFacade {
     return this.dedup.recordObservations(manager, observations);
   }
 
-  /** Notes resolved alerts on their fingerprints' links; returns the fingerprints (not counted). */
-  recordResolved(
+  /**
+   * Notes resolved alerts on their fingerprints' links, each when `resolvedAt` says it resolved;
+   * returns the fingerprints (not counted).
+   */
+  recordResolved<T extends ObservationInput>(
     manager: EntityManager,
-    observations: readonly ObservationInput[],
-    resolvedAt: Date,
+    observations: readonly T[],
+    resolvedAt: (o: T) => Date,
   ): Promise<string[]> {
     return this.dedup.recordResolved(manager, observations, resolvedAt);
   }

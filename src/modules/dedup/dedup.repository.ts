@@ -240,13 +240,14 @@ export class DedupRepository {
     return result;
   }
 
-  /** Notes on the links of these fingerprints that their alert resolved. */
-  async noteResolved(manager: EntityManager, fingerprints: readonly string[], resolvedAt: Date): Promise<void> {
+  /** Notes on the links of these fingerprints when their alert resolved (fingerprint -> time). */
+  async noteResolved(manager: EntityManager, resolvedAt: ReadonlyMap<string, Date>): Promise<void> {
     await manager.query(
-      `UPDATE external_issue_links
-          SET metadata = metadata || jsonb_build_object('lastResolvedAt', $3::timestamptz), updated_at = now()
-        WHERE source = $1 AND external_id = ANY($2::text[])`,
-      [FINGERPRINT_LINK_SOURCE, fingerprints, resolvedAt.toISOString()],
+      `UPDATE external_issue_links l
+          SET metadata = l.metadata || jsonb_build_object('lastResolvedAt', r.at), updated_at = now()
+         FROM unnest($2::text[], $3::timestamptz[]) AS r(fp, at)
+        WHERE l.source = $1 AND l.external_id = r.fp`,
+      [FINGERPRINT_LINK_SOURCE, [...resolvedAt.keys()], [...resolvedAt.values()].map((d) => d.toISOString())],
     );
   }
 

@@ -210,13 +210,20 @@ export class DedupService {
    * Resolved alerts are not occurrences: the links of their fingerprints (if any) only note when
    * the alert resolved (`metadata.lastResolvedAt`). Returns each observation's fingerprint.
    */
-  async recordResolved(
+  async recordResolved<T extends ObservationInput>(
     manager: EntityManager,
-    observations: readonly ObservationInput[],
-    resolvedAt: Date,
+    observations: readonly T[],
+    resolvedAt: (o: T) => Date,
   ): Promise<string[]> {
     const fps = observations.map((o) => fingerprintMessage(o.source, o.feature, o.message).fingerprint);
-    if (fps.length > 0) await this.repo.noteResolved(manager, [...new Set(fps)], resolvedAt);
+    // the latest resolution of each fingerprint
+    const latest = new Map<string, Date>();
+    observations.forEach((o, i) => {
+      const at = resolvedAt(o);
+      const seen = latest.get(fps[i]);
+      if (seen === undefined || at > seen) latest.set(fps[i], at);
+    });
+    if (latest.size > 0) await this.repo.noteResolved(manager, latest);
     return fps;
   }
 

@@ -161,7 +161,7 @@ export class IngestService {
     summary.notices = noticed.length;
     if (noticed.length > 0) {
       const resolved = noticed.filter((o) => o.synthetic === undefined);
-      const fps = await this.dedup.recordResolved(m, resolved, receivedAt);
+      const fps = await this.dedup.recordResolved(m, resolved, (o) => o.endedAt ?? receivedAt);
       const fpOf = new Map(resolved.map((o, i) => [o, fps[i]]));
       const notices: NoticeRow[] = noticed.map((o) => ({
         kind: o.synthetic !== undefined ? 'synthetic' : 'resolved',
@@ -170,7 +170,7 @@ export class IngestService {
         fingerprint: fpOf.get(o) ?? null,
         labels: scrubJsonSecrets(o.labels).value,
         startsAt: o.occurredAt,
-        endsAt: o.status === 'resolved' ? receivedAt : null,
+        endsAt: o.status === 'resolved' ? (o.endedAt ?? receivedAt) : null,
       }));
       await this.repo.insertNotices(m, notices);
     }
@@ -202,4 +202,3 @@ export class IngestService {
     }
   }
 }
-

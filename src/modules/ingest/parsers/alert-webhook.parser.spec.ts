@@ -96,7 +96,16 @@ describe(parseAlertWebhook.name, () => {
         message: 'This is a summary field, failure on <no value>',
         count: 24,
         occurredAt: new Date('2022-06-17T00:41:00.782Z'),
+        endedAt: new Date('2022-06-17T00:51:24.067Z'),
       });
+    });
+
+    it("takes endedAt from endsAt only for a resolved alert, never from Go's zero time", () => {
+      const body = grafana('zulip-grafana9-resolved.json') as { alerts: Record<string, unknown>[] };
+      body.alerts[0].endsAt = '0001-01-01T00:00:00Z';
+      expect(parseAlertWebhook(body, opts).observations[0].endedAt).toBeUndefined();
+      const [firing] = parseAlertWebhook(grafana('grafana-docs-webhook-firing-2alerts.json'), opts).observations;
+      expect(firing.endedAt).toBeUndefined();
     });
 
     it('handles the unit-test payload: values null, empty valueString, zero startsAt', () => {

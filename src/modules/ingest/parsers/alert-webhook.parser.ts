@@ -71,6 +71,7 @@ const STACK_ANNOTATIONS = ['stack', 'stacktrace', 'stack_trace'] as const;
  *   the caller's normalisation must handle.
  * - `level`: the `severity` or `level` label. `stack`: a `stack`/`stacktrace`/`stack_trace` annotation.
  * - `occurredAt`: `startsAt`, or `receivedAt` when absent, unparseable or Go's zero time.
+ *   `endedAt` (resolved alerts only): `endsAt`, unless absent, unparseable or Go's zero time.
  * - `count`: see `alertCount`. `status`: the alert's own status (a group may mix both).
  * - `synthetic`: set for Grafana's `DatasourceNoData`/`DatasourceError` alerts.
  * - `deliveryKey`: hash of (kind, `fingerprint` — or the sorted label set when absent —,
@@ -139,6 +140,7 @@ function parseAlert(
   const labels = readStringMap(alert.labels, childPath(path, 'labels'), false);
   const annotations = readStringMap(alert.annotations, childPath(path, 'annotations'), true);
   const startsAt = optionalString(alert, 'startsAt', path);
+  const endsAt = optionalString(alert, 'endsAt', path);
   const fingerprint = optionalString(alert, 'fingerprint', path);
   const values = readValues(alert.values, childPath(path, 'values'));
   const valueString = optionalString(alert, 'valueString', path);
@@ -184,6 +186,8 @@ function parseAlert(
   if (level !== undefined) observation.level = level;
   const stack = firstPresent(STACK_ANNOTATIONS, [annotations]);
   if (stack !== undefined) observation.stack = stack;
+  const endedAt = status === 'resolved' ? alertTime(endsAt) : undefined;
+  if (endedAt !== undefined) observation.endedAt = endedAt;
   const synthetic = SYNTHETIC_ALERTS.find((name) => name === alertname);
   if (synthetic !== undefined) observation.synthetic = synthetic;
   const version = extractVersion([labels, annotations], opts.versionLabels ?? DEFAULT_VERSION_LABELS);
@@ -213,10 +217,10 @@ function readValues(value: unknown, path: string): Record<string, number> | unde
   return out;
 }
 
-/** `startsAt` as a date; undefined when absent, unparseable or before 1970 (Go's zero time). */
-function alertTime(startsAt: string | undefined): Date | undefined {
-  if (startsAt === undefined) return undefined;
-  const ms = Date.parse(startsAt);
+/** `startsAt`/`endsAt` as a date; undefined when absent, unparseable or before 1970 (Go's zero time). */
+function alertTime(at: string | undefined): Date | undefined {
+  if (at === undefined) return undefined;
+  const ms = Date.parse(at);
   return Number.isFinite(ms) && ms > 0 ? new Date(ms) : undefined;
 }
 

@@ -32,6 +32,8 @@ export interface Observation {
   deliveryKey: string;
   /** Loki lines and events are always 'firing'. A 'resolved' alert is not a new occurrence. */
   status: 'firing' | 'resolved';
+  /** When a resolved alert stopped firing (its `endsAt`), when the payload says. */
+  endedAt?: Date;
   synthetic?: SyntheticAlert;
   /** Build version/commit taken from labels when present (see `extractVersion`). */
   version?: string;
@@ -87,5 +89,11 @@ export const MAX_FUTURE_SKEW_MS = 10 * 60_000;
  * nothing changes.
  */
 export function withinClock(o: Observation, receivedAt: Date): Observation {
-  return o.occurredAt.getTime() - receivedAt.getTime() > MAX_FUTURE_SKEW_MS ? { ...o, occurredAt: receivedAt } : o;
+  const ahead = (at: Date): boolean => at.getTime() - receivedAt.getTime() > MAX_FUTURE_SKEW_MS;
+  if (!ahead(o.occurredAt) && (o.endedAt === undefined || !ahead(o.endedAt))) return o;
+  return {
+    ...o,
+    occurredAt: ahead(o.occurredAt) ? receivedAt : o.occurredAt,
+    ...(o.endedAt !== undefined && ahead(o.endedAt) ? { endedAt: receivedAt } : {}),
+  };
 }
