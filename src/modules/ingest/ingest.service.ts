@@ -72,6 +72,7 @@ export class IngestService {
       sourceLabels: this.config.ALERT_SOURCE_LABELS ?? DEFAULT_ALERT_SOURCE_LABELS,
       featureLabels: this.config.ALERT_FEATURE_LABELS ?? DEFAULT_ALERT_FEATURE_LABELS,
       messageLabels: this.config.ALERT_MESSAGE_LABELS ?? DEFAULT_ALERT_MESSAGE_LABELS,
+      countRefIds: this.config.ALERT_COUNT_REF_IDS ?? [],
       receivedAt,
     });
     if (parsed.truncatedAlerts > 0) {

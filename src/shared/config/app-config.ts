@@ -33,6 +33,11 @@ const toList = ({ value }: { value: unknown }): unknown =>
         .map((s) => s.trim())
         .filter(Boolean)
     : value;
+/** A list where an empty value means "not set": the built-in default applies. */
+const toListOrUnset = (params: { value: unknown }): unknown => {
+  const list = toList(params);
+  return Array.isArray(list) && list.length === 0 ? undefined : list;
+};
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
@@ -90,14 +95,15 @@ export class EnvironmentSchema {
   ISSUE_PREFIX = 'CHIPP';
 
   // --- ingest ---
-  @Transform(toList) @IsOptional() @IsString({ each: true }) ALERT_SOURCE_LABELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) ALERT_FEATURE_LABELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) ALERT_MESSAGE_LABELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_SOURCE_LABELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_FEATURE_LABELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_ERROR_LEVELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_LEVEL_LABELS?: string[];
-  @Transform(toList) @IsOptional() @IsString({ each: true }) LOKI_JSON_LEVEL_FIELDS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) ALERT_SOURCE_LABELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) ALERT_FEATURE_LABELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) ALERT_MESSAGE_LABELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) LOKI_SOURCE_LABELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) LOKI_FEATURE_LABELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) LOKI_ERROR_LEVELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) LOKI_LEVEL_LABELS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) LOKI_JSON_LEVEL_FIELDS?: string[];
+  @Transform(toListOrUnset) @IsOptional() @IsString({ each: true }) ALERT_COUNT_REF_IDS?: string[];
   @Transform(toNumber) @IsNumber() @Min(0) GRAFANA_SIGNATURE_TOLERANCE_SECONDS = 300;
   @Transform(toBool) @IsBoolean() GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP = false;
   @Transform(toNumber) @IsInt() @Min(1) @Max(1000) SAMPLES_PER_FINGERPRINT = 20;

@@ -42,6 +42,17 @@ describe(validateEnvironment.name, () => {
     expect(c.WORKER_POLL_SECONDS).toBe(0.1);
   });
 
+  it('reads an empty label list as unset, so the built-in default applies', () => {
+    const c = validateEnvironment({
+      LOKI_SOURCE_LABELS: '',
+      ALERT_MESSAGE_LABELS: ' , ',
+      LOKI_ERROR_LEVELS: 'error,fatal',
+    });
+    expect(c.LOKI_SOURCE_LABELS).toBeUndefined();
+    expect(c.ALERT_MESSAGE_LABELS).toBeUndefined();
+    expect(c.LOKI_ERROR_LEVELS).toEqual(['error', 'fatal']);
+  });
+
   it('names every bad variable', () => {
     let error: unknown;
     try {

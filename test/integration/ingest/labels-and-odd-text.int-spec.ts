@@ -256,6 +256,7 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
         LOKI_LEVEL_LABELS: 'sev',
         LOKI_JSON_LEVEL_FIELDS: 'loglevel',
         LOKI_ERROR_LEVELS: 'bad',
+        ALERT_COUNT_REF_IDS: 'B',
       });
     });
     afterAll(async () => {
@@ -280,6 +281,30 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
       await t.http.post('/api/loki/webhook').set(ingestAuth).send(payload).expect(200);
       expect((await issues(t.dataSource)).map((i) => [i.source, i.feature, i.title])).toEqual([
         ['billing', 'invoices', 'Invoice 12 stuck'],
+      ]);
+    });
+
+    it("counts an alert by the configured refId, unless its rule's fixloop_count_ref annotation says otherwise", async () => {
+      const alert = (fingerprint: string, msg: string, annotations: Record<string, string>) => {
+        const payload = provisionedAlert('fixloop-new-error', { source: 's', feature: 'f', msg }, 7, fingerprint);
+        Object.assign(payload.alerts[0], { values: { A: 7, B: 3, C: 1 } });
+        payload.alerts[0].labels.error_text = msg; // this app's ALERT_MESSAGE_LABELS
+        payload.alerts[0].annotations = annotations;
+        return payload;
+      };
+      await t.http
+        .post('/api/loki/webhook')
+        .set(ingestAuth)
+        .send(alert('a1b2c3d4e5f60011', 'Queue stalled', {}))
+        .expect(200);
+      await t.http
+        .post('/api/loki/webhook')
+        .set(ingestAuth)
+        .send(alert('a1b2c3d4e5f60012', 'Memory high', { fixloop_count_ref: 'none' }))
+        .expect(200);
+      expect((await issues(t.dataSource)).map((i) => [i.title, i.event_count])).toEqual([
+        ['Queue stalled', '3'],
+        ['Memory high', '1'],
       ]);
     });
 

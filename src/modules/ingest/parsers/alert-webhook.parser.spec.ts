@@ -8,6 +8,7 @@ import {
 import { IngestInputError } from '../ingest.errors';
 import {
   alertCount,
+  COUNT_REF_ANNOTATION,
   MAX_OBSERVATION_COUNT,
   parseAlertWebhook,
   parseValueString,
@@ -85,6 +86,23 @@ describe(parseAlertWebhook.name, () => {
       const body = grafana('zulip-grafana11-firing-values.json');
       const [observation] = parseAlertWebhook(body, { ...opts, countRefIds: ['minute', 'B'] }).observations;
       expect(observation.count).toBe(9);
+    });
+
+    it("counts the refId the rule's fixloop_count_ref annotation names; `none` or a missing refId counts 1", () => {
+      const withRef = (ref: string) => {
+        const body = grafana('zulip-grafana11-firing-values.json') as {
+          alerts: { annotations: Record<string, string> }[];
+        };
+        body.alerts[0].annotations = { ...body.alerts[0].annotations, [COUNT_REF_ANNOTATION]: ref };
+        return parseAlertWebhook(body, { ...opts, countRefIds: ['minute'] }).observations[0].count;
+      };
+      expect(withRef('minute')).toBe(9);
+      expect(withRef(' none ')).toBe(1); // a memory gauge (A = 2473545728 bytes) is no count
+      expect(withRef('Z')).toBe(1);
+      // without the annotation: the configured refIds, then the largest value that is no 0/1 condition
+      expect(parseAlertWebhook(grafana('zulip-grafana11-firing-values.json'), opts).observations[0].count).toBe(
+        2147483647,
+      );
     });
 
     it('parses the Grafana 9 resolved capture: valueString only, resolved status', () => {

@@ -29,7 +29,8 @@ export interface AlertWebhookOptions {
   receivedAt: Date;
   /**
    * Grafana `values` keys (refIds) to use as the count, in preference order, when present and
-   * numeric, e.g. `['B']` when every rule reduces into B. Empty by default (see `alertCount`).
+   * numeric, e.g. `['B']` when every rule reduces into B (ALERT_COUNT_REF_IDS). Empty by default
+   * (see `alertCount`). A rule's own `COUNT_REF_ANNOTATION` wins.
    */
   countRefIds?: readonly string[];
   /** Label names carrying a build version (DEFAULT_VERSION_LABELS). */
@@ -55,6 +56,12 @@ const SYNTHETIC_ALERTS: readonly SyntheticAlert[] = ['DatasourceNoData', 'Dataso
 const MESSAGE_ANNOTATION_FALLBACKS = ['summary', 'description'] as const;
 const LEVEL_LABELS = ['severity', 'level'] as const;
 const STACK_ANNOTATIONS = ['stack', 'stacktrace', 'stack_trace'] as const;
+/**
+ * The annotation by which a rule says which of its refIds counts occurrences (`A` for fixloop's
+ * provisioned rules), or `none` when its value is no count at all (memory, CPU, latency): then each
+ * notification counts 1. An annotation, not a label, so it is not part of the alert's identity.
+ */
+export const COUNT_REF_ANNOTATION = 'fixloop_count_ref';
 
 /**
  * Parses a Grafana or Alertmanager webhook body (already JSON-decoded). Validates the shape and
@@ -72,7 +79,7 @@ const STACK_ANNOTATIONS = ['stack', 'stacktrace', 'stack_trace'] as const;
  * - `level`: the `severity` or `level` label. `stack`: a `stack`/`stacktrace`/`stack_trace` annotation.
  * - `occurredAt`: `startsAt`, or `receivedAt` when absent, unparseable or Go's zero time.
  *   `endedAt` (resolved alerts only): `endsAt`, unless absent, unparseable or Go's zero time.
- * - `count`: see `alertCount`. `status`: the alert's own status (a group may mix both).
+ * - `count`: the refId the rule's `COUNT_REF_ANNOTATION` names, else see `alertCount`. `status`: the alert's own status (a group may mix both).
  * - `synthetic`: set for Grafana's `DatasourceNoData`/`DatasourceError` alerts.
  * - `deliveryKey`: hash of (kind, `fingerprint` — or the sorted label set when absent —,
  *   `startsAt`, `values` or `valueString`, status). Retries and both members of an HA pair send the
@@ -171,7 +178,7 @@ function parseAlert(
     feature: firstPresent(opts.featureLabels, both) ?? DEFAULT_FEATURE,
     message,
     occurredAt: alertTime(startsAt) ?? opts.receivedAt,
-    count: alertCount(evaluated, opts.countRefIds ?? []),
+    count: countOf(evaluated, annotations[COUNT_REF_ANNOTATION], opts.countRefIds ?? []),
     labels,
     deliveryKey: deliveryKey(
       kind,
@@ -243,6 +250,21 @@ export function parseValueString(valueString: string): Record<string, number> {
 }
 
 /**
+ * The count of one alert: what its rule declares (`COUNT_REF_ANNOTATION`: that refId's value, 1
+ * when it has none or says `none`), else `alertCount` with the configured refIds.
+ */
+function countOf(
+  values: Readonly<Record<string, number>> | undefined,
+  declared: string | undefined,
+  countRefIds: readonly string[],
+): number {
+  const refId = declared?.trim();
+  if (refId === undefined || refId === '') return alertCount(values, countRefIds);
+  const value = refId.toLowerCase() === 'none' ? undefined : values?.[refId];
+  return value === undefined || !Number.isFinite(value) ? 1 : toCount(value);
+}
+
+/**
  * The count an alert stands for, from its evaluated values (Grafana `values`, else the parsed
  * `valueString`; Alertmanager has neither -> 1):
  * 1. the first of `countRefIds` present, if configured;
@@ -251,7 +273,8 @@ export function parseValueString(valueString: string): Record<string, number> {
  *    non-refId keys such as `minute` are ordinary expression results;
  * 3. else (only 0/1 values) the largest of them.
  * Rounded to an integer and clamped to [1, MAX_OBSERVATION_COUNT]. For rules that do not count
- * log lines (memory, CPU) the value is not a count; configure `countRefIds` or ignore it.
+ * log lines (memory, CPU) the value is not a count: such a rule says so with the
+ * `COUNT_REF_ANNOTATION` annotation (`none`), or ALERT_COUNT_REF_IDS names the refIds that count.
  */
 export function alertCount(
   values: Readonly<Record<string, number>> | undefined,
