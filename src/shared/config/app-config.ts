@@ -60,6 +60,7 @@ export class EnvironmentSchema {
   @Transform(toNumber) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
   /** How long a query may wait for a pooled connection before failing (never hang). */
   @Transform(toNumber) @IsNumber() @Min(0.1) DATABASE_ACQUIRE_TIMEOUT_SECONDS = 10;
+  @Transform(toNumber) @IsNumber() @Min(0) DATABASE_STALL_TIMEOUT_SECONDS = 60;
   @IsIn(['json', 'pretty']) LOG_FORMAT: 'json' | 'pretty' = 'json';
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
   @Transform(toNumber) @IsInt() @Min(1024) REQUEST_BODY_LIMIT_BYTES = 5 * 1024 * 1024;

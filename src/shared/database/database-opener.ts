@@ -4,6 +4,7 @@ import { DataSource, DataSourceOptions, MigrationExecutor } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/migration-list';
 import { DataDirLock } from './data-dir-lock';
 import { DatabaseCapabilities, DatabaseKind } from './database-kind';
+import { StallGuard } from './stall-guard';
 import { addVectorColumns, hasVectorColumns, tryEnableVector } from './vector-schema';
 
 export interface DatabaseSettings {
@@ -12,6 +13,8 @@ export interface DatabaseSettings {
   DATA_DIR: string;
   DATABASE_POOL_SIZE: number;
   DATABASE_ACQUIRE_TIMEOUT_SECONDS: number;
+  /** A server connection silent this long with a statement out is closed (`StallGuard`); 0: never. */
+  DATABASE_STALL_TIMEOUT_SECONDS?: number;
 }
 
 /** Keys of the advisory locks fixloop takes; one place so two jobs never share a key by accident. */
@@ -30,6 +33,15 @@ interface EmbeddedHandle {
   close(): Promise<void>;
 }
 const embeddedHandles = new WeakMap<DataSource, EmbeddedHandle>();
+const stallGuards = new WeakMap<DataSource, StallGuard>();
+
+/**
+ * Starts closing the data source's stalled server connections (`StallGuard`): called once the
+ * migrations have run. Nothing for the embedded database, which has no socket.
+ */
+export function armStallGuard(ds: DataSource): void {
+  stallGuards.get(ds)?.arm();
+}
 
 /** `DATA_DIR=memory://` keeps the embedded database in memory (tests); no folder, no lock. */
 export const IN_MEMORY_DATA_DIR = 'memory://';
@@ -55,6 +67,7 @@ export async function createDataSource(
     ...extra,
   };
   if (settings.databaseKind === 'postgres') {
+    const guard = new StallGuard(Math.round((settings.DATABASE_STALL_TIMEOUT_SECONDS ?? 0) * 1000));
     const ds = new DataSource({
       ...base,
       url: settings.DATABASE_URL,
@@ -63,8 +76,13 @@ export async function createDataSource(
         connectionTimeoutMillis: acquireTimeoutMs,
         idleTimeoutMillis: 30_000,
         application_name: 'fixloop',
+        // idle connections a failover left half-open are found by TCP keepalive probes
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        Client: guard.clientClass(),
       },
     } as DataSourceOptions);
+    stallGuards.set(ds, guard);
     return ds.initialize();
   }
 

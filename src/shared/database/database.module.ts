@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/config';
 import { DataDirLockedError } from './data-dir-lock';
 import { DATABASE_CAPABILITIES, DatabaseCapabilities } from './database-kind';
-import { closeDataSource, createDataSource, detectCapabilities, runMigrations } from './database-opener';
+import { armStallGuard, closeDataSource, createDataSource, detectCapabilities, runMigrations } from './database-opener';
 
 @Injectable()
 class EmbeddedDatabaseCloser implements OnApplicationShutdown {
@@ -40,6 +40,7 @@ export class DatabaseModule {
             const ds = await createDataSource(config, { entities: options?.entities ?? [] });
             try {
               await runMigrations(ds, config.databaseKind);
+              armStallGuard(ds);
             } catch (err) {
               await closeDataSource(ds);
               throw err;

@@ -91,6 +91,47 @@ describe('ingest while the database is down', () => {
     }
   });
 
+  if (testDbKind() === 'postgres') {
+    it('answers 503 when the server falls silent mid-statement (a half-open connection), then recovers', async () => {
+      const target = new URL(process.env[RUN_DATABASE_ENV] as string);
+      const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+      const port = await proxy.start();
+      const viaProxy = new URL(target.toString());
+      viaProxy.host = `127.0.0.1:${port}`;
+      const app = await startTestApp(
+        {
+          DATABASE_URL: viaProxy.toString(),
+          DATABASE_ACQUIRE_TIMEOUT_SECONDS: '1',
+          DATABASE_STALL_TIMEOUT_SECONDS: '1',
+        },
+        { keepData: true },
+      );
+      const send = (id: string) =>
+        app.http
+          .post('/api/events')
+          .set(ingestAuth)
+          .send({ events: [{ id, source: 's', feature: 'f', message: 'Ledger write timed out' }] });
+      try {
+        await send('stall-1').expect(202);
+        // idle pooled connections are left alone: nothing is waiting on them
+        await new Promise((r) => setTimeout(r, 1500));
+        await send('stall-2').expect(202);
+        const before = await rowCounts(t.dataSource);
+        proxy.blackhole(true);
+        const res = await send('stall-3').expect(503);
+        expect(res.headers['retry-after']).toBe('5');
+        expect(await rowCounts(t.dataSource)).toEqual(before);
+        proxy.blackhole(false);
+        await send('stall-3').expect(202);
+        expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(before.ingest_deliveries + 1);
+      } finally {
+        proxy.blackhole(false);
+        await app.close();
+        await proxy.stop();
+      }
+    });
+  }
+
   it('answers 503 with Retry-After while the database is read-only (a standby, or a primary failing over)', async () => {
     const body = { events: [{ id: 'read-only-1', source: 's', feature: 'f', message: 'Ledger entry rejected' }] };
     const setReadOnly = async (on: boolean): Promise<void> => {
