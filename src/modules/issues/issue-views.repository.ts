@@ -5,7 +5,7 @@ import {
   ErrorEventView,
   FingerprintView,
   IssuePrView,
-  SpawnRequestView,
+  IssueSpawnRequestView,
 } from './dto/issue-detail.views';
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
@@ -160,7 +160,7 @@ export class IssueViewsRepository {
     }));
   }
 
-  async spawnHistory(issueId: string): Promise<SpawnRequestView[]> {
+  async spawnHistory(issueId: string): Promise<IssueSpawnRequestView[]> {
     const rows = (await this.dataSource.query(
       `SELECT id, state, attempt, requested_by, reason, held_reason, run_id, run_url, dispatched_at, finished_at, cost_usd,
               summary, error, created_at

@@ -76,7 +76,7 @@ export class IssuePrView {
   @ApiProperty({ format: 'date-time' }) linkedAt!: string;
 }
 
-export class SpawnRequestView {
+export class IssueSpawnRequestView {
   @ApiProperty() id!: string;
   @ApiProperty() state!: string;
   @ApiProperty() attempt!: number;

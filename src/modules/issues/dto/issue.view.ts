@@ -6,7 +6,7 @@ import {
   ErrorEventView,
   FingerprintView,
   IssuePrView,
-  SpawnRequestView,
+  IssueSpawnRequestView,
 } from './issue-detail.views';
 
 /** An issue as the API shows it (camelCase, priority as P1..P4, ISO timestamps). */
@@ -84,7 +84,7 @@ export class IssueDetailView extends IssueView {
   @ApiProperty({ type: [ErrorEventView], description: 'The 20 newest event samples' }) recentEvents!: ErrorEventView[];
   @ApiProperty({ type: [AgentActivityView] }) agentActivity!: AgentActivityView[];
   @ApiProperty({ type: [IssuePrView] }) pullRequests!: IssuePrView[];
-  @ApiProperty({ type: [SpawnRequestView] }) spawnHistory!: SpawnRequestView[];
+  @ApiProperty({ type: [IssueSpawnRequestView] }) spawnHistory!: IssueSpawnRequestView[];
   @ApiProperty({ type: [HistoryEntryView], description: 'Append-only audit trail, oldest first' })
   history!: HistoryEntryView[];
 }
