@@ -20,6 +20,8 @@ export class FakeGithubCompare {
   private readonly contains = new Set<string>();
   private readonly known = new Set<string>();
   private failWith: { status: number; urlIncludes?: string } | null = null;
+  private hangOn: string | null = null;
+  private readonly hanging: ServerResponse[] = [];
   private server?: Server;
 
   /** `head` (the deployed commit) contains `base` (a merge commit). */
@@ -41,6 +43,12 @@ export class FakeGithubCompare {
     return this;
   }
 
+  /** The next request whose URL includes `urlIncludes` is never answered (until `stop`). */
+  hangNext(urlIncludes: string): this {
+    this.hangOn = urlIncludes;
+    return this;
+  }
+
   get url(): string {
     const a = this.server?.address() as AddressInfo | undefined;
     if (!a) throw new Error('FakeGithubCompare is not started');
@@ -54,6 +62,7 @@ export class FakeGithubCompare {
   }
 
   async stop(): Promise<void> {
+    for (const res of this.hanging.splice(0)) res.destroy();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -66,6 +75,11 @@ export class FakeGithubCompare {
         res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify(json));
       };
+      if (this.hangOn !== null && (req.url ?? '').includes(this.hangOn)) {
+        this.hangOn = null;
+        this.hanging.push(res);
+        return;
+      }
       if (this.failWith && (!this.failWith.urlIncludes || (req.url ?? '').includes(this.failWith.urlIncludes))) {
         const { status } = this.failWith;
         this.failWith = null;

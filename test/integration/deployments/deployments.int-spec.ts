@@ -34,6 +34,7 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
       GITHUB_API_URL: github.url,
       GITHUB_TOKEN: 'ghp_test_token',
       PRODUCTION_ENVIRONMENT: 'production',
+      GITHUB_HTTP_TIMEOUT_SECONDS: '1',
     });
     t.app.get(EventEmitter2).on('fix.deployed', onDeployed);
   });
@@ -195,6 +196,24 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     }, 'the failed attempt');
     expect(failed).toMatchObject({ processed_at: null, process_attempts: 1 });
     expect(await status(issue.id)).toBe('in_staging');
+    await t.app.get(DeploymentsFacade).processPending();
+    expect(await status(issue.id)).toBe('in_production');
+  });
+
+  it('gives up on a compare call GitHub never answers after GITHUB_HTTP_TIMEOUT_SECONDS, and retries it later', async () => {
+    const merge = 'a'.repeat(39) + '1';
+    const deployed = 'a'.repeat(39) + '2';
+    const issue = await stagedFix(470, merge);
+    github.descends(deployed, merge).hangNext(deployed);
+    const res = await deliver(t.http, 'deployment_status', deploymentStatus(deployed, 9070)).expect(200);
+    const failed = await until(async () => {
+      const rows = (await t.dataSource.query(`SELECT processed_at, last_error FROM deployments WHERE id = $1`, [
+        res.body.deploymentId,
+      ])) as { processed_at: Date | null; last_error: string | null }[];
+      return rows[0]?.last_error ? rows[0] : undefined;
+    }, 'the timed-out attempt');
+    expect(failed.processed_at).toBeNull();
+    expect(failed.last_error).toMatch(/^GitHub did not answer GET \/repos\/.+\/compare\/.+ within 1 s$/);
     await t.app.get(DeploymentsFacade).processPending();
     expect(await status(issue.id)).toBe('in_production');
   });
