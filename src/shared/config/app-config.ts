@@ -9,6 +9,7 @@ import {
   Matches,
   Max,
   Min,
+  IsUrl,
   MinLength,
   getMetadataStorage,
   validateSync,
@@ -33,6 +34,10 @@ const toList = ({ value }: { value: unknown }): unknown =>
         .map((s) => s.trim())
         .filter(Boolean)
     : value;
+/** An http(s) URL; hosts without a top-level domain (localhost, 127.0.0.1, cluster names) too. */
+const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+const IsHttpUrl = (name: string) => IsUrl(HTTP_URL, { message: `${name} must be an http(s) URL` });
+
 /** A list where an empty value means "not set": the built-in default applies. */
 const toListOrUnset = (params: { value: unknown }): unknown => {
   const list = toList(params);
@@ -87,7 +92,13 @@ export class EnvironmentSchema {
     message: 'LOKI_WEBHOOK_SECRET must be at least 8 characters',
   })
   LOKI_WEBHOOK_SECRET?: string;
-  @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_WEBHOOK_SECRET?: string;
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(8, {
+    message: 'GITHUB_WEBHOOK_SECRET must be at least 8 characters',
+  })
+  GITHUB_WEBHOOK_SECRET?: string;
 
   // --- issues ---
   @Matches(/^[A-Z][A-Z0-9]{0,15}$/, {
@@ -113,7 +124,7 @@ export class EnvironmentSchema {
 
   // --- GitHub ---
   @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_TOKEN?: string;
-  @IsString() GITHUB_API_URL = 'https://api.github.com';
+  @IsHttpUrl('GITHUB_API_URL') GITHUB_API_URL = 'https://api.github.com';
   @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_REPO_OWNER?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_REPO_NAME?: string;
   @IsString() GITHUB_WORKFLOW_ID = 'auto-investigate.yml';
@@ -151,7 +162,7 @@ export class EnvironmentSchema {
   // --- verification ---
   @Transform(toNumber) @IsNumber() @Min(0) FIX_VERIFICATION_HOURS = 48;
   @Transform(toNumber) @IsNumber() @Min(0) VERIFICATION_GRACE_MINUTES = 10;
-  @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_URL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsHttpUrl('LOKI_URL') LOKI_URL?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_TENANT_ID?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_USERNAME?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LOKI_PASSWORD?: string;
@@ -164,15 +175,15 @@ export class EnvironmentSchema {
   @Transform(toNumber) @IsNumber() @Min(0) LOKI_QUERY_INTERVAL_SECONDS = 60;
 
   // --- matching (embeddings and LLM judge) ---
-  @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_BASE_URL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsHttpUrl('EMBEDDING_BASE_URL') EMBEDDING_BASE_URL?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_API_KEY?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() EMBEDDING_MODEL?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() GEMINI_API_KEY?: string;
-  @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_BASE_URL?: string;
+  @Transform(emptyToUndefined) @IsOptional() @IsHttpUrl('LLM_BASE_URL') LLM_BASE_URL?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_API_KEY?: string;
   @Transform(emptyToUndefined) @IsOptional() @IsString() LLM_MODEL?: string;
   /** Gemini REST endpoint (tests point it at a local server). */
-  @IsString() GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
+  @IsHttpUrl('GEMINI_BASE_URL') GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
   /** Semantic PR matching: the best issue's cosine similarity must reach this... */
   @Transform(toNumber) @IsNumber() @Min(0) @Max(1) MATCH_SIMILARITY_THRESHOLD = 0.5;
   /** ...and beat the runner-up by this much; otherwise the LLM judge decides. */

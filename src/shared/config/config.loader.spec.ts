@@ -61,13 +61,33 @@ describe(validateEnvironment.name, () => {
         SPAWN_KILL_SWITCH: 'maybe',
         ISSUE_PREFIX: 'chipp',
         DATABASE_URL: 'mysql://x',
+        LOKI_URL: 'notaurl',
+        GITHUB_API_URL: 'nope',
+        EMBEDDING_BASE_URL: 'ftp://models.example.com',
+        GITHUB_WEBHOOK_SECRET: 'x',
       });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigValidationError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'SPAWN_KILL_SWITCH', 'ISSUE_PREFIX', 'DATABASE_URL']) expect(message).toContain(name);
+    for (const name of [
+      'PORT',
+      'SPAWN_KILL_SWITCH',
+      'ISSUE_PREFIX',
+      'DATABASE_URL',
+      'LOKI_URL',
+      'GITHUB_API_URL',
+      'EMBEDDING_BASE_URL',
+      'GITHUB_WEBHOOK_SECRET',
+    ]) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('accepts http(s) URLs of hosts without a top-level domain', () => {
+    const c = validateEnvironment({ LOKI_URL: 'http://loki:3100', GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' });
+    expect(c).toMatchObject({ LOKI_URL: 'http://loki:3100', GITHUB_API_URL: 'http://127.0.0.1:9/api/v3' });
   });
 
   it('ignores unrelated environment variables', () => {
