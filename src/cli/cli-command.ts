@@ -19,28 +19,42 @@ export const processIo = (): CliIo => ({
   stderr: process.stderr,
 });
 
-/** Parses `--flag value` and `--flag` (boolean) options; anything else is positional. */
-export function parseFlags(
-  args: readonly string[],
-  booleans: readonly string[] = [],
-): { flags: Record<string, string | true>; positional: string[] } {
+/** A command line the command cannot run: printed with the command's usage, exit code 2. */
+export class CliUsageError extends Error {}
+
+/** The options a command takes: flags with a value (`--out F`, `--out=F`) and boolean flags. */
+export interface OptionSpec {
+  values?: readonly string[];
+  booleans?: readonly string[];
+}
+
+/**
+ * Parses a command's arguments against what it takes. Anything else (an unknown option, a
+ * positional argument, a value given to a boolean flag, a value flag without one) is a
+ * `CliUsageError` naming it: a typo never silently runs the command another way.
+ */
+export function parseOptions(args: readonly string[], spec: OptionSpec = {}): Record<string, string | true> {
+  const values = spec.values ?? [];
+  const booleans = spec.booleans ?? [];
   const flags: Record<string, string | true> = {};
-  const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split('=', 2);
-    if (inline !== undefined) flags[name] = inline;
-    else if (booleans.includes(name)) flags[name] = true;
-    else {
-      const value = args[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value`);
+    if (!arg.startsWith('--') || arg === '--') throw new CliUsageError(`unexpected argument ${arg}`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (booleans.includes(name)) {
+      if (inline !== undefined) throw new CliUsageError(`--${name} takes no value`);
+      flags[name] = true;
+    } else if (values.includes(name)) {
+      const value = inline ?? args[++i];
+      if (value === undefined || value === '' || (inline === undefined && value.startsWith('--'))) {
+        throw new CliUsageError(`--${name} needs a value`);
+      }
       flags[name] = value;
-      i++;
+    } else {
+      throw new CliUsageError(`unknown option --${name}`);
     }
   }
-  return { flags, positional };
+  return flags;
 }

@@ -1,4 +1,4 @@
-import { CliCommand, CliIo, processIo } from './cli-command';
+import { CliCommand, CliIo, CliUsageError, processIo } from './cli-command';
 import { groupCommand } from './commands/group.command';
 import { migrateCommand } from './commands/migrate.command';
 import { normalizeCommand } from './commands/normalize.command';
@@ -12,11 +12,21 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const [name, ...args] = argv;
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    const lines = COMMANDS.map((c) => `  ${c.usage.padEnd(52)} ${c.summary}`);
+    const lines = COMMANDS.map((c) => `  fixloop ${c.usage.padEnd(52)} ${c.summary}`);
     io.stderr.write(
       `${name && name !== 'help' && name !== '--help' ? `unknown command: ${name}\n\n` : ''}usage: fixloop <command>\n\n${lines.join('\n')}\n`,
     );
     return name && name !== 'help' && name !== '--help' ? 2 : 0;
   }
-  return command.run(args, io);
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout.write(`usage: fixloop ${command.usage}\n\n${command.summary}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(args, io);
+  } catch (err) {
+    if (!(err instanceof CliUsageError)) throw err;
+    io.stderr.write(`fixloop ${command.name}: ${err.message}\nusage: fixloop ${command.usage}\n`);
+    return 2;
+  }
 }

@@ -1,9 +1,9 @@
 import { InMemoryGroupingStore } from '../../modules/dedup/grouping/in-memory-grouping-store';
 import { fingerprintMessage } from '../../modules/dedup/normalizer/fingerprint-message';
-import { CliCommand, CliIo, parseFlags } from '../cli-command';
+import { CliCommand, CliIo, parseOptions } from '../cli-command';
 import { LineWriter, readMessages } from './normalize.command';
 
-const USAGE = 'fixloop group [--source S] [--feature F] [--at-arrival] < messages.txt';
+const USAGE = 'group [--source S] [--feature F] [--at-arrival] < messages.txt';
 
 /**
  * Prints, for each message on stdin (one per line, in order), the group (issue) key the service
@@ -16,18 +16,7 @@ export const groupCommand: CliCommand = {
   summary: 'Print the issue key of each message read from stdin (one per line).',
   usage: USAGE,
   async run(args: readonly string[], io: CliIo): Promise<number> {
-    let flags: Record<string, string | true>;
-    try {
-      const parsed = parseFlags(args, ['at-arrival']);
-      flags = parsed.flags;
-      const unknown = Object.keys(flags).filter((flag) => !['source', 'feature', 'at-arrival'].includes(flag));
-      if (parsed.positional.length > 0 || unknown.length > 0) {
-        throw new Error(`unexpected argument ${[...parsed.positional, ...unknown.map((f) => `--${f}`)][0]}`);
-      }
-    } catch (error) {
-      io.stderr.write(`${(error as Error).message}\nusage: ${USAGE}\n`);
-      return 2;
-    }
+    const flags = parseOptions(args, { values: ['source', 'feature'], booleans: ['at-arrival'] });
     const source = typeof flags.source === 'string' ? flags.source : 'cli';
     const feature = typeof flags.feature === 'string' ? flags.feature : 'default';
     const atArrival = flags['at-arrival'] === true;

@@ -1,12 +1,13 @@
 import { ConfigValidationError, validateEnvironment } from '../../shared/config/app-config';
 import { closeDataSource, createDataSource, runMigrations } from '../../shared/database/database-opener';
-import { CliCommand } from '../cli-command';
+import { CliCommand, parseOptions } from '../cli-command';
 
 export const migrateCommand: CliCommand = {
   name: 'migrate',
   summary: 'Run pending database migrations and exit',
   usage: 'migrate',
-  async run(_args, io) {
+  async run(args, io) {
+    parseOptions(args);
     let env;
     try {
       env = validateEnvironment(process.env);

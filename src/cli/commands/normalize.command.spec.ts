@@ -52,8 +52,6 @@ describe('normalizeCommand', () => {
   });
 
   it('rejects arguments', async () => {
-    const result = await run(normalizeCommand, ['extra'], '');
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('usage: fixloop normalize');
+    await expect(run(normalizeCommand, ['extra'], '')).rejects.toThrow('unexpected argument extra');
   });
 });

@@ -1,6 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import { templateOf } from '../../modules/dedup/normalizer/fingerprint-message';
-import { CliCommand, CliIo } from '../cli-command';
+import { CliCommand, CliIo, parseOptions } from '../cli-command';
 
 /** Writes lines in large chunks, waiting for the stream to drain when it asks to. */
 export class LineWriter {
@@ -54,12 +54,9 @@ export const normalizeCommand: CliCommand = {
   name: 'normalize',
   summary:
     'Print the normalised form of each message read from stdin (one per line), secrets scrubbed first as the service does.',
-  usage: 'fixloop normalize < messages.txt',
+  usage: 'normalize < messages.txt',
   async run(args: readonly string[], io: CliIo): Promise<number> {
-    if (args.length > 0) {
-      io.stderr.write(`normalize takes no arguments\nusage: ${normalizeCommand.usage}\n`);
-      return 2;
-    }
+    parseOptions(args);
     const writer = new LineWriter(io.stdout);
     for await (const message of readMessages(io)) await writer.write(templateOf(message).normalized);
     await writer.flush();

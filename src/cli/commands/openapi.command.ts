@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildOpenApiDocument, createApp } from '../../app.factory';
 import { loadConfig } from '../../shared/config/config.loader';
-import { CliCommand, parseFlags } from '../cli-command';
+import { CliCommand, CliUsageError, parseOptions } from '../cli-command';
 
 /** Keys for building the document only: the preview app opens no database and serves nothing. */
 const DOC_ENV = {
@@ -24,10 +24,18 @@ export const openapiCommand: CliCommand = {
   summary: 'Print the OpenAPI document, write it (--out F) or fail if F drifted (--check F)',
   usage: 'openapi [--out FILE | --check FILE]',
   async run(args, io) {
-    const { flags } = parseFlags(args);
+    const flags = parseOptions(args, { values: ['out', 'check'] });
+    if (flags.out !== undefined && flags.check !== undefined)
+      throw new CliUsageError('--out and --check exclude each other');
     const json = await renderOpenApi();
     if (typeof flags.check === 'string') {
-      const committed = readFileSync(flags.check, 'utf8');
+      let committed: string;
+      try {
+        committed = readFileSync(flags.check, 'utf8');
+      } catch (err) {
+        io.stderr.write(`fixloop openapi: cannot read ${flags.check}: ${(err as Error).message}\n`);
+        return 1;
+      }
       if (committed !== json) {
         io.stderr.write(`${flags.check} is out of date with the code: run \`npm run openapi\` and commit it.\n`);
         return 1;

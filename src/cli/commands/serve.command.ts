@@ -2,13 +2,14 @@ import { startApp } from '../../app.factory';
 import { ConfigValidationError } from '../../shared/config/app-config';
 import { loadConfig } from '../../shared/config/config.loader';
 import { DataDirLockedError } from '../../shared/database/data-dir-lock';
-import { CliCommand } from '../cli-command';
+import { CliCommand, parseOptions } from '../cli-command';
 
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'Start the service (embedded database unless DATABASE_URL is set)',
   usage: 'serve',
-  async run(_args, io) {
+  async run(args, io) {
+    parseOptions(args);
     try {
       const config = loadConfig();
       await startApp(config);
