@@ -184,13 +184,17 @@ describe(parseLokiPush.name, () => {
         expect(observation).toMatchObject({
           kind: 'loki',
           source: 'checkout-api',
-          message: entry.line,
           level: 'error',
           occurredAt: new Date(entry.timestamp.seconds * 1000 + entry.timestamp.nanos / 1e6),
           labels: { app: 'checkout-api', env: 'prod', level: 'error', ...metadata },
         });
       });
       expect(result.observations[0].labels.trace_id).toBe('0242ac120002');
+      // the lines are logfmt: the message is their msg, with the err when there is one
+      expect(result.observations.map((o) => o.message)).toEqual([
+        "Unhandled exception in OrdersController: TypeError: Cannot read properties of undefined (reading 'id')",
+        'Unhandled exception in OrdersController',
+      ]);
     });
 
     it('decodes the uncompressed fixture to the same message and rejects it unsnappied', () => {
@@ -338,10 +342,25 @@ describe(parseLokiPush.name, () => {
       expect(classify({ app: 'a', level: 'info' }, '{"level":"error","msg":"m"}').observations).toHaveLength(1);
     });
 
-    it('skips non-JSON lines without an error label, and malformed JSON', () => {
-      expect(classify({ app: 'a' }, 'level=error msg="logfmt is not parsed"').skipped).toBe(1);
+    it('skips plain lines without an error label, and malformed JSON', () => {
+      expect(classify({ app: 'a' }, 'error: plain text is not classified').skipped).toBe(1);
+      expect(classify({ app: 'a' }, 'user=alice failed level=error').skipped).toBe(1); // not all key=value
       expect(classify({ app: 'a' }, '{"level":"error"').skipped).toBe(1);
       expect(classify({ app: 'a' }, '["error"]').skipped).toBe(1);
+    });
+
+    it('reads logfmt lines as Loki does: the level field classifies, msg and err make the message', () => {
+      const go =
+        'ts=2026-12-05T23:01:02.345Z caller=flush.go:88 level=error msg="flush failed" err="write /data/wal: no space left on device"';
+      expect(classify({ app: 'ingester' }, go).observations[0]).toMatchObject({
+        level: 'error',
+        message: 'flush failed: write /data/wal: no space left on device',
+      });
+      expect(classify({ app: 'a' }, 'level=ERROR msg="quoted \\"inner\\" text"').observations[0].message).toBe(
+        'quoted "inner" text',
+      );
+      expect(classify({ app: 'a' }, 'lvl=crit err=timeout').observations[0].message).toBe('timeout');
+      expect(classify({ app: 'a' }, 'level=info msg="fine" took=3ms').skipped).toBe(1);
     });
 
     it('takes the message and stack from the usual JSON fields', () => {

@@ -126,13 +126,14 @@ const MAX_INT64 = 9_223_372_036_854_775_807n;
  *
  * Per error line:
  * - error or not: a `levelLabels` value in the stream labels or structured metadata is in
- *   `errorLevels`, or the line is a JSON object whose `jsonLevelFields` value is (pino's numeric
+ *   `errorLevels`, or the line is a JSON object (or a logfmt line) whose `jsonLevelFields` value is (pino's numeric
  *   levels match as "50"/"60" or by name, "error"/"fatal"). `level` is that value, lower-cased,
  *   pino numbers named.
  * - `source`: `sourceLabels` in the stream labels, then structured metadata; else `UNKNOWN_SOURCE`.
  *   `feature`: `featureLabels` likewise; else `DEFAULT_FEATURE`.
  * - `message`: for a JSON line the first non-blank `msg`, `message`, `error.message`,
- *   `err.message`; else the raw line. `stack`: `err.stack`, `stack` or `error.stack`.
+ *   `err.message`; for a logfmt line its `msg` (or `message`) with its `err` (or `error`); else the
+ *   raw line. `stack`: `err.stack`, `stack` or `error.stack`.
  * - `occurredAt`: the entry's timestamp (ms precision). `count`: 1. `status`: 'firing'.
  * - `labels`: structured metadata overlaid by the stream labels (stream labels win).
  * - `deliveryKey`: hash of ('loki', sorted stream labels, ns timestamp, line) — the identity Loki
@@ -446,7 +447,7 @@ class LineClassifier {
       kind: 'loki',
       source: firstPresent(opts.sourceLabels ?? DEFAULT_LOKI_SOURCE_LABELS, maps) ?? UNKNOWN_SOURCE,
       feature: firstPresent(opts.featureLabels ?? DEFAULT_LOKI_FEATURE_LABELS, maps) ?? DEFAULT_FEATURE,
-      message: (json && firstString(json, MESSAGE_FIELDS)) ?? pushed.line,
+      message: lineMessage(pushed.line, json),
       occurredAt: new Date(Number(pushed.ns / 1_000_000n)),
       count: 1,
       labels: { ...pushed.metadata, ...pushed.stream },
@@ -493,14 +494,60 @@ function levelName(level: string): string {
 }
 
 /** The line as a JSON object, when it is one. */
+/**
+ * The message of a log line, as ingest files it (and verification reads Loki's lines back): a
+ * JSON line's first non-blank `msg`, `message`, `error.message`, `err.message`; a logfmt line's
+ * `msg` with its `err`; else the raw line.
+ */
+export function lineMessage(line: string, fields: JsonObject | undefined = parseJsonLine(line)): string {
+  return (fields && firstString(fields, MESSAGE_FIELDS)) ?? line;
+}
+
+/** A structured line's fields: a JSON object, or a logfmt line (`level=error msg="..." err=...`). */
 function parseJsonLine(line: string): JsonObject | undefined {
   const trimmed = line.trimStart();
-  if (!trimmed.startsWith('{')) return undefined;
+  if (!trimmed.startsWith('{')) return parseLogfmtLine(trimmed);
   try {
     const value: unknown = JSON.parse(trimmed);
     return isJsonObject(value) ? value : undefined;
   } catch {
     return undefined;
+  }
+}
+
+const LOGFMT_PAIR = /([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|[^\s"=]*)(?:\s+|$)/y;
+
+/**
+ * A logfmt line (Go's go-kit/log, logrus and slog text handlers, Loki's and Prometheus' own logs):
+ * nothing but `key=value` pairs, at least two, values bare or double-quoted. Its `msg` is the
+ * message, with `err`/`error` appended (`msg="flush failed" err="disk full"`: two different errors
+ * are two different messages). Undefined for any other line.
+ */
+function parseLogfmtLine(line: string): JsonObject | undefined {
+  if (!line.includes('=')) return undefined;
+  const fields: Record<string, string> = {};
+  let pairs = 0;
+  LOGFMT_PAIR.lastIndex = 0;
+  while (LOGFMT_PAIR.lastIndex < line.length) {
+    const start = LOGFMT_PAIR.lastIndex;
+    const m = LOGFMT_PAIR.exec(line);
+    if (m === null || LOGFMT_PAIR.lastIndex === start) return undefined;
+    fields[m[1]] = m[2].startsWith('"') ? unquote(m[2]) : m[2];
+    pairs++;
+  }
+  if (pairs < 2) return undefined;
+  const error = fields.err ?? fields.error;
+  const msg = fields.msg ?? fields.message;
+  if (msg !== undefined && error !== undefined && error !== '') fields.msg = `${msg}: ${error}`;
+  else if (msg === undefined && error !== undefined) fields.msg = error;
+  return fields;
+}
+
+function unquote(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted.slice(1, -1);
   }
 }
 

@@ -89,6 +89,7 @@ describe('readLokiLine parity with ingest', () => {
         meta: { version: '2.0.1' },
       },
       { stream: { level: 'error' }, line: 'no scope at all', meta: { feature: 'billing', commit: 'abc1234' } },
+      { stream: { app: 'ingester' }, line: 'level=error caller=flush.go:88 msg="flush failed" err="disk full"' },
     ];
     for (const c of cases) {
       const pushed = parseLokiPush({

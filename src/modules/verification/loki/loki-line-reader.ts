@@ -5,14 +5,15 @@ import {
   DEFAULT_LOKI_SOURCE_LABELS,
   DEFAULT_VERSION_LABELS,
   UNKNOWN_SOURCE,
+  lineMessage,
 } from '../../ingest/ingest.contract';
 
 /**
  * Reads a log line fetched from Loki the way ingest reads a pushed line
  * (src/modules/ingest/parsers/loki-push.parser.ts), so that verification recognises exactly the
  * lines ingest would have grouped into the issue: source and feature from the first present label
- * (stream labels before structured metadata), the message from a JSON line's `msg`/`message`/
- * `error.message`/`err.message` or the raw line, the version from the version labels; then the
+ * (stream labels before structured metadata), the message as ingest takes it (`lineMessage`: a
+ * JSON or logfmt line's message fields, else the raw line), the version from the version labels; then the
  * message is scrubbed, normalised and fingerprinted with dedup's functions.
  *
  * The label-name defaults come from ingest's contract; both modules read the same
@@ -23,13 +24,6 @@ export const INGEST_LOKI_FEATURE_LABELS = DEFAULT_LOKI_FEATURE_LABELS;
 export const INGEST_DEFAULT_FEATURE = DEFAULT_FEATURE;
 export const INGEST_UNKNOWN_SOURCE = UNKNOWN_SOURCE;
 export const INGEST_VERSION_LABELS = DEFAULT_VERSION_LABELS;
-
-const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [
-  ['msg'],
-  ['message'],
-  ['error', 'message'],
-  ['err', 'message'],
-];
 
 export interface LineReaderOptions {
   sourceLabels: readonly string[];
@@ -54,8 +48,7 @@ export function readLokiLine(
   const maps = [streamLabels, structuredMetadata];
   const source = firstPresent(opts.sourceLabels, maps) ?? INGEST_UNKNOWN_SOURCE;
   const feature = firstPresent(opts.featureLabels, maps) ?? INGEST_DEFAULT_FEATURE;
-  const json = parseJsonLine(line);
-  const message = (json && firstString(json, MESSAGE_FIELDS)) ?? line;
+  const message = lineMessage(line);
   const filed = fingerprintMessage(source, feature, message);
   const read: ReadLine = {
     source,
@@ -85,29 +78,6 @@ function firstVersion(maps: ReadonlyArray<Record<string, string>>): string | und
       const value = map[name]?.trim();
       if (value && value.length <= 200) return value;
     }
-  }
-  return undefined;
-}
-
-type JsonObject = Record<string, unknown>;
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function parseJsonLine(line: string): JsonObject | undefined {
-  const trimmed = line.trimStart();
-  if (!trimmed.startsWith('{')) return undefined;
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function firstString(json: JsonObject, paths: ReadonlyArray<readonly string[]>): string | undefined {
-  for (const path of paths) {
-    let value: unknown = json;
-    for (const key of path) value = isObject(value) ? value[key] : undefined;
-    if (typeof value === 'string' && value.trim() !== '') return value;
   }
   return undefined;
 }
