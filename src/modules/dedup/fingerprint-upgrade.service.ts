@@ -8,6 +8,7 @@ import type { PerformedMerge } from './dedup.contract';
 import { DedupRepository, GroupMembers, GroupRef, LinkSamples, UpgradeAlias } from './dedup.repository';
 import { DedupService } from './dedup.service';
 import { fingerprintMessage } from './normalizer/fingerprint-message';
+import { lineMessage } from '../../shared/logs/log-line';
 import { tokenCount } from './grouping/grouping-engine';
 import { MANUAL_MERGE_RULE } from './issue-merge.service';
 import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
@@ -42,7 +43,8 @@ export interface FingerprintUpgradeReport {
  * change, but the fingerprint a message gets can: after an upgrade, `took 35 ms` may normalise to
  * `took *` where it was `took * ms`. Every link records the FINGERPRINT_VERSION that made it; the
  * newest samples (stored scrubbed, before normalisation) of each link behind this release's version
- * are fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
+ * are read again as a log line (`lineMessage`: a stored raw logfmt or JSON line gives the message a
+ * pushed line gives now) and fingerprinted again, and every new fingerprint is filed as an alias of the same issue (rule
  * `fingerprint-upgrade`, with the old fingerprint as evidence), so later events, the post-deploy
  * watch and the Loki check follow it. A new fingerprint that already belongs to another issue
  * stays there; both issues' histories say so. Then the live grouping patterns of the issues
@@ -182,7 +184,7 @@ export class FingerprintUpgradeService {
     const seen = new Set<string>();
     for (const link of links) {
       for (const sample of link.samples) {
-        const now = fingerprintMessage(link.scopeSource, link.scopeFeature, sample);
+        const now = fingerprintMessage(link.scopeSource, link.scopeFeature, lineMessage(sample));
         const pair = `${now.fingerprint}|${link.issueId}`;
         if (now.fingerprint === link.fingerprint || seen.has(pair)) continue;
         seen.add(pair);
@@ -251,7 +253,7 @@ function templatesOf(group: GroupMembers): string[] {
   const templates = new Set<string>();
   for (const samples of group.members) {
     for (const sample of samples) {
-      templates.add(fingerprintMessage(group.scopeSource, group.scopeFeature, sample).normalized);
+      templates.add(fingerprintMessage(group.scopeSource, group.scopeFeature, lineMessage(sample)).normalized);
     }
   }
   return [...templates];

@@ -465,6 +465,26 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
     expect((await links()).map((l) => l.fingerprint_version)).toEqual([expected]);
   });
 
+  it('reads a stored raw logfmt line as a pushed line is read now, so the next push counts on its issue', async () => {
+    // an older release filed a logfmt line whole (a stream labelled level=error)
+    const line = 'level=error caller=flush.go:88 msg="flush failed" err="disk full"';
+    await send(line);
+    await t.dataSource.query(`UPDATE external_issue_links SET fingerprint_version = 3`);
+    const [issue] = await issues(t.dataSource);
+    await expect(upgrade.run()).resolves.toMatchObject({ aliasesAdded: 1 });
+    await t.http
+      .post('/loki/api/v1/push')
+      .set(ingestAuth)
+      .set('Content-Type', 'application/json')
+      .send({
+        streams: [{ stream: { service_name: SOURCE, component: FEATURE }, values: [[`${Date.now()}000000`, line]] }],
+      })
+      .expect(204);
+    const after = await issues(t.dataSource);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ id: issue.id, event_count: '2' });
+  });
+
   it('records the current version on a database with nothing to upgrade', async () => {
     await t.dataSource.query(`DELETE FROM runtime_settings WHERE key = $1`, [FINGERPRINT_VERSION_SETTING]);
 

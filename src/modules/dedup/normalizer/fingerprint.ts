@@ -8,7 +8,7 @@ import { hash } from 'node:crypto';
  * 1: up to session 6; 2: session 7's normaliser rules (durations, restated values, reverse DNS, ...);
  * 3: session 9's upper-case random ids (ULIDs), numbers with exponents, IPv4-mapped IPv6 addresses,
  * and text PostgreSQL cannot store replaced before scrubbing; 4: session 10's scrubbed scope (source
- * and feature) and redaction markers masked as variables.
+ * and feature), redaction markers masked as variables, and logfmt lines read for their message.
  */
 export const FINGERPRINT_VERSION = 4;
 

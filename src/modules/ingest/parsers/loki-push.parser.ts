@@ -22,6 +22,7 @@ import {
 } from './json-guards';
 import { DEFAULT_VERSION_LABELS, extractVersion } from './label-version';
 import { decodePushRequest } from './loki-push.proto-schema';
+import { STACK_FIELDS, firstString, lineFields, lineMessage } from '../../../shared/logs/log-line';
 import { UNKNOWN_SOURCE, type Observation } from './observation';
 import { parsePrometheusLabels } from './prometheus-labels';
 
@@ -109,13 +110,6 @@ const PINO_LEVEL_NAMES: Record<string, string> = {
   '50': 'error',
   '60': 'fatal',
 };
-const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [
-  ['msg'],
-  ['message'],
-  ['error', 'message'],
-  ['err', 'message'],
-];
-const STACK_FIELDS: ReadonlyArray<readonly string[]> = [['err', 'stack'], ['stack'], ['error', 'stack']];
 const MAX_INT64 = 9_223_372_036_854_775_807n;
 
 /**
@@ -432,7 +426,7 @@ class LineClassifier {
 
   toObservation(pushed: PushedLine, opts: LokiPushOptions): Observation | undefined {
     const maps = [pushed.stream, pushed.metadata];
-    const json = parseJsonLine(pushed.line);
+    const json = lineFields(pushed.line);
     const labelLevel = this.matchingLevel(this.levelLabels.flatMap((name) => maps.map((map) => map[name])));
     const jsonLevel =
       labelLevel ??
@@ -494,68 +488,3 @@ function levelName(level: string): string {
 }
 
 /** The line as a JSON object, when it is one. */
-/**
- * The message of a log line, as ingest files it (and verification reads Loki's lines back): a
- * JSON line's first non-blank `msg`, `message`, `error.message`, `err.message`; a logfmt line's
- * `msg` with its `err`; else the raw line.
- */
-export function lineMessage(line: string, fields: JsonObject | undefined = parseJsonLine(line)): string {
-  return (fields && firstString(fields, MESSAGE_FIELDS)) ?? line;
-}
-
-/** A structured line's fields: a JSON object, or a logfmt line (`level=error msg="..." err=...`). */
-function parseJsonLine(line: string): JsonObject | undefined {
-  const trimmed = line.trimStart();
-  if (!trimmed.startsWith('{')) return parseLogfmtLine(trimmed);
-  try {
-    const value: unknown = JSON.parse(trimmed);
-    return isJsonObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const LOGFMT_PAIR = /([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|[^\s"=]*)(?:\s+|$)/y;
-
-/**
- * A logfmt line (Go's go-kit/log, logrus and slog text handlers, Loki's and Prometheus' own logs):
- * nothing but `key=value` pairs, at least two, values bare or double-quoted. Its `msg` is the
- * message, with `err`/`error` appended (`msg="flush failed" err="disk full"`: two different errors
- * are two different messages). Undefined for any other line.
- */
-function parseLogfmtLine(line: string): JsonObject | undefined {
-  if (!line.includes('=')) return undefined;
-  const fields: Record<string, string> = {};
-  let pairs = 0;
-  LOGFMT_PAIR.lastIndex = 0;
-  while (LOGFMT_PAIR.lastIndex < line.length) {
-    const start = LOGFMT_PAIR.lastIndex;
-    const m = LOGFMT_PAIR.exec(line);
-    if (m === null || LOGFMT_PAIR.lastIndex === start) return undefined;
-    fields[m[1]] = m[2].startsWith('"') ? unquote(m[2]) : m[2];
-    pairs++;
-  }
-  if (pairs < 2) return undefined;
-  const error = fields.err ?? fields.error;
-  const msg = fields.msg ?? fields.message;
-  if (msg !== undefined && error !== undefined && error !== '') fields.msg = `${msg}: ${error}`;
-  else if (msg === undefined && error !== undefined) fields.msg = error;
-  return fields;
-}
-
-function unquote(quoted: string): string {
-  try {
-    return JSON.parse(quoted) as string;
-  } catch {
-    return quoted.slice(1, -1);
-  }
-}
-
-function firstString(json: JsonObject, fieldPaths: ReadonlyArray<readonly string[]>): string | undefined {
-  for (const fieldPath of fieldPaths) {
-    let value: unknown = json;
-    for (const key of fieldPath) value = isJsonObject(value) ? value[key] : undefined;
-    if (typeof value === 'string' && value.trim() !== '') return value;
-  }
-  return undefined;
-}

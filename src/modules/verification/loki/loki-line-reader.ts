@@ -5,8 +5,8 @@ import {
   DEFAULT_LOKI_SOURCE_LABELS,
   DEFAULT_VERSION_LABELS,
   UNKNOWN_SOURCE,
-  lineMessage,
 } from '../../ingest/ingest.contract';
+import { lineMessage } from '../../../shared/logs/log-line';
 
 /**
  * Reads a log line fetched from Loki the way ingest reads a pushed line
