@@ -169,18 +169,7 @@ export class DedupRepository {
        SELECT links.id AS link_id, links.external_id AS fingerprint, links.issue_id,
               (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM trimmed) AS trimmed
          FROM links`,
-      [
-        rows.map((r) => r.fingerprint),
-        rows.map((r) => r.count),
-        rows.map((r) => r.occurredAt),
-        rows.map((r) => r.level),
-        rows.map((r) => r.version),
-        rows.map((r) => JSON.stringify(r.labels)),
-        rows.map((r) => r.message),
-        rows.map((r) => r.stack),
-        rows.map((r) => r.kind),
-        samplesPerFingerprint,
-      ],
+      [...sampleColumns(rows), samplesPerFingerprint],
     )) as { link_id: string; fingerprint: string; issue_id: string }[];
     return found.map((r) => ({ linkId: r.link_id, fingerprint: r.fingerprint, issueId: r.issue_id }));
   }
@@ -217,15 +206,7 @@ export class DedupRepository {
       c: string | null;
     }>(manager, 'dedup_count_known', knownStatementText(issuesCountSql), [
       rows.map((r) => r.deliveryKey),
-      rows.map((r) => r.fingerprint),
-      rows.map((r) => r.count),
-      rows.map((r) => r.occurredAt),
-      rows.map((r) => r.level),
-      rows.map((r) => r.version),
-      rows.map((r) => JSON.stringify(r.labels)),
-      rows.map((r) => r.message),
-      rows.map((r) => r.stack),
-      rows.map((r) => r.kind),
+      ...sampleColumns(rows),
       samplesPerFingerprint,
       sampleIntervalMs,
     ]);
@@ -727,6 +708,24 @@ export class DedupRepository {
       rows.map((r) => [r.external_id, { issueId: r.issue_id, issue: countedIssue({ id: r.issue_id, ...r }) }]),
     );
   }
+}
+
+/**
+ * The observations as the counting statements' column arrays, in their `unnest` order: fingerprint,
+ * count, occurred at, level, version, labels, message, stack, kind.
+ */
+function sampleColumns(rows: readonly SampleRow[]): unknown[][] {
+  return [
+    rows.map((r) => r.fingerprint),
+    rows.map((r) => r.count),
+    rows.map((r) => r.occurredAt),
+    rows.map((r) => r.level),
+    rows.map((r) => r.version),
+    rows.map((r) => JSON.stringify(r.labels)),
+    rows.map((r) => r.message),
+    rows.map((r) => r.stack),
+    rows.map((r) => r.kind),
+  ];
 }
 
 const knownStatements = new WeakMap<(source: string) => string, string>();

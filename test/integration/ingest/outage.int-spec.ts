@@ -9,6 +9,17 @@ import { fixtureBytes, rowCounts, waitFor } from '../../fixtures/ingest-service/
  * (the sender retries later) and nothing is half-written. The pool is shut down while the app
  * runs, then opened again to look at what was stored.
  */
+/** A second app on the test database, reached through a proxy the test can stop or silence. */
+async function appBehindProxy(env: Record<string, string>): Promise<{ proxy: TcpProxy; port: number; app: TestApp }> {
+  const target = new URL(process.env[RUN_DATABASE_ENV] as string);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
+  const port = await proxy.start();
+  const viaProxy = new URL(target.toString());
+  viaProxy.host = `127.0.0.1:${port}`;
+  const app = await startTestApp({ DATABASE_URL: viaProxy.toString(), ...env }, { keepData: true });
+  return { proxy, port, app };
+}
+
 describe('ingest while the database is down', () => {
   let t: TestApp;
 
@@ -65,15 +76,7 @@ describe('ingest while the database is down', () => {
       await t.http.post('/api/events').set(ingestAuth).send(body).expect(202);
       return;
     }
-    const target = new URL(process.env[RUN_DATABASE_ENV] as string);
-    const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-    const port = await proxy.start();
-    const viaProxy = new URL(target.toString());
-    viaProxy.host = `127.0.0.1:${port}`;
-    const app = await startTestApp(
-      { DATABASE_URL: viaProxy.toString(), DATABASE_ACQUIRE_TIMEOUT_SECONDS: '2' },
-      { keepData: true },
-    );
+    const { proxy, port, app } = await appBehindProxy({ DATABASE_ACQUIRE_TIMEOUT_SECONDS: '2' });
     try {
       const before = await rowCounts(t.dataSource);
       await proxy.stop();
@@ -93,19 +96,10 @@ describe('ingest while the database is down', () => {
 
   if (testDbKind() === 'postgres') {
     it('answers 503 when the server falls silent mid-statement (a half-open connection), then recovers', async () => {
-      const target = new URL(process.env[RUN_DATABASE_ENV] as string);
-      const proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
-      const port = await proxy.start();
-      const viaProxy = new URL(target.toString());
-      viaProxy.host = `127.0.0.1:${port}`;
-      const app = await startTestApp(
-        {
-          DATABASE_URL: viaProxy.toString(),
-          DATABASE_ACQUIRE_TIMEOUT_SECONDS: '1',
-          DATABASE_STALL_TIMEOUT_SECONDS: '1',
-        },
-        { keepData: true },
-      );
+      const { proxy, app } = await appBehindProxy({
+        DATABASE_ACQUIRE_TIMEOUT_SECONDS: '1',
+        DATABASE_STALL_TIMEOUT_SECONDS: '1',
+      });
       const send = (id: string) =>
         app.http
           .post('/api/events')
