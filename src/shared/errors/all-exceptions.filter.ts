@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { correlationIdOf } from '../logging/correlation-id.hooks';
+import { scrubJsonSecrets } from '../security/secret-scrubber';
 import { currentCorrelationId } from '../logging/request-context';
 import { DomainError, DomainErrorKind } from './domain-error';
 
@@ -73,7 +74,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const correlationId = currentCorrelationId() ?? correlationIdOf(http.getRequest<FastifyRequest>());
     const { status, body, headers } = this.toResponse(exception, correlationId);
     if (res.sent) return;
-    void res.headers(headers).status(status).send(body);
+    // A message may quote the input it refuses (a field name, a value): a secret in it is not sent
+    // back, where a sender or a proxy that logs 4xx bodies would keep it.
+    void res.headers(headers).status(status).send(scrubJsonSecrets(body).value);
   }
 
   private toResponse(

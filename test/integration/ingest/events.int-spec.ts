@@ -97,6 +97,17 @@ describe('POST /api/events (fixloop events batch)', () => {
     expect(Object.values(await rowCounts(t.dataSource)).every((n) => n === 0)).toBe(true);
   });
 
+  it('never echoes a secret from refused input in the error message', async () => {
+    const token = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a';
+    const res = await t.http
+      .post(EVENTS)
+      .set(ingestAuth)
+      .send({ events: [{ source: 's', feature: 'f', message: 'm', timestamp: `token ${token}` }] })
+      .expect(400);
+    expect(res.body.message).toContain('timestamp');
+    expect(JSON.stringify(res.body)).not.toContain(token);
+  });
+
   it('answers too many events with 413', async () => {
     const events = Array.from({ length: 1001 }, (_, i) => ({ source: 's', feature: 'f', message: `m ${i}` }));
     const res = await t.http.post(EVENTS).set(ingestAuth).send({ events }).expect(413);
