@@ -196,7 +196,7 @@ export class IngestService {
         throw new DomainError(
           'unavailable',
           'INGEST_DATABASE_UNAVAILABLE',
-          'The database is unavailable; nothing was recorded, retry later',
+          'The database is unavailable; retry later (a retry never counts twice what this request may have recorded)',
         );
       }
       throw err;
