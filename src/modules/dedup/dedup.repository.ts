@@ -71,6 +71,8 @@ export interface LinkSamples {
   /** The FINGERPRINT_VERSION that made the link, or null when the release that wrote it did not say. */
   version: number | null;
   samples: string[];
+  /** What the link was before each merge that moved it, oldest first (`metadata.mergeStack`). */
+  mergeStack: unknown[];
 }
 
 /** An alias a fingerprint upgrade files: a new fingerprint of an existing link's messages. */
@@ -379,8 +381,9 @@ export class DedupRepository {
 
   /**
    * Moves every link (and its samples) of `fromIssueId` to `toIssueId` as aliases with the merge's
-   * rule and evidence. What each link was before is kept in `metadata.beforeMerge` (the first
-   * merge's, when a link moves twice) so an unmerge can restore it.
+   * rule and evidence. What each link was before is pushed on its merge stack (`metadata.mergeStack`)
+   * so an unmerge restores it, also for a link that moved twice (A into B, then B into C: undoing
+   * B into C gives A's links back their A-into-B rule and evidence).
    */
   async moveLinks(
     manager: EntityManager,
@@ -391,12 +394,11 @@ export class DedupRepository {
   ): Promise<number> {
     const moved = rowsOf<{ id: string }>(
       await manager.query(
-        `UPDATE external_issue_links
+        `UPDATE external_issue_links l
           SET issue_id = $2, link_kind = 'alias', grouping_rule = $3, grouping_evidence = $4::jsonb,
-              metadata = CASE WHEN metadata ? 'beforeMerge' THEN metadata
-                              ELSE metadata || jsonb_build_object('beforeMerge', jsonb_build_object(
-                                     'linkKind', link_kind, 'groupingRule', grouping_rule, 'groupingEvidence', grouping_evidence))
-                         END,
+              metadata = (l.metadata - 'beforeMerge') || jsonb_build_object('mergeStack', ${mergeStackSql()} ||
+                jsonb_build_array(jsonb_build_object(
+                  'linkKind', l.link_kind, 'groupingRule', l.grouping_rule, 'groupingEvidence', l.grouping_evidence))),
               updated_at = now()
         WHERE issue_id = $1
        RETURNING id`,
@@ -459,12 +461,7 @@ export class DedupRepository {
            SELECT id, issue_id FROM external_issue_links
             WHERE original_issue_id = $1 AND issue_id <> $1 ORDER BY id FOR UPDATE)
          UPDATE external_issue_links l
-          SET issue_id = original_issue_id,
-              link_kind = COALESCE(metadata->'beforeMerge'->>'linkKind', 'primary'),
-              grouping_rule = COALESCE(metadata->'beforeMerge'->>'groupingRule', 'exact'),
-              grouping_evidence = metadata->'beforeMerge'->'groupingEvidence',
-              metadata = metadata - 'beforeMerge',
-              updated_at = now()
+          SET issue_id = l.original_issue_id, ${popMergeStackSql()}, updated_at = now()
           FROM before WHERE l.id = before.id
        RETURNING l.id, l.event_count, before.issue_id AS held_by`,
         [issueId],
@@ -479,7 +476,7 @@ export class DedupRepository {
        ), before AS (
          SELECT id, issue_id FROM external_issue_links
           WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1 ORDER BY id FOR UPDATE)
-       UPDATE external_issue_links l SET issue_id = $1, updated_at = now()
+       UPDATE external_issue_links l SET issue_id = $1, ${popMergeStackSql()}, updated_at = now()
          FROM before WHERE l.id = before.id
        RETURNING l.id, l.event_count, before.issue_id AS held_by`,
         [issueId],
@@ -534,7 +531,7 @@ export class DedupRepository {
   ): Promise<LinkSamples[]> {
     const rows = (await manager.query(
       `SELECT l.id, l.external_id, l.issue_id, l.original_issue_id, l.scope_source, l.scope_feature, l.last_seen_at,
-              l.created_at::text AS cursor, l.fingerprint_version, s.samples
+              l.created_at::text AS cursor, l.fingerprint_version, s.samples, ${mergeStackSql()} AS merge_stack
          FROM external_issue_links l
          LEFT JOIN LATERAL (
            SELECT array_agg(e.message ORDER BY e.id DESC) AS samples
@@ -557,6 +554,7 @@ export class DedupRepository {
       cursor: string;
       fingerprint_version: number | null;
       samples: string[] | null;
+      merge_stack: unknown[];
     }[];
     return rows.map((r) => ({
       linkId: r.id,
@@ -569,6 +567,7 @@ export class DedupRepository {
       cursor: r.cursor,
       version: r.fingerprint_version,
       samples: r.samples ?? [],
+      mergeStack: r.merge_stack,
     }));
   }
 
@@ -588,11 +587,16 @@ export class DedupRepository {
    */
   async insertUpgradeAlias(manager: EntityManager, alias: UpgradeAlias, rule: string): Promise<boolean> {
     const from = alias.from;
-    // while the issue is merged into another, an unmerge restores the link as what it is now
+    // While the issue is merged into another, each unmerge treats the new alias as it treats the
+    // link it comes from, and the last restores it as what it is now: the same stack with this
+    // alias's own state at the bottom.
+    const own = { linkKind: 'alias', groupingRule: rule, groupingEvidence: alias.evidence };
     const metadata =
-      from.issueId === from.originalIssueId
-        ? {}
-        : { beforeMerge: { linkKind: 'alias', groupingRule: rule, groupingEvidence: alias.evidence } };
+      from.mergeStack.length > 0
+        ? { mergeStack: [own, ...from.mergeStack.slice(1)] }
+        : from.issueId === from.originalIssueId
+          ? {}
+          : { mergeStack: [own] };
     const rows = (await manager.query(
       `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
                                          normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
@@ -708,6 +712,26 @@ export class DedupRepository {
       rows.map((r) => [r.external_id, { issueId: r.issue_id, issue: countedIssue({ id: r.issue_id, ...r }) }]),
     );
   }
+}
+
+/**
+ * A link's merge stack (SQL on `metadata` of alias `t`): what it was before each merge that moved it,
+ * oldest first; an unmerge pops one. Links moved by a release that kept only the first state
+ * (`metadata.beforeMerge`) read as a stack of that one.
+ */
+function mergeStackSql(t = 'l'): string {
+  return `COALESCE(${t}.metadata->'mergeStack', CASE WHEN ${t}.metadata ? 'beforeMerge'
+            THEN jsonb_build_array(${t}.metadata->'beforeMerge') ELSE '[]'::jsonb END)`;
+}
+
+/** SET clauses that pop a link's merge stack: its kind, rule and evidence before the last merge. */
+function popMergeStackSql(t = 'l'): string {
+  const stack = mergeStackSql(t);
+  return `link_kind = COALESCE(${stack}->-1->>'linkKind', 'primary'),
+          grouping_rule = COALESCE(${stack}->-1->>'groupingRule', 'exact'),
+          grouping_evidence = ${stack}->-1->'groupingEvidence',
+          metadata = CASE WHEN jsonb_array_length(${stack}) <= 1 THEN ${t}.metadata - 'beforeMerge' - 'mergeStack'
+                          ELSE (${t}.metadata - 'beforeMerge') || jsonb_build_object('mergeStack', ${stack} - -1) END`;
 }
 
 /**

@@ -40,8 +40,12 @@ export class IssuesService {
     );
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
+    const targets = await this.issues.findByIds([
+      ...new Set(page.flatMap((i) => (i.mergedIntoId ? [i.mergedIntoId] : []))),
+    ]);
+    const identifierOf = new Map(targets.map((t) => [t.id, t.identifier]));
     return {
-      items: page.map((i) => IssueView.of(i)),
+      items: page.map((i) => IssueView.of(i, i.mergedIntoId ? (identifierOf.get(i.mergedIntoId) ?? null) : null)),
       nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
     };
   }

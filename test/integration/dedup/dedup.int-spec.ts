@@ -466,6 +466,43 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
       expect(Number(row.n)).toBe(0);
     });
 
+    it('gives links merged in automatically their own rule and evidence back when a later merge is undone', async () => {
+      for (const node of ['n7a', 'x9c', 'r2d2']) await send(cache(node));
+      const [first, second] = await issues(t.dataSource);
+      await send({ ...event('Ledger write rejected'), feature: 'ledger' });
+      const ledger = (await issues(t.dataSource)).find((i) => i.feature === 'ledger') as IssueRow;
+      const grouped = async () =>
+        (await links())
+          .filter((l) => l.original_issue_id === second.id)
+          .map((l) => [l.issue_id, l.grouping_rule, (l.grouping_evidence as { values?: string[] } | null)?.values]);
+      const automatic = await grouped();
+      expect(automatic).toEqual([[first.id, 'variable-position', ['n7a', 'x9c', 'r2d2']]]);
+      // the issue list says where a merged issue went, as its own page does
+      const list = await t.http.get('/api/issues').set(adminAuth).expect(200);
+      expect(
+        (list.body.items as { identifier: string; mergedInto: string | null }[]).find(
+          (i) => i.identifier === second.identifier,
+        )?.mergedInto,
+      ).toBe(first.identifier);
+
+      await t.http
+        .post(`/api/issues/${first.identifier}/merge`)
+        .set(adminAuth)
+        .send({ into: ledger.identifier })
+        .expect(200);
+      expect((await grouped()).map(([issue, rule]) => [issue, rule])).toEqual([[ledger.id, 'manual']]);
+      await t.http.post(`/api/issues/${first.identifier}/unmerge`).set(adminAuth).send({}).expect(200);
+      expect(await grouped()).toEqual(automatic);
+      // and undoing the automatic merge then restores the link as it was first
+      await t.http.post(`/api/issues/${second.identifier}/unmerge`).set(adminAuth).send({}).expect(200);
+      expect((await links()).find((l) => l.original_issue_id === second.id)).toMatchObject({
+        issue_id: second.id,
+        link_kind: 'primary',
+        grouping_rule: 'exact',
+        metadata: {},
+      });
+    });
+
     it('keeps plain words apart until more evidence (Started/Stopped are not variables)', async () => {
       for (const word of ['started', 'stopped', 'paused']) await send(event(`Job ${word} unexpectedly`));
       expect((await issues(t.dataSource)).filter((i) => i.status === 'triage')).toHaveLength(3);
