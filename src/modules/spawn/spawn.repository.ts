@@ -132,6 +132,16 @@ export interface NewRequest {
  * reads of other tables the gate needs (recent error samples, the last linked PR, fingerprints,
  * failed verification windows). Every method runs in the caller's transaction (EntityManager).
  */
+/**
+ * The issues merged into issue `i`, directly or through a chain (A into B, B into C: both are
+ * absorbed by C), with their identifiers: the start of a subquery on the outer query's `i`. An
+ * investigation running on any of them is the target's investigation.
+ */
+const ABSORBED = `WITH RECURSIVE absorbed AS (
+    SELECT a.id, a.identifier FROM issues a WHERE a.merged_into_id = i.id
+    UNION
+    SELECT a.id, a.identifier FROM issues a JOIN absorbed b ON a.merged_into_id = b.id)`;
+
 @Injectable()
 export class SpawnRepository {
   constructor(readonly dataSource: DataSource) {}
@@ -160,8 +170,8 @@ export class SpawnRepository {
         WHERE i.status = 'triage' AND i.merged_into_id IS NULL AND i.event_count >= $1
           AND ($3::uuid IS NULL OR i.id = $3::uuid)
           AND NOT EXISTS (SELECT 1 FROM spawn_requests r WHERE r.issue_id = i.id AND r.state <> 'cancelled')
-          AND NOT EXISTS (SELECT 1 FROM spawn_requests r JOIN issues a ON a.id = r.issue_id
-                           WHERE a.merged_into_id = i.id AND r.state <> 'cancelled')
+          AND NOT EXISTS (${ABSORBED} SELECT 1 FROM spawn_requests r
+                           WHERE r.issue_id IN (SELECT id FROM absorbed) AND r.state <> 'cancelled')
         ORDER BY i.first_seen_at, i.id
         LIMIT $4
        ON CONFLICT DO NOTHING
@@ -308,8 +318,8 @@ export class SpawnRepository {
       `SELECT ${requestColumns('r.')},
               i.identifier AS i_identifier, i.status AS i_status, i.merged_into_id AS i_merged_into_id,
               i.cooldown_until AS i_cooldown_until, i.cooldown_hours AS i_cooldown_hours, i.priority AS i_priority,
-              (SELECT a.identifier FROM issues a JOIN spawn_requests ar ON ar.issue_id = a.id
-                WHERE a.merged_into_id = i.id AND ar.state IN ('dispatching','dispatched','running')
+              (${ABSORBED} SELECT a.identifier FROM absorbed a JOIN spawn_requests ar ON ar.issue_id = a.id
+                WHERE ar.state IN ('dispatching','dispatched','running')
                 LIMIT 1) AS i_absorbed_in_flight
          FROM spawn_requests r JOIN issues i ON i.id = r.issue_id
         WHERE r.state = 'queued' AND r.not_before <= $1

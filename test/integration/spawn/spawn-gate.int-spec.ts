@@ -370,6 +370,36 @@ describe('spawn gate: every control on its own', () => {
     expect(gh.dispatchRequests()).toHaveLength(1);
   });
 
+  it('starts no second investigation through a chain of merges (A running, A into B, B into C)', async () => {
+    const c = await seedSpawnable(ds(), { eventCount: 1 });
+    const b = await seedSpawnable(ds(), { eventCount: 1 });
+    const a = await seedSpawnable(ds());
+    await k.worker.tick();
+    expect((await requestsOf(ds(), a.id))[0].state).toBe('dispatched');
+    for (const [merged, into] of [
+      [a, b],
+      [b, c],
+    ]) {
+      await ds().query(`UPDATE issues SET merged_into_id = $1, status = 'closed' WHERE id = $2`, [into.id, merged.id]);
+    }
+    await ds().query(`UPDATE issues SET event_count = 9 WHERE id = $1`, [c.id]);
+    await k.worker.tick(later(new Date(), minutes(10)));
+    expect(await requestsOf(ds(), c.id)).toHaveLength(0);
+    expect(gh.dispatchRequests()).toHaveLength(1);
+    // and a request queued for C before the chain formed is cancelled at the gate
+    await ds().query(
+      `INSERT INTO spawn_requests (issue_id, state, not_before, attempt, requested_by, reason)
+       VALUES ($1, 'queued', now() - interval '1 minute', 1, 'admin', 'manual')`,
+      [c.id],
+    );
+    await k.worker.tick(later(new Date(), minutes(11)));
+    expect((await requestsOf(ds(), c.id))[0]).toMatchObject({
+      state: 'cancelled',
+      error: `${a.identifier}, merged into this issue, is already being investigated`,
+    });
+    expect(gh.dispatchRequests()).toHaveLength(1);
+  });
+
   if (testDbKind() === 'postgres') {
     it('never dispatches an issue a merge committed during the gate pass absorbed', async () => {
       const until = (sql: string) => untilRow(ds(), sql);
