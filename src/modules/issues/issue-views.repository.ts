@@ -23,13 +23,18 @@ const numOrNull = (v: string | number | null): number | null => (v === null ? nu
 export class IssueViewsRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  /**
+   * The fingerprints the issue holds, and those first grouped into it that a merge moved to another
+   * issue (`heldBy`): a merged issue still shows how its fingerprints were grouped and where they went.
+   */
   async fingerprints(issueId: string): Promise<FingerprintView[]> {
     const rows = (await this.dataSource.query(
       `SELECT l.external_id, l.source, l.link_kind, l.grouping_rule, l.grouping_evidence, l.normalized_message,
               l.event_count, l.first_seen_at, l.last_seen_at,
-              CASE WHEN l.original_issue_id <> l.issue_id THEN o.identifier END AS original_identifier
-         FROM external_issue_links l JOIN issues o ON o.id = l.original_issue_id
-        WHERE l.issue_id = $1
+              CASE WHEN l.original_issue_id <> l.issue_id THEN o.identifier END AS original_identifier,
+              CASE WHEN l.issue_id <> $1 THEN h.identifier END AS holder_identifier
+         FROM external_issue_links l JOIN issues o ON o.id = l.original_issue_id JOIN issues h ON h.id = l.issue_id
+        WHERE l.issue_id = $1 OR l.original_issue_id = $1
         ORDER BY l.first_seen_at, l.id`,
       [issueId],
     )) as {
@@ -43,6 +48,7 @@ export class IssueViewsRepository {
       first_seen_at: Date;
       last_seen_at: Date;
       original_identifier: string | null;
+      holder_identifier: string | null;
     }[];
     return rows.map((r) => ({
       externalId: r.external_id,
@@ -52,6 +58,7 @@ export class IssueViewsRepository {
       groupingEvidence: r.grouping_evidence,
       normalizedMessage: r.normalized_message,
       originalIssue: r.original_identifier,
+      heldBy: r.holder_identifier,
       eventCount: Number(r.event_count),
       firstSeenAt: isoReq(r.first_seen_at),
       lastSeenAt: isoReq(r.last_seen_at),

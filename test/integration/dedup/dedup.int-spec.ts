@@ -438,6 +438,17 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
         'Cache node x9c unreachable',
         'Cache node r2d2 unreachable',
       ]);
+      expect(prints.map((p) => (p as { heldBy?: string | null }).heldBy)).toEqual([null, null, null]);
+      // the merged issue still shows its fingerprint, how it was grouped and where it went
+      const merged = await t.http.get(`/api/issues/${second.identifier}`).set(adminAuth).expect(200);
+      expect(merged.body.fingerprints).toEqual([
+        expect.objectContaining({
+          normalizedMessage: 'Cache node x9c unreachable',
+          groupingRule: 'variable-position',
+          originalIssue: second.identifier,
+          heldBy: first.identifier,
+        }),
+      ]);
     });
 
     it('lets a person undo an automatic merge, and the undo sticks: later events and variants do not merge it again', async () => {

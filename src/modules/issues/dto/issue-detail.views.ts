@@ -28,6 +28,12 @@ export class FingerprintView {
     description: 'Issue it was first grouped into, when that differs',
   })
   originalIssue!: string | null;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'Issue that holds it now, when that is another (this issue was merged into it)',
+  })
+  heldBy!: string | null;
   @ApiProperty() eventCount!: number;
   @ApiProperty({ format: 'date-time' }) firstSeenAt!: string;
   @ApiProperty({ format: 'date-time' }) lastSeenAt!: string;
