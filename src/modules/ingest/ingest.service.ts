@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { isDatabaseUnavailable } from '../../shared/errors/all-exceptions.filter';
 import { isDataException, retryOnConflict } from '../../shared/database/transaction-retry';
-import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubJsonSecrets } from '../../shared/security/secret-scrubber';
 import type { DedupBatchResult } from '../dedup/dedup.contract';
 import { DedupFacade } from '../dedup/dedup.facade';
 import {
@@ -164,15 +164,18 @@ export class IngestService {
       const resolved = noticed.filter((o) => o.synthetic === undefined);
       const fps = await this.dedup.recordResolved(m, resolved, (o) => o.endedAt ?? receivedAt);
       const fpOf = new Map(resolved.map((o, i) => [o, fps[i]]));
-      const notices: NoticeRow[] = noticed.map((o) => ({
-        kind: o.synthetic !== undefined ? 'synthetic' : 'resolved',
-        status: o.status,
-        alertname: o.labels.alertname === undefined ? null : scrubSecrets(o.labels.alertname).text,
-        fingerprint: fpOf.get(o) ?? null,
-        labels: scrubJsonSecrets(o.labels).value,
-        startsAt: o.occurredAt,
-        endsAt: o.status === 'resolved' ? (o.endedAt ?? receivedAt) : null,
-      }));
+      const notices: NoticeRow[] = noticed.map((o) => {
+        const labels = scrubJsonSecrets(o.labels).value;
+        return {
+          kind: o.synthetic !== undefined ? 'synthetic' : 'resolved',
+          status: o.status,
+          alertname: labels.alertname ?? null,
+          fingerprint: fpOf.get(o) ?? null,
+          labels,
+          startsAt: o.occurredAt,
+          endsAt: o.status === 'resolved' ? (o.endedAt ?? receivedAt) : null,
+        };
+      });
       await this.repo.insertNotices(m, notices);
     }
     return this.dedup.recordObservations(m, firing);
