@@ -1,9 +1,9 @@
 import { PullRequestFacts } from '../matching/matching.contract';
+import { isJsonObject } from '../../shared/json';
 
 /** Narrow readers of the webhook payload fields fixloop uses (GitHub sends far more). */
 type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined;
+const obj = (v: unknown): Obj | undefined => (isJsonObject(v) ? v : undefined);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const date = (v: unknown): Date | null => {

@@ -8,9 +8,6 @@
 /** A structured line's fields (a JSON object, or logfmt's flat strings). */
 export type LineFields = Record<string, unknown>;
 
-const isObject = (value: unknown): value is LineFields =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 export const MESSAGE_FIELDS: ReadonlyArray<readonly string[]> = [
   ['msg'],
   ['message'],
@@ -30,13 +27,15 @@ export function lineMessage(line: string, fields: LineFields | undefined = lineF
   return (fields && firstString(fields, MESSAGE_FIELDS)) ?? line;
 }
 
+import { isJsonObject } from '../json';
+
 /** A structured line's fields: a JSON object, or a logfmt line (`level=error msg="..." err=...`); else undefined. */
 export function lineFields(line: string): LineFields | undefined {
   const trimmed = line.trimStart();
   if (!trimmed.startsWith('{')) return parseLogfmtLine(trimmed);
   try {
     const value: unknown = JSON.parse(trimmed);
-    return isObject(value) ? value : undefined;
+    return isJsonObject(value) ? value : undefined;
   } catch {
     return undefined;
   }
@@ -81,7 +80,7 @@ function unquote(quoted: string): string {
 export function firstString(json: LineFields, fieldPaths: ReadonlyArray<readonly string[]>): string | undefined {
   for (const fieldPath of fieldPaths) {
     let value: unknown = json;
-    for (const key of fieldPath) value = isObject(value) ? value[key] : undefined;
+    for (const key of fieldPath) value = isJsonObject(value) ? value[key] : undefined;
     if (typeof value === 'string' && value.trim() !== '') return value;
   }
   return undefined;

@@ -8,7 +8,9 @@ import {
   ShippedIssue,
   after,
   deployed,
+  historyOf,
   issueRow,
+  outboxFor,
   seedShippedIssue,
   windowsOf,
 } from './verification-seed';
@@ -101,6 +103,34 @@ describe('Fix verification against Loki (query_range)', () => {
     });
     expect(new Date(w.first_recurrence_at as Date).toISOString()).toBe(at.toISOString());
     expect(await issueRow(t.dataSource, s.issueId)).toEqual({ status: 'triage', priority: 2, labels: ['fix-failed'] });
+  });
+
+  it('stores a recurrence from Loki without the secrets its line and labels carried, and with storable text', async () => {
+    const s = await seedShippedIssue(t.dataSource, { priority: 3 });
+    await bus.emit('fix.deployed', deployed(s));
+    const at = after(s.deployedAt, 2 * HOUR);
+    const token = 'ghp_Zq8vT2mK9xR4bN7cW1pL5sD3fH6jY0aE8uGi';
+    const password = 'Sup3rS3cretPassw0rd';
+    answerFor(s, [[ns(at), line(s, token), { structuredMetadata: { version: '1.4.2' } }]], {
+      database_url: `postgres://app:${password}@db.internal:5432/orders`,
+      note: 'nul\u0000here',
+    });
+
+    await verification.runDueChecks(after(s.deployedAt, 3 * HOUR));
+    const [w] = await windowsOf(t.dataSource, s.issueId);
+    expect(w.state).toBe('failed');
+    expect(w.recurrence_evidence).toMatchObject({ via: 'loki', fingerprint: s.fingerprint, version: '1.4.2' });
+    const stored = JSON.stringify([
+      w.recurrence_evidence,
+      await historyOf(t.dataSource, s.issueId),
+      await outboxFor(t.dataSource, 'fix.failed', s.issueId),
+    ]);
+    expect(stored).not.toContain(token);
+    expect(stored).not.toContain(password);
+    expect(stored).toContain('[REDACTED:');
+    const evidence = w.recurrence_evidence as { message: string; labels: Record<string, string> };
+    expect(evidence.message).toMatch(/^Payment \[REDACTED:[a-z0-9-]+\] declined by gateway/);
+    expect(evidence.labels.note).toBe('nul\ufffdhere');
   });
 
   it('ignores lines of another template or feature, and records old-build lines without failing', async () => {

@@ -1,12 +1,9 @@
+import { isJsonObject } from '../../../shared/json';
 import { IngestInputError } from '../ingest.errors';
 
 /** Small helpers for hand validation with precise, path-naming messages. */
 
-export type JsonObject = Record<string, unknown>;
-
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { type JsonObject, isJsonObject } from '../../../shared/json';
 
 /** `null`, `array`, `object`, `string`, `number`, ... for "(got X)" in messages. */
 export function describeType(value: unknown): string {

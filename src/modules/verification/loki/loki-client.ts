@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DomainError } from '../../../shared/errors/domain-error';
+import { isJsonObject } from '../../../shared/json';
 
 /**
  * A small client for Loki's query API (`GET /loki/api/v1/query_range`, FORMATS.md section 4).
@@ -130,19 +131,16 @@ const causeOf = (e: Error): string => {
 
 const lokiError = (message: string): DomainError => new DomainError('unavailable', 'VERIFICATION_LOKI_FAILED', message);
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!isObject(v)) return out;
+  if (!isJsonObject(v)) return out;
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
   return out;
 }
 
 /** Reads a `/query_range` (or `/query`) JSON answer; `result: []` is an empty answer, not an error. */
 export function parseQueryResponse(body: unknown): LokiQueryResult {
-  if (!isObject(body)) throw lokiError('Loki answered with a body that is not a JSON object');
+  if (!isJsonObject(body)) throw lokiError('Loki answered with a body that is not a JSON object');
   if (body.status !== 'success') {
     throw lokiError(
       `Loki answered status ${JSON.stringify(body.status)}${typeof body.error === 'string' ? `: ${body.error}` : ''}`,
@@ -150,7 +148,7 @@ export function parseQueryResponse(body: unknown): LokiQueryResult {
   }
   const warnings = Array.isArray(body.warnings) ? body.warnings.filter((w): w is string => typeof w === 'string') : [];
   const data = body.data;
-  if (!isObject(data) || !Array.isArray(data.result)) throw lokiError('Loki answer has no data.result array');
+  if (!isJsonObject(data) || !Array.isArray(data.result)) throw lokiError('Loki answer has no data.result array');
   const result = data.result as unknown[];
   switch (data.resultType) {
     case 'streams':
@@ -165,7 +163,7 @@ export function parseQueryResponse(body: unknown): LokiQueryResult {
 }
 
 function readStream(v: unknown, i: number): LokiStream {
-  if (!isObject(v) || !Array.isArray(v.values)) throw lokiError(`Loki stream ${i} has no values array`);
+  if (!isJsonObject(v) || !Array.isArray(v.values)) throw lokiError(`Loki stream ${i} has no values array`);
   const entries = (v.values as unknown[]).map((entry, j): LokiEntry => {
     if (
       !Array.isArray(entry) ||
@@ -179,15 +177,15 @@ function readStream(v: unknown, i: number): LokiStream {
     return {
       ns: BigInt(entry[0]),
       line: entry[1],
-      structuredMetadata: isObject(extra) ? stringMap(extra.structuredMetadata) : {},
-      parsed: isObject(extra) ? stringMap(extra.parsed) : {},
+      structuredMetadata: isJsonObject(extra) ? stringMap(extra.structuredMetadata) : {},
+      parsed: isJsonObject(extra) ? stringMap(extra.parsed) : {},
     };
   });
   return { labels: stringMap(v.stream), entries };
 }
 
 function readSeries(v: unknown, i: number): LokiSeries {
-  if (!isObject(v)) throw lokiError(`Loki series ${i} is not an object`);
+  if (!isJsonObject(v)) throw lokiError(`Loki series ${i} is not an object`);
   const raw = Array.isArray(v.values) ? (v.values as unknown[]) : Array.isArray(v.value) ? [v.value] : undefined;
   if (!raw) throw lokiError(`Loki series ${i} has no values`);
   return {

@@ -32,6 +32,7 @@ describe(readLokiLine.name, () => {
       source: 'checkout-api',
       feature: 'payments',
       message: 'Payment 8412 declined for customer cus_9f8a7b6c5d',
+      scrubbedMessage: 'Payment 8412 declined for customer cus_9f8a7b6c5d',
       normalizedMessage: template,
       fingerprint: fingerprint('checkout-api', 'payments', template),
       version: '1.4.2',
@@ -47,9 +48,18 @@ describe(readLokiLine.name, () => {
     expect(readLokiLine({ app: 'a' }, {}, '{"err":{"message":"boom 42"}}', opts).message).toBe('boom 42');
   });
 
-  it('scrubs secrets before normalising, as ingest does', () => {
-    const r = readLokiLine({ app: 'a' }, {}, 'login failed password=hunter2hunter2', opts);
+  it('scrubs secrets before normalising, as ingest does, and gives the scrubbed message and version to store', () => {
+    const r = readLokiLine(
+      { app: 'a' },
+      { version: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' },
+      'login failed password=hunter2hunter2',
+      opts,
+    );
     expect(r.normalizedMessage).not.toContain('hunter2');
+    expect(r.message).toContain('hunter2'); // as ingest reads it, to compare
+    expect(r.scrubbedMessage).not.toContain('hunter2');
+    expect(r.scrubbedMessage).toContain('[REDACTED:');
+    expect(r.version).not.toContain('ghp_');
   });
 
   it('prefers stream labels over structured metadata', () => {

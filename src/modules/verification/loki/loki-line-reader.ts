@@ -1,10 +1,12 @@
-import { fingerprintMessage } from '../../dedup/normalizer.contract';
+import { fingerprintMessage, scopeText } from '../../dedup/normalizer.contract';
 import {
   DEFAULT_FEATURE,
   DEFAULT_LOKI_FEATURE_LABELS,
   DEFAULT_LOKI_SOURCE_LABELS,
   DEFAULT_VERSION_LABELS,
   UNKNOWN_SOURCE,
+  extractVersion,
+  firstPresent,
 } from '../../ingest/ingest.contract';
 import { lineMessage } from '../../../shared/logs/log-line';
 
@@ -33,7 +35,10 @@ export interface LineReaderOptions {
 export interface ReadLine {
   source: string;
   feature: string;
+  /** The message as ingest reads it from the line, before scrubbing (compare, never store). */
   message: string;
+  /** The message as dedup stores it: storable, secrets scrubbed. */
+  scrubbedMessage: string;
   normalizedMessage: string;
   fingerprint: string;
   version?: string;
@@ -54,30 +59,12 @@ export function readLokiLine(
     source,
     feature,
     message,
+    scrubbedMessage: filed.scrubbed,
     normalizedMessage: filed.normalized,
     fingerprint: filed.fingerprint,
   };
-  const version = firstVersion(maps);
-  if (version !== undefined) read.version = version;
+  const version = extractVersion(maps, INGEST_VERSION_LABELS);
+  // Scrubbed as dedup stores an event's version, so both recurrence paths classify the same text.
+  if (version !== undefined) read.version = scopeText(version);
   return read;
-}
-
-function firstPresent(names: readonly string[], maps: ReadonlyArray<Record<string, string>>): string | undefined {
-  for (const map of maps) {
-    for (const name of names) {
-      const value = map[name];
-      if (value !== undefined && value.trim() !== '') return value;
-    }
-  }
-  return undefined;
-}
-
-function firstVersion(maps: ReadonlyArray<Record<string, string>>): string | undefined {
-  for (const map of maps) {
-    for (const name of INGEST_VERSION_LABELS) {
-      const value = map[name]?.trim();
-      if (value && value.length <= 200) return value;
-    }
-  }
-  return undefined;
 }

@@ -1,3 +1,5 @@
+import { storableStrings, storableText } from '../../../shared/database/pg-text';
+import { scrubJsonSecrets } from '../../../shared/security/secret-scrubber';
 import { BuildRef, classifyBuild, countsAsRecurrence } from '../build-match';
 import { LokiClient, LokiEntry } from './loki-client';
 import { LineReaderOptions, readLokiLine } from './loki-line-reader';
@@ -115,11 +117,12 @@ function tallyLine(
   if (!req.fingerprints.has(read.fingerprint)) return;
   const verdict = classifyBuild(read.version, req.fixBuilds);
   if (countsAsRecurrence(verdict)) {
+    // Evidence is stored and sent (history, outbox, board): only scrubbed, storable text.
     const recurrence: LokiRecurrence = {
       ns: entry.ns,
-      message: read.message.slice(0, 2000),
+      message: storableText(read.scrubbedMessage.slice(0, 2000)),
       fingerprint: read.fingerprint,
-      labels,
+      labels: scrubJsonSecrets(storableStrings(labels)).value,
     };
     if (read.version !== undefined) recurrence.version = read.version;
     result.recurrences.push(recurrence);
