@@ -345,6 +345,20 @@ async function main() {
 
   const admin = new Client({ connectionString: urls.admin });
   await admin.connect();
+  // The raw phase's pool, every replica's pool and the admin and check connections at once.
+  const poolSize = Math.min(concurrency, 20);
+  const needed = concurrency + replicas * poolSize + 2;
+  const { rows: limits } = await admin.query(
+    `SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int AS usable,
+            (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS used`,
+  );
+  const free = limits[0].usable - limits[0].used + 1; // the admin connection is one of the used
+  if (needed > free) {
+    await admin.end();
+    throw new Error(
+      `--concurrency ${concurrency} with ${replicas} replica(s) needs ${needed} connections; the server has ${free} free (max_connections less reserved and in use): lower --concurrency or raise max_connections`,
+    );
+  }
   await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${DB_NAME}`);
 
@@ -356,7 +370,7 @@ async function main() {
       execArgv: process.env.BENCH_SERVER_PROFILE
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROFILE}`]
         : [],
-      env: { ...process.env, BENCH_DATABASE_URL: urls.bench, BENCH_POOL_SIZE: String(Math.min(concurrency, 20)) },
+      env: { ...process.env, BENCH_DATABASE_URL: urls.bench, BENCH_POOL_SIZE: String(poolSize) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.push(child);
@@ -366,6 +380,7 @@ async function main() {
     });
   };
   const results = [];
+  let pool;
   try {
     const ports = [];
     for (let i = 0; i < replicas; i++) ports.push(await startReplica());
@@ -377,7 +392,8 @@ async function main() {
     );
 
     // Raw baseline: same server, same concurrency, one statement per row.
-    const pool = new Pool({ connectionString: urls.bench, max: concurrency });
+    pool = new Pool({ connectionString: urls.bench, max: concurrency });
+    pool.on('error', () => {}); // an idle client dropped with the database at the end is no failure
     await pool.query('CREATE TABLE bench_raw (k text PRIMARY KEY, v integer NOT NULL)');
     let rawKey = 0;
     const rawOnce = async () => {
@@ -442,6 +458,7 @@ async function main() {
       });
     }
     await pool.end();
+    pool = undefined;
 
     const check = new Client({ connectionString: urls.bench });
     await check.connect();
@@ -486,6 +503,7 @@ async function main() {
       `\nstored: ${summary.issues} issues, ${summary.deliveries} deliveries, ${summary.events} counted events`,
     );
   } finally {
+    await pool?.end().catch(() => {});
     for (const child of children) {
       if (!child.connected) continue;
       child.send('stop');
