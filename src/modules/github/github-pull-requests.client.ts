@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Octokit } from '@octokit/rest';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { storableJson } from '../../shared/database/pg-text';
 import { DomainError } from '../../shared/errors/domain-error';
 import { createOctokit } from '../../shared/github/octokit';
 import { PullRequestFacts } from '../matching/matching.contract';
@@ -44,7 +45,8 @@ export class GithubPullRequestsClient {
       );
     }
     try {
-      return readPullRequestResource(data);
+      // Stored as the webhook's PR facts are: text PostgreSQL could not store becomes U+FFFD.
+      return readPullRequestResource(storableJson(data));
     } catch (err) {
       if (!(err instanceof PayloadError)) throw err;
       throw new DomainError(

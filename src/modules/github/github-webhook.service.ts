@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { mayHoldUnstorableText, storableJson } from '../../shared/database/pg-text';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { WorkflowRunReported } from '../../shared/events/event-catalogue';
@@ -74,11 +75,15 @@ export class GithubWebhookService {
     if (!d.event) throw new DomainError('invalid', 'GITHUB_EVENT_MISSING', 'X-GitHub-Event is missing');
     if (!d.deliveryId) throw new DomainError('invalid', 'GITHUB_DELIVERY_MISSING', 'X-GitHub-Delivery is missing');
     let payload: unknown;
+    const text = d.rawBody.toString('utf8');
     try {
-      payload = JSON.parse(d.rawBody.toString('utf8')) as unknown;
+      payload = JSON.parse(text) as unknown;
     } catch {
       throw new DomainError('invalid', 'GITHUB_INVALID_JSON', 'The body is not JSON');
     }
+    // Parsed here from the signed bytes, so the JSON routes' parser did not make it storable: a PR
+    // title or a deployment's version holding NUL or an unpaired surrogate would fail the statement.
+    if (mayHoldUnstorableText(text)) payload = storableJson(payload);
     try {
       switch (d.event) {
         case 'ping':

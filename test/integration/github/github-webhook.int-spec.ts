@@ -5,7 +5,11 @@ import { WorkflowRunReported } from '../../../src/shared/events/event-catalogue'
 import { seedIssue } from '../../factories/issue.factory';
 import { sharedPath } from '../../support/shared-dir';
 import { TestApp, startTestApp, testDbKind } from '../../support/test-app';
-import { deliver, exampleFixture, prPayload, signature256 } from './webhook-support';
+import { deliver, exampleFixture, packageExample, prPayload, signature256 } from './webhook-support';
+
+/** Webhook payloads: deep fixture JSON, read and mutated by path. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
 
 /** The secret Cogni-DAO/cogni-git-review published for its captures (fixtures/github/pull_request/AGENTS.md). */
 const COGNI_SECRET = '402786017574bd28f9d8f7a18648939751c47fe09077d56e10f0444f14fbb73b';
@@ -201,6 +205,42 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
         status: string;
       }[];
       expect(row!.status).toBe('in_review');
+    });
+
+    it('stores NUL and unpaired surrogates of a PR and a deployment as U+FFFD, answering 200', async () => {
+      const issue = await seedIssue(t.dataSource, { title: 'Upload name crashes' });
+      const pr = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({
+          number: 502,
+          title: `Strip NUL from names\u0000 (${issue.identifier})`,
+          head: 'fix/nul\u0000name',
+          body: 'A lone \ud800 surrogate',
+        }),
+      ).expect(200);
+      expect(pr.body.linked).toEqual([{ identifier: issue.identifier, method: 'identifier' }]);
+      const [row] = (await t.dataSource.query(
+        `SELECT title, head_branch, body, match_evidence FROM issue_prs WHERE pr_number = 502`,
+      )) as { title: string; head_branch: string; body: string; match_evidence: Record<string, unknown> }[];
+      expect(row).toMatchObject({
+        title: `Strip NUL from names\ufffd (${issue.identifier})`,
+        head_branch: 'fix/nul\ufffdname',
+        body: 'A lone \ufffd surrogate',
+      });
+
+      const deployment = packageExample<Record<string, Loose>>('deployment_status', 0);
+      deployment.deployment.id = 9502;
+      deployment.deployment.environment = 'production';
+      deployment.deployment.payload = { version: 'v1.2.3\u0000-\udc00' };
+      deployment.deployment_status.environment = 'production';
+      deployment.deployment_status.state = 'success';
+      const deployed = await deliver(t.http, 'deployment_status', deployment).expect(200);
+      expect(deployed.body).toMatchObject({ status: 'processed', created: true });
+      const [stored] = (await t.dataSource.query(`SELECT version FROM deployments WHERE id = $1`, [
+        deployed.body.deploymentId,
+      ])) as { version: string }[];
+      expect(stored!.version).toBe('v1.2.3\ufffd-\ufffd');
     });
 
     it('answers 400 for a signed body that is not JSON or lacks the pull request', async () => {

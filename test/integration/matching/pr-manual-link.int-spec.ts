@@ -196,6 +196,20 @@ describe('Linking a PR to an issue by hand', () => {
     expect(row!.merge_commit_sha).toBe('c'.repeat(40));
   });
 
+  it('stores a PR whose GitHub answer holds NUL or an unpaired surrogate with U+FFFD, answering 201', async () => {
+    const issue = await seedIssue(t.dataSource, { status: 'triage' });
+    servePr({ number: 503, title: 'Guard the \u0000 name', head: 'fix/\ud800name', body: 'Body \u0000' });
+    await link(issue.identifier, { pullRequest: 'acme/shop#503' }).expect(201);
+    const [row] = (await t.dataSource.query(
+      `SELECT title, head_branch, body FROM issue_prs WHERE pr_number = 503`,
+    )) as {
+      title: string;
+      head_branch: string;
+      body: string;
+    }[];
+    expect(row).toEqual({ title: 'Guard the \ufffd name', head_branch: 'fix/\ufffdname', body: 'Body \ufffd' });
+  });
+
   it('answers 4xx naming the problem and writes nothing', async () => {
     const issue = await seedIssue(t.dataSource, { status: 'investigating' });
     servePr({ number: 503, title: 'Unmerged attempt', state: 'closed' });
