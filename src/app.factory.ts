@@ -12,6 +12,7 @@ import { PreBodyAuthRoute, preBodyAuth } from './shared/auth/pre-body-auth.hook'
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
 import { registerBodyParsing } from './shared/http/body-parsing';
+import { registerStorableUrlText } from './shared/http/url-text';
 import { registerCorrelationId } from './shared/logging/correlation-id.hooks';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
@@ -35,8 +36,8 @@ export interface CreateAppOptions {
 /**
  * Builds the configured application (used by `fixloop serve`, the OpenAPI export and the tests) on
  * Fastify: raw bodies kept for signature checks, body limits and encodings (`registerBodyParsing`),
- * correlation ids, the ingest receivers' auth before their bodies are read, a strict global
- * ValidationPipe, Swagger at /docs.
+ * storable path and query text (`registerStorableUrlText`), correlation ids, the ingest receivers'
+ * auth before their bodies are read, a strict global ValidationPipe, Swagger at /docs.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? new JsonLogger(config.LOG_FORMAT, config.LOG_LEVEL);
@@ -78,6 +79,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       },
     },
   });
+  registerStorableUrlText(fastify);
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,

@@ -148,6 +148,32 @@ describe('request edges', () => {
     expect(res.body.correlationId).toEqual(expect.any(String));
   });
 
+  it('answers a NUL in a path parameter or a query string as any other value (404, 200), never 500', async () => {
+    for (const [method, path, body] of [
+      ['get', '/api/issues/CHIPP-%00', {}],
+      ['get', '/api/issues/CHIPP-%00/spawns', {}],
+      ['patch', '/api/issues/CHIPP-%00', { title: 'Renamed' }],
+      ['post', '/api/issues/CHIPP-%00/spawn', {}],
+    ] as const) {
+      const res = await t.http[method](path).set(adminAuth).send(body);
+      expect({ path, status: res.status, error: res.body.error }).toEqual({
+        path,
+        status: 404,
+        error: 'ISSUE_NOT_FOUND',
+      });
+    }
+    const agent = await t.http.post('/api/agent/issues/CHIPP-%00/status').set(agentAuth).send({ status: 'running' });
+    expect(agent.status).toBe(404);
+    for (const filter of ['text', 'source', 'feature', 'label']) {
+      const res = await t.http.get(`/api/issues?${filter}=a%00b`).set(adminAuth);
+      expect({ filter, status: res.status, body: res.body }).toEqual({
+        filter,
+        status: 200,
+        body: { items: [], nextCursor: null },
+      });
+    }
+  });
+
   it('accepts a snappy protobuf push that says Content-Encoding: snappy (as Loki does)', async () => {
     const body = readFileSync(
       sharedPath('fixtures', 'loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.snappy.pb'),
