@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
-import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { InvestigationEnded, IssueStatusChanged, WorkflowRunReported } from '../../shared/events/event-catalogue';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
@@ -162,7 +162,8 @@ export class InvestigationLifecycleService {
         spawnRequestId: req?.id ?? null,
         type: input.type,
         message: scrubSecrets(input.message).text,
-        data: input.data ?? null,
+        // A step's data (a tool's output, a log excerpt) comes from the same production data.
+        data: input.data === undefined ? null : scrubJsonSecrets(input.data).value,
       });
       if (req && isActive(req.state)) await this.repo.heartbeat(m, req.id, now, runId);
       return { recorded, spawnRequestId: req?.id ?? null };

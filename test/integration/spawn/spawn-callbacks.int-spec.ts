@@ -144,7 +144,7 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     expect(ended[0]).toMatchObject({ outcome: 'failed' });
   });
 
-  it('stores what the agent reports with secrets scrubbed', async () => {
+  it('stores what the agent reports (summary, activity message and data) with secrets scrubbed', async () => {
     const issue = await dispatched();
     await status(issue.identifier, {
       status: 'completed',
@@ -156,6 +156,26 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
       .set(agentAuth)
       .send({ type: 'note', message: 'token ghp_0123456789abcdefghijklmnopqrstuvwxyzAB leaked' })
       .expect(200);
+    await k.t.http
+      .post(`/api/agent/issues/${issue.identifier}/activity`)
+      .set(agentAuth)
+      .send({
+        type: 'tool_result',
+        message: 'read the logs',
+        data: {
+          runId: issue.runId,
+          output: ['connect failed for postgres://app:s3cr3t-passw0rd@db:5432/shop'],
+          env: { STRIPE_KEY: 'sk_live_0123456789abcdefghijklmn' },
+        },
+      })
+      .expect(200);
+    const [{ data }] = (await ds().query(
+      `SELECT data FROM agent_activity WHERE issue_id = $1 AND type = 'tool_result'`,
+      [issue.id],
+    )) as { data: { runId: string; output: string[]; env: Record<string, string> } }[];
+    expect(data.runId).toBe(issue.runId);
+    expect(JSON.stringify(data)).not.toMatch(/s3cr3t-passw0rd|sk_live_0123456789/);
+    expect(data.output[0]).toContain('[REDACTED:');
     const [{ summary }] = (await ds().query(`SELECT summary FROM spawn_requests WHERE issue_id = $1`, [issue.id])) as {
       summary: string;
     }[];
