@@ -23,7 +23,7 @@ const fixture = (name: string): string =>
  */
 export class FakeLlmServer {
   readonly requests: LlmRequest[] = [];
-  private readonly queue: ({ verdict: Record<string, unknown> } | { status: number })[] = [];
+  private readonly queue: ({ verdict: Record<string, unknown> } | { status: number; body?: string })[] = [];
   private server?: Server;
 
   constructor(private readonly dialect: 'gemini' | 'openai') {}
@@ -33,8 +33,9 @@ export class FakeLlmServer {
     return this;
   }
 
-  fail(status: number): this {
-    this.queue.push({ status });
+  /** Answers the next request with `status` and a provider's error JSON, or with `body` as given. */
+  fail(status: number, body?: string): this {
+    this.queue.push({ status, body });
     return this;
   }
 
@@ -58,7 +59,10 @@ export class FakeLlmServer {
         if (!next || 'status' in next) {
           res.writeHead(next?.status ?? 500, { 'content-type': 'application/json' });
           res.end(
-            JSON.stringify({ error: { code: next?.status ?? 500, message: 'fake server error', status: 'INTERNAL' } }),
+            next?.body ??
+              JSON.stringify({
+                error: { code: next?.status ?? 500, message: 'fake server error', status: 'INTERNAL' },
+              }),
           );
           return;
         }

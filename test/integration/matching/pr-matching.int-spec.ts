@@ -375,6 +375,38 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
         });
       });
 
+      it('records a verdict or a provider error holding NUL or half an emoji with U+FFFD, answering 200', async () => {
+        const issue = await seedIssue(t.dataSource, {
+          title: 'Avatar upload fails',
+          normalizedMessage: 'Avatar upload fails',
+        });
+        await t.app.get(IssueEmbeddingService).embedMissing();
+        // A NUL in the model's text, and an emoji cut in half by the 2000-character clip of its reasoning.
+        llm.answer({ issueIdentifier: issue.identifier, confidence: 0.95, reasoning: 'Same \u0000 upload.' });
+        llm.answer({
+          issueIdentifier: issue.identifier,
+          confidence: 0.2,
+          reasoning: `${'a'.repeat(1999)}\u{1F600} more`,
+        });
+        // The provider's error body, quoted up to 300 characters, also ends in half an emoji.
+        llm.fail(500, `${'e'.repeat(299)}\u{1F600} more`);
+        const numbers = [++prNumber, ++prNumber, ++prNumber];
+        for (const n of numbers) {
+          await deliver(
+            t.http,
+            'pull_request',
+            prPayload({ number: n, title: `Avatar change ${n}`, body: 'Uploads.' }),
+          ).expect(200);
+        }
+        const [matched, clipped, failed] = await Promise.all(numbers.map((n) => latestRun(t.dataSource, n)));
+        expect(step(matched!, 'llm')).toMatchObject({
+          status: 'matched',
+          details: { verdict: { reasoning: 'Same \ufffd upload.' } },
+        });
+        expect(step(clipped!, 'llm').details!.verdict.reasoning).toBe(`${'a'.repeat(1999)}\ufffd`);
+        expect(step(failed!, 'llm')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/e\ufffd$/) });
+      });
+
       it('records a provider failure and asks again on the next event (no cache of a failed run)', async () => {
         const issue = await seedIssue(t.dataSource, {
           title: 'Session store unavailable',

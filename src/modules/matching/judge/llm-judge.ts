@@ -1,3 +1,5 @@
+import { storableText } from '../../../shared/database/pg-text';
+
 /** One issue the judge may pick. */
 export interface JudgeCandidate {
   identifier: string;
@@ -70,7 +72,11 @@ export function judgePrompt(pr: JudgePullRequest, candidates: JudgeCandidate[]):
   return `Which candidate issue does this pull request fix?\n<data>\n${JSON.stringify(data, null, 2)}\n</data>`;
 }
 
-/** Validates a provider's parsed JSON into a verdict; throws on anything else. */
+/**
+ * Validates a provider's parsed JSON into a verdict; throws on anything else. The verdict is kept
+ * as evidence (jsonb): its text is made storable, so a NUL the model wrote, or an emoji cut in half
+ * by the 2000-character clip, cannot fail the statement that records the match.
+ */
 export function parseVerdict(raw: unknown): JudgeVerdict {
   if (typeof raw !== 'object' || raw === null) throw new Error('LLM verdict is not a JSON object');
   const o = raw as Record<string, unknown>;
@@ -81,9 +87,10 @@ export function parseVerdict(raw: unknown): JudgeVerdict {
   if (typeof confidence !== 'number' || !Number.isFinite(confidence))
     throw new Error('LLM verdict confidence is not a number');
   return {
-    issueIdentifier: typeof id === 'string' && id.trim() !== '' && id.toLowerCase() !== 'null' ? id.trim() : null,
+    issueIdentifier:
+      typeof id === 'string' && id.trim() !== '' && id.toLowerCase() !== 'null' ? storableText(id.trim()) : null,
     confidence: Math.min(1, Math.max(0, confidence)),
-    reasoning: typeof o.reasoning === 'string' ? o.reasoning.slice(0, 2000) : '',
+    reasoning: typeof o.reasoning === 'string' ? storableText(o.reasoning.slice(0, 2000)) : '',
   };
 }
 
