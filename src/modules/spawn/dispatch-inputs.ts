@@ -1,3 +1,4 @@
+import { storableText } from '../../shared/database/pg-text';
 import { REDACTION_MARKERS, scrubSecrets } from '../../shared/security/secret-scrubber';
 
 /** GitHub's limits on `workflow_dispatch` inputs (docs: workflow syntax, on.workflow_dispatch.inputs). */
@@ -241,8 +242,9 @@ export function buildDispatch(
     identifier: issue.identifier,
     title: safeTitle(issue.identifier, issue.source, issue.feature),
     description: `Production error ${issue.identifier} collected by fixloop; the error_context input holds its messages, stack traces and counts.`,
-    source: scrub(issue.source).slice(0, 200),
-    feature: scrub(issue.feature).slice(0, 200),
+    // The request is stored (jsonb) before it is sent: a clip through an emoji must not leave half of it.
+    source: storableText(scrub(issue.source).slice(0, 200)),
+    feature: storableText(scrub(issue.feature).slice(0, 200)),
     error_context: buildErrorContext(issue),
   };
   if (Object.keys(raw).length > MAX_DISPATCH_INPUTS) throw new Error('too many workflow inputs');

@@ -284,6 +284,20 @@ describe('spawn dispatch to GitHub Actions', () => {
     expect(sent.status).toBe(200);
   });
 
+  it('clips a long source or feature input without leaving half an emoji, so the gate pass commits', async () => {
+    // 199 characters, then an emoji across the 200-character clip of the source and feature inputs.
+    const long = `svc-${'a'.repeat(195)}\u{1F680}-tail`;
+    const issue = await seedSpawnable(ds(), { source: long, feature: long });
+    const other = await seedSpawnable(ds(), { source: 'checkout-api', feature: 'payments' });
+    await k.worker.tick();
+    const sent = gh.dispatchRequests().map((r) => (r.body as { inputs: Record<string, string> }).inputs);
+    const inputs = sent.find((i) => i.issue_id === issue.id)!;
+    expect(inputs.source).toBe(`svc-${'a'.repeat(195)}\ufffd`);
+    expect(inputs.feature).toBe(inputs.source);
+    expect(sent.map((i) => i.issue_id).sort()).toEqual([issue.id, other.id].sort());
+    expect((await requestsOf(ds(), issue.id))[0].request_payload).toMatchObject({ inputs: { source: inputs.source } });
+  });
+
   it('carries the injection corpus as inert, byte-identical data in error_context only', async () => {
     const corpus = readFileSync(sharedPath('corpora', 'injections.jsonl'), 'utf8')
       .split('\n')
