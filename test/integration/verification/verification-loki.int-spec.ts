@@ -174,6 +174,24 @@ describe('Fix verification against Loki (query_range)', () => {
     expect((await windowsOf(t.dataSource, s.issueId))[0].state).toBe('watching');
   });
 
+  it('records a Loki error holding NUL (U+FFFD), and still decides the window after the give-up delay', async () => {
+    const s = await seedShippedIssue(t.dataSource);
+    await bus.emit('fix.deployed', deployed(s));
+    loki.respond(() => ({ body: { status: 'error', errorType: 'bad_data', error: 'parse error at \u0000' } }));
+    await verification.runDueChecks(after(s.deployedAt, 49 * HOUR));
+    const [open] = (await t.dataSource.query(
+      `SELECT state, loki_last_error FROM verification_windows WHERE issue_id = $1`,
+      [s.issueId],
+    )) as { state: string; loki_last_error: string }[];
+    expect(open).toMatchObject({
+      state: 'watching',
+      loki_last_error: expect.stringContaining('parse error at \ufffd'),
+    });
+    await verification.runDueChecks(after(s.deployedAt, 55 * HOUR));
+    const [w] = await windowsOf(t.dataSource, s.issueId);
+    expect(w.state).toBe('verified');
+  });
+
   it('while Loki fails the window stays open past its end; after the give-up delay it is decided on own events', async () => {
     const s = await seedShippedIssue(t.dataSource);
     await bus.emit('fix.deployed', deployed(s));

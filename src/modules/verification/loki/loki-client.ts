@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { storableText } from '../../../shared/database/pg-text';
 import { DomainError } from '../../../shared/errors/domain-error';
 import { isJsonObject } from '../../../shared/json';
 
@@ -129,7 +130,9 @@ const causeOf = (e: Error): string => {
   return cause ? ` (${cause.code ?? cause.message ?? 'unknown cause'})` : '';
 };
 
-const lokiError = (message: string): DomainError => new DomainError('unavailable', 'VERIFICATION_LOKI_FAILED', message);
+/** The message quotes Loki's answer and is kept on the window (loki_last_error): storable text only. */
+const lokiError = (message: string): DomainError =>
+  new DomainError('unavailable', 'VERIFICATION_LOKI_FAILED', storableText(message));
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
