@@ -12,7 +12,7 @@ import { PreBodyAuthRoute, preBodyAuth } from './shared/auth/pre-body-auth.hook'
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
 import { registerBodyParsing } from './shared/http/body-parsing';
-import { registerStorableUrlText } from './shared/http/url-text';
+import { frameworkErrorReply, registerStorableUrlText } from './shared/http/url-text';
 import { registerCorrelationId } from './shared/logging/correlation-id.hooks';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
@@ -44,7 +44,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const limit = config.REQUEST_BODY_LIMIT_BYTES;
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
-    new FastifyAdapter({ bodyLimit: limit, routerOptions: { ignoreTrailingSlash: true } }),
+    new FastifyAdapter({
+      bodyLimit: limit,
+      routerOptions: { ignoreTrailingSlash: true },
+      frameworkErrors: frameworkErrorReply,
+    }),
     {
       rawBody: true,
       bodyParser: false,

@@ -1,5 +1,7 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { storableJson } from '../database/pg-text';
+import { CORRELATION_HEADER, correlationIdOf } from '../logging/correlation-id.hooks';
+import { scrubJsonSecrets } from '../security/secret-scrubber';
 
 /**
  * Route parameters and query strings are decoded from the URL, where `%00` is a NUL. PostgreSQL
@@ -10,8 +12,37 @@ import { storableJson } from '../database/pg-text';
  */
 export function registerStorableUrlText(fastify: FastifyInstance): void {
   fastify.addHook('preValidation', (req, _reply, done) => {
+    // A NUL reaches a parameter only as `%00` (the HTTP parser refuses a raw one).
+    if (!req.url.includes('%')) return done();
     req.params = storableJson(req.params);
     req.query = storableJson(req.query);
     done();
   });
+}
+
+/**
+ * Fastify's router refuses a URL it cannot decode (`%ED%A0%80`, half a character: 400) or a path
+ * parameter over its length limit (414) before any hook or Nest runs; by default it answers in its
+ * own shape. This answers in the house shape, `{ error, message, correlationId }`, with the
+ * correlation header, the path quoted without secrets.
+ */
+export function frameworkErrorReply(error: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const correlationId = correlationIdOf(req);
+  const status = error.statusCode ?? 400;
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? `The URL is not valid: ${error.message}`
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? `A path parameter is too long: ${error.message}`
+        : error.message;
+  void reply
+    .header(CORRELATION_HEADER, correlationId)
+    .status(status)
+    .send(
+      scrubJsonSecrets({
+        error: error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URI_TOO_LONG' : 'BAD_URL',
+        message,
+        correlationId,
+      }).value,
+    );
 }

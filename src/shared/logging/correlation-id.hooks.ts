@@ -17,10 +17,7 @@ type WithCorrelationId = FastifyRequest & { [CORRELATION_ID]?: string };
  */
 export function registerCorrelationId(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (req, reply, done) => {
-    const offered = headerOf(req, CORRELATION_HEADER) ?? headerOf(req, 'x-request-id');
-    const id = offered && SAFE_ID.test(offered) ? offered : randomUUID();
-    (req as WithCorrelationId)[CORRELATION_ID] = id;
-    void reply.header(CORRELATION_HEADER, id);
+    void reply.header(CORRELATION_HEADER, correlationIdOf(req));
     done();
   });
   // The handler is called from `done`: it and everything it starts run in the context.
@@ -29,9 +26,15 @@ export function registerCorrelationId(fastify: FastifyInstance): void {
   });
 }
 
-/** The request's correlation id (a new one for a request the hooks have not seen). */
+/**
+ * The request's correlation id, chosen on first use: the caller's well-formed X-Correlation-Id
+ * (or X-Request-Id), else a new one (also for a request the router refused before the hooks ran).
+ */
 export function correlationIdOf(req: FastifyRequest): string {
   const r = req as WithCorrelationId;
-  r[CORRELATION_ID] ??= randomUUID();
+  if (r[CORRELATION_ID] === undefined) {
+    const offered = headerOf(req, CORRELATION_HEADER) ?? headerOf(req, 'x-request-id');
+    r[CORRELATION_ID] = offered && SAFE_ID.test(offered) ? offered : randomUUID();
+  }
   return r[CORRELATION_ID];
 }

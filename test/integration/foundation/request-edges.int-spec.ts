@@ -174,6 +174,23 @@ describe('request edges', () => {
     }
   });
 
+  it('answers a URL the router cannot decode, or an over-long path parameter, in the house error shape', async () => {
+    const bad = await t.http.get('/api/issues/CHIPP-%ED%A0%80').set(adminAuth).set('X-Correlation-Id', 'edge-1');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['x-correlation-id']).toBe('edge-1');
+    expect(bad.body).toEqual({
+      error: 'BAD_URL',
+      message: expect.stringMatching(/^The URL is not valid: .*CHIPP-%ED%A0%80/),
+      correlationId: 'edge-1',
+    });
+    const token = 'ghp_Zq8vT2mK9xR4bN7cW1pL5sD3fH6jY0aE8uGi';
+    const long = await t.http.get(`/api/issues/${token}${'x'.repeat(200)}`).set(adminAuth);
+    expect(long.status).toBe(414);
+    expect(long.body).toMatchObject({ error: 'URI_TOO_LONG', correlationId: long.headers['x-correlation-id'] });
+    expect(long.body.message).toMatch(/^A path parameter is too long/);
+    expect(JSON.stringify(long.body)).not.toContain(token);
+  });
+
   it('accepts a snappy protobuf push that says Content-Encoding: snappy (as Loki does)', async () => {
     const body = readFileSync(
       sharedPath('fixtures', 'loki', 'push', 'captured', 'generated-pushrequest-structured-metadata.snappy.pb'),
