@@ -1,4 +1,4 @@
-import { storableText } from '../../shared/database/pg-text';
+import { clipText } from '../../shared/database/pg-text';
 import { REDACTION_MARKERS, scrubSecrets } from '../../shared/security/secret-scrubber';
 
 /** GitHub's limits on `workflow_dispatch` inputs (docs: workflow syntax, on.workflow_dispatch.inputs). */
@@ -243,8 +243,8 @@ export function buildDispatch(
     title: safeTitle(issue.identifier, issue.source, issue.feature),
     description: `Production error ${issue.identifier} collected by fixloop; the error_context input holds its messages, stack traces and counts.`,
     // The request is stored (jsonb) before it is sent: a clip through an emoji must not leave half of it.
-    source: storableText(scrub(issue.source).slice(0, 200)),
-    feature: storableText(scrub(issue.feature).slice(0, 200)),
+    source: clipText(scrub(issue.source), 200),
+    feature: clipText(scrub(issue.feature), 200),
     error_context: buildErrorContext(issue),
   };
   if (Object.keys(raw).length > MAX_DISPATCH_INPUTS) throw new Error('too many workflow inputs');

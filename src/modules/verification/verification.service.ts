@@ -3,7 +3,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { fingerprint as fingerprintOf } from '../dedup/normalizer.contract';
 import { IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
-import { storableText } from '../../shared/database/pg-text';
+import { clipText } from '../../shared/database/pg-text';
 import { ErrorReceived, FixDeployed, FixFailed, FixVerified } from '../../shared/events/event-catalogue';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { BuildRef, BuildVerdict, classifyBuild, countsAsRecurrence } from './build-match';
@@ -513,7 +513,7 @@ export class VerificationService {
       const sample = await this.windows.sampleEvent(w.fingerprints, first.version, found.from, upTo, manager);
       if (sample) {
         first.eventId = sample.id;
-        first.message = storableText(sample.message.slice(0, 2000));
+        first.message = clipText(sample.message, 2000);
         first.fingerprint = sample.fingerprint;
         first.occurredAt = new Date(sample.occurredAt);
       }

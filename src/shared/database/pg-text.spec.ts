@@ -1,4 +1,4 @@
-import { mayHoldUnstorableText, storableJson, storableStrings, storableText } from './pg-text';
+import { clipText, mayHoldUnstorableText, storableJson, storableStrings, storableText } from './pg-text';
 
 describe('storableText', () => {
   it('returns text PostgreSQL can store as it is, surrogate pairs (emoji) included', () => {
@@ -13,6 +13,20 @@ describe('storableText', () => {
     expect(storableText('low \udc00 alone')).toBe('low \ufffd alone');
     expect(storableText('\udc00\ud83d\ude00\ud800')).toBe('\ufffd\ud83d\ude00\ufffd');
     expect(storableText('\ud800\ud800\udc00')).toBe('\ufffd\ud800\udc00');
+  });
+});
+
+describe('clipText', () => {
+  it('keeps text within the limit whole, made storable', () => {
+    expect(clipText('short', 10)).toBe('short');
+    expect(clipText('a\u0000b', 3)).toBe('a\ufffdb');
+  });
+
+  it('cuts at the limit, dropping a surrogate pair the cut would halve', () => {
+    expect(clipText('abcdef', 3)).toBe('abc');
+    expect(clipText('ab\ud83d\ude80cd', 3)).toBe('ab'); // the rocket would be cut in half
+    expect(clipText('ab\ud83d\ude80cd', 4)).toBe('ab\ud83d\ude80');
+    expect(clipText('ab\udc00cd', 3)).toBe('ab\ufffd'); // a lone half in the input is replaced
   });
 });
 

@@ -16,6 +16,17 @@ export function storableText(text: string): string {
   return text.replace(NUL, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
 }
 
+/**
+ * At most `maxUnits` UTF-16 code units of `text`, storable: a cut never leaves half of a surrogate
+ * pair (an emoji at the limit is dropped whole), which `jsonb` would refuse.
+ */
+export function clipText(text: string, maxUnits: number): string {
+  if (text.length <= maxUnits) return storableText(text);
+  const last = text.charCodeAt(maxUnits - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? maxUnits - 1 : maxUnits;
+  return storableText(text.slice(0, end));
+}
+
 /** `storableText` over a flat string map's keys and values; the same object when nothing changes. */
 export function storableStrings(map: Readonly<Record<string, string>>): Record<string, string> {
   return storableJson(map) as Record<string, string>;

@@ -1,4 +1,4 @@
-import { storableText } from '../../../shared/database/pg-text';
+import { clipText, storableText } from '../../../shared/database/pg-text';
 
 /** One issue the judge may pick. */
 export interface JudgeCandidate {
@@ -90,7 +90,7 @@ export function parseVerdict(raw: unknown): JudgeVerdict {
     issueIdentifier:
       typeof id === 'string' && id.trim() !== '' && id.toLowerCase() !== 'null' ? storableText(id.trim()) : null,
     confidence: Math.min(1, Math.max(0, confidence)),
-    reasoning: typeof o.reasoning === 'string' ? storableText(o.reasoning.slice(0, 2000)) : '',
+    reasoning: typeof o.reasoning === 'string' ? clipText(o.reasoning, 2000) : '',
   };
 }
 

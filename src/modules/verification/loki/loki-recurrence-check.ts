@@ -1,4 +1,4 @@
-import { storableStrings, storableText } from '../../../shared/database/pg-text';
+import { clipText, storableStrings } from '../../../shared/database/pg-text';
 import { scrubJsonSecrets } from '../../../shared/security/secret-scrubber';
 import { BuildRef, classifyBuild, countsAsRecurrence } from '../build-match';
 import { LokiClient, LokiEntry } from './loki-client';
@@ -120,7 +120,7 @@ function tallyLine(
     // Evidence is stored and sent (history, outbox, board): only scrubbed, storable text.
     const recurrence: LokiRecurrence = {
       ns: entry.ns,
-      message: storableText(read.scrubbedMessage.slice(0, 2000)),
+      message: clipText(read.scrubbedMessage, 2000),
       fingerprint: read.fingerprint,
       labels: scrubJsonSecrets(storableStrings(labels)).value,
     };
