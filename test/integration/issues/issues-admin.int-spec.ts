@@ -196,6 +196,21 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
     expect(bad.body.message).toMatch(/priority/);
     expect(bad.body.message).toMatch(/cooldownHours/);
     expect(bad.body.message).toMatch(/spawnStatus/);
+    // Null clears only the nullable cooldown fields: for the others it is refused, naming the field
+    // (it used to reach the service: 409 "cannot move from triage to null", 500 for labels and title).
+    for (const field of ['status', 'labels', 'title']) {
+      const res = await t.http
+        .patch(`/api/issues/${issue.identifier}`)
+        .set(adminAuth)
+        .send({ [field]: null })
+        .expect(400);
+      expect(res.body).toEqual({
+        error: 'VALIDATION_FAILED',
+        message: expect.stringContaining(field),
+        correlationId: expect.any(String),
+      });
+    }
+    expect(await history(issue.id)).toEqual([]);
     await t.http.patch(`/api/issues/${issue.identifier}`).send({ priority: 'P1' }).expect(401);
     await t.http
       .patch(`/api/issues/${issue.identifier}`)

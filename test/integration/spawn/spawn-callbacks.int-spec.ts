@@ -233,6 +233,13 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     const bad = await status(issue.identifier, { status: 'exploded' }).expect(400);
     expect(bad.body.error).toBe('VALIDATION_FAILED');
     await status(issue.identifier, { status: 'completed', costUsd: -1 }).expect(400);
+    // A null summary was scrubbed as text and answered 500 (before the issue was even looked up).
+    const [before] = await requestsOf(ds(), issue.id);
+    for (const identifier of [issue.identifier, 'CHIPP-999999']) {
+      const res = await status(identifier, { status: 'completed', summary: null }).expect(400);
+      expect(res.body.message).toMatch(/summary/);
+    }
+    expect((await requestsOf(ds(), issue.id))[0]).toEqual(before);
     const never = await seedSpawnable(ds(), { eventCount: 1 });
     const res = await status(never.identifier, { status: 'running' }).expect(409);
     expect(res.body.error).toBe('SPAWN_NO_INVESTIGATION');

@@ -15,14 +15,16 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
+import { IsOmittable } from '../../../shared/http/dto-validators';
 import { ISSUE_STATUSES, IssueStatus } from '../issue-status.contract';
 
 /**
  * A person's change to an issue. Every field is optional; every change lands in the history with
  * actor `admin` and the `reason`. Status moves are validated against the allowed transitions.
+ * Null clears the nullable cooldown fields and is refused for status, labels and title.
  */
 export class UpdateIssueDto {
-  @ApiPropertyOptional({ enum: ISSUE_STATUSES }) @IsOptional() @IsIn(ISSUE_STATUSES) status?: IssueStatus;
+  @ApiPropertyOptional({ enum: ISSUE_STATUSES }) @IsOmittable() @IsIn(ISSUE_STATUSES) status?: IssueStatus;
 
   @ApiPropertyOptional({ enum: ['P1', 'P2', 'P3', 'P4'] })
   @IsOptional()
@@ -31,7 +33,7 @@ export class UpdateIssueDto {
   priority?: string;
 
   @ApiPropertyOptional({ type: [String], description: 'Replaces the labels' })
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
@@ -40,7 +42,7 @@ export class UpdateIssueDto {
   @Matches(/^\S(.*\S)?$/, { each: true, message: 'labels must not start or end with spaces' })
   labels?: string[];
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(500) title?: string;
+  @ApiPropertyOptional() @IsOmittable() @IsString() @MinLength(1) @MaxLength(500) title?: string;
 
   @ApiPropertyOptional({
     nullable: true,

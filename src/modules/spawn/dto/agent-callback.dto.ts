@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOmittable } from '../../../shared/http/dto-validators';
 import { IsIn, IsNumber, IsObject, IsOptional, IsString, MaxLength, Min, MinLength } from 'class-validator';
 
 export class AgentStatusDto {
@@ -15,7 +16,7 @@ export class AgentStatusDto {
   @MaxLength(2000)
   runUrl?: string;
   @ApiPropertyOptional({ description: "The agent's summary (root cause, change, PR URL)", maxLength: 20000 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MaxLength(20000)
   summary?: string;
