@@ -343,6 +343,16 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
     expect(bad.body.message).toMatch(/environment/);
     expect(bad.body.message).toMatch(/sha must be a hex commit id/);
     expect(bad.body.message).toMatch(/bogus/);
+    // An integer past the column's range (PostgreSQL integer) failed the insert: 500.
+    const count = `SELECT count(*)::int AS n FROM deployments`;
+    const before = (await t.dataSource.query(count)) as unknown[];
+    const huge = await t.http
+      .post('/api/deployments')
+      .set(adminAuth)
+      .send({ environment: 'production', prNumbers: [1e308] })
+      .expect(400);
+    expect(huge.body.message).toMatch(/prNumbers/);
+    expect(await t.dataSource.query(count)).toEqual(before);
     await t.http.post('/api/deployments').send({ environment: 'production' }).expect(401);
     await t.http.post('/api/deployments').set(ingestAuth).send({ environment: 'production' }).expect(403);
   });

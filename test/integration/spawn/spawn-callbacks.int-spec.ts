@@ -233,6 +233,9 @@ describe('workflow callbacks, workflow_run reports and timeouts', () => {
     const bad = await status(issue.identifier, { status: 'exploded' }).expect(400);
     expect(bad.body.error).toBe('VALIDATION_FAILED');
     await status(issue.identifier, { status: 'completed', costUsd: -1 }).expect(400);
+    // More than numeric(12,4) holds failed the update: 500.
+    const costly = await status(issue.identifier, { status: 'completed', costUsd: 1e308 }).expect(400);
+    expect(costly.body.message).toMatch(/costUsd/);
     // A null summary was scrubbed as text and answered 500 (before the issue was even looked up).
     const [before] = await requestsOf(ds(), issue.id);
     for (const identifier of [issue.identifier, 'CHIPP-999999']) {

@@ -8,10 +8,13 @@ import {
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   MinLength,
 } from 'class-validator';
+
+const PG_INT_MAX = 2_147_483_647;
 
 /** A deploy reported by a pipeline that is not a GitHub deployment. */
 export class RecordDeploymentDto {
@@ -41,6 +44,8 @@ export class RecordDeploymentDto {
   @ArrayMaxSize(500)
   @IsInt({ each: true })
   @Min(1, { each: true })
+  // The column is a PostgreSQL integer[]: a larger number failed the insert (500).
+  @Max(PG_INT_MAX, { each: true })
   prNumbers?: number[];
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Defaults to now' })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOmittable } from '../../../shared/http/dto-validators';
-import { IsIn, IsNumber, IsObject, IsOptional, IsString, MaxLength, Min, MinLength } from 'class-validator';
+import { IsIn, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 
 export class AgentStatusDto {
   @ApiProperty({ enum: ['running', 'completed', 'failed'] }) @IsIn(['running', 'completed', 'failed']) status!:
@@ -20,10 +20,12 @@ export class AgentStatusDto {
   @IsString()
   @MaxLength(20000)
   summary?: string;
-  @ApiPropertyOptional({ description: 'What the run cost (USD)', minimum: 0 })
+  // The columns are numeric(12,4) (the budget day sums the runs): a larger cost failed the update (500).
+  @ApiPropertyOptional({ description: 'What the run cost (USD)', minimum: 0, maximum: 1_000_000 })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
+  @Max(1_000_000)
   costUsd?: number;
 }
 
