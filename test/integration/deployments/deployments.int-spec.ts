@@ -353,6 +353,16 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
       .expect(400);
     expect(huge.body.message).toMatch(/prNumbers/);
     expect(await t.dataSource.query(count)).toEqual(before);
+    // deployedAt is a date-time: a number, a boolean or a bare "5" was made a date (1970, 2005) and accepted.
+    for (const deployedAt of [0, -1, true, '5', 'yesterday']) {
+      const res = await t.http
+        .post('/api/deployments')
+        .set(adminAuth)
+        .send({ environment: 'production', deployedAt })
+        .expect(400);
+      expect(res.body.message).toBe('deployedAt must be an ISO 8601 date-time');
+    }
+    expect(await t.dataSource.query(count)).toEqual(before);
     await t.http.post('/api/deployments').send({ environment: 'production' }).expect(401);
     await t.http.post('/api/deployments').set(ingestAuth).send({ environment: 'production' }).expect(403);
   });

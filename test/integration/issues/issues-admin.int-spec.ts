@@ -175,6 +175,15 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
       priority: number;
     }[];
     expect(row).toEqual({ status: 'verified', priority: 4 });
+    // cooldownUntil is a date-time (or null): a number, a boolean or a bare "5" was made a date and accepted.
+    for (const cooldownUntil of [0, 123, true, '5']) {
+      const res = await t.http
+        .patch(`/api/issues/${issue.identifier}`)
+        .set(adminAuth)
+        .send({ cooldownUntil })
+        .expect(400);
+      expect(res.body.message).toBe('cooldownUntil must be an ISO 8601 date-time');
+    }
     expect(await history(issue.id)).toEqual([]);
   });
 
@@ -209,6 +218,15 @@ describe('Issues admin API: detail views, PATCH with audit trail', () => {
         message: expect.stringContaining(field),
         correlationId: expect.any(String),
       });
+    }
+    // cooldownUntil is a date-time (or null): a number, a boolean or a bare "5" was made a date and accepted.
+    for (const cooldownUntil of [0, 123, true, '5']) {
+      const res = await t.http
+        .patch(`/api/issues/${issue.identifier}`)
+        .set(adminAuth)
+        .send({ cooldownUntil })
+        .expect(400);
+      expect(res.body.message).toBe('cooldownUntil must be an ISO 8601 date-time');
     }
     expect(await history(issue.id)).toEqual([]);
     await t.http.patch(`/api/issues/${issue.identifier}`).send({ priority: 'P1' }).expect(401);

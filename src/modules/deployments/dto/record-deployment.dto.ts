@@ -1,9 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsDate,
   IsInt,
   IsOptional,
   IsString,
@@ -13,6 +11,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { IsDateTime } from '../../../shared/http/dto-validators';
 
 const PG_INT_MAX = 2_147_483_647;
 
@@ -50,8 +49,7 @@ export class RecordDeploymentDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Defaults to now' })
   @IsOptional()
-  @Type(() => Date)
-  @IsDate()
+  @IsDateTime()
   deployedAt?: Date;
 
   @ApiPropertyOptional({

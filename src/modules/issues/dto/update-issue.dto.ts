@@ -1,9 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsDate,
   IsIn,
   IsNumber,
   IsOptional,
@@ -15,7 +14,7 @@ import {
   MinLength,
   ValidateIf,
 } from 'class-validator';
-import { IsOmittable } from '../../../shared/http/dto-validators';
+import { IsDateTime, IsOmittable } from '../../../shared/http/dto-validators';
 import { ISSUE_STATUSES, IssueStatus } from '../issue-status.contract';
 
 /**
@@ -52,8 +51,7 @@ export class UpdateIssueDto {
   })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
-  @Type(() => Date)
-  @IsDate()
+  @IsDateTime()
   cooldownUntil?: Date | null;
 
   @ApiPropertyOptional({
