@@ -12,7 +12,7 @@ import { PreBodyAuthRoute, preBodyAuth } from './shared/auth/pre-body-auth.hook'
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
 import { registerBodyParsing } from './shared/http/body-parsing';
-import { frameworkErrorReply, registerStorableUrlText } from './shared/http/url-text';
+import { clientErrorReply, frameworkErrorReply, registerStorableUrlText } from './shared/http/url-text';
 import { registerCorrelationId } from './shared/logging/correlation-id.hooks';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
@@ -36,8 +36,9 @@ export interface CreateAppOptions {
 /**
  * Builds the configured application (used by `fixloop serve`, the OpenAPI export and the tests) on
  * Fastify: raw bodies kept for signature checks, body limits and encodings (`registerBodyParsing`),
- * storable path and query text (`registerStorableUrlText`), correlation ids, the ingest receivers'
- * auth before their bodies are read, a strict global ValidationPipe, Swagger at /docs.
+ * storable path and query text (`registerStorableUrlText`), framework and HTTP-parser refusals in the
+ * house error shape, correlation ids, the ingest receivers' auth before their bodies are read, a
+ * strict global ValidationPipe, Swagger at /docs.
  */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? new JsonLogger(config.LOG_FORMAT, config.LOG_LEVEL);
@@ -48,6 +49,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       bodyLimit: limit,
       routerOptions: { ignoreTrailingSlash: true },
       frameworkErrors: frameworkErrorReply,
+      clientErrorHandler: clientErrorReply,
     }),
     {
       rawBody: true,

@@ -174,7 +174,7 @@ describe('request edges', () => {
     }
   });
 
-  it('answers a URL the router cannot decode, or an over-long path parameter, in the house error shape', async () => {
+  it('answers a URL the router cannot decode, an over-long path parameter or a URL past the HTTP parser limit in the house error shape', async () => {
     const bad = await t.http.get('/api/issues/CHIPP-%ED%A0%80').set(adminAuth).set('X-Correlation-Id', 'edge-1');
     expect(bad.status).toBe(400);
     expect(bad.headers['x-correlation-id']).toBe('edge-1');
@@ -189,6 +189,15 @@ describe('request edges', () => {
     expect(long.body).toMatchObject({ error: 'URI_TOO_LONG', correlationId: long.headers['x-correlation-id'] });
     expect(long.body.message).toMatch(/^A path parameter is too long/);
     expect(JSON.stringify(long.body)).not.toContain(token);
+    // Past Node's 16 kB for the request line and headers, the HTTP parser refuses it before Fastify
+    // has a request: 431, in Fastify's own shape until clientErrorReply.
+    const huge = await t.http.get(`/api/issues?text=${'x'.repeat(100_000)}`).set(adminAuth);
+    expect(huge.status).toBe(431);
+    expect(huge.body).toEqual({
+      error: 'HEADERS_TOO_LARGE',
+      message: expect.stringMatching(/^The request line and headers exceed \d+ bytes/),
+      correlationId: huge.headers['x-correlation-id'],
+    });
   });
 
   it('accepts a snappy protobuf push that says Content-Encoding: snappy (as Loki does)', async () => {
