@@ -12,7 +12,8 @@ import { PreBodyAuthRoute, preBodyAuth } from './shared/auth/pre-body-auth.hook'
 import { AppConfig } from './shared/config/config';
 import { InvalidInputError } from './shared/errors/domain-error';
 import { registerBodyParsing } from './shared/http/body-parsing';
-import { clientErrorReply, frameworkErrorReply, registerStorableUrlText } from './shared/http/url-text';
+import { clientErrorReply, frameworkErrorReply } from './shared/errors/framework-errors';
+import { registerStorableUrlText } from './shared/http/url-text';
 import { registerCorrelationId } from './shared/logging/correlation-id.hooks';
 import { JsonLogger } from './shared/logging/json-logger';
 import { APP_VERSION } from './shared/version';
