@@ -58,4 +58,16 @@ describe('delivery keys are kept INGEST_DELIVERY_RETENTION_HOURS, then deleted',
     expect(deleted[0] + deleted[1]).toBe(12000);
     expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(1);
   });
+
+  it('catches up with a backlog larger than 200,000 keys in one run: sustained traffic writes more than a capped run deleted', async () => {
+    // One key per pushed line: at 1,000 lines a second, 300,000 keys expire between two runs
+    // (WORKER_POLL_SECONDS x 20 = 5 minutes). A run capped at 40 batches of 5,000 left 200,001 - 200,000.
+    await t.dataSource.query(
+      `INSERT INTO ingest_deliveries (delivery_key, kind, received_at)
+       SELECT 'k' || g, 'loki', now() - interval '2 days' FROM generate_series(1, 200001) AS g`,
+    );
+    await send('fresh');
+    expect(await cron.prune()).toBe(200001);
+    expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(1);
+  });
 });
