@@ -5,6 +5,7 @@ import { IssueLifecycle1764400000000 } from './1764400000000-issue-lifecycle';
 import { VerificationEvidence1764500000000 } from './1764500000000-verification-evidence';
 import { LinkSampleThrottle1764600000000 } from './1764600000000-link-sample-throttle';
 import { LinkFingerprintVersion1764700000000 } from './1764700000000-link-fingerprint-version';
+import { RetentionIndexes1764810000000 } from './1764810000000-retention-indexes';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   VerificationEvidence1764500000000,
   LinkSampleThrottle1764600000000,
   LinkFingerprintVersion1764700000000,
+  RetentionIndexes1764810000000,
 ];

@@ -8,6 +8,7 @@ import { GithubWebhookService } from './github-webhook.service';
 import { PullRequestLinksController } from './pull-request-links.controller';
 import { PullRequestLinksService } from './pull-request-links.service';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhookDeliveryRetentionCron } from './webhook-delivery-retention.cron';
 
 /**
  * GitHub's side of the lifecycle: the signed webhook. It verifies, de-duplicates and routes:
@@ -18,6 +19,12 @@ import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 @Module({
   imports: [MatchingModule, DeploymentsModule, IssuesModule],
   controllers: [GithubWebhookController, PullRequestLinksController],
-  providers: [GithubWebhookService, WebhookDeliveriesRepository, GithubPullRequestsClient, PullRequestLinksService],
+  providers: [
+    GithubWebhookService,
+    WebhookDeliveriesRepository,
+    WebhookDeliveryRetentionCron,
+    GithubPullRequestsClient,
+    PullRequestLinksService,
+  ],
 })
 export class GithubModule {}

@@ -23,4 +23,25 @@ export class WebhookDeliveriesRepository {
     )) as unknown[];
     return rows.length > 0;
   }
+
+  /**
+   * Deletes up to `limit` delivery ids received more than `olderThanDays` ago (the oldest first);
+   * returns how many. Rows another replica is deleting at the same moment are skipped.
+   */
+  async prune(olderThanDays: number, limit: number): Promise<number> {
+    const [row] = (await this.dataSource.query(
+      `WITH gone AS (
+         DELETE FROM webhook_deliveries
+          WHERE (provider, delivery_id) IN (
+            SELECT provider, delivery_id FROM webhook_deliveries
+             WHERE received_at < now() - make_interval(secs => $1::double precision * 86400)
+             ORDER BY received_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [olderThanDays, limit],
+    )) as { n: number }[];
+    return Number(row.n);
+  }
 }

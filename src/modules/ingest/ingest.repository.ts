@@ -69,4 +69,25 @@ export class IngestRepository {
     )) as { n: number }[];
     return Number(row.n);
   }
+
+  /**
+   * Deletes up to `limit` alert notices received more than `olderThanDays` ago (the oldest first);
+   * returns how many. Rows another replica is deleting at the same moment are skipped.
+   */
+  async pruneNotices(manager: EntityManager, olderThanDays: number, limit: number): Promise<number> {
+    const [row] = (await manager.query(
+      `WITH gone AS (
+         DELETE FROM alert_notices
+          WHERE id IN (
+            SELECT id FROM alert_notices
+             WHERE received_at < now() - make_interval(secs => $1::double precision * 86400)
+             ORDER BY received_at
+             LIMIT $2
+             FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [olderThanDays, limit],
+    )) as { n: number }[];
+    return Number(row.n);
+  }
 }

@@ -121,6 +121,8 @@ export class EnvironmentSchema {
   @Transform(toNumber) @IsInt() @Min(1) @Max(1000) SAMPLES_PER_FINGERPRINT = 20;
   @Transform(toNumber) @IsInt() @Min(0) @Max(3_600_000) SAMPLE_INTERVAL_MS = 1000;
   @Transform(toNumber) @IsNumber() @Min(1) INGEST_DELIVERY_RETENTION_HOURS = 168;
+  /** Resolved and synthetic alerts (alert_notices) are deleted this long after they arrived. */
+  @Transform(toNumber) @IsNumber() @Min(1) ALERT_NOTICE_RETENTION_DAYS = 30;
 
   // --- GitHub ---
   @Transform(emptyToUndefined) @IsOptional() @IsString() GITHUB_TOKEN?: string;
@@ -131,6 +133,8 @@ export class EnvironmentSchema {
   @IsString() GITHUB_WORKFLOW_REF = 'staging';
   @IsString() STAGING_BRANCH = 'staging';
   @IsString() PRODUCTION_ENVIRONMENT = 'production';
+  /** GitHub webhook delivery ids (webhook_deliveries) are kept this long to recognise a redelivery (GitHub redelivers for 3 days). */
+  @Transform(toNumber) @IsNumber() @Min(3) GITHUB_DELIVERY_RETENTION_DAYS = 30;
 
   // --- spawn gate ---
   @Transform(toNumber) @IsInt() @Min(0) MAX_CONCURRENT_SPAWNS = 2;

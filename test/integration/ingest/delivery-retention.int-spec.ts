@@ -70,4 +70,19 @@ describe('delivery keys are kept INGEST_DELIVERY_RETENTION_HOURS, then deleted',
     expect(await cron.prune()).toBe(200001);
     expect((await rowCounts(t.dataSource)).ingest_deliveries).toBe(1);
   });
+
+  it('deletes alert notices older than ALERT_NOTICE_RETENTION_DAYS, in batches until caught up, and keeps the newer', async () => {
+    await t.dataSource.query(
+      `INSERT INTO alert_notices (kind, status, alertname, received_at)
+       SELECT 'synthetic', 'firing', 'DatasourceNoData', now() - interval '31 days' - g * interval '1 second'
+         FROM generate_series(1, 5001) AS g`,
+    );
+    await t.dataSource.query(
+      `INSERT INTO alert_notices (kind, status, alertname, received_at) VALUES ('resolved', 'resolved', 'Recent', now() - interval '29 days')`,
+    );
+    const deleted = await Promise.all([cron.pruneNotices(), cron.pruneNotices()]);
+    expect(deleted[0] + deleted[1]).toBe(5001);
+    expect(await t.dataSource.query(`SELECT alertname FROM alert_notices`)).toEqual([{ alertname: 'Recent' }]);
+    expect(await cron.pruneNotices()).toBe(0);
+  });
 });

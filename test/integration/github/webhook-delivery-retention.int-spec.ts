@@ -1,0 +1,44 @@
+import { WebhookDeliveryRetentionCron } from '../../../src/modules/github/webhook-delivery-retention.cron';
+import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
+import { deliver, exampleFixture } from './webhook-support';
+
+describe('GitHub delivery ids are kept GITHUB_DELIVERY_RETENTION_DAYS, then deleted', () => {
+  let t: TestApp;
+  let cron: WebhookDeliveryRetentionCron;
+
+  beforeAll(async () => {
+    t = await startTestApp({ GITHUB_DELIVERY_RETENTION_DAYS: '10' });
+    cron = t.app.get(WebhookDeliveryRetentionCron);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await truncateAll(t.dataSource);
+  });
+
+  const ids = async (): Promise<string[]> =>
+    (
+      (await t.dataSource.query(`SELECT delivery_id FROM webhook_deliveries ORDER BY delivery_id`)) as {
+        delivery_id: string;
+      }[]
+    ).map((r) => r.delivery_id);
+
+  it('deletes the ids older than the retention, in batches until caught up; replicas pruning at once delete each once', async () => {
+    await t.dataSource.query(
+      `INSERT INTO webhook_deliveries (provider, delivery_id, event, action, received_at)
+       SELECT 'github', 'old-' || g, 'workflow_run', 'completed', now() - interval '11 days' - g * interval '1 second'
+         FROM generate_series(1, 5001) AS g`,
+    );
+    await deliver(t.http, 'ping', exampleFixture('ping.examples-0.json'), { deliveryId: 'recent' }).expect(200);
+    await deliver(t.http, 'ping', exampleFixture('ping.examples-0.json'), { deliveryId: 'aged' }).expect(200);
+    await t.dataSource.query(
+      `UPDATE webhook_deliveries SET received_at = now() - interval '9 days' WHERE delivery_id = 'aged'`,
+    );
+
+    const deleted = await Promise.all([cron.prune(), cron.prune()]);
+    expect(deleted[0] + deleted[1]).toBe(5001);
+    expect(await ids()).toEqual(['aged', 'recent']);
+    expect(await cron.prune()).toBe(0);
+  });
+});
