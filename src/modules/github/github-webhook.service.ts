@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { mayHoldUnstorableText, storableJson } from '../../shared/database/pg-text';
 import { DomainError } from '../../shared/errors/domain-error';
+import { JsonObject, isJsonObject } from '../../shared/json';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { WorkflowRunReported } from '../../shared/events/event-catalogue';
 import { githubDeploymentKey } from '../deployments/deployments.contract';
@@ -83,17 +84,21 @@ export class GithubWebhookService {
     }
     // Parsed here from the signed bytes, so the JSON routes' parser did not make it storable: a PR
     // title or a deployment's version holding NUL or an unpaired surrogate would fail the statement.
-    if (mayHoldUnstorableText(text)) payload = storableJson(payload);
+    // Every GitHub event payload is an object; a ping read `zen` of null and answered 500.
+    if (!isJsonObject(payload)) {
+      throw new DomainError('invalid', 'GITHUB_INVALID_PAYLOAD', 'The body must be a JSON object, as GitHub sends');
+    }
+    const body = mayHoldUnstorableText(text) ? (storableJson(payload) as JsonObject) : payload;
     try {
       switch (d.event) {
         case 'ping':
-          return await this.ping(d.deliveryId, payload);
+          return await this.ping(d.deliveryId, body);
         case 'pull_request':
-          return await this.pullRequest(d.deliveryId, payload);
+          return await this.pullRequest(d.deliveryId, body);
         case 'workflow_run':
-          return await this.workflowRun(d.deliveryId, payload);
+          return await this.workflowRun(d.deliveryId, body);
         case 'deployment_status':
-          return await this.deploymentStatus(d.deliveryId, payload);
+          return await this.deploymentStatus(d.deliveryId, body);
         default:
           return {
             httpStatus: 202,
@@ -106,12 +111,15 @@ export class GithubWebhookService {
     }
   }
 
-  private async ping(deliveryId: string, payload: unknown): Promise<WebhookResult> {
+  private async ping(deliveryId: string, p: JsonObject): Promise<WebhookResult> {
     await this.dataSource.transaction((m) => this.deliveries.claim(m, deliveryId, 'ping', null));
-    const p = payload as { zen?: unknown; hook_id?: unknown };
     return {
       httpStatus: 200,
-      body: { status: 'pong', zen: typeof p.zen === 'string' ? p.zen : null, hookId: p.hook_id ?? null },
+      body: {
+        status: 'pong',
+        zen: typeof p.zen === 'string' ? p.zen : null,
+        hookId: typeof p.hook_id === 'number' ? p.hook_id : null,
+      },
     };
   }
 

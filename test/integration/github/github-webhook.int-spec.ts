@@ -255,6 +255,20 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
         .expect(400);
       const res = await deliver(t.http, 'pull_request', { action: 'opened' }).expect(400);
       expect(res.body.error).toBe('GITHUB_INVALID_PAYLOAD');
+      // JSON that is not an object: a ping of null read `zen` of null (500).
+      for (const [event, body] of [
+        ['ping', null],
+        ['ping', []],
+        ['pull_request', 'text'],
+        ['check_run', 123],
+      ] as const) {
+        const refused = await deliver(t.http, event, JSON.stringify(body)).expect(400);
+        expect(refused.body).toMatchObject({
+          error: 'GITHUB_INVALID_PAYLOAD',
+          message: 'The body must be a JSON object, as GitHub sends',
+          correlationId: expect.any(String),
+        });
+      }
     });
   });
 
