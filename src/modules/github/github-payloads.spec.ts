@@ -43,6 +43,21 @@ describe('GitHub payload readers', () => {
     expect(run.runName).toEqual(expect.any(String));
   });
 
+  it('refuses a PR number that is not a whole number from 1 to 2147483647 (the integer columns)', () => {
+    const opened = fixture('octokit-webhooks-examples', 'pull_request.opened.examples-0.json') as {
+      pull_request: Record<string, unknown>;
+    };
+    for (const number of [1.5, 2_147_483_648, 1e308, 0, -1]) {
+      const payload = structuredClone(opened);
+      payload.pull_request.number = number;
+      expect(() => readPullRequest(payload)).toThrow(
+        `pull_request.number must be a whole number from 1 to 2147483647; got ${number}`,
+      );
+    }
+    opened.pull_request.number = 2_147_483_647;
+    expect(readPullRequest(opened).pr.number).toBe(2_147_483_647);
+  });
+
   it('throws PayloadError on shapes it cannot use', () => {
     expect(() => readPullRequest({ action: 'opened' })).toThrow(PayloadError);
     expect(() => readWorkflowRun({ workflow_run: {} })).toThrow(PayloadError);

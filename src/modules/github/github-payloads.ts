@@ -14,6 +14,10 @@ const date = (v: unknown): Date | null => {
 
 export class PayloadError extends Error {}
 
+/** GitHub numbers PRs from 1; fixloop keeps the number in integer columns (issue_prs.pr_number). */
+export const MAX_PR_NUMBER = 2_147_483_647;
+const isPrNumber = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_PR_NUMBER;
+
 function repoOf(payload: Obj): { owner: string; name: string } {
   const repo = obj(payload.repository);
   const owner = str(obj(repo?.owner)?.login) ?? str(repo?.full_name)?.split('/')[0] ?? null;
@@ -49,6 +53,9 @@ function pullRequestFacts(
   const title = str(pr.title);
   if (number === null || title === null)
     throw new PayloadError('pull_request.number and pull_request.title are required');
+  // A fraction or a number past the column failed the statement (500); 0 and -1 were stored.
+  if (!isPrNumber(number))
+    throw new PayloadError(`pull_request.number must be a whole number from 1 to ${MAX_PR_NUMBER}; got ${number}`);
   const merged = pr.merged === true;
   return {
     repoOwner: repo.owner,

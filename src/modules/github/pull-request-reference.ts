@@ -1,3 +1,5 @@
+import { MAX_PR_NUMBER } from './github-payloads';
+
 /** A pull request as a person names it, resolved to its repository and number. */
 export interface PullRequestReference {
   owner: string;
@@ -10,8 +12,6 @@ const REPO = '[A-Za-z0-9._-]{1,100}';
 const URL_FORM = new RegExp(`^https?://[^/\\s]+/(${OWNER})/(${REPO})/pull/(\\d+)(?:[/?#]\\S*)?$`);
 const SHORT_FORM = new RegExp(`^(${OWNER})/(${REPO})#(\\d+)$`);
 const NUMBER_FORM = /^#?(\d+)$/;
-/** issue_prs.pr_number is an integer column. */
-const MAX_NUMBER = 2_147_483_647;
 
 /**
  * Reads a pull request reference: its web URL (`https://github.com/owner/repo/pull/123`, any host
@@ -44,8 +44,8 @@ export function parsePullRequestReference(
   }
   // GitHub allows neither as a repository name; in an API path they would walk up a segment.
   if (ref.repo === '.' || ref.repo === '..') return { error: `pullRequest names no repository ("${ref.repo}")` };
-  if (!Number.isSafeInteger(ref.number) || ref.number < 1 || ref.number > MAX_NUMBER) {
-    return { error: `pullRequest number must be between 1 and ${MAX_NUMBER}; got ${ref.number}` };
+  if (!Number.isSafeInteger(ref.number) || ref.number < 1 || ref.number > MAX_PR_NUMBER) {
+    return { error: `pullRequest number must be between 1 and ${MAX_PR_NUMBER}; got ${ref.number}` };
   }
   return ref;
 }

@@ -255,6 +255,13 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
         .expect(400);
       const res = await deliver(t.http, 'pull_request', { action: 'opened' }).expect(400);
       expect(res.body.error).toBe('GITHUB_INVALID_PAYLOAD');
+      // A PR number past the integer column, or a fraction, failed the statement (500).
+      for (const number of [2_147_483_648, 1.5]) {
+        const refused = await deliver(t.http, 'pull_request', prPayload({ number })).expect(400);
+        expect(refused.body.message).toBe(
+          `pull_request.number must be a whole number from 1 to 2147483647; got ${number}`,
+        );
+      }
       // JSON that is not an object: a ping of null read `zen` of null (500).
       for (const [event, body] of [
         ['ping', null],
