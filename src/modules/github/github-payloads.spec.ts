@@ -58,6 +58,22 @@ describe('GitHub payload readers', () => {
     expect(readPullRequest(opened).pr.number).toBe(2_147_483_647);
   });
 
+  it('refuses a repository owner or name longer than 100 characters (both are indexed)', () => {
+    const opened = fixture('octokit-webhooks-examples', 'pull_request.opened.examples-0.json') as {
+      repository: { name: string; owner: { login: string } };
+    };
+    const longOwner = structuredClone(opened);
+    longOwner.repository.owner.login = 'o'.repeat(101);
+    expect(() => readPullRequest(longOwner)).toThrow(
+      'repository.owner.login must be at most 100 characters (GitHub allows 39); got 101',
+    );
+    const longName = structuredClone(opened);
+    longName.repository.name = 'r'.repeat(101);
+    expect(() => readPullRequest(longName)).toThrow('repository.name must be at most 100 characters; got 101');
+    opened.repository.name = 'r'.repeat(100);
+    expect(readPullRequest(opened).pr.repoName).toHaveLength(100);
+  });
+
   it('throws PayloadError on shapes it cannot use', () => {
     expect(() => readPullRequest({ action: 'opened' })).toThrow(PayloadError);
     expect(() => readWorkflowRun({ workflow_run: {} })).toThrow(PayloadError);

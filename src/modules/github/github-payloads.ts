@@ -18,11 +18,23 @@ export class PayloadError extends Error {}
 export const MAX_PR_NUMBER = 2_147_483_647;
 const isPrNumber = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_PR_NUMBER;
 
+/** GitHub's own limits are 39 characters for an owner's login and 100 for a repository name. */
+const MAX_REPO_PART = 100;
+
 function repoOf(payload: Obj): { owner: string; name: string } {
   const repo = obj(payload.repository);
   const owner = str(obj(repo?.owner)?.login) ?? str(repo?.full_name)?.split('/')[0] ?? null;
   const name = str(repo?.name);
   if (!owner || !name) throw new PayloadError('repository.owner.login and repository.name are required');
+  // Both are indexed (issue_prs, pr_match_runs, deployments): a 100 kB name failed the statement.
+  if (owner.length > MAX_REPO_PART) {
+    throw new PayloadError(
+      `repository.owner.login must be at most ${MAX_REPO_PART} characters (GitHub allows 39); got ${owner.length}`,
+    );
+  }
+  if (name.length > MAX_REPO_PART) {
+    throw new PayloadError(`repository.name must be at most ${MAX_REPO_PART} characters; got ${name.length}`);
+  }
   return { owner, name };
 }
 

@@ -262,6 +262,10 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
           `pull_request.number must be a whole number from 1 to 2147483647; got ${number}`,
         );
       }
+      // A 100 kB repository name (that does not compress) is past what an index entry holds (500).
+      const long = Array.from({ length: 1600 }, (_, i) => signature256(String(i)).slice(7)).join('');
+      const refused = await deliver(t.http, 'pull_request', prPayload({ repo: long.slice(0, 100_000) })).expect(400);
+      expect(refused.body.message).toBe('repository.name must be at most 100 characters; got 100000');
       // JSON that is not an object: a ping of null read `zen` of null (500).
       for (const [event, body] of [
         ['ping', null],
