@@ -74,6 +74,21 @@ describe('GitHub payload readers', () => {
     expect(readPullRequest(opened).pr.repoName).toHaveLength(100);
   });
 
+  it('reads commit ids as lower-case hex of 7 to 64 characters, anything else as unknown', () => {
+    const closed = fixture('octokit-webhooks-examples', 'pull_request.closed.examples-3.json') as {
+      pull_request: Record<string, unknown> & { head: Record<string, unknown> };
+    };
+    closed.pull_request.merged = true;
+    closed.pull_request.head.sha = 'ABCDEF1';
+    closed.pull_request.merge_commit_sha = 'f'.repeat(64);
+    expect(readPullRequest(closed).pr).toMatchObject({ headSha: 'abcdef1', mergeCommitSha: 'f'.repeat(64) });
+    for (const odd of ['abc', 'g'.repeat(40), 'a'.repeat(65), 'a'.repeat(100_000), '', 42]) {
+      closed.pull_request.head.sha = odd;
+      closed.pull_request.merge_commit_sha = odd;
+      expect(readPullRequest(closed).pr).toMatchObject({ headSha: null, mergeCommitSha: null });
+    }
+  });
+
   it('throws PayloadError on shapes it cannot use', () => {
     expect(() => readPullRequest({ action: 'opened' })).toThrow(PayloadError);
     expect(() => readWorkflowRun({ workflow_run: {} })).toThrow(PayloadError);

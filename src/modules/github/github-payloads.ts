@@ -6,6 +6,15 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (isJsonObject(v) ? v : undefined);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+/**
+ * A commit id (hex, 7 to 64 characters: SHA-1 or SHA-256, as POST /api/deployments takes it), lower
+ * case; anything else is unreadable. A 100 kB merge_commit_sha was past what its index holds (500),
+ * and a deployment's went into the compare API's URL, failing every processing attempt.
+ */
+const commitSha = (v: unknown): string | null => {
+  const s = str(v);
+  return s !== null && /^[0-9a-f]{7,64}$/i.test(s) ? s.toLowerCase() : null;
+};
 const date = (v: unknown): Date | null => {
   if (typeof v !== 'string') return null;
   const d = new Date(v);
@@ -78,12 +87,12 @@ function pullRequestFacts(
     url: str(pr.html_url),
     headBranch: str(obj(pr.head)?.ref),
     baseBranch: str(obj(pr.base)?.ref),
-    headSha: str(obj(pr.head)?.sha),
+    headSha: commitSha(obj(pr.head)?.sha),
     state: str(pr.state) === 'closed' ? 'closed' : 'open',
     merged,
     mergedAt: merged ? date(pr.merged_at) : null,
     // Before a merge GitHub's merge_commit_sha is a test merge: only a merged PR's counts.
-    mergeCommitSha: merged ? str(pr.merge_commit_sha) : null,
+    mergeCommitSha: merged ? commitSha(pr.merge_commit_sha) : null,
     author: str(obj(pr.user)?.login),
     authorAssociation: str(pr.author_association),
   };
@@ -151,7 +160,7 @@ export function readDeploymentStatus(payload: unknown): DeploymentStatusFacts {
     deploymentId: id,
     state: str(status.state) ?? 'unknown',
     environment: str(status.environment) ?? str(deployment.environment) ?? 'unknown',
-    sha: str(deployment.sha)?.toLowerCase() ?? null,
+    sha: commitSha(deployment.sha),
     version: str(inner?.version) ?? str(deployment.ref),
     deployedAt: date(status.created_at) ?? date(status.updated_at) ?? new Date(),
   };

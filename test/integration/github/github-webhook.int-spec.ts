@@ -243,6 +243,43 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
       expect(stored!.version).toBe('v1.2.3\ufffd-\ufffd');
     });
 
+    it('takes a commit id that is not hex of 7 to 64 characters as unknown (a 100 kB one answered 500)', async () => {
+      const long = Array.from({ length: 1600 }, (_, i) => signature256(String(i)).slice(7))
+        .join('')
+        .slice(0, 100_000);
+      const issue = await seedIssue(t.dataSource, { title: 'Checkout total wrong' });
+      await deliver(
+        t.http,
+        'pull_request',
+        prPayload({ number: 503, title: `Fix total (${issue.identifier})`, head: 'fix/total' }),
+      ).expect(200);
+      const merged = await deliver(
+        t.http,
+        'pull_request',
+        prPayload({
+          action: 'closed',
+          number: 503,
+          title: `Fix total (${issue.identifier})`,
+          merged: true,
+          mergeCommitSha: long,
+        }),
+      ).expect(200);
+      expect(merged.body).toMatchObject({ status: 'processed', action: 'closed' });
+      const [link] = (await t.dataSource.query(
+        `SELECT state, merge_commit_sha FROM issue_prs WHERE pr_number = 503`,
+      )) as { state: string; merge_commit_sha: string | null }[];
+      expect(link).toEqual({ state: 'merged', merge_commit_sha: null });
+
+      const deployment = packageExample<Record<string, Loose>>('deployment_status', 0);
+      deployment.deployment.id = 9503;
+      deployment.deployment.sha = long;
+      const deployed = await deliver(t.http, 'deployment_status', deployment).expect(200);
+      const [stored] = (await t.dataSource.query(`SELECT sha FROM deployments WHERE id = $1`, [
+        deployed.body.deploymentId,
+      ])) as { sha: string | null }[];
+      expect(stored!.sha).toBeNull();
+    });
+
     it('answers 400 for a signed body that is not JSON or lacks the pull request', async () => {
       const notJson = 'not json';
       await t.http
