@@ -89,6 +89,19 @@ describe('GitHub payload readers', () => {
     }
   });
 
+  it('reads dates in ISO 8601 only: a bare number or a year outside 4 digits is unknown', () => {
+    const closed = fixture('octokit-webhooks-examples', 'pull_request.closed.examples-3.json') as {
+      pull_request: Record<string, unknown>;
+    };
+    closed.pull_request.merged = true;
+    closed.pull_request.merged_at = '2026-11-26T07:00:00+02:00';
+    expect(readPullRequest(closed).pr.mergedAt).toEqual(new Date('2026-11-26T05:00:00Z'));
+    for (const odd of ['5', '-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', 'not a date', 1_795_000_000_000]) {
+      closed.pull_request.merged_at = odd;
+      expect(readPullRequest(closed).pr.mergedAt).toBeNull();
+    }
+  });
+
   it('throws PayloadError on shapes it cannot use', () => {
     expect(() => readPullRequest({ action: 'opened' })).toThrow(PayloadError);
     expect(() => readWorkflowRun({ workflow_run: {} })).toThrow(PayloadError);

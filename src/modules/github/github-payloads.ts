@@ -1,3 +1,4 @@
+import { isISO8601 } from 'class-validator';
 import { PullRequestFacts } from '../matching/matching.contract';
 import { isJsonObject } from '../../shared/json';
 
@@ -15,8 +16,13 @@ const commitSha = (v: unknown): string | null => {
   const s = str(v);
   return s !== null && /^[0-9a-f]{7,64}$/i.test(s) ? s.toLowerCase() : null;
 };
+/**
+ * An ISO 8601 date-time as GitHub writes them; anything else is unreadable. `new Date` alone took
+ * `"5"` (2005) and years PostgreSQL cannot store (-271821: 500) or a deploy's verification window
+ * cannot be computed from (+275760: its listener failed after the 200).
+ */
 const date = (v: unknown): Date | null => {
-  if (typeof v !== 'string') return null;
+  if (typeof v !== 'string' || !isISO8601(v, { strict: true })) return null;
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? null : d;
 };

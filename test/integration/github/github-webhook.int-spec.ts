@@ -280,6 +280,18 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
       expect(stored!.sha).toBeNull();
     });
 
+    it('takes a date outside what PostgreSQL and the verification window hold as unknown (500, or a failed listener)', async () => {
+      const deployment = packageExample<Record<string, Loose>>('deployment_status', 0);
+      deployment.deployment.id = 9504;
+      deployment.deployment_status.created_at = '-271821-04-20T00:00:00Z';
+      deployment.deployment_status.updated_at = '2026-11-26T08:00:00Z';
+      const deployed = await deliver(t.http, 'deployment_status', deployment).expect(200);
+      const [stored] = (await t.dataSource.query(`SELECT deployed_at FROM deployments WHERE id = $1`, [
+        deployed.body.deploymentId,
+      ])) as { deployed_at: Date }[];
+      expect(stored!.deployed_at).toEqual(new Date('2026-11-26T08:00:00Z'));
+    });
+
     it('answers 400 for a signed body that is not JSON or lacks the pull request', async () => {
       const notJson = 'not json';
       await t.http
