@@ -36,4 +36,11 @@ describe(parseRevert.name, () => {
     });
     expect(parseRevert('Reverting the cache change', null)).toBeNull();
   });
+
+  it('names no PR number that no PR can have (0, past the integer column): the title is used', () => {
+    for (const body of ['Reverts acme/shop#99999999999', 'Reverts #2147483648', 'Reverts #0']) {
+      expect(parseRevert('Revert "Fix it"', body)).toEqual({ prNumber: null, originalTitle: 'Fix it' });
+    }
+    expect(parseRevert('Revert "Fix it"', 'Reverts #2147483647')?.prNumber).toBe(2_147_483_647);
+  });
 });

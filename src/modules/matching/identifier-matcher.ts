@@ -42,8 +42,17 @@ export function parseRevert(title: string, body: string | null): RevertReference
   const m = /^Revert "(.*)"\s*$/s.exec(title.trim());
   if (!m) return null;
   const ref = /\bReverts\s+(?:[\w.-]+\/[\w.-]+)?#(\d+)\b/i.exec(body ?? '');
-  return { prNumber: ref ? Number(ref[1]) : null, originalTitle: m[1]! };
+  const prNumber = ref ? Number(ref[1]) : null;
+  // A number no PR can have (0, past the integer column: its lookup failed the statement) names
+  // none: the reverted PR is then found by its title.
+  return {
+    prNumber: prNumber !== null && prNumber >= 1 && prNumber <= MAX_PR_NUMBER ? prNumber : null,
+    originalTitle: m[1]!,
+  };
 }
+
+/** PR numbers are kept in integer columns (issue_prs.pr_number). */
+const MAX_PR_NUMBER = 2_147_483_647;
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -169,6 +169,29 @@ describe('Issue status follows its PR (webhook-driven transitions)', () => {
     expect(await prState(307)).toEqual(['reverted']);
   });
 
+  it('a revert naming a PR number no PR can have is found by title (the lookup answered 500)', async () => {
+    const issue = await seedIssue(t.dataSource);
+    const title = `Fix ${issue.identifier}: round totals`;
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({ number: 309, title, base: 'staging', action: 'closed', merged: true }),
+    ).expect(200);
+    await deliver(
+      t.http,
+      'pull_request',
+      prPayload({
+        number: 310,
+        title: `Revert "${title}"`,
+        body: 'Reverts Codertocat/Hello-World#99999999999',
+        action: 'closed',
+        merged: true,
+      }),
+    ).expect(200);
+    expect(await status(issue.id)).toBe('triage');
+    expect(await prState(309)).toEqual(['reverted']);
+  });
+
   it('an edit that adds an identifier links the PR then (edited re-reads the text)', async () => {
     const issue = await seedIssue(t.dataSource);
     const first = await deliver(
