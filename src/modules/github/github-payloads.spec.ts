@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { sharedPath } from '../../../test/support/shared-dir';
-import { PayloadError, readPullRequest, readWorkflowRun } from './github-payloads';
+import { PayloadError, readDeploymentStatus, readPullRequest, readWorkflowRun } from './github-payloads';
 
 const fixture = (dir: string, name: string): unknown =>
   JSON.parse(readFileSync(sharedPath('fixtures', 'github', dir, name), 'utf8'));
@@ -100,6 +100,34 @@ describe('GitHub payload readers', () => {
       closed.pull_request.merged_at = odd;
       expect(readPullRequest(closed).pr.mergedAt).toBeNull();
     }
+  });
+
+  it('refuses a workflow run or deployment id that is missing or not a positive whole number, naming it', () => {
+    const run = fixture('octokit-webhooks-examples', 'workflow_run.completed.success.examples-1.json') as {
+      workflow_run: Record<string, unknown>;
+    };
+    for (const id of [-1, 0, 1.5, 1e308, '289782451']) {
+      run.workflow_run.id = id;
+      expect(() => readWorkflowRun(run)).toThrow(
+        `workflow_run.id must be a positive whole number; got ${JSON.stringify(id)}`,
+      );
+    }
+    delete run.workflow_run.id;
+    expect(() => readWorkflowRun(run)).toThrow('workflow_run.id is required');
+    run.workflow_run.id = 12_345_678_901;
+    expect(readWorkflowRun(run).run.runId).toBe('12345678901');
+
+    const deployment = {
+      repository: { name: 'shop', owner: { login: 'acme' } },
+      deployment: { id: null as unknown, sha: 'a'.repeat(40), environment: 'production' },
+      deployment_status: { state: 'success' },
+    };
+    expect(() => readDeploymentStatus(deployment)).toThrow('deployment.id is required');
+    deployment.deployment.id = -1;
+    expect(() => readDeploymentStatus(deployment)).toThrow('deployment.id must be a positive whole number; got -1');
+    expect(() => readDeploymentStatus({ ...deployment, deployment_status: null })).toThrow(
+      'a deployment_status event needs deployment_status (an object)',
+    );
   });
 
   it('throws PayloadError on shapes it cannot use', () => {

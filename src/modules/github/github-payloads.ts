@@ -33,6 +33,18 @@ export class PayloadError extends Error {}
 export const MAX_PR_NUMBER = 2_147_483_647;
 const isPrNumber = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= MAX_PR_NUMBER;
 
+/**
+ * A GitHub object id: a positive whole number (run ids are past 2^31). A missing one was refused
+ * without naming it; -1, 1.5 or 1e308 were taken (`owner/repo/1e+308` as a deployment key).
+ */
+function githubId(v: unknown, field: string): number {
+  if (v === undefined || v === null) throw new PayloadError(`${field} is required`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+    throw new PayloadError(`${field} must be a positive whole number; got ${JSON.stringify(v).slice(0, 50)}`);
+  }
+  return v;
+}
+
 /** GitHub's own limits are 39 characters for an owner's login and 100 for a repository name. */
 const MAX_REPO_PART = 100;
 
@@ -121,8 +133,8 @@ export interface WorkflowRunFacts {
 export function readWorkflowRun(payload: unknown): { action: string; run: WorkflowRunFacts } {
   const p = obj(payload);
   const run = obj(p?.workflow_run);
-  const id = num(run?.id);
-  if (!p || !run || id === null) throw new PayloadError('a workflow_run event needs workflow_run.id');
+  if (!p || !run) throw new PayloadError('a workflow_run event needs workflow_run (an object)');
+  const id = githubId(run.id, 'workflow_run.id');
   const path = str(run.path);
   const file = path ? (path.split('@')[0]!.split('/').pop() ?? null) : null;
   const workflowId = file || (num(run.workflow_id) !== null ? String(num(run.workflow_id)) : null);
@@ -155,9 +167,9 @@ export function readDeploymentStatus(payload: unknown): DeploymentStatusFacts {
   const p = obj(payload);
   const status = obj(p?.deployment_status);
   const deployment = obj(p?.deployment);
-  const id = num(deployment?.id);
-  if (!status || !deployment || id === null)
-    throw new PayloadError('a deployment_status event needs deployment and deployment_status');
+  if (!deployment) throw new PayloadError('a deployment_status event needs deployment (an object)');
+  if (!status) throw new PayloadError('a deployment_status event needs deployment_status (an object)');
+  const id = githubId(deployment.id, 'deployment.id');
   const repo = repoOf(p!);
   const inner = obj(deployment.payload);
   return {

@@ -315,6 +315,14 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
       const long = Array.from({ length: 1600 }, (_, i) => signature256(String(i)).slice(7)).join('');
       const refused = await deliver(t.http, 'pull_request', prPayload({ repo: long.slice(0, 100_000) })).expect(400);
       expect(refused.body.message).toBe('repository.name must be at most 100 characters; got 100000');
+      // An id that GitHub never sends was taken (a deployment keyed owner/repo/-1) or refused without naming it.
+      const deployment = packageExample<Record<string, Loose>>('deployment_status', 0);
+      deployment.deployment.id = -1;
+      const badId = await deliver(t.http, 'deployment_status', deployment).expect(400);
+      expect(badId.body.message).toBe('deployment.id must be a positive whole number; got -1');
+      delete deployment.deployment.id;
+      const noId = await deliver(t.http, 'deployment_status', deployment).expect(400);
+      expect(noId.body.message).toBe('deployment.id is required');
       // JSON that is not an object: a ping of null read `zen` of null (500).
       for (const [event, body] of [
         ['ping', null],
