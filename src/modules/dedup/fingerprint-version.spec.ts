@@ -12,6 +12,8 @@ const DIGESTS: Record<number, string> = {
   2: '14fb2112a392cda0c32b100fca871b2b0611d33bb146a412120cc2cce940097e',
   3: '308f2b753a4b1e0bebcea20a3af8c81d24f0fa254d73def9a82fcc4719f86a1c',
   4: 'f9810084215ee6195c19b13ca8f89ad15e3ac634943dec300d0c65b9291a739e',
+  // From 5 the list has a scope over 200 characters (the digests above are of the list without it).
+  5: '5595555598580cde928c4917f7814442a11be259eabe66147f32d227453cb360',
 };
 
 const MESSAGES = [
@@ -60,6 +62,8 @@ describe('FINGERPRINT_VERSION', () => {
       ...MESSAGES.map((m) => fingerprintMessage('api', 'jobs', m).fingerprint),
       // a scope label holding a secret
       fingerprintMessage('api token=ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'jobs', 'Boom').fingerprint,
+      // scope names longer than SCOPE_MAX_LENGTH
+      fingerprintMessage(`svc-${'a'.repeat(300)}`, `feature-${'b'.repeat(300)}`, 'Boom').fingerprint,
     ].join('\n');
     expect({ version: FINGERPRINT_VERSION, digest: hash('sha256', prints) }).toEqual({
       version: FINGERPRINT_VERSION,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { TestApp, agentAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
@@ -226,6 +227,45 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
       expect(new Date(skewed!.last_seen_at).getTime()).toBeGreaterThanOrEqual(before);
       expect(new Date(skewed!.last_seen_at).getTime()).toBeLessThanOrEqual(Date.now());
       expect(new Date(ahead!.last_seen_at).toISOString()).toBe(soon);
+    });
+
+    it('files a source or feature label of any length, clipped to 200 characters (an index entry has a limit)', async () => {
+      // Random hex does not compress: 100 kB of it is past what a btree entry can hold.
+      const long = randomBytes(50_000).toString('hex');
+      const ns = `${Date.now()}000000`;
+      for (const stream of [
+        { service_name: long, level: 'error' },
+        { service_name: 'billing', component: long, level: 'error' },
+      ]) {
+        await t.http
+          .post('/loki/api/v1/push')
+          .set(ingestAuth)
+          .send({ streams: [{ stream, values: [[ns, 'Ledger 42 out of balance']] }] })
+          .expect(204);
+      }
+      const series = { source: `grafana-${long}`, feature: 'payments', msg: 'Card declined for cus_abc123' };
+      await t.http
+        .post('/api/loki/webhook')
+        .set(ingestAuth)
+        .send(provisionedAlert('fixloop-new-error', series, 1, 'a1b2c3d4e5f60009'))
+        .expect(200);
+      const filed = await issues(t.dataSource);
+      expect(filed.map((i) => [i.source, i.feature]).sort()).toEqual(
+        [
+          [long.slice(0, 200), 'default'],
+          ['billing', long.slice(0, 200)],
+          [`grafana-${long}`.slice(0, 200), 'payments'],
+        ].sort(),
+      );
+      // The same long label again is the same issue.
+      await t.http
+        .post('/loki/api/v1/push')
+        .set(ingestAuth)
+        .send({
+          streams: [{ stream: { service_name: long, level: 'error' }, values: [[ns, 'Ledger 43 out of balance']] }],
+        })
+        .expect(204);
+      expect(await issues(t.dataSource)).toHaveLength(3);
     });
 
     it('answers every one of concurrent requests when one of them carries a NUL', async () => {

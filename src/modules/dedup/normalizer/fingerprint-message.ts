@@ -1,5 +1,5 @@
 import type { FingerprintedMessage } from '../dedup.contract';
-import { storableText } from '../../../shared/database/pg-text';
+import { clipText, storableText } from '../../../shared/database/pg-text';
 import { scrubSecrets } from '../../../shared/security/secret-scrubber';
 import { fingerprint } from './fingerprint';
 import { normalizeMessage } from './message-normalizer';
@@ -16,12 +16,18 @@ export function templateOf(message: string): { scrubbed: string; normalized: str
   return { scrubbed, normalized: normalizeMessage(scrubbed) };
 }
 
+/** Longest scope name (source, feature) kept, as the events API allows; a longer one is clipped. */
+export const SCOPE_MAX_LENGTH = 200;
+
 /**
  * A scope name (source, feature) or another short label-derived field (level, version) as it is
- * stored and sent: storable, and without secrets (a label can carry one as well as a message).
+ * stored and sent: storable, without secrets (a label can carry one as well as a message), and at
+ * most SCOPE_MAX_LENGTH characters, clipped after scrubbing so that no part of a secret is kept.
+ * Loki labels and Grafana alert labels have no length of their own: the scope is indexed, and an
+ * index entry has a size limit (a 100 kB source failed the whole push with a 500).
  */
 export function scopeText(text: string): string {
-  return scrubSecrets(storableText(text)).text;
+  return clipText(scrubSecrets(storableText(text)).text, SCOPE_MAX_LENGTH);
 }
 
 /** `templateOf` plus the fingerprint of the template in its (source, feature) scope, as stored. */

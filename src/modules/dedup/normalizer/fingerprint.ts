@@ -8,9 +8,10 @@ import { hash } from 'node:crypto';
  * 1: up to session 6; 2: session 7's normaliser rules (durations, restated values, reverse DNS, ...);
  * 3: session 9's upper-case random ids (ULIDs), numbers with exponents, IPv4-mapped IPv6 addresses,
  * and text PostgreSQL cannot store replaced before scrubbing; 4: session 10's scrubbed scope (source
- * and feature), redaction markers masked as variables, and logfmt lines read for their message.
+ * and feature), redaction markers masked as variables, and logfmt lines read for their message;
+ * 5: session 11's scope names clipped to SCOPE_MAX_LENGTH (200) characters.
  */
-export const FINGERPRINT_VERSION = 4;
+export const FINGERPRINT_VERSION = 5;
 
 /**
  * The fingerprint of one normalised message within its scope: hex sha256 of
