@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { deleteExpired } from '../../shared/database/delete-expired';
 
 /** webhook_deliveries: a delivery id is processed once. Only the github module uses it. */
 @Injectable()
@@ -26,22 +27,14 @@ export class WebhookDeliveriesRepository {
 
   /**
    * Deletes up to `limit` delivery ids received more than `olderThanDays` ago (the oldest first);
-   * returns how many. Rows another replica is deleting at the same moment are skipped.
+   * returns how many (`deleteExpired`: replicas share the work).
    */
-  async prune(olderThanDays: number, limit: number): Promise<number> {
-    const [row] = (await this.dataSource.query(
-      `WITH gone AS (
-         DELETE FROM webhook_deliveries
-          WHERE (provider, delivery_id) IN (
-            SELECT provider, delivery_id FROM webhook_deliveries
-             WHERE received_at < now() - make_interval(secs => $1::double precision * 86400)
-             ORDER BY received_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
-      [olderThanDays, limit],
-    )) as { n: number }[];
-    return Number(row.n);
+  prune(olderThanDays: number, limit: number): Promise<number> {
+    return deleteExpired(
+      this.dataSource,
+      { table: 'webhook_deliveries', key: 'provider, delivery_id' },
+      olderThanDays * 86_400,
+      limit,
+    );
   }
 }

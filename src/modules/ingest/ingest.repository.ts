@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { deleteExpired } from '../../shared/database/delete-expired';
 
 export interface NoticeRow {
   kind: string;
@@ -50,44 +51,14 @@ export class IngestRepository {
 
   /**
    * Deletes up to `limit` delivery keys recorded more than `olderThanHours` ago (the oldest first);
-   * returns how many. Rows another replica is deleting at the same moment are skipped, not waited
-   * for.
+   * returns how many (`deleteExpired`: replicas share the work).
    */
-  async pruneDeliveries(manager: EntityManager, olderThanHours: number, limit: number): Promise<number> {
-    const [row] = (await manager.query(
-      `WITH gone AS (
-         DELETE FROM ingest_deliveries
-          WHERE delivery_key IN (
-            SELECT delivery_key FROM ingest_deliveries
-             WHERE received_at < now() - make_interval(secs => $1::double precision * 3600)
-             ORDER BY received_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
-      [olderThanHours, limit],
-    )) as { n: number }[];
-    return Number(row.n);
+  pruneDeliveries(manager: EntityManager, olderThanHours: number, limit: number): Promise<number> {
+    return deleteExpired(manager, { table: 'ingest_deliveries', key: 'delivery_key' }, olderThanHours * 3600, limit);
   }
 
-  /**
-   * Deletes up to `limit` alert notices received more than `olderThanDays` ago (the oldest first);
-   * returns how many. Rows another replica is deleting at the same moment are skipped.
-   */
-  async pruneNotices(manager: EntityManager, olderThanDays: number, limit: number): Promise<number> {
-    const [row] = (await manager.query(
-      `WITH gone AS (
-         DELETE FROM alert_notices
-          WHERE id IN (
-            SELECT id FROM alert_notices
-             WHERE received_at < now() - make_interval(secs => $1::double precision * 86400)
-             ORDER BY received_at
-             LIMIT $2
-             FOR UPDATE SKIP LOCKED)
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
-      [olderThanDays, limit],
-    )) as { n: number }[];
-    return Number(row.n);
+  /** Deletes up to `limit` alert notices received more than `olderThanDays` ago; returns how many. */
+  pruneNotices(manager: EntityManager, olderThanDays: number, limit: number): Promise<number> {
+    return deleteExpired(manager, { table: 'alert_notices', key: 'id' }, olderThanDays * 86_400, limit);
   }
 }
