@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { seedSpawnable } from '../../fixtures/spawn/spawn-kit';
 import { TestApp, adminAuth, agentAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { WriteWatch, watchWrites } from '../../support/write-watch';
 
 /**
  * The house rule for bad input, checked on every operation of the committed OpenAPI document but
@@ -356,43 +356,20 @@ function casesOf(o: Op, seed: Seed): Case[] {
 
 describe('every non-ingest operation of openapi.json on bad input: never 5xx, a clear 4xx, nothing written', () => {
   let t: TestApp;
-  let fingerprintSql: string;
-  const pending = new Set<Promise<void>>();
+  let watch: WriteWatch;
 
   beforeAll(async () => {
     t = await startTestApp();
-    // Listeners run after the response (published events): wait for them before reading the
-    // database, so that a write is blamed on the request that caused it.
-    const bus = t.app.get(DomainEventBus);
-    const emit = bus.emit.bind(bus);
-    bus.emit = ((name, payload) => {
-      const p = emit(name, payload);
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-      return p;
-    }) as typeof bus.emit;
-    const tables = (await t.dataSource.query(
-      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1`,
-    )) as { tablename: string }[];
-    fingerprintSql = tables
-      .map(
-        ({ tablename }) =>
-          `SELECT '${tablename}' AS t, count(*)::int AS n, md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) AS h FROM "${tablename}" x`,
-      )
-      .join(' UNION ALL ');
+    // Listeners run after the response (published events): they are waited for before the
+    // database is read, so that a write is blamed on the request that caused it.
+    watch = await watchWrites(t);
   });
   afterAll(async () => {
     await t.close();
   });
 
-  async function settled(): Promise<void> {
-    while (pending.size > 0) await Promise.allSettled([...pending]);
-  }
-
-  async function fingerprint(): Promise<string> {
-    await settled();
-    return JSON.stringify(await t.dataSource.query(fingerprintSql));
-  }
+  const settled = (): Promise<void> => watch.settled();
+  const fingerprint = (): Promise<string> => watch.fingerprint();
 
   async function reseed(): Promise<Seed> {
     await settled();

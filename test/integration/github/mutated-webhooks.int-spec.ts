@@ -1,11 +1,10 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { seedIssue } from '../../factories/issue.factory';
 import { FakeGithubCompare } from '../../support/fake-github-compare';
 import { sharedPath } from '../../support/shared-dir';
 import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
+import { WriteWatch, watchWrites } from '../../support/write-watch';
 import { deliver, exampleFixture, packageExample } from './webhook-support';
 
 /**
@@ -511,10 +510,8 @@ const UNHANDLED: [string, () => Doc][] = [
 describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writes nothing, a 2xx is whole and idempotent', () => {
   let t: TestApp;
   let github: FakeGithubCompare;
-  let fingerprintSql: string;
+  let watch: WriteWatch;
   let k = 0;
-  const pending = new Set<Promise<void>>();
-  const listenerFailures: string[] = [];
 
   beforeAll(async () => {
     // The compare API of deploy processing: every commit unknown (404) but the identical ones.
@@ -525,39 +522,9 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
       GITHUB_HTTP_TIMEOUT_SECONDS: '2',
       PRODUCTION_ENVIRONMENT: 'production',
     });
-    // Work started after commit (published events) is waited for before the database is read, and
-    // a listener's failure (logged and swallowed by the bus) is caught here.
-    const bus = t.app.get(DomainEventBus);
-    const emit = bus.emit.bind(bus);
-    bus.emit = ((name, payload) => {
-      const p = emit(name, payload);
-      pending.add(p);
-      void p.finally(() => pending.delete(p));
-      return p;
-    }) as typeof bus.emit;
-    const emitter = t.app.get(EventEmitter2);
-    const emitAsync = emitter.emitAsync.bind(emitter);
-    emitter.emitAsync = (async (event: string, ...values: unknown[]) => {
-      try {
-        return await emitAsync(event, ...values);
-      } catch (err) {
-        listenerFailures.push(`${event}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300));
-        throw err;
-      }
-    }) as typeof emitter.emitAsync;
-    const tables = (await t.dataSource.query(
-      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations' ORDER BY 1`,
-    )) as { tablename: string }[];
-    // Per table, its row count and the newest transaction that wrote one of its rows (`xmin`): an
-    // insert or update raises it, a delete lowers the count, a rolled-back write leaves both. Cheaper
-    // than hashing the contents (100 kB values in every table made that most of the run) and
-    // stricter: a write of the same values counts too.
-    fingerprintSql = tables
-      .map(
-        ({ tablename }) =>
-          `SELECT '${tablename}' AS t, count(*)::int AS n, coalesce(max(x.xmin::text::bigint), 0)::text AS h FROM "${tablename}" x`,
-      )
-      .join(' UNION ALL ');
+    // Work started after commit is waited for before the database is read, and a listener's
+    // failure (logged and swallowed by the bus) is caught.
+    watch = await watchWrites(t);
   });
   afterAll(async () => {
     await settled();
@@ -565,14 +532,8 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
     await github.stop();
   });
 
-  async function settled(): Promise<void> {
-    while (pending.size > 0) await Promise.allSettled([...pending]);
-  }
-
-  async function fingerprint(): Promise<string> {
-    await settled();
-    return JSON.stringify(await t.dataSource.query(fingerprintSql));
-  }
+  const settled = (): Promise<void> => watch.settled();
+  const fingerprint = (): Promise<string> => watch.fingerprint();
 
   /** Signed as GitHub signs: over the exact bytes sent (JSON as GitHub serialises it, or raw text). */
   function send(event: string, body: Json, deliveryId: string, raw?: string) {
@@ -593,12 +554,12 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
       const event = c.event ?? g.event;
       const deliveryId = randomUUID();
       const before = await fingerprint();
-      listenerFailures.length = 0;
+      watch.listenerFailures.length = 0;
       const res = await send(event, body, deliveryId, c.raw);
       const after = await fingerprint();
       const where = `${c.what}`;
       const b = res.body as { error?: unknown; message?: unknown; correlationId?: unknown; status?: unknown };
-      for (const f of listenerFailures) failures.push(`${where}: ${res.status}, then a listener failed: ${f}`);
+      for (const f of watch.listenerFailures) failures.push(`${where}: ${res.status}, then a listener failed: ${f}`);
       if (res.status >= 500) {
         failures.push(`${where}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         continue;
@@ -632,7 +593,7 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
       }
       // Redelivery of the same delivery: the same answer for an ignored one or a ping (pong again:
       // GitHub's "Redeliver" of a ping checks the hook), `duplicate` otherwise; nothing changes.
-      listenerFailures.length = 0;
+      watch.listenerFailures.length = 0;
       const again = await send(event, body, deliveryId, c.raw);
       const afterAgain = await fingerprint();
       const expected = res.status === 202 ? 'ignored' : event === 'ping' ? 'pong' : 'duplicate';
