@@ -66,3 +66,25 @@ async function fingerprintSql(ds: DataSource): Promise<string> {
     )
     .join(' UNION ALL ');
 }
+
+/** The tables whose fingerprint differs between two `fingerprint()` results, with their row counts. */
+export function writtenTables(before: string, after: string): string {
+  const b = JSON.parse(before) as { t: string; n: number; h: string }[];
+  const a = JSON.parse(after) as { t: string; n: number; h: string }[];
+  return a
+    .map((row, i) => ({ row, was: b[i] }))
+    .filter(({ row, was }) => row.h !== was?.h || row.n !== was?.n)
+    .map(({ row, was }) => `${row.t} (${was?.n ?? 0} -> ${row.n} rows)`)
+    .join(', ');
+}
+
+/** An error body in the house shape: `{ error, message, correlationId }`, the message not empty. */
+export function isHouseError(body: unknown): body is { error: string; message: string; correlationId: string } {
+  const b = body as { error?: unknown; message?: unknown; correlationId?: unknown } | undefined;
+  return (
+    typeof b?.error === 'string' &&
+    typeof b.message === 'string' &&
+    b.message !== '' &&
+    typeof b.correlationId === 'string'
+  );
+}

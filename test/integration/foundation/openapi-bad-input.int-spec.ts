@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedSpawnable } from '../../fixtures/spawn/spawn-kit';
 import { TestApp, adminAuth, agentAuth, startTestApp, truncateAll } from '../../support/test-app';
-import { WriteWatch, watchWrites } from '../../support/write-watch';
+import { WriteWatch, isHouseError, watchWrites, writtenTables } from '../../support/write-watch';
 
 /**
  * The house rule for bad input, checked on every operation of the committed OpenAPI document but
@@ -421,13 +421,8 @@ describe('every non-ingest operation of openapi.json on bad input: never 5xx, a 
       } else if (res.status >= 500) {
         failures.push(`${where}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       } else if (res.status >= 400) {
-        if (after !== before) failures.push(`${where}: ${res.status} but wrote ${diff(before, after)}`);
-        if (
-          typeof body?.error !== 'string' ||
-          typeof body.message !== 'string' ||
-          body.message === '' ||
-          typeof body.correlationId !== 'string'
-        ) {
+        if (after !== before) failures.push(`${where}: ${res.status} but wrote ${writtenTables(before, after)}`);
+        if (!isHouseError(body)) {
           failures.push(`${where}: ${res.status} not in the house shape: ${JSON.stringify(res.body).slice(0, 300)}`);
         } else if (c.names && c.names.length > 0) {
           const base = baseline.get(c.identifier === 'missing' ? 'missing' : 'seeded');
@@ -450,13 +445,3 @@ describe('every non-ingest operation of openapi.json on bad input: never 5xx, a 
     expect(failures).toEqual([]);
   });
 });
-
-function diff(before: string, after: string): string {
-  const b = JSON.parse(before) as { t: string; n: number; h: string }[];
-  const a = JSON.parse(after) as { t: string; n: number; h: string }[];
-  return a
-    .map((row, i) => ({ row, was: b[i] }))
-    .filter(({ row, was }) => row.h !== was?.h)
-    .map(({ row, was }) => `${row.t} (${was?.n ?? 0} -> ${row.n} rows)`)
-    .join(', ');
-}

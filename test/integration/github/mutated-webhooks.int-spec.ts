@@ -4,7 +4,7 @@ import { seedIssue } from '../../factories/issue.factory';
 import { FakeGithubCompare } from '../../support/fake-github-compare';
 import { sharedPath } from '../../support/shared-dir';
 import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
-import { WriteWatch, watchWrites } from '../../support/write-watch';
+import { WriteWatch, isHouseError, watchWrites, writtenTables } from '../../support/write-watch';
 import { deliver, exampleFixture, packageExample } from './webhook-support';
 
 /**
@@ -565,13 +565,8 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
         continue;
       }
       if (res.status >= 400) {
-        if (after !== before) failures.push(`${where}: ${res.status} but wrote ${diff(before, after)}`);
-        if (
-          typeof b?.error !== 'string' ||
-          typeof b.message !== 'string' ||
-          b.message === '' ||
-          typeof b.correlationId !== 'string'
-        ) {
+        if (after !== before) failures.push(`${where}: ${res.status} but wrote ${writtenTables(before, after)}`);
+        if (!isHouseError(b)) {
           failures.push(`${where}: ${res.status} not in the house shape: ${JSON.stringify(res.body).slice(0, 300)}`);
         } else if (c.field && !new RegExp(`\\b${c.field}\\b`).test(b.message)) {
           failures.push(`${where}: ${res.status} ${b.error} does not name ${c.field}: ${b.message.slice(0, 200)}`);
@@ -580,7 +575,7 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
       }
       if (res.status === 202) {
         if (b?.status !== 'ignored') failures.push(`${where}: 202 ${JSON.stringify(res.body).slice(0, 200)}`);
-        if (after !== before) failures.push(`${where}: 202 ignored but wrote ${diff(before, after)}`);
+        if (after !== before) failures.push(`${where}: 202 ignored but wrote ${writtenTables(before, after)}`);
       } else {
         if (!['processed', 'pong'].includes(String(b?.status))) {
           failures.push(`${where}: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
@@ -600,7 +595,7 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
       if (again.status !== res.status || again.body?.status !== expected) {
         failures.push(`${where}: redelivery answered ${again.status} ${JSON.stringify(again.body).slice(0, 200)}`);
       }
-      if (afterAgain !== after) failures.push(`${where}: redelivery wrote ${diff(after, afterAgain)}`);
+      if (afterAgain !== after) failures.push(`${where}: redelivery wrote ${writtenTables(after, afterAgain)}`);
     }
     return failures;
   }
@@ -647,13 +642,3 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
     expect(await run({ name: event, event, payload, arrange: nothing }, cases)).toEqual([]);
   });
 });
-
-function diff(before: string, after: string): string {
-  const b = JSON.parse(before) as { t: string; n: number; h: string }[];
-  const a = JSON.parse(after) as { t: string; n: number; h: string }[];
-  return a
-    .map((row, i) => ({ row, was: b[i] }))
-    .filter(({ row, was }) => row.h !== was?.h)
-    .map(({ row, was }) => `${row.t} (${was?.n ?? 0} -> ${row.n} rows)`)
-    .join(', ');
-}
