@@ -21,7 +21,8 @@ import {
   relearnPattern,
   tokenCount,
 } from './grouping/grouping-engine';
-import { fingerprintMessage, scopeText } from './normalizer/fingerprint-message';
+import { FingerprintMemo } from './normalizer/fingerprint-memo';
+import { scopeText } from './normalizer/fingerprint-message';
 
 /** Longest issue title built from a message. */
 export const TITLE_MAX_LENGTH = 200;
@@ -64,6 +65,8 @@ export function titleFrom(scrubbedMessage: string): string {
 export class DedupService {
   /** The issues module's counting statement, as one function for every batch (its text is built once). */
   private readonly issuesCountSql = (source: string): string => this.issues.countObservationsSql(source);
+  /** Repeated messages are scrubbed and normalised once (most observations repeat a recent one). */
+  private readonly fingerprints = new FingerprintMemo();
 
   constructor(
     private readonly repo: DedupRepository,
@@ -215,7 +218,7 @@ export class DedupService {
     observations: readonly T[],
     resolvedAt: (o: T) => Date,
   ): Promise<string[]> {
-    const fps = observations.map((o) => fingerprintMessage(o.source, o.feature, o.message).fingerprint);
+    const fps = observations.map((o) => this.fingerprints.fingerprint(o.source, o.feature, o.message).fingerprint);
     // the latest resolution of each fingerprint
     const latest = new Map<string, Date>();
     observations.forEach((o, i) => {
@@ -234,7 +237,7 @@ export class DedupService {
       scrubbed,
       normalized,
       fingerprint: fp,
-    } = fingerprintMessage(o.source, o.feature, o.message);
+    } = this.fingerprints.fingerprint(o.source, o.feature, o.message);
     return {
       source,
       feature,
