@@ -90,6 +90,8 @@ export class IngestService {
       errorLevels: this.config.LOKI_ERROR_LEVELS ?? DEFAULT_LOKI_ERROR_LEVELS,
       levelLabels: this.config.LOKI_LEVEL_LABELS ?? DEFAULT_LOKI_LEVEL_LABELS,
       jsonLevelFields: this.config.LOKI_JSON_LEVEL_FIELDS ?? DEFAULT_LOKI_JSON_LEVEL_FIELDS,
+      // The body limit holds for the bytes once gzip/deflate/snappy is undone, as on every other route.
+      maxDecompressedBytes: this.config.REQUEST_BODY_LIMIT_BYTES,
     });
     const summary = await this.persist('loki', parsed.observations, new Date());
     return { ...summary, skipped: parsed.skipped };

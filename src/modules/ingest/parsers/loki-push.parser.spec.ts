@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 
-import { compressSync } from 'snappy';
+import { compressSync, uncompressSync } from 'snappy';
 
 import { readSharedBytes, readSharedJson } from '../../../../test/fixtures/ingest/shared-fixtures';
 import { DEFAULT_FEATURE } from '../ingest-label-defaults';
@@ -34,6 +34,7 @@ const protobuf = (request: Record<string, unknown>): LokiPushRequest => ({
   body: compressSync(Buffer.from(encodePushRequest(request))),
   contentType: 'application/x-protobuf',
 });
+const decodeSnappy = (bytes: Buffer): Buffer => uncompressSync(bytes, { asBuffer: true }) as Buffer;
 const stream = (labels: Record<string, string>, ...values: unknown[][]): Json => ({
   streams: [{ stream: labels, values }],
 });
@@ -505,6 +506,29 @@ describe(parseLokiPush.name, () => {
       );
     });
 
+    it('names snappy framed format, JSON sent as protobuf and snappy-compressed JSON', () => {
+      const pb = decodeSnappy(push('captured', 'generated-pushrequest-structured-metadata.snappy.pb'));
+      const framed = Buffer.concat([Buffer.from([0xff, 0x06, 0x00, 0x00]), Buffer.from('sNaPpY'), pb]);
+      expect(parseError({ body: framed, contentType: 'application/x-protobuf' }).message).toBe(
+        'body is snappy framed (stream) format: Loki and fixloop take block snappy (snappy.Encode)',
+      );
+      expect(parseError({ body }).message).toMatch(
+        /^body is not block-snappy-compressed protobuf: .* \(it looks like JSON: send Content-Type: application\/json; without one Loki reads protobuf\)$/,
+      );
+      expect(
+        parseError({ body: compressSync(body), contentType: 'application/json', contentEncoding: 'snappy' }).message,
+      ).toMatch(/\(Content-Encoding snappy is for protobuf bodies only: send JSON as it is, gzip or deflate\)$/);
+    });
+
+    it('refuses a snappy body declaring more than the cap before allocating it', () => {
+      // 6 MiB declared in the length varint, and no data: refused by its header alone
+      const declared = Buffer.from([0x80, 0x80, 0x80, 0x03, 0x00]);
+      expect(parseError({ body: declared }, { maxDecompressedBytes: 5 * 1024 * 1024 })).toMatchObject({
+        code: 'INGEST_PAYLOAD_TOO_LARGE',
+        message: 'body is larger than 5242880 bytes once decompressed',
+      });
+    });
+
     it('caps the decompressed size', () => {
       const bomb = gzipSync(Buffer.alloc(2 * 1024 * 1024, 0x20));
       expect(
@@ -560,6 +584,48 @@ describe(parseLokiPush.name, () => {
       );
       expect(parseError(json(stream({ a: 'b' }, ['1', 'x', 'meta']))).message).toBe(
         'streams[0].values[0][2] must be an object of string values (got string)',
+      );
+    });
+
+    it('reads a JSON stream without values (absent or null) as an empty stream, as Loki does', () => {
+      const line = [`${1_700_000_000n * 1_000_000_000n}`, 'Payment failed'];
+      const result = parseLokiPush(
+        json({
+          streams: [
+            { stream: { app: 'a' } },
+            { stream: { app: 'b' }, values: null },
+            stream({ app: 'c' }, line).streams[0],
+          ],
+        }),
+        { errorsOnly: false },
+      );
+      expect(result).toMatchObject({ streams: 3, skipped: 0 });
+      expect(result.observations.map((o) => [o.source, o.message])).toEqual([['c', 'Payment failed']]);
+    });
+
+    it('rejects protobuf timestamps outside google.protobuf.Timestamp (past 9999) or before the epoch', () => {
+      const at = (seconds: number | string, nanos = 0) =>
+        protobuf({ streams: [{ labels: '{app="a"}', entries: [{ timestamp: { seconds, nanos }, line: 'x' }] }] });
+      const last = parseLokiPush(at('253402300799', 999_999_999), { errorsOnly: false }).observations[0];
+      expect(last.occurredAt.toISOString()).toBe('9999-12-31T23:59:59.999Z');
+      for (const [seconds, nanos] of [
+        ['253402300800', 0],
+        ['9223372036854775807', 0], // past any Date: was an Invalid Date the database refused
+        [-1, 0],
+        [1, 1_000_000_000],
+        [1, -1],
+      ] as const) {
+        expect(parseError(at(seconds, nanos))).toMatchObject({
+          path: 'streams[0].entries[0].timestamp',
+          message: expect.stringContaining('seconds must be 0 to 253402300799 (9999-12-31T23:59:59Z)') as string,
+        });
+      }
+    });
+
+    it('names the wrong wire type of a protobuf field', () => {
+      const lineAsVarint = [0x0a, 0x04, 0x12, 0x02, 0x10, 0x05];
+      expect(parseError({ body: compressSync(Buffer.from(lineAsVarint)) }).message).toBe(
+        'body is not a valid protobuf logproto.PushRequest: streams[0].entries[0].line (field 2) has wire type 0, expected 2 (string)',
       );
     });
 

@@ -45,7 +45,10 @@ import { parsePrometheusLabels } from './prometheus-labels';
 export const LOKI_MAX_LINE_BYTES = 256 * 1024;
 export const LOKI_MAX_STRUCTURED_METADATA_ENTRIES = 128;
 export const LOKI_MAX_STRUCTURED_METADATA_BYTES = 64 * 1024;
-/** Cap on a decompressed body (gzip/deflate/snappy), against decompression bombs. */
+/**
+ * Cap on a decompressed body (gzip/deflate/snappy), against decompression bombs, when the caller
+ * sets none (the service passes REQUEST_BODY_LIMIT_BYTES).
+ */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
 
 export interface LokiPushRequest {
@@ -111,6 +114,8 @@ const PINO_LEVEL_NAMES: Record<string, string> = {
   '60': 'fatal',
 };
 const MAX_INT64 = 9_223_372_036_854_775_807n;
+/** The last second a `google.protobuf.Timestamp` may hold: 9999-12-31T23:59:59Z. */
+const MAX_TIMESTAMP_SECONDS = 253_402_300_799n;
 
 /**
  * Parses a Loki push request. Throws `IngestInputError` (naming the JSON path, e.g.
@@ -174,7 +179,10 @@ function decodeBody(request: LokiPushRequest, maxBytes: number): DecodedBody {
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
-    throw invalidPayload('', `is not valid UTF-8 JSON: ${(error as Error).message}`);
+    const hint = isSnappy(request.contentEncoding)
+      ? ' (Content-Encoding snappy is for protobuf bodies only: send JSON as it is, gzip or deflate)'
+      : '';
+    throw invalidPayload('', `is not valid UTF-8 JSON: ${(error as Error).message}${hint}`);
   }
   return { format, value };
 }
@@ -238,15 +246,33 @@ function isZlibHeader(bytes: Buffer): boolean {
   return bytes.length >= 2 && (bytes[0] & 0x0f) === 8 && ((bytes[0] << 8) | bytes[1]) % 31 === 0;
 }
 
+function isSnappy(contentEncoding: string | undefined): boolean {
+  return (contentEncoding ?? '').trim().toLowerCase() === 'snappy';
+}
+
+/** The stream identifier chunk that starts snappy's framed (stream) format. */
+const SNAPPY_FRAMED_MAGIC = Buffer.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
+
 function unsnappy(bytes: Buffer, maxBytes: number): Buffer {
+  if (bytes.subarray(0, SNAPPY_FRAMED_MAGIC.length).equals(SNAPPY_FRAMED_MAGIC)) {
+    throw invalidPayload('', 'is snappy framed (stream) format: Loki and fixloop take block snappy (snappy.Encode)');
+  }
   const declared = snappyUncompressedLength(bytes);
-  if (declared === undefined) throw invalidPayload('', 'is not block-snappy-compressed protobuf');
+  if (declared === undefined) throw notSnappy(bytes, '');
   if (declared > maxBytes) throw tooLargeBody(maxBytes);
   try {
     return uncompressSync(bytes, { asBuffer: true }) as Buffer;
   } catch (error) {
-    throw invalidPayload('', `is not block-snappy-compressed protobuf: ${(error as Error).message}`);
+    throw notSnappy(bytes, `: ${(error as Error).message}`);
   }
+}
+
+/** A body that is not block snappy; one that looks like JSON says which Content-Type it needs. */
+function notSnappy(bytes: Buffer, detail: string): IngestInputError {
+  const json = /^\s*[{[]/.test(bytes.subarray(0, 64).toString('latin1'))
+    ? ' (it looks like JSON: send Content-Type: application/json; without one Loki reads protobuf)'
+    : '';
+  return invalidPayload('', `is not block-snappy-compressed protobuf${detail}${json}`);
 }
 
 /** The varint uncompressed length that starts every snappy block. */
@@ -278,7 +304,9 @@ function readJsonPush(value: unknown, limits: Limits): { lines: PushedLine[]; st
     if (!isJsonObject(stream)) throw invalidPayload(path, `must be an object (got ${describeType(stream)})`);
     const labels = readStringMap(stream.stream, `${path}.stream`, false);
     requireLabels(labels, `${path}.stream`);
-    const values = stream.values;
+    // A stream without entries (`values` absent or null) adds nothing, as in Loki, which decodes it
+    // to an empty stream: refusing it would lose the push's other streams (clients drop a 4xx).
+    const values = stream.values ?? [];
     if (!Array.isArray(values)) {
       throw invalidPayload(
         `${path}.values`,
@@ -332,8 +360,13 @@ function readProtobufPush(bytes: Buffer, limits: Limits): { lines: PushedLine[];
       const entryPath = `${path}.entries[${e}]`;
       const seconds = BigInt(entry.timestamp?.seconds ?? '0');
       const nanos = entry.timestamp?.nanos ?? 0;
-      if (seconds < 0n || nanos < 0 || nanos > 999_999_999) {
-        throw invalidPayload(`${entryPath}.timestamp`, `is not a valid timestamp (seconds ${seconds}, nanos ${nanos})`);
+      // google.protobuf.Timestamp's own range ends at 9999-12-31 (Loki refuses what is past it);
+      // fixloop takes no time before the epoch. Past year 275760 the time would not be a Date at all.
+      if (seconds < 0n || seconds > MAX_TIMESTAMP_SECONDS || nanos < 0 || nanos > 999_999_999) {
+        throw invalidPayload(
+          `${entryPath}.timestamp`,
+          `is not a valid timestamp (seconds ${seconds}, nanos ${nanos}): seconds must be 0 to ${MAX_TIMESTAMP_SECONDS} (9999-12-31T23:59:59Z), nanos 0 to 999999999`,
+        );
       }
       const metadata: Record<string, string> = {};
       for (const pair of entry.structuredMetadata) metadata[pair.name] = pair.value;

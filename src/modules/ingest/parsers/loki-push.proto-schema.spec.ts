@@ -43,4 +43,37 @@ describe('logproto.PushRequest schema', () => {
     });
     expect(decoded.format).toBe('');
   });
+
+  describe('wire types', () => {
+    const entry = encodePushRequest({
+      streams: [{ labels: '{app="a"}', entries: [{ timestamp: { seconds: 1, nanos: 0 }, line: 'x' }] }],
+    });
+    /** `bytes` as a length-delimited field `id`. */
+    const field = (id: number, bytes: number[]): number[] => [(id << 3) | 2, bytes.length, ...bytes];
+
+    it('refuses a known field sent with another wire type, naming it, as Go decoders do', () => {
+      // an entry whose line (field 2) is the varint 5: protobufjs alone would read it as an empty line
+      const lineAsVarint = field(1, field(2, [0x10, 0x05]));
+      expect(() => decodePushRequest(Uint8Array.from(lineAsVarint))).toThrow(
+        'streams[0].entries[0].line (field 2) has wire type 0, expected 2 (string)',
+      );
+      expect(() => decodePushRequest(Uint8Array.from([0x08, 0x01]))).toThrow(
+        'streams (field 1) has wire type 0, expected 2 (StreamAdapter)',
+      );
+      const secondsAsBytes = field(1, field(2, field(1, field(1, [0x31]))));
+      expect(() => decodePushRequest(Uint8Array.from(secondsAsBytes))).toThrow(
+        'streams[0].entries[0].timestamp.seconds (field 1) has wire type 2, expected 0 (int64)',
+      );
+    });
+
+    it('skips fields of unknown numbers, as Loki does', () => {
+      const withUnknown = Uint8Array.from([...entry, 0x58, 0x01, ...field(12, [0x61])]);
+      expect(decodePushRequest(withUnknown)).toEqual(decodePushRequest(entry));
+    });
+
+    it('refuses truncated varints and lengths', () => {
+      expect(() => decodePushRequest(Uint8Array.from([0x0a, 0xff]))).toThrow(/index out of range/);
+      expect(() => decodePushRequest(entry.subarray(0, entry.length - 1))).toThrow(/index out of range/);
+    });
+  });
 });

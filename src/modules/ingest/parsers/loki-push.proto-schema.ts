@@ -1,4 +1,4 @@
-import { Field, Root, Type } from 'protobufjs';
+import { Field, Reader, Root, Type, types, type Message } from 'protobufjs';
 
 /**
  * `logproto.PushRequest` from grafana/loki `pkg/push/push.proto` (Apache-2.0), defined with
@@ -53,10 +53,49 @@ export interface PushRequestMessage {
 
 export const PushRequestType: Type = buildPushRequestType();
 
-/** Decodes an uncompressed `logproto.PushRequest`. Throws protobufjs errors on malformed input. */
+/**
+ * Decodes an uncompressed `logproto.PushRequest`. Throws protobufjs errors on malformed input, and
+ * an error naming the field when a known field came with another wire type (`checkWireTypes`).
+ * Fields of unknown numbers are skipped, as Loki's decoder skips them.
+ */
 export function decodePushRequest(bytes: Uint8Array): PushRequestMessage {
-  const message = PushRequestType.decode(bytes);
+  const reader = Reader.create(bytes);
+  reader.discardUnknown = false; // keep them, on this reader only, for checkWireTypes
+  const message = PushRequestType.decode(reader);
+  checkWireTypes(message, PushRequestType, '');
   return PushRequestType.toObject(message, { longs: String, defaults: true }) as PushRequestMessage;
+}
+
+/**
+ * protobufjs takes a known field with the wrong wire type (a `line` sent as a varint) for an
+ * unknown field and leaves the field at its default, so the entry would be read as an empty line;
+ * Go's protobuf decoder, Loki's, refuses the message ("wrong wireType"). Refuses it likewise,
+ * naming the field (`streams[0].entries[1].line`).
+ */
+function checkWireTypes(message: Message, type: Type, path: string): void {
+  const unknowns = (message as Message & { $unknowns?: Uint8Array[] }).$unknowns ?? [];
+  for (const raw of unknowns) {
+    const tag = Reader.create(raw).uint32();
+    const field = type.fieldsById[tag >>> 3];
+    if (field !== undefined) {
+      const expected = field.resolvedType instanceof Type ? 2 : (types.basic as Record<string, number>)[field.type];
+      throw new Error(
+        `${path}${field.name} (field ${field.id}) has wire type ${tag & 7}, expected ${expected} (${field.type})`,
+      );
+    }
+  }
+  for (const field of type.fieldsArray) {
+    const child = field.resolvedType;
+    if (!(child instanceof Type)) continue;
+    const value = (message as unknown as Record<string, unknown>)[field.name];
+    if (field.repeated) {
+      ((value as Message[] | undefined) ?? []).forEach((item, i) =>
+        checkWireTypes(item, child, `${path}${field.name}[${i}].`),
+      );
+    } else if (value !== undefined && value !== null) {
+      checkWireTypes(value as Message, child, `${path}${field.name}.`);
+    }
+  }
 }
 
 /**
