@@ -27,11 +27,11 @@ export const groupCommand: CliCommand = {
     for await (const message of readMessages(io)) {
       const filed = fingerprintMessage(source, feature, message);
       const assignment = store.assign(source, feature, filed.fingerprint, filed.normalized);
-      if (atArrival) await writer.write(assignment.groupKey);
-      else fingerprints.push(assignment.fingerprint);
+      if (!atArrival) fingerprints.push(assignment.fingerprint);
+      else if (!(await writer.write(assignment.groupKey))) break;
     }
     for (const print of fingerprints) {
-      await writer.write(store.currentGroupOf(source, feature, print) as string);
+      if (!(await writer.write(store.currentGroupOf(source, feature, print) as string))) break;
     }
     await writer.flush();
     return 0;

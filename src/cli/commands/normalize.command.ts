@@ -2,27 +2,57 @@ import { StringDecoder } from 'node:string_decoder';
 import { templateOf } from '../../modules/dedup/normalizer/fingerprint-message';
 import { CliCommand, CliIo, parseOptions } from '../cli-command';
 
-/** Writes lines in large chunks, waiting for the stream to drain when it asks to. */
+/**
+ * Writes lines in large chunks, waiting for the stream to drain when it asks to. A reader that goes
+ * away (`fixloop normalize < app.log | head -1`: EPIPE) ends the output, as it ends any filter:
+ * `write` and `flush` then answer false, write nothing more, and the command stops reading and exits
+ * 0. Any other write error is thrown.
+ */
 export class LineWriter {
   private buffer: string[] = [];
   private size = 0;
+  private readerGone = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
 
-  constructor(private readonly out: NodeJS.WritableStream) {}
-
-  async write(line: string): Promise<void> {
-    this.buffer.push(line);
-    this.size += line.length + 1;
-    if (this.size >= 64 * 1024) await this.flush();
+  constructor(private readonly out: NodeJS.WritableStream) {
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.readerGone = true;
+      else this.failure ??= err;
+      this.wake?.();
+    });
   }
 
-  async flush(): Promise<void> {
-    if (this.buffer.length === 0) return;
+  /** Queues one line; false once the reader has gone (stop producing). */
+  async write(line: string): Promise<boolean> {
+    if (this.readerGone) return false;
+    this.buffer.push(line);
+    this.size += line.length + 1;
+    return this.size >= 64 * 1024 ? this.flush() : true;
+  }
+
+  /** Writes what is queued; false once the reader has gone. */
+  async flush(): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    if (this.readerGone) return false;
+    if (this.buffer.length === 0) return true;
     const chunk = `${this.buffer.join('\n')}\n`;
     this.buffer = [];
     this.size = 0;
     if (!this.out.write(chunk)) {
-      await new Promise<void>((resolve) => this.out.once('drain', resolve));
+      // `drain`, or an error: a stream that failed never drains
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.out.off('drain', done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        this.out.once('drain', done);
+      });
     }
+    if (this.failure) throw this.failure;
+    return !this.readerGone;
   }
 }
 
@@ -58,7 +88,9 @@ export const normalizeCommand: CliCommand = {
   async run(args: readonly string[], io: CliIo): Promise<number> {
     parseOptions(args);
     const writer = new LineWriter(io.stdout);
-    for await (const message of readMessages(io)) await writer.write(templateOf(message).normalized);
+    for await (const message of readMessages(io)) {
+      if (!(await writer.write(templateOf(message).normalized))) break;
+    }
     await writer.flush();
     return 0;
   },
