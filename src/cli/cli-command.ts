@@ -30,7 +30,8 @@ export interface OptionSpec {
 
 /**
  * Parses a command's arguments against what it takes. Anything else (an unknown option, a
- * positional argument, a value given to a boolean flag, a value flag without one) is a
+ * positional argument, a value given to a boolean flag, a value flag without one, an option given
+ * twice) is a
  * `CliUsageError` naming it: a typo never silently runs the command another way.
  */
 export function parseOptions(args: readonly string[], spec: OptionSpec = {}): Record<string, string | true> {
@@ -43,6 +44,7 @@ export function parseOptions(args: readonly string[], spec: OptionSpec = {}): Re
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const inline = eq < 0 ? undefined : arg.slice(eq + 1);
+    if (name in flags) throw new CliUsageError(`--${name} is given twice`);
     if (booleans.includes(name)) {
       if (inline !== undefined) throw new CliUsageError(`--${name} takes no value`);
       flags[name] = true;

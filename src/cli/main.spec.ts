@@ -30,6 +30,8 @@ describe('fixloop CLI', () => {
     [['normalize', '--source', 's'], 'unknown option --source'],
     [['group', '--at-arrival=yes'], '--at-arrival takes no value'],
     [['group', '--source'], '--source needs a value'],
+    [['group', '--source', 'a', '--source=b'], '--source is given twice'],
+    [['group', '--at-arrival', '--at-arrival'], '--at-arrival is given twice'],
     [['openapi', '--outt', 'x.json'], 'unknown option --outt'],
     [['openapi', '--out', 'a.json', '--check', 'b.json'], '--out and --check exclude each other'],
   ])('%j is refused with exit 2, naming the problem and the usage', async (argv, problem) => {
@@ -52,9 +54,21 @@ describe('fixloop CLI', () => {
     }
   });
 
-  it('lists every command with its usage for an unknown one', async () => {
-    const result = await cli(['bogus']);
+  it.each([
+    [['bogus'], 'unknown command: bogus'],
+    [[], 'missing command'],
+  ])('%j is refused with exit 2, naming the problem, listing every command on stderr', async (argv, problem) => {
+    const result = await cli(argv);
     expect(result.code).toBe(2);
-    for (const c of COMMANDS) expect(result.stderr).toContain(`fixloop ${c.usage}`);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`^${problem}\\n\\nusage: fixloop <command>\\n`));
+    for (const c of COMMANDS) expect(result.stderr).toContain(`fixloop ${c.usage} `);
+  });
+
+  it.each(['help', '--help', '-h'])('fixloop %s lists every command on stdout and exits 0', async (flag) => {
+    const result = await cli([flag]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^usage: fixloop <command>\n/);
+    for (const c of COMMANDS) expect(result.stdout).toContain(`fixloop ${c.usage} `);
   });
 });

@@ -12,11 +12,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
   const [name, ...args] = argv;
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    const lines = COMMANDS.map((c) => `  fixloop ${c.usage.padEnd(52)} ${c.summary}`);
-    io.stderr.write(
-      `${name && name !== 'help' && name !== '--help' ? `unknown command: ${name}\n\n` : ''}usage: fixloop <command>\n\n${lines.join('\n')}\n`,
-    );
-    return name && name !== 'help' && name !== '--help' ? 2 : 0;
+    const width = Math.max(...COMMANDS.map((c) => c.usage.length));
+    const lines = COMMANDS.map((c) => `  fixloop ${c.usage.padEnd(width)}  ${c.summary}`);
+    const usage = `usage: fixloop <command>\n\n${lines.join('\n')}\n`;
+    // Help asked for is the output (stdout, 0); a missing or unknown command is an error (stderr, 2).
+    if (name === 'help' || name === '--help' || name === '-h') {
+      io.stdout.write(usage);
+      return 0;
+    }
+    io.stderr.write(`${name === undefined ? 'missing command' : `unknown command: ${name}`}\n\n${usage}`);
+    return 2;
   }
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout.write(`usage: fixloop ${command.usage}\n\n${command.summary}\n`);
