@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { hash, timingSafeEqual } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { DomainError } from '../errors/domain-error';
-import { headerOf } from '../http/request-headers';
+import { singleHeaderOf } from '../http/request-headers';
 import { AUTH_SCOPES_KEY, AuthScope } from './auth-scope';
 
 /** Digests of the configured secrets `safeEqual` compares against (a handful: never what a caller offers). */
@@ -44,6 +44,9 @@ function expectedDigest(expected: string): Buffer {
   }
   return digest;
 }
+
+/** The refusal of a request whose `Authorization` header was sent more than once (ambiguous: RFC 9110 allows one). */
+export const REPEATED_AUTHORIZATION = 'Invalid credentials: the Authorization header was sent more than once';
 
 /**
  * The credential offered in an `Authorization` header, as Grafana, Alertmanager (`http_config`),
@@ -88,7 +91,9 @@ export class ApiKeyGuard implements CanActivate {
     ]);
     if (!scopes || scopes.length === 0) return true;
     const req = context.switchToHttp().getRequest<FastifyRequest & { authScope?: AuthScope }>();
-    const credential = offeredCredential(headerOf(req, 'authorization'));
+    const authorization = singleHeaderOf(req, 'authorization');
+    if (authorization === null) throw new DomainError('unauthorized', 'AUTH_INVALID', REPEATED_AUTHORIZATION);
+    const credential = offeredCredential(authorization);
     if (!credential) {
       throw new DomainError('unauthorized', 'AUTH_MISSING', 'Missing credentials: send Authorization: Bearer <key>');
     }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { headerOf, routeOf } from '../http/request-headers';
+import { routeOf, singleHeaderOf } from '../http/request-headers';
 import { correlationIdOf } from '../logging/correlation-id.hooks';
-import { matchingSecret, offeredCredential } from './api-key.guard';
+import { REPEATED_AUTHORIZATION, matchingSecret, offeredCredential } from './api-key.guard';
 
 /**
  * What a route's alternative credential (e.g. Grafana's HMAC signature, which covers the body)
@@ -27,7 +27,9 @@ export interface PreBodyKeys {
  * An `onRequest` hook for routes anyone on the network can reach with large bodies (the ingest
  * receivers). It runs after routing and before the body is read, so a missing or wrong secret is
  * 401, and another of fixloop's keys 403, before a byte of the body is read or parsed. The route's
- * own guard still decides (and checks an alternative credential over the raw body).
+ * own guard still decides (and checks an alternative credential over the raw body). Every
+ * credential a request offers must hold (a right secret does not excuse a bad signature, nor a
+ * plausible signature a wrong secret), and an `Authorization` header sent twice is refused.
  */
 export function preBodyAuth(routes: readonly PreBodyAuthRoute[], keys: () => PreBodyKeys) {
   const byPath = new Map(routes.map((r) => [r.path, r]));
@@ -35,11 +37,12 @@ export function preBodyAuth(routes: readonly PreBodyAuthRoute[], keys: () => Pre
     const path = req.method === 'POST' ? routeOf(req) : undefined;
     const route = path === undefined ? undefined : byPath.get(path);
     if (!route) return;
-    const credential = offeredCredential(headerOf(req, 'authorization'));
+    const authorization = singleHeaderOf(req, 'authorization');
+    if (authorization === null) return refuse(req, reply, 401, 'AUTH_INVALID', REPEATED_AUTHORIZATION);
+    const credential = offeredCredential(authorization);
     const known = keys();
     const matched =
       credential === undefined ? -1 : matchingSecret(credential, [known.secret, ...known.others.map((k) => k.secret)]);
-    if (matched === 0) return;
     if (matched > 0) {
       const held = known.others[matched - 1].scope;
       return refuse(
@@ -50,18 +53,20 @@ export function preBodyAuth(routes: readonly PreBodyAuthRoute[], keys: () => Pre
         `This key (${held}) may not call this route; it needs: ${known.scope}`,
       );
     }
+    // Every credential offered must hold: a malformed or stale signature is refused beside the
+    // right secret, and a wrong secret beside a plausible signature.
     const alternative = route.alternative?.(req) ?? 'absent';
+    if (alternative === 'invalid') return refuse(req, reply, 401, 'AUTH_INVALID', 'Invalid credentials');
+    if (matched === 0) return;
+    if (credential !== undefined) return refuse(req, reply, 401, 'AUTH_INVALID', 'Invalid credentials');
     if (alternative === 'plausible') return;
-    if (credential === undefined && alternative === 'absent') {
-      return refuse(
-        req,
-        reply,
-        401,
-        'AUTH_MISSING',
-        'Missing credentials: send the secret as Authorization: Bearer <secret> or as the Basic-auth password',
-      );
-    }
-    return refuse(req, reply, 401, 'AUTH_INVALID', 'Invalid credentials');
+    return refuse(
+      req,
+      reply,
+      401,
+      'AUTH_MISSING',
+      'Missing credentials: send the secret as Authorization: Bearer <secret> or as the Basic-auth password',
+    );
   };
 }
 

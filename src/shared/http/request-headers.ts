@@ -7,6 +7,20 @@ export function headerOf(req: Pick<FastifyRequest, 'headers'>, name: string): st
 }
 
 /**
+ * A header that must be sent at most once (`Authorization`): its value, undefined when absent, or
+ * null when it was sent more than once. Node keeps only the first of some repeated headers in
+ * `headers` (`authorization` among them), so the count comes from the raw request.
+ */
+export function singleHeaderOf(
+  req: Pick<FastifyRequest, 'headers'> & { raw?: Pick<FastifyRequest['raw'], 'headersDistinct'> },
+  name: string,
+): string | undefined | null {
+  const distinct = req.raw?.headersDistinct?.[name.toLowerCase()];
+  if (distinct !== undefined && distinct.length > 1) return null;
+  return headerOf(req, name);
+}
+
+/**
  * The path of the route the request matched, as the route was registered: `/api/events` for
  * `/api/%65vents/?x=1` (the router decodes and ignores a trailing slash, so a check by the raw URL
  * could be walked around); undefined when no route matched (a 404).

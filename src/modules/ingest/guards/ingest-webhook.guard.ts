@@ -2,7 +2,8 @@ import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nest
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../../shared/config/config';
 import { DomainError } from '../../../shared/errors/domain-error';
-import { headerOf } from '../../../shared/http/request-headers';
+import { REPEATED_AUTHORIZATION, offeredCredential } from '../../../shared/auth/api-key.guard';
+import { headerOf, singleHeaderOf } from '../../../shared/http/request-headers';
 import {
   GRAFANA_SIGNATURE_HEADER,
   GRAFANA_TIMESTAMP_HEADER,
@@ -12,7 +13,7 @@ import {
 } from '../parsers/grafana-signature';
 import { checkSharedSecret } from '../parsers/secret-auth';
 
-type WebhookRequest = Pick<FastifyRequest, 'headers'>;
+type WebhookRequest = Pick<FastifyRequest, 'headers'> & Partial<Pick<FastifyRequest, 'raw'>>;
 
 const logger = new Logger('IngestWebhookAuth');
 
@@ -46,15 +47,24 @@ export function webhookSignatureBeforeBody(req: WebhookRequest, config: AppConfi
  * Bearer token or as the Basic-auth password, OR Grafana's HMAC signature
  * (`X-Grafana-Alerting-Signature`, optional `X-Grafana-Alerting-Timestamp`, required with
  * GRAFANA_SIGNATURE_REQUIRE_TIMESTAMP, stale beyond GRAFANA_SIGNATURE_TOLERANCE_SECONDS) over the
- * raw body, keyed with the same secret. Anything else is a 401 `DomainError`; the answer does not
+ * raw body, keyed with the same secret. Every credential offered must hold: a signature that does
+ * not verify is refused beside the right secret, a wrong secret beside a right signature, and an
+ * `Authorization` header sent twice. Anything else is a 401 `DomainError`; the answer does not
  * say which check failed. Run by the route's guard, and for a signed request also on the raw bytes
  * before they are parsed (the body parser).
  */
 export function authenticateWebhook(req: WebhookRequest, rawBody: Buffer | undefined, config: AppConfig): void {
-  const authorization = headerOf(req, 'authorization');
-  if (authorization !== undefined && checkSharedSecret(authorization, config.LOKI_WEBHOOK_SECRET)) return;
+  const authorization = singleHeaderOf(req, 'authorization');
+  if (authorization === null) throw new DomainError('unauthorized', 'AUTH_INVALID', REPEATED_AUTHORIZATION);
+  const secretHolds = authorization !== undefined && checkSharedSecret(authorization, config.LOKI_WEBHOOK_SECRET);
+  // A secret offered must be the right one, even beside a signature that verifies.
+  if (!secretHolds && offeredCredential(authorization) !== undefined) {
+    throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
+  }
   const signature = headerOf(req, GRAFANA_SIGNATURE_HEADER);
   if (signature !== undefined) {
+    // A signature sent must verify, even beside the right secret: a body it does not cover is not
+    // what the signer sent.
     const verdict = verifyGrafanaSignature(
       { rawBody: rawBody ?? Buffer.alloc(0), signature, timestamp: headerOf(req, GRAFANA_TIMESTAMP_HEADER) },
       signatureOptions(config),
@@ -63,6 +73,7 @@ export function authenticateWebhook(req: WebhookRequest, rawBody: Buffer | undef
     logger.warn(`webhook signature rejected: ${verdict.reason} (${verdict.detail})`);
     throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
   }
+  if (secretHolds) return;
   if (authorization === undefined) {
     throw new DomainError(
       'unauthorized',
