@@ -38,6 +38,15 @@ const toList = ({ value }: { value: unknown }): unknown =>
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 const IsHttpUrl = (name: string) => IsUrl(HTTP_URL, { message: `${name} must be an http(s) URL` });
 
+/**
+ * A key sent in an `Authorization` header: a Bearer value arrives trimmed, so a key that starts or
+ * ends with whitespace (a secret file's trailing newline) could only ever match as a Basic password.
+ */
+const IsHeaderKey = (name: string) =>
+  Matches(/^(?!\s)[\s\S]*(?<!\s)$/, {
+    message: `${name} must not start or end with whitespace (an Authorization header cannot carry it)`,
+  });
+
 /** A list where an empty value means "not set": the built-in default applies. */
 const toListOrUnset = (params: { value: unknown }): unknown => {
   const list = toList(params);
@@ -77,6 +86,7 @@ export class EnvironmentSchema {
   @MinLength(16, {
     message: 'ADMIN_API_KEY must be at least 16 characters',
   })
+  @IsHeaderKey('ADMIN_API_KEY')
   ADMIN_API_KEY?: string;
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -84,6 +94,7 @@ export class EnvironmentSchema {
   @MinLength(16, {
     message: 'AGENT_API_KEY must be at least 16 characters',
   })
+  @IsHeaderKey('AGENT_API_KEY')
   AGENT_API_KEY?: string;
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -91,6 +102,7 @@ export class EnvironmentSchema {
   @MinLength(8, {
     message: 'LOKI_WEBHOOK_SECRET must be at least 8 characters',
   })
+  @IsHeaderKey('LOKI_WEBHOOK_SECRET')
   LOKI_WEBHOOK_SECRET?: string;
   @Transform(emptyToUndefined)
   @IsOptional()

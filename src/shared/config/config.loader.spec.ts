@@ -53,6 +53,19 @@ describe(validateEnvironment.name, () => {
     expect(c.LOKI_ERROR_LEVELS).toEqual(['error', 'fatal']);
   });
 
+  it('stops start-up on a key an Authorization header cannot carry: surrounding whitespace', () => {
+    for (const name of ['ADMIN_API_KEY', 'AGENT_API_KEY', 'LOKI_WEBHOOK_SECRET'] as const) {
+      for (const value of [` ${keys[name]}`, `${keys[name]}\n`]) {
+        expect(() => validateEnvironment({ ...keys, [name]: value })).toThrow(
+          `${name} must not start or end with whitespace`,
+        );
+      }
+    }
+    expect(validateEnvironment({ ...keys, LOKI_WEBHOOK_SECRET: 'inner  space ok' }).LOKI_WEBHOOK_SECRET).toBe(
+      'inner  space ok',
+    );
+  });
+
   it('names every bad variable', () => {
     let error: unknown;
     try {
