@@ -79,6 +79,13 @@ describe('POST /api/loki/webhook auth edges', () => {
       await accepted({ [TIMESTAMP]: now, Authorization: `Bearer ${SECRET}` });
     });
 
+    it('refuses a signature or timestamp header sent twice, even with the right values', async () => {
+      const now = String(nowSeconds());
+      const signed = signGrafanaPayload(SECRET, body(), now);
+      await refused({ [SIGNATURE]: [signed, signed], [TIMESTAMP]: now });
+      await refused({ [SIGNATURE]: signed, [TIMESTAMP]: [now, now] });
+    });
+
     it('refuses a signature over a timestamp the request does not carry', async () => {
       const now = String(nowSeconds());
       await refused({ [SIGNATURE]: signGrafanaPayload(SECRET, body(), now) });
