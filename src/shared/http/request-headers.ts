@@ -9,14 +9,21 @@ export function headerOf(req: Pick<FastifyRequest, 'headers'>, name: string): st
 /**
  * A header that must be sent at most once (`Authorization`): its value, undefined when absent, or
  * null when it was sent more than once. Node keeps only the first of some repeated headers in
- * `headers` (`authorization` among them), so the count comes from the raw request.
+ * `headers` (`authorization` among them), so the count comes from the raw request's header list
+ * (read in place: `headersDistinct` would build an object of every header on each request).
  */
 export function singleHeaderOf(
-  req: Pick<FastifyRequest, 'headers'> & { raw?: Pick<FastifyRequest['raw'], 'headersDistinct'> },
+  req: Pick<FastifyRequest, 'headers'> & { raw?: Pick<FastifyRequest['raw'], 'rawHeaders'> },
   name: string,
 ): string | undefined | null {
-  const distinct = req.raw?.headersDistinct?.[name.toLowerCase()];
-  if (distinct !== undefined && distinct.length > 1) return null;
+  const raw = req.raw?.rawHeaders;
+  if (raw !== undefined) {
+    const lower = name.toLowerCase();
+    let seen = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i].length === lower.length && raw[i].toLowerCase() === lower && ++seen > 1) return null;
+    }
+  }
   return headerOf(req, name);
 }
 
