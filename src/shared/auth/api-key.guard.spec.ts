@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { matchingSecret, offeredCredential, safeEqual } from './api-key.guard';
+import { matchingSecret, missingCredentials, offeredCredential, safeEqual } from './api-key.guard';
 
 jest.mock('node:crypto', () => {
   const actual = jest.requireActual<typeof import('node:crypto')>('node:crypto');
@@ -65,5 +65,19 @@ describe('api key credentials', () => {
     expect(matchingSecret('ingest-secreT', secrets)).toBe(-1);
     expect(matchingSecret('same', ['other', 'same', 'same'])).toBe(1);
     expect(matchingSecret('x', [])).toBe(-1);
+  });
+
+  it('says why an Authorization header offers nothing, never quoting it', () => {
+    const how = 'send Authorization: Bearer <key>';
+    expect(missingCredentials(undefined, how)).toBe('Missing credentials: send Authorization: Bearer <key>');
+    expect(missingCredentials('  ', how)).toBe('Missing credentials: send Authorization: Bearer <key>');
+    expect(missingCredentials('Token s3cr3t', how)).toBe(
+      'Missing credentials (the Authorization scheme "Token" is not one fixloop reads (Bearer or Basic)): send Authorization: Bearer <key>',
+    );
+    expect(missingCredentials('Bearer', how)).toContain('the Bearer credentials are empty or malformed');
+    expect(missingCredentials('secretword', how)).toContain('the Authorization header has no scheme');
+    for (const bare of ['secretword', 's3cr3t', 's3cr3t and more', 'ghp_abc def'])
+      expect(missingCredentials(bare, how)).not.toMatch(/secretword|s3cr3t|ghp/);
+    expect(missingCredentials('=s3cr3t=', how)).toContain('is not "<scheme> <credentials>"');
   });
 });

@@ -66,6 +66,28 @@ export function offeredCredential(authorization: string | undefined): string | u
   return undefined;
 }
 
+/**
+ * The 401 for a request that offers no credential fixloop can read: `howTo` says what to send, and
+ * an `Authorization` header that was sent but offers nothing is named by what is wrong with it (a
+ * contact point set to another scheme, `Token <secret>`, otherwise reads as if it sent nothing).
+ * Never quotes the credentials themselves.
+ */
+export function missingCredentials(authorization: string | undefined, howTo: string): string {
+  if (authorization === undefined || authorization.trim() === '') return `Missing credentials: ${howTo}`;
+  // Only a word of letters followed by credentials is quoted as a scheme (Token, Digest, ApiKey); a
+  // lone word, or one with digits or symbols, is more likely a bare secret and never quoted.
+  const parts = /^\s*([A-Za-z]{1,20})(?=\s|$)(\s+\S)?/.exec(authorization);
+  const problem =
+    parts === null
+      ? 'the Authorization header is not "<scheme> <credentials>"'
+      : /^(bearer|basic)$/i.test(parts[1])
+        ? `the ${parts[1]} credentials are empty or malformed`
+        : parts[2] === undefined
+          ? 'the Authorization header has no scheme'
+          : `the Authorization scheme "${parts[1]}" is not one fixloop reads (Bearer or Basic)`;
+  return `Missing credentials (${problem}): ${howTo}`;
+}
+
 function basicPassword(credentials: string): string | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(credentials)) return undefined;
   const decoded = Buffer.from(credentials, 'base64').toString('utf8');
@@ -95,7 +117,11 @@ export class ApiKeyGuard implements CanActivate {
     if (authorization === null) throw new DomainError('unauthorized', 'AUTH_INVALID', REPEATED_AUTHORIZATION);
     const credential = offeredCredential(authorization);
     if (!credential) {
-      throw new DomainError('unauthorized', 'AUTH_MISSING', 'Missing credentials: send Authorization: Bearer <key>');
+      throw new DomainError(
+        'unauthorized',
+        'AUTH_MISSING',
+        missingCredentials(authorization, 'send Authorization: Bearer <key>'),
+      );
     }
     const held = this.scopeOf(credential);
     if (!held) throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { routeOf, singleHeaderOf } from '../http/request-headers';
 import { correlationIdOf } from '../logging/correlation-id.hooks';
-import { REPEATED_AUTHORIZATION, matchingSecret, offeredCredential } from './api-key.guard';
+import { REPEATED_AUTHORIZATION, matchingSecret, missingCredentials, offeredCredential } from './api-key.guard';
 
 /**
  * What a route's alternative credential (e.g. Grafana's HMAC signature, which covers the body)
@@ -65,7 +65,10 @@ export function preBodyAuth(routes: readonly PreBodyAuthRoute[], keys: () => Pre
       reply,
       401,
       'AUTH_MISSING',
-      'Missing credentials: send the secret as Authorization: Bearer <secret> or as the Basic-auth password',
+      missingCredentials(
+        authorization,
+        'send the secret as Authorization: Bearer <secret> or as the Basic-auth password',
+      ),
     );
   };
 }

@@ -73,6 +73,16 @@ describe('POST /api/loki/webhook auth edges', () => {
       await refused({ [SIGNATURE]: signGrafanaPayload(SECRET, body(), later), [TIMESTAMP]: later });
     });
 
+    it('names an Authorization scheme it cannot read (a contact point set to "Token"), without quoting the secret', async () => {
+      const message = await refused({ Authorization: `Token ${SECRET}` });
+      expect(message).toMatch(/^AUTH_MISSING: .*scheme "Token" is not one fixloop reads/);
+      expect(message).not.toContain(SECRET);
+      expect(await refused({ Authorization: 'Basic !!!' })).toMatch(
+        /^AUTH_MISSING: .*Basic credentials are empty or malformed/,
+      );
+      expect(await refused({})).toMatch(/^AUTH_MISSING: Missing credentials: send/);
+    });
+
     it('ignores a timestamp header without a signature: the secret decides', async () => {
       const now = String(nowSeconds());
       expect(await refused({ [TIMESTAMP]: now })).toMatch(/^AUTH_MISSING/);

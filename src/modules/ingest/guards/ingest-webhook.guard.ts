@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, Logger } from '@nest
 import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, AppConfig } from '../../../shared/config/config';
 import { DomainError } from '../../../shared/errors/domain-error';
-import { REPEATED_AUTHORIZATION, offeredCredential } from '../../../shared/auth/api-key.guard';
+import { REPEATED_AUTHORIZATION, missingCredentials, offeredCredential } from '../../../shared/auth/api-key.guard';
 import { headerOf, singleHeaderOf } from '../../../shared/http/request-headers';
 import {
   GRAFANA_SIGNATURE_HEADER,
@@ -74,14 +74,15 @@ export function authenticateWebhook(req: WebhookRequest, rawBody: Buffer | undef
     throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
   }
   if (secretHolds) return;
-  if (authorization === undefined) {
-    throw new DomainError(
-      'unauthorized',
-      'AUTH_MISSING',
-      'Missing credentials: send the webhook secret as Authorization: Bearer <secret>, as the Basic-auth password, or sign with X-Grafana-Alerting-Signature',
-    );
-  }
-  throw new DomainError('unauthorized', 'AUTH_INVALID', 'Invalid credentials');
+  // Nothing readable was offered (a credential that is offered and wrong was refused above).
+  throw new DomainError(
+    'unauthorized',
+    'AUTH_MISSING',
+    missingCredentials(
+      authorization,
+      'send the webhook secret as Authorization: Bearer <secret>, as the Basic-auth password, or sign with X-Grafana-Alerting-Signature',
+    ),
+  );
 }
 
 /** The webhook route's guard: `authenticateWebhook` over the raw body kept by the body parser. */
