@@ -47,6 +47,12 @@ export interface FastCountResult {
 export interface NewLink {
   fingerprint: string;
   issueId: string;
+  /**
+   * The link a new alias joins (its group's key link): the alias gets its original issue and merge
+   * stack (`aliasMergeState`), so that undoing a merge of that issue takes the alias back with it.
+   * Absent: the link is the issue's own (original issue = `issueId`).
+   */
+  follows?: LinkHolding;
   kind: 'primary' | 'alias';
   scopeSource: string;
   scopeFeature: string;
@@ -94,6 +100,14 @@ export interface GroupRef {
 /** A grouping group with its members' newest samples (one array per link, oldest link first). */
 export interface GroupMembers extends GroupRef {
   members: string[][];
+}
+
+/** Where a link is filed: the issue holding it now, the issue it was first filed on, its merge stack. */
+export interface LinkHolding {
+  issueId: string;
+  originalIssueId: string;
+  /** What the link was before each merge that moved it, oldest first (`metadata.mergeStack`). */
+  mergeStack: unknown[];
 }
 
 export interface ActiveMerge {
@@ -248,6 +262,20 @@ export class DedupRepository {
     return (await this.findLinks(manager, [key])).get(key)?.issueId;
   }
 
+  /**
+   * Where a group is filed: its key's link (the issue holding it now, the group's own issue and the
+   * link's merge stack), for an alias that joins the group; undefined without a link.
+   */
+  async groupHolding(manager: EntityManager, key: string): Promise<LinkHolding | undefined> {
+    const rows = (await manager.query(
+      `SELECT l.issue_id, l.original_issue_id, ${mergeStackSql()} AS merge_stack
+         FROM external_issue_links l WHERE l.source = $1 AND l.external_id = $2`,
+      [FINGERPRINT_LINK_SOURCE, key],
+    )) as { issue_id: string; original_issue_id: string; merge_stack: unknown[] }[];
+    const r = rows[0];
+    return r ? { issueId: r.issue_id, originalIssueId: r.original_issue_id, mergeStack: r.merge_stack } : undefined;
+  }
+
   /** Locks an issue's links (in id order) until the transaction ends. */
   async lockLinksOf(manager: EntityManager, issueId: string): Promise<void> {
     await manager.query(`SELECT id FROM external_issue_links WHERE issue_id = $1 ORDER BY id FOR UPDATE`, [issueId]);
@@ -352,13 +380,19 @@ export class DedupRepository {
     );
   }
 
-  /** Inserts a fingerprint's link; false when it already existed (the caller then counts on it). */
+  /**
+   * Inserts a fingerprint's link; false when it already existed (the caller then counts on it).
+   * An alias that `follows` a link is filed where that link is, with its original issue and merge
+   * stack: a variant joining the group of an issue a person merged away counts on the merge target
+   * and goes back with the group when the merge is undone.
+   */
   async insertLink(manager: EntityManager, link: NewLink): Promise<boolean> {
+    const own = { linkKind: link.kind, groupingRule: link.rule, groupingEvidence: link.evidence };
     const rows = (await manager.query(
       `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
                                          normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
-                                         first_seen_at, last_seen_at, fingerprint_version)
-       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12)
+                                         first_seen_at, last_seen_at, fingerprint_version, metadata)
+       VALUES ($1, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12, $13::jsonb)
        ON CONFLICT (source, external_id) DO NOTHING
        RETURNING id`,
       [
@@ -374,6 +408,8 @@ export class DedupRepository {
         link.evidence === null ? null : JSON.stringify(link.evidence),
         link.seenAt,
         FINGERPRINT_VERSION,
+        JSON.stringify(link.follows === undefined ? {} : aliasMergeState(link.follows, own)),
+        link.follows?.originalIssueId ?? link.issueId,
       ],
     )) as { id: string }[];
     return rows.length > 0;
@@ -587,16 +623,7 @@ export class DedupRepository {
    */
   async insertUpgradeAlias(manager: EntityManager, alias: UpgradeAlias, rule: string): Promise<boolean> {
     const from = alias.from;
-    // While the issue is merged into another, each unmerge treats the new alias as it treats the
-    // link it comes from, and the last restores it as what it is now: the same stack with this
-    // alias's own state at the bottom.
-    const own = { linkKind: 'alias', groupingRule: rule, groupingEvidence: alias.evidence };
-    const metadata =
-      from.mergeStack.length > 0
-        ? { mergeStack: [own, ...from.mergeStack.slice(1)] }
-        : from.issueId === from.originalIssueId
-          ? {}
-          : { mergeStack: [own] };
+    const metadata = aliasMergeState(from, { linkKind: 'alias', groupingRule: rule, groupingEvidence: alias.evidence });
     const rows = (await manager.query(
       `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
                                          normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
@@ -712,6 +739,16 @@ export class DedupRepository {
       rows.map((r) => [r.external_id, { issueId: r.issue_id, issue: countedIssue({ id: r.issue_id, ...r }) }]),
     );
   }
+}
+
+/**
+ * The metadata of a new alias filed beside link `from` (same issue, same original issue) while that
+ * issue may be merged into another: each unmerge treats the alias as it treats `from`, and the last
+ * restores it as `own` (what it is now): `from`'s merge stack with `own` at the bottom.
+ */
+function aliasMergeState(from: LinkHolding, own: Record<string, unknown>): Record<string, unknown> {
+  if (from.mergeStack.length > 0) return { mergeStack: [own, ...from.mergeStack.slice(1)] };
+  return from.issueId === from.originalIssueId ? {} : { mergeStack: [own] };
 }
 
 /**

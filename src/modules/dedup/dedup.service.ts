@@ -348,11 +348,14 @@ export class DedupService {
       await this.repo.insertLink(manager, { ...base, issueId, kind: 'primary', rule: 'exact', evidence: null });
       return;
     }
-    const issueId = await issueOfGroup(decision.groupKey);
-    if (issueId === undefined) throw new Error(`dedup: group ${decision.groupKey} has no issue`);
+    // The group's key link says where the group is filed: a variant of an issue merged away joins
+    // it on the merge target, and belongs to that issue when the merge is undone.
+    const holding = await this.repo.groupHolding(manager, decision.groupKey);
+    if (holding === undefined) throw new Error(`dedup: group ${decision.groupKey} has no issue`);
     await this.repo.insertLink(manager, {
       ...base,
-      issueId,
+      issueId: holding.issueId,
+      follows: holding,
       kind: 'alias',
       rule: 'variable-position',
       evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
