@@ -395,7 +395,8 @@ export class IssuesFacade {
    * Undoes `markMerged`: clears `merged_into_id`, reopens the merged issue to triage, takes the
    * occurrences of the fingerprints given back off the issues that held them (`takenFrom`: the
    * target, or the issue the target was merged into since; else `movedEventCount` off the target)
-   * and sets the merged issue's count to `restoredEventCount`. History on both sides.
+   * and sets the merged issue's count to `restoredEventCount`. History on both sides, and on every
+   * other issue whose count it lowered (`unmerged`, with the events taken off it).
    */
   async markUnmerged(
     manager: EntityManager,
@@ -420,6 +421,21 @@ export class IssuesFacade {
       [takenFrom.map((t) => t.issueId), takenFrom.map((t) => t.eventCount)],
     );
     await this.transition(manager, merged.id, 'triage', unmerge.actor, `unmerged from ${target.identifier}`);
+    // An issue the target was merged into since held the events: its count changed, so it gets its
+    // own entry (the target's entry below names the merge undone).
+    const holders = takenFrom.filter((t) => t.issueId !== target.id && t.eventCount > 0);
+    await this.recordHistory(
+      manager,
+      ...holders.map((h): HistoryEntry => ({
+        issueId: h.issueId,
+        actor: unmerge.actor,
+        field: 'unmerged',
+        from: merged.identifier,
+        to: null,
+        reason: unmerge.reason,
+        data: { eventCount: h.eventCount, mergedInto: target.identifier },
+      })),
+    );
     await this.recordHistory(
       manager,
       {

@@ -66,6 +66,34 @@ describe('merges and undos as an on-call engineer does them', () => {
     expect(await countsDrift()).toEqual([]);
   });
 
+  it('undoes a chain out of order and then in order, with counts and history on every issue touched', async () => {
+    await send(event('Alpha failure one'), event('Alpha failure one'));
+    await send(event('Beta broken thing'));
+    await send(event('Gamma other error here'));
+    const [a, b, c] = await issues(t.dataSource);
+    await merge(a.identifier, b.identifier).expect(200);
+    await merge(b.identifier, c.identifier).expect(200);
+    await send(event('Alpha failure one'));
+    expect(await count(c.identifier)).toBe('5');
+    await unmerge(a.identifier).expect(200);
+    // (b stays closed with the count it had when it was merged on; its undo recounts it from its links)
+    expect([await count(a.identifier), await count(c.identifier)]).toEqual(['3', '2']);
+    expect(await history(c.id)).toContainEqual(
+      expect.objectContaining({
+        field: 'unmerged',
+        from_value: a.identifier,
+        data: { eventCount: 3, mergedInto: b.identifier },
+      }),
+    );
+    await send(event('Alpha failure one'));
+    expect(await count(a.identifier)).toBe('4');
+    await unmerge(b.identifier).expect(200);
+    expect([await count(a.identifier), await count(b.identifier), await count(c.identifier)]).toEqual(['4', '1', '1']);
+    expect(await countsDrift()).toEqual([]);
+    await unmerge(b.identifier).expect(409);
+    await unmerge(a.identifier).expect(409);
+  });
+
   it('refuses a merge into an issue merged away, of an issue merged away, or of an issue into itself', async () => {
     await send(event('Alpha failure one'));
     await send(event('Beta broken thing'));
