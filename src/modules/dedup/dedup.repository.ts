@@ -282,14 +282,22 @@ export class DedupRepository {
   }
 
   /**
-   * Takes the scope locks of every scope an issue has fingerprints in, in the fixed order ingest
-   * takes them (sorted, before any row lock): a person's merge of the issue then waits for filings
-   * in those scopes, and they for it, so no new fingerprint is filed onto an issue as it is merged away.
+   * Takes the scope locks of every scope an issue has fingerprints in (those it holds, and those
+   * first filed on it or on an issue merged into it, wherever they are now), in the fixed order
+   * ingest takes them (sorted, before any row lock): a person's merge or undo of the issue then
+   * waits for filings in those scopes, and they for it, so no new fingerprint is filed onto an issue
+   * as it is merged away, nor onto the merge target as an undo takes the issue's group back.
    */
   async lockScopesOf(manager: EntityManager, issueId: string): Promise<void> {
     const rows = (await manager.query(
-      `SELECT DISTINCT scope_source, scope_feature FROM external_issue_links
-        WHERE issue_id = $1 AND scope_source IS NOT NULL AND scope_feature IS NOT NULL`,
+      `WITH RECURSIVE family AS (
+         SELECT $1::uuid AS id
+         UNION
+         SELECT i.id FROM issues i JOIN family f ON i.merged_into_id = f.id
+       )
+       SELECT DISTINCT scope_source, scope_feature FROM external_issue_links
+        WHERE (issue_id = $1 OR original_issue_id IN (SELECT id FROM family))
+          AND scope_source IS NOT NULL AND scope_feature IS NOT NULL`,
       [issueId],
     )) as { scope_source: string; scope_feature: string }[];
     const scopes = rows.map((r) => JSON.stringify([r.scope_source, r.scope_feature])).sort();

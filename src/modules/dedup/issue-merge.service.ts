@@ -58,6 +58,7 @@ export class IssueMergeService {
     const done = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
+      await this.repo.lockScopesOf(m, merged.id);
       const active = await this.repo.lockActiveMerge(m, merged.id);
       if (!active)
         throw new DomainError('conflict', 'ISSUE_NOT_MERGED', `${identifier} is not merged into another issue`);

@@ -114,6 +114,43 @@ describe('merges and undos as an on-call engineer does them', () => {
   });
 
   if (testDbKind() === 'postgres') {
+    it('files a variant arriving while an undo is in flight on the issue the undo gives its group back to', async () => {
+      for (const node of ['n7a', 'x9c', 'r2d2']) await send(cache(node));
+      await send({ ...event('Payment 4711 failed: gateway timeout'), feature: 'payments' });
+      const [group, , other] = await issues(t.dataSource);
+      await merge(group.identifier, other.identifier).expect(200);
+      // the undo stops at its first history row (issue_history locked from another connection)
+      const qr = t.dataSource.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      await qr.query(`LOCK TABLE issue_history IN EXCLUSIVE MODE`);
+      const undoing = unmerge(group.identifier).then((r) => r);
+      await untilRow(
+        t.dataSource,
+        `SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'issue_history' AND NOT l.granted`,
+      );
+      const filing = t.http
+        .post('/api/events')
+        .set(ingestAuth)
+        .send({ events: [cache('q1w')] })
+        .then((r) => r);
+      // the variant waits, for the scope (or, without that lock, for the target's row)
+      await untilRow(
+        t.dataSource,
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+            AND query NOT LIKE '%issue_history%'`,
+      );
+      await qr.commitTransaction();
+      await qr.release();
+      expect([(await undoing).status, (await filing).status]).toEqual([200, 202]);
+      const variant = (await issueLinks(t.dataSource)).find(
+        (l) => l.normalized_message === 'Cache node q1w unreachable',
+      );
+      expect(variant).toMatchObject({ issue_id: group.id, original_issue_id: group.id, link_kind: 'alias' });
+      expect([await count(group.identifier), await count(other.identifier)]).toEqual(['4', '1']);
+      expect(await countsDrift()).toEqual([]);
+    });
+
     it('lets exactly one of two concurrent merges of one pair through; the other is a 409', async () => {
       await send(event('Alpha failure one'));
       await send(event('Beta broken thing'));
