@@ -1,4 +1,5 @@
 import { LoggerService, LogLevel } from '@nestjs/common';
+import { scrubJsonSecrets } from '../security/secret-scrubber';
 import { currentCorrelationId } from './request-context';
 
 const ORDER: LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
@@ -6,6 +7,11 @@ const ORDER: LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
 /**
  * One JSON object per line (or a readable line with LOG_FORMAT=pretty), carrying the
  * correlation id of the request or job that logged it.
+ *
+ * Log lines leave the service (a log shipper, Loki, a support ticket), and many quote input: a
+ * receiver or label value, a database error that quotes the value it refused, an error's message
+ * and stack, an admin's reason, an answer of GitHub or Loki. Every line is scrubbed of secrets as it
+ * is written, whoever logged it (Nest's own lines included), like every other place text leaves.
  */
 export class JsonLogger implements LoggerService {
   private minIndex: number;
@@ -63,7 +69,11 @@ export class JsonLogger implements LoggerService {
       if (typeof p === 'string' && level === 'error') entry.stack = p;
       else if (p !== undefined) entry.extra = p;
     }
-    const line = this.format === 'json' ? JSON.stringify(entry) : prettyLine(entry, level, context);
+    // As plain JSON first (an Error or a class instance becomes what JSON.stringify makes of it),
+    // so that the scrubber reaches every string, keys included.
+    const plain = JSON.parse(JSON.stringify(entry)) as Record<string, unknown>;
+    const scrubbed = scrubJsonSecrets(plain).value;
+    const line = this.format === 'json' ? JSON.stringify(scrubbed) : prettyLine(scrubbed, level, context);
     this.out.write(`${line}\n`);
   }
 }
