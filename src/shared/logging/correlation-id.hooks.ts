@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { headerOf } from '../http/request-headers';
+import { scrubSecrets } from '../security/secret-scrubber';
 import { runWithCorrelationId } from './request-context';
 
 export const CORRELATION_HEADER = 'x-correlation-id';
@@ -29,12 +30,15 @@ export function registerCorrelationId(fastify: FastifyInstance): void {
 /**
  * The request's correlation id, chosen on first use: the caller's well-formed X-Correlation-Id
  * (or X-Request-Id), else a new one (also for a request the router refused before the hooks ran).
+ * The id is stored (history, outbox events) and written on every log line: one that is a secret
+ * (a token pasted into the wrong header fits the id's characters) is not taken either.
  */
 export function correlationIdOf(req: FastifyRequest): string {
   const r = req as WithCorrelationId;
   if (r[CORRELATION_ID] === undefined) {
     const offered = headerOf(req, CORRELATION_HEADER) ?? headerOf(req, 'x-request-id');
-    r[CORRELATION_ID] = offered && SAFE_ID.test(offered) ? offered : randomUUID();
+    r[CORRELATION_ID] =
+      offered && SAFE_ID.test(offered) && scrubSecrets(offered).redactions === 0 ? offered : randomUUID();
   }
   return r[CORRELATION_ID];
 }
