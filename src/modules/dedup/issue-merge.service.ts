@@ -4,6 +4,7 @@ import { retryOnConflict } from '../../shared/database/transaction-retry';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, IssuesFacade } from '../issues/issues.facade';
 import { DedupAnnouncer } from './dedup-announcer';
 import { DedupRepository } from './dedup.repository';
@@ -32,7 +33,9 @@ export class IssueMergeService {
     private readonly bus: DomainEventBus,
   ) {}
 
-  async merge(identifier: string, into: string, actor: Actor, reason?: string): Promise<MergeResultView> {
+  /** A person's reason is stored (the merge, both histories) scrubbed of secrets. */
+  async merge(identifier: string, into: string, actor: Actor, rawReason?: string): Promise<MergeResultView> {
+    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
     const performed = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
@@ -54,7 +57,8 @@ export class IssueMergeService {
     return { merged: identifier, into, mergeId: performed.mergeId, state: 'merged' };
   }
 
-  async unmerge(identifier: string, actor: Actor, reason?: string): Promise<MergeResultView> {
+  async unmerge(identifier: string, actor: Actor, rawReason?: string): Promise<MergeResultView> {
+    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
     const done = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);

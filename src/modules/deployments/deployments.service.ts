@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { DeploymentRecorded, FixDeployed, IssueStatusChanged } from '../../shared/events/event-catalogue';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { IssueStatus, canTransition } from '../issues/issue-status.contract';
 import { UndeployedLink } from '../matching/matching.contract';
@@ -74,19 +75,23 @@ export class DeploymentsService {
   async recordFromApi(input: ApiDeploymentInput): Promise<DeploymentOutcome> {
     const prNumbers = [...new Set(input.prNumbers ?? [])].sort((a, b) => a - b);
     const sha = input.sha?.toLowerCase() ?? null;
+    const hash = (value: unknown): string =>
+      createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
+    // What a pipeline sends is stored (and shown) scrubbed of secrets. An id that holds one is kept
+    // as its hash: repeats with the same id are still recognised, and two such ids stay apart.
     const externalId =
-      input.externalId ??
-      createHash('sha256')
-        .update(JSON.stringify([input.environment, sha, input.version ?? null, prNumbers]))
-        .digest('hex')
-        .slice(0, 32);
+      input.externalId === undefined
+        ? hash([input.environment, sha, input.version ?? null, prNumbers])
+        : scrubSecrets(input.externalId).redactions > 0
+          ? `redacted-${hash(input.externalId)}`
+          : input.externalId;
     const { row, created } = await this.dataSource.transaction((m) =>
       this.deployments.insertOrGet(m, {
         source: 'api',
         externalId,
-        environment: input.environment,
+        environment: scrubSecrets(input.environment).text,
         sha,
-        version: input.version ?? null,
+        version: input.version === undefined ? null : scrubSecrets(input.version).text,
         prNumbers,
         deployedAt: input.deployedAt ?? new Date(),
       }),

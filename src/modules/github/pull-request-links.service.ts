@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { InvalidInputError, NotFoundError } from '../../shared/errors/domain-error';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { IssueSearchFacade } from '../issues/issue-search.facade';
 import { Actor } from '../issues/issues.facade';
 import { MatchingFacade } from '../matching/matching.facade';
@@ -26,7 +27,14 @@ export class PullRequestLinksService {
     private readonly matching: MatchingFacade,
   ) {}
 
-  async link(identifier: string, pullRequest: string, actor: Actor, reason?: string): Promise<LinkedPullRequestView> {
+  /** The reason is stored (the link, the history) scrubbed of secrets. */
+  async link(
+    identifier: string,
+    pullRequest: string,
+    actor: Actor,
+    rawReason?: string,
+  ): Promise<LinkedPullRequestView> {
+    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
     const ref = parsePullRequestReference(pullRequest, {
       owner: this.config.GITHUB_REPO_OWNER,
       repo: this.config.GITHUB_REPO_NAME,

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { IssueDetailView, IssuePageView, IssueView } from './dto/issue.view';
 import { ListIssuesQuery } from './dto/list-issues.query';
 import { UpdateIssueDto } from './dto/update-issue.dto';
@@ -87,8 +88,17 @@ export class IssuesService {
    * A person's change: status (validated transition), priority, labels, title, cooldown. One
    * transaction with the row locked; one history entry per changed field, actor `admin`, with the
    * reason. Unchanged fields write nothing. `issue.status_changed` is emitted after commit.
+   * A person's text (title, labels, reason) is stored, shown and sent (history, events, the agent's
+   * context) scrubbed of secrets, like an error's: a token pasted into a title does not rest.
    */
-  async update(identifier: string, dto: UpdateIssueDto): Promise<IssueDetailView> {
+  async update(identifier: string, raw: UpdateIssueDto): Promise<IssueDetailView> {
+    const scrub = (text: string): string => scrubSecrets(text).text;
+    const dto: UpdateIssueDto = {
+      ...raw,
+      title: raw.title === undefined ? undefined : scrub(raw.title),
+      labels: raw.labels?.map(scrub),
+      reason: raw.reason === undefined ? undefined : scrub(raw.reason),
+    };
     const fields = (['status', 'priority', 'labels', 'title', 'cooldownUntil', 'cooldownHours'] as const).filter(
       (f) => dto[f] !== undefined,
     );

@@ -75,6 +75,8 @@ export class InvestigationLifecycleService {
     const input: AgentStatusInput = {
       ...raw,
       summary: raw.summary === undefined ? undefined : scrubSecrets(raw.summary).text,
+      // a run URL is the agent's text too (`https://user:token@...`)
+      runUrl: raw.runUrl === undefined ? undefined : scrubSecrets(raw.runUrl).text,
     };
     const after: Emit[] = [];
     const result = await this.tx(async (m): Promise<CallbackResult> => {
@@ -160,7 +162,7 @@ export class InvestigationLifecycleService {
       const recorded = await this.repo.recordActivity(m, {
         issueId: issue.id,
         spawnRequestId: req?.id ?? null,
-        type: input.type,
+        type: scrubSecrets(input.type).text,
         message: scrubSecrets(input.message).text,
         // A step's data (a tool's output, a log excerpt) comes from the same production data.
         data: input.data === undefined ? null : scrubJsonSecrets(input.data).value,

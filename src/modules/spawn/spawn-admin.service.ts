@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { IssuesFacade } from '../issues/issues.facade';
 import { budgetDay, previousDay } from './budget-day';
 import { BudgetDayView, BudgetView, KillSwitchView } from './dto/spawn-admin.view';
@@ -91,12 +92,15 @@ export class SpawnAdminService {
     };
   }
 
+  /** Who flips it and why are stored (the setting, the outbox event) and logged scrubbed of secrets. */
   async setKillSwitch(
     enabled: boolean,
-    by: string,
-    reason: string | undefined,
+    rawBy: string,
+    rawReason: string | undefined,
     now = new Date(),
   ): Promise<KillSwitchView> {
+    const by = scrubSecrets(rawBy).text;
+    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
     const { previous } = await this.tx(async (m) => {
       const written = await this.repo.writeKillSwitch(m, enabled, by);
       await this.repo.writeOutbox(m, 'kill_switch.changed', {

@@ -4,6 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { SpawnRequested } from '../../shared/events/event-catalogue';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { budgetDay } from './budget-day';
 import { CONTEXT_SAMPLES, IssueContextInput, PreviousAttempt, buildDispatch } from './dispatch-inputs';
@@ -164,13 +165,16 @@ export class SpawnGateService {
     input: { reason?: string; bypassCooldown?: boolean; actor?: string },
     now = new Date(),
   ): Promise<SpawnRequestRow> {
+    // Who asks and why are stored (request, history) and sent (the dispatch context) scrubbed.
+    const by = input.actor === undefined ? undefined : scrubSecrets(input.actor).text;
+    const why = input.reason === undefined ? undefined : scrubSecrets(input.reason).text;
     const created = await this.tx(async (m) => {
       const issue = await this.issues.findByIdentifier(identifier, m);
       if (!issue) throw SpawnErrors.issueNotFound(identifier);
       if (issue.mergedIntoId) throw SpawnErrors.merged(identifier);
-      const actor: Actor = { name: input.actor ? `admin:${input.actor}` : 'admin', type: 'user' };
+      const actor: Actor = { name: by ? `admin:${by}` : 'admin', type: 'user' };
       const previous = await this.repo.previousAttempt(m, issue.id);
-      const reason = input.reason?.trim() || 'manual spawn';
+      const reason = why?.trim() || 'manual spawn';
       const req = await this.repo.insertRequest(m, {
         issueId: issue.id,
         notBefore: now,
