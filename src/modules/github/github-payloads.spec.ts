@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { sharedPath } from '../../../test/support/shared-dir';
 import { PayloadError, readDeploymentStatus, readPullRequest, readWorkflowRun } from './github-payloads';
 
@@ -22,6 +23,27 @@ describe('GitHub payload readers', () => {
       author: 'derekg1729',
       authorAssociation: 'OWNER',
     });
+  });
+
+  it('scrubs secrets of the corpus from a PR title and body (stored, embedded, sent to the judge)', () => {
+    const corpus = gunzipSync(readFileSync(sharedPath('corpora', 'secrets.jsonl.gz')))
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { text: string; secret: string })
+      .filter((r) => r.secret.length >= 12);
+    const delivery = fixture('captured-deliveries-cogni', 'pull_request.opened.raw-body.json') as {
+      pull_request: Record<string, unknown>;
+    };
+    const leaks = corpus.filter((r) => {
+      const { pr } = readPullRequest({
+        ...delivery,
+        pull_request: { ...delivery.pull_request, title: `Fix: ${r.text}`, body: `Fixes CHIPP-12\n\n${r.text}` },
+      });
+      expect(pr.body).toContain('Fixes CHIPP-12');
+      return `${pr.title}\n${pr.body}`.includes(r.secret);
+    });
+    expect(leaks.map((r) => r.secret.slice(0, 8))).toEqual([]);
   });
 
   it('reads a closed, unmerged example as closed', () => {

@@ -1,6 +1,7 @@
 import { isISO8601 } from 'class-validator';
 import { PullRequestFacts } from '../matching/matching.contract';
 import { isJsonObject } from '../../shared/json';
+import { scrubSecrets } from '../../shared/security/secret-scrubber';
 
 /** Narrow readers of the webhook payload fields fixloop uses (GitHub sends far more). */
 type Obj = Record<string, unknown>;
@@ -96,12 +97,15 @@ function pullRequestFacts(
   if (!isPrNumber(number))
     throw new PayloadError(`pull_request.number must be a whole number from 1 to ${MAX_PR_NUMBER}; got ${number}`);
   const merged = pr.merged === true;
+  const body = str(pr.body);
   return {
     repoOwner: repo.owner,
     repoName: repo.name,
     number,
-    title,
-    body: str(pr.body),
+    // A PR's text is stored (the link, the history), embedded and sent to the judge: an agent's PR
+    // may quote the production data it read, so it is scrubbed of secrets like an error's.
+    title: scrubSecrets(title).text,
+    body: body === null ? null : scrubSecrets(body).text,
     url: str(pr.html_url),
     headBranch: str(obj(pr.head)?.ref),
     baseBranch: str(obj(pr.base)?.ref),
