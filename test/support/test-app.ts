@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory';
 import { AppConfig } from '../../src/shared/config/config';
 import { loadConfig } from '../../src/shared/config/config.loader';
 import { IN_MEMORY_DATA_DIR } from '../../src/shared/database/database-opener';
+import { JsonLogger } from '../../src/shared/logging/json-logger';
 import { RUN_DATABASE_ENV } from '../setup/test-database';
 
 export const TEST_KEYS = {
@@ -69,7 +70,8 @@ export function overrideConfig(t: TestApp, overrides: Partial<AppConfig>): () =>
 export interface StartOptions {
   /** Keep rows from earlier tests (a second replica on the same server database). */
   keepData?: boolean;
-  logger?: false;
+  /** Where the app logs (a JsonLogger on a stream the test reads); by default nowhere. */
+  logger?: false | JsonLogger;
 }
 
 /** Starts the real app, in process, on a real database (PGlite or the server), ready for supertest. */
@@ -78,7 +80,7 @@ export async function startTestApp(
   options: StartOptions = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(overrides));
-  const app = await createApp(config, { logger: false });
+  const app = await createApp(config, { logger: options.logger ?? false });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const dataSource = app.get(DataSource);
