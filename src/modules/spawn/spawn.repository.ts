@@ -151,7 +151,10 @@ export class SpawnRepository {
   /**
    * Queues the first investigation of every eligible issue that has none (or only `issueId`):
    * a live (not merged) issue in triage with at least `minEvents` events, no request of its own
-   * that was not cancelled, and no live request on an issue merged into it. Due `delayMinutes` after
+   * that was not cancelled, and no issue merged into it that is still being investigated (queued or
+   * in flight) or carries a fix (an open or merged PR). An absorbed issue's investigation that ended
+   * without a fix does not stop the survivor: its fingerprints' cooldown (now on the survivor's
+   * links) holds it at the gate instead. Due `delayMinutes` after
    * the issue's first event reached fixloop: the later of its first event's own time and the issue's
    * creation, so lines logged hours ago (a backlog, a replayed push, an old alert) still leave the
    * merges their window. The one-active-request index settles races (ON CONFLICT DO NOTHING).
@@ -171,7 +174,10 @@ export class SpawnRepository {
           AND ($3::uuid IS NULL OR i.id = $3::uuid)
           AND NOT EXISTS (SELECT 1 FROM spawn_requests r WHERE r.issue_id = i.id AND r.state <> 'cancelled')
           AND NOT EXISTS (${ABSORBED} SELECT 1 FROM spawn_requests r
-                           WHERE r.issue_id IN (SELECT id FROM absorbed) AND r.state <> 'cancelled')
+                           WHERE r.issue_id IN (SELECT id FROM absorbed)
+                             AND r.state IN ('queued','dispatching','dispatched','running'))
+          AND NOT EXISTS (${ABSORBED} SELECT 1 FROM issue_prs p
+                           WHERE p.issue_id IN (SELECT id FROM absorbed) AND p.state IN ('open','merged'))
         ORDER BY i.first_seen_at, i.id
         LIMIT $4
        ON CONFLICT DO NOTHING
@@ -734,11 +740,20 @@ export class SpawnRepository {
 
   // ---- cooldown ----------------------------------------------------------------------------
 
-  /** Puts every fingerprint of the issue in cooldown until `until` (never shortens a longer one). */
+  /**
+   * Puts every fingerprint of the issue in cooldown until `until` (never shortens a longer one),
+   * wherever it is filed: an issue merged away while its investigation ran has its fingerprints on
+   * the survivor, or the issue that one went into since (`original_issue_id` still names it), and
+   * those were investigated.
+   */
   async setLinksCooldown(m: EntityManager, issueId: string, until: Date): Promise<void> {
     await m.query(
-      `UPDATE external_issue_links SET cooldown_until = GREATEST(COALESCE(cooldown_until, $2), $2), updated_at = now()
-        WHERE issue_id = $1`,
+      `WITH RECURSIVE holders AS (
+         SELECT id, merged_into_id FROM issues WHERE id = $1
+         UNION
+         SELECT i.id, i.merged_into_id FROM issues i JOIN holders h ON i.id = h.merged_into_id)
+       UPDATE external_issue_links SET cooldown_until = GREATEST(COALESCE(cooldown_until, $2), $2), updated_at = now()
+        WHERE issue_id IN (SELECT id FROM holders) AND (issue_id = $1 OR original_issue_id = $1)`,
       [issueId, until],
     );
   }
