@@ -1,3 +1,4 @@
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 import { MAX_PR_NUMBER } from './github-payloads';
 
 /** A pull request as a person names it, resolved to its repository and number. */
@@ -32,7 +33,7 @@ export function parsePullRequestReference(
     const bare = NUMBER_FORM.exec(value);
     if (!bare) {
       return {
-        error: `pullRequest must be a PR URL (https://github.com/owner/repo/pull/123), owner/repo#123 or #123; got "${value.slice(0, 200)}"`,
+        error: `pullRequest must be a PR URL (https://github.com/owner/repo/pull/123), owner/repo#123 or #123; got "${scrubbedText(value, 200)}"`,
       };
     }
     if (!defaultRepo.owner || !defaultRepo.repo) {

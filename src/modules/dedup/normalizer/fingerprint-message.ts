@@ -1,5 +1,6 @@
 import type { FingerprintedMessage } from '../dedup.contract';
-import { clipText, storableText } from '../../../shared/database/pg-text';
+import { storableText } from '../../../shared/database/pg-text';
+import { scrubbedText } from '../../../shared/security/scrubbed-text';
 import { scrubSecrets } from '../../../shared/security/secret-scrubber';
 import { fingerprint } from './fingerprint';
 import { normalizeMessage } from './message-normalizer';
@@ -27,7 +28,7 @@ export const SCOPE_MAX_LENGTH = 200;
  * index entry has a size limit (a 100 kB source failed the whole push with a 500).
  */
 export function scopeText(text: string): string {
-  return clipText(scrubSecrets(storableText(text)).text, SCOPE_MAX_LENGTH);
+  return scrubbedText(text, SCOPE_MAX_LENGTH);
 }
 
 /** `templateOf` plus the fingerprint of the template in its (source, feature) scope, as stored. */

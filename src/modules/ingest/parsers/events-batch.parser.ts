@@ -1,3 +1,4 @@
+import { scrubbedText } from '../../../shared/security/scrubbed-text';
 import { IngestInputError } from '../ingest.errors';
 import { deliveryKey } from './delivery-key';
 import { childPath, describeType, invalidPayload, isJsonObject, readStringMap, type JsonObject } from './json-guards';
@@ -170,7 +171,7 @@ function checkLabels(labels: Record<string, string>, path: string, limits: Event
     if (name === '') throw invalidPayload(path, 'must not have an empty label name');
     if (name.length > limits.maxLabelNameLength) {
       throw tooLarge(
-        childPath(path, name.slice(0, 40)),
+        childPath(path, scrubbedText(name, 40)),
         `name is over the limit of ${limits.maxLabelNameLength} characters`,
       );
     }
@@ -194,7 +195,7 @@ function readTimestamp(value: unknown, path: string): Date | undefined {
     if (!Number.isFinite(ms)) {
       throw invalidPayload(
         path,
-        `must be an ISO-8601 date-time with a time zone, e.g. 2026-01-01T12:00:00.000Z, or epoch milliseconds (got ${JSON.stringify(value.slice(0, 60))})`,
+        `must be an ISO-8601 date-time with a time zone, e.g. 2026-01-01T12:00:00.000Z, or epoch milliseconds (got ${JSON.stringify(scrubbedText(value, 60))})`,
       );
     }
     return new Date(ms);

@@ -10,6 +10,7 @@ import {
   DEFAULT_LOKI_LEVEL_LABELS,
   DEFAULT_LOKI_SOURCE_LABELS,
 } from '../ingest-label-defaults';
+import { scrubbedText } from '../../../shared/security/scrubbed-text';
 import { IngestInputError } from '../ingest.errors';
 import { deliveryKey } from './delivery-key';
 import {
@@ -391,7 +392,7 @@ function nanoseconds(ts: string, path: string): bigint {
   if (!/^\d{1,32}$/.test(ts) || BigInt(ts) > MAX_INT64) {
     throw invalidPayload(
       path,
-      `must be a string of nanoseconds since the Unix epoch (got ${JSON.stringify(ts.slice(0, 40))})`,
+      `must be a string of nanoseconds since the Unix epoch (got ${JSON.stringify(scrubbedText(ts, 40))})`,
     );
   }
   return BigInt(ts);

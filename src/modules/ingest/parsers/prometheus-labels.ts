@@ -1,3 +1,5 @@
+import { clipText } from '../../../shared/database/pg-text';
+import { scrubbedText } from '../../../shared/security/scrubbed-text';
 import { invalidPayload } from './json-guards';
 
 /**
@@ -158,6 +160,8 @@ class LabelParser {
   }
 }
 
+/** The label set as the 4xx quotes it: scrubbed first (a cut secret would escape the scrubber), then cut. */
 function truncate(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+  const scrubbed = scrubbedText(text);
+  return scrubbed.length > 200 ? `${clipText(scrubbed, 200)}...` : scrubbed;
 }

@@ -1,4 +1,5 @@
-import { clipText, storableText } from '../../../shared/database/pg-text';
+import { storableText } from '../../../shared/database/pg-text';
+import { scrubbedText } from '../../../shared/security/scrubbed-text';
 
 /** One issue the judge may pick. */
 export interface JudgeCandidate {
@@ -90,7 +91,8 @@ export function parseVerdict(raw: unknown): JudgeVerdict {
     issueIdentifier:
       typeof id === 'string' && id.trim() !== '' && id.toLowerCase() !== 'null' ? storableText(id.trim()) : null,
     confidence: Math.min(1, Math.max(0, confidence)),
-    reasoning: typeof o.reasoning === 'string' ? clipText(o.reasoning, 2000) : '',
+    // stored with the match run and shown: scrubbed, then clipped
+    reasoning: typeof o.reasoning === 'string' ? scrubbedText(o.reasoning, 2000) : '',
   };
 }
 
@@ -108,11 +110,11 @@ export async function postJson(
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${url.replace(/\?.*$/, '')} answered ${res.status}: ${text.slice(0, 300)}`);
+  if (!res.ok) throw new Error(`${url.replace(/\?.*$/, '')} answered ${res.status}: ${scrubbedText(text, 300)}`);
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new Error(`${url.replace(/\?.*$/, '')} answered non-JSON: ${text.slice(0, 200)}`);
+    throw new Error(`${url.replace(/\?.*$/, '')} answered non-JSON: ${scrubbedText(text, 200)}`);
   }
 }
 

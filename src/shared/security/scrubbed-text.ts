@@ -1,0 +1,18 @@
+import { clipText, storableText } from '../database/pg-text';
+import { scrubSecrets } from './secret-scrubber';
+
+/**
+ * Text from outside (a webhook's field, an upstream service's error answer, a quoted input) as
+ * fixloop stores, sends or logs it: storable (`storableText`), scrubbed of secrets, and only then
+ * clipped to at most `maxUnits` (`clipText`). The order matters: a clip can cut a secret in half
+ * (`<krakenToken>...` loses its closing tag, a token falls under its vendor's minimum length), and
+ * the half the scrubber no longer recognises would be kept.
+ */
+export function scrubbedText(text: string, maxUnits = Number.POSITIVE_INFINITY): string {
+  return clipText(scrubSecrets(storableText(text)).text, maxUnits);
+}
+
+/** `scrubbedText` for an optional field: null stays null. */
+export function scrubbedOrNull(text: string | null, maxUnits?: number): string | null {
+  return text === null ? null : scrubbedText(text, maxUnits);
+}
