@@ -102,10 +102,11 @@ export class DeploymentsRepository {
     );
   }
 
+  /** `error` is the caller's to make storable and scrubbed (`scrubbedText`, at most MAX_ERROR_LENGTH). */
   async recordFailure(id: string, error: string): Promise<void> {
     await this.dataSource.query(
       `UPDATE deployments SET process_attempts = process_attempts + 1, last_error = $2 WHERE id = $1 AND processed_at IS NULL`,
-      [id, error.slice(0, 2000)],
+      [id, error],
     );
   }
 

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { DeploymentRecorded, FixDeployed, IssueStatusChanged } from '../../shared/events/event-catalogue';
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { IssueStatus, canTransition } from '../issues/issue-status.contract';
@@ -21,6 +22,8 @@ const TO_PRODUCTION_FROM: readonly IssueStatus[] = ['in_review', 'in_staging'];
 /** How far back a late merge looks for production deploys that may have carried it, and how many. */
 const LATE_MERGE_WINDOW_HOURS = 24;
 const LATE_MERGE_DEPLOYMENTS = 5;
+/** Longest processing error kept on a deployment (last_error). */
+const MAX_ERROR_LENGTH = 2000;
 
 export interface CarriedLink {
   issuePrId: string;
@@ -121,7 +124,8 @@ export class DeploymentsService {
     try {
       ({ carried, checked } = await this.findCarried(d, await this.matching.undeployedMergedLinks()));
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // GitHub's error may quote what it was sent or answered: stored (last_error) and shown scrubbed
+      const message = scrubbedText(err instanceof Error ? err.message : String(err), MAX_ERROR_LENGTH);
       this.logger.warn({ msg: 'deployment processing failed; will retry', deploymentId, err: message });
       await this.deployments.recordFailure(d.id, message);
       return;

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DATABASE_CAPABILITIES, DatabaseCapabilities } from '../../shared/database/database-kind';
-import { storableText } from '../../shared/database/pg-text';
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 import { AWAITING_FIX_STATUSES, IssueSearchFacade, SimilarIssue } from '../issues/issue-search.facade';
 import { IssueSnapshot } from '../issues/issue-status.contract';
 import { EMBEDDING_PROVIDER, EmbeddingProvider, toVectorLiteral } from './embeddings/embedding-provider';
@@ -320,5 +320,8 @@ function toCandidate(i: IssueSnapshot, similarity?: number): JudgeCandidate {
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
-/** An embedding or LLM provider's error, kept in the run's steps (jsonb): it may quote the provider's answer. */
-const message = (err: unknown): string => storableText(err instanceof Error ? err.message : String(err));
+/**
+ * An embedding or LLM provider's error, kept in the run's steps (jsonb): it may quote the provider's
+ * answer, so it is storable and scrubbed of secrets.
+ */
+const message = (err: unknown): string => scrubbedText(err instanceof Error ? err.message : String(err));

@@ -61,6 +61,16 @@ describe(GitHubWorkflowClient.name, () => {
     ).toMatchObject({ afterMs: 60_000 });
   });
 
+  it('keeps GitHub’s message (stored as the request’s error) scrubbed, also where the cut falls in a secret', () => {
+    const token = 'vd5--_k_q0db-4+n6ok/6/qimurdobqairlz-cxxl-jf7z/6sqv+-_dt1hjerhb5g2kzs4ofwy9d_3t-pr';
+    const message = `Invalid input ${'x'.repeat(260)} <krakenToken>${token}</krakenToken>`;
+    const outcome = client.classify({ status: 422, response: { data: { message }, headers: {} } }, 0);
+    if (outcome.kind !== 'rejected') throw new Error(`expected rejected, got ${outcome.kind}`);
+    expect(outcome.status).toBe(422);
+    expect(outcome.reason).toMatch(/^GitHub refused the dispatch \(422\): Invalid input x+ <krakenToken>/);
+    expect(outcome.reason).not.toContain(token.slice(0, 8));
+  });
+
   it('rejects other 4xx as configuration errors with GitHub’s message', () => {
     expect(
       client.classify({ status: 422, response: { data: { message: 'Unexpected inputs provided' }, headers: {} } }, 0),

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { Octokit } from '@octokit/rest';
 import { createOctokit } from '../../shared/github/octokit';
+import { clipText } from '../../shared/database/pg-text';
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 import type { WorkflowDispatchRequest } from './dispatch-inputs';
 
 export interface GitHubClientSettings {
@@ -214,5 +216,6 @@ function isRateLimit(message: string, header: (name: string) => string | undefin
 function errorMessage(err: HttpError): string {
   const data = err.response?.data as { message?: unknown } | undefined;
   const fromBody = typeof data?.message === 'string' ? data.message : undefined;
-  return (fromBody ?? err.message ?? 'unknown error').split('\n')[0].slice(0, 300);
+  // GitHub's answer is stored (spawn_requests.error) and logged: scrubbed whole, then cut
+  return clipText(scrubbedText(fromBody ?? err.message ?? 'unknown error').split('\n')[0], 300);
 }

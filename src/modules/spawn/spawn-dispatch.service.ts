@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { clipText } from '../../shared/database/pg-text';
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
@@ -105,7 +107,7 @@ export class SpawnDispatchService {
             this.repo.noteDispatchError(
               m,
               req.id,
-              `${outcome.reason}; run lookup failed: ${(err as Error).message}`,
+              `${outcome.reason}; run lookup failed: ${lookupError(err)}`,
               this.leaseFrom(later),
               later,
             ),
@@ -138,13 +140,7 @@ export class SpawnDispatchService {
       } catch (err) {
         const later = new Date();
         await this.tx((m) =>
-          this.repo.noteDispatchError(
-            m,
-            r.id,
-            `run lookup failed: ${(err as Error).message}`,
-            this.leaseFrom(later),
-            later,
-          ),
+          this.repo.noteDispatchError(m, r.id, `run lookup failed: ${lookupError(err)}`, this.leaseFrom(later), later),
         );
         counts.deferred++;
         continue;
@@ -288,3 +284,7 @@ export class SpawnDispatchService {
     }
   }
 }
+
+/** A failed run lookup's message (GitHub's answer), as it is stored (spawn_requests.error): scrubbed, first line, clipped. */
+const lookupError = (err: unknown): string =>
+  clipText(scrubbedText(err instanceof Error ? err.message : String(err)).split('\n')[0], 300);

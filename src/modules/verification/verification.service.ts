@@ -4,6 +4,7 @@ import { fingerprint as fingerprintOf } from '../dedup/normalizer.contract';
 import { IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { clipText } from '../../shared/database/pg-text';
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 import { ErrorReceived, FixDeployed, FixFailed, FixVerified } from '../../shared/events/event-catalogue';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { BuildRef, BuildVerdict, classifyBuild, countsAsRecurrence } from './build-match';
@@ -437,8 +438,10 @@ export class VerificationService {
       );
       return { at, result };
     } catch (err) {
-      this.logger.warn({ msg: 'Loki verification query failed', windowId: w.id, err: errorText(err) });
-      return { at, error: errorText(err) };
+      // kept on the window (loki_last_error): whatever threw may quote Loki's answer
+      const error = scrubbedText(errorText(err));
+      this.logger.warn({ msg: 'Loki verification query failed', windowId: w.id, err: error });
+      return { at, error };
     }
   }
 

@@ -168,6 +168,20 @@ describe(LokiClient.name, () => {
     expect(loki.queryRequests()).toHaveLength(1);
   });
 
+  it('scrubs a secret Loki quotes before cutting its answer (kept as loki_last_error), also one the cut falls in', async () => {
+    const token = 'vd5--_k_q0db-4+n6ok/6/qimurdobqairlz-cxxl-jf7z/6sqv+-_dt1hjerhb5g2kzs4ofwy9d_3t-pr';
+    // the first 300 characters end inside the token: its closing tag, which the scrubber needs, is cut off
+    const body = `${'x'.repeat(250)} <krakenToken>\n    ${token}\n</krakenToken>`;
+    loki.respond(() => ({ status: 400, body }));
+    const err = await client()
+      .queryRange({ query: '{a="b"}', startNs: 1n, endNs: 2n })
+      .catch((e: unknown) => e as DomainError);
+    expect(err).toBeInstanceOf(DomainError);
+    const message = (err as DomainError).message;
+    expect(message).toMatch(/Loki answered 400: x+ <krakenToken>/);
+    expect(message).not.toContain(token.slice(0, 8));
+  });
+
   it('gives up after the timeout of each attempt', async () => {
     loki.respond(() => ({ delayMs: 500, body: lokiFixture('loki-docs-query_range-streams.json') }));
     await expect(

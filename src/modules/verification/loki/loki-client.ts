@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { storableText } from '../../../shared/database/pg-text';
+import { scrubbedText } from '../../../shared/security/scrubbed-text';
 import { DomainError } from '../../../shared/errors/domain-error';
 import { isJsonObject } from '../../../shared/json';
 
@@ -107,7 +107,8 @@ export class LokiClient {
           }
         }
         retryable = res.status === 429 || res.status >= 500;
-        lastError = `Loki answered ${res.status}: ${text.slice(0, 300).trim()}`;
+        // scrubbed before the clip: a cut secret would escape the scrubber (lokiError scrubs again)
+        lastError = `Loki answered ${res.status}: ${scrubbedText(text, 300).trim()}`;
       } catch (err) {
         if (err instanceof DomainError) throw err;
         const e = err as Error;
@@ -130,9 +131,12 @@ const causeOf = (e: Error): string => {
   return cause ? ` (${cause.code ?? cause.message ?? 'unknown cause'})` : '';
 };
 
-/** The message quotes Loki's answer and is kept on the window (loki_last_error): storable text only. */
+/**
+ * The message quotes Loki's answer (or a network error's) and is kept on the window
+ * (loki_last_error) and logged: storable text, scrubbed of secrets.
+ */
 const lokiError = (message: string): DomainError =>
-  new DomainError('unavailable', 'VERIFICATION_LOKI_FAILED', storableText(message));
+  new DomainError('unavailable', 'VERIFICATION_LOKI_FAILED', scrubbedText(message));
 
 function stringMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
