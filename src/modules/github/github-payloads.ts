@@ -1,12 +1,18 @@
 import { isISO8601 } from 'class-validator';
 import { PullRequestFacts } from '../matching/matching.contract';
 import { isJsonObject } from '../../shared/json';
-import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedText } from '../../shared/security/scrubbed-text';
 
 /** Narrow readers of the webhook payload fields fixloop uses (GitHub sends far more). */
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (isJsonObject(v) ? v : undefined);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+/**
+ * A text field that is stored, logged or sent on (a PR's title and branches, a run's name and URL, a
+ * deployment's environment and version): scrubbed of secrets like an error's. What a workflow or a
+ * pipeline writes there may quote the production data or the credentials it used.
+ */
+const text = (v: unknown): string | null => (typeof v === 'string' ? scrubbedText(v) : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 /**
  * A commit id (hex, 7 to 64 characters: SHA-1 or SHA-256, as POST /api/deployments takes it), lower
@@ -41,7 +47,7 @@ const isPrNumber = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <=
 function githubId(v: unknown, field: string): number {
   if (v === undefined || v === null) throw new PayloadError(`${field} is required`);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
-    throw new PayloadError(`${field} must be a positive whole number; got ${JSON.stringify(v).slice(0, 50)}`);
+    throw new PayloadError(`${field} must be a positive whole number; got ${scrubbedText(JSON.stringify(v), 50)}`);
   }
   return v;
 }
@@ -51,8 +57,8 @@ const MAX_REPO_PART = 100;
 
 function repoOf(payload: Obj): { owner: string; name: string } {
   const repo = obj(payload.repository);
-  const owner = str(obj(repo?.owner)?.login) ?? str(repo?.full_name)?.split('/')[0] ?? null;
-  const name = str(repo?.name);
+  const owner = text(obj(repo?.owner)?.login) ?? text(str(repo?.full_name)?.split('/')[0]) ?? null;
+  const name = text(repo?.name);
   if (!owner || !name) throw new PayloadError('repository.owner.login and repository.name are required');
   // Both are indexed (issue_prs, pr_match_runs, deployments): a 100 kB name failed the statement.
   if (owner.length > MAX_REPO_PART) {
@@ -90,33 +96,32 @@ function pullRequestFacts(
   repo: { owner: string; name: string },
 ): PullRequestFacts {
   const number = num(pr.number) ?? numberFallback;
-  const title = str(pr.title);
+  const title = text(pr.title);
   if (number === null || title === null)
     throw new PayloadError('pull_request.number and pull_request.title are required');
   // A fraction or a number past the column failed the statement (500); 0 and -1 were stored.
   if (!isPrNumber(number))
     throw new PayloadError(`pull_request.number must be a whole number from 1 to ${MAX_PR_NUMBER}; got ${number}`);
   const merged = pr.merged === true;
-  const body = str(pr.body);
   return {
     repoOwner: repo.owner,
     repoName: repo.name,
     number,
     // A PR's text is stored (the link, the history), embedded and sent to the judge: an agent's PR
     // may quote the production data it read, so it is scrubbed of secrets like an error's.
-    title: scrubSecrets(title).text,
-    body: body === null ? null : scrubSecrets(body).text,
-    url: str(pr.html_url),
-    headBranch: str(obj(pr.head)?.ref),
-    baseBranch: str(obj(pr.base)?.ref),
+    title,
+    body: text(pr.body),
+    url: text(pr.html_url),
+    headBranch: text(obj(pr.head)?.ref),
+    baseBranch: text(obj(pr.base)?.ref),
     headSha: commitSha(obj(pr.head)?.sha),
     state: str(pr.state) === 'closed' ? 'closed' : 'open',
     merged,
     mergedAt: merged ? date(pr.merged_at) : null,
     // Before a merge GitHub's merge_commit_sha is a test merge: only a merged PR's counts.
     mergeCommitSha: merged ? commitSha(pr.merge_commit_sha) : null,
-    author: str(obj(pr.user)?.login),
-    authorAssociation: str(pr.author_association),
+    author: text(obj(pr.user)?.login),
+    authorAssociation: text(pr.author_association),
   };
 }
 
@@ -139,18 +144,19 @@ export function readWorkflowRun(payload: unknown): { action: string; run: Workfl
   const run = obj(p?.workflow_run);
   if (!p || !run) throw new PayloadError('a workflow_run event needs workflow_run (an object)');
   const id = githubId(run.id, 'workflow_run.id');
-  const path = str(run.path);
+  const path = text(run.path);
   const file = path ? (path.split('@')[0]!.split('/').pop() ?? null) : null;
   const workflowId = file || (num(run.workflow_id) !== null ? String(num(run.workflow_id)) : null);
   return {
-    action: str(p.action) ?? 'unknown',
+    // the action is stored with the delivery
+    action: text(p.action) ?? 'unknown',
     run: {
       runId: String(id),
-      runName: str(run.display_title) ?? str(run.name),
+      runName: text(run.display_title) ?? text(run.name),
       workflowId,
-      status: str(run.status) ?? 'unknown',
-      conclusion: str(run.conclusion),
-      htmlUrl: str(run.html_url),
+      status: text(run.status) ?? 'unknown',
+      conclusion: text(run.conclusion),
+      htmlUrl: text(run.html_url),
       updatedAt: date(run.updated_at) ?? new Date(),
     },
   };
@@ -180,10 +186,10 @@ export function readDeploymentStatus(payload: unknown): DeploymentStatusFacts {
     repoOwner: repo.owner,
     repoName: repo.name,
     deploymentId: id,
-    state: str(status.state) ?? 'unknown',
-    environment: str(status.environment) ?? str(deployment.environment) ?? 'unknown',
+    state: text(status.state) ?? 'unknown',
+    environment: text(status.environment) ?? text(deployment.environment) ?? 'unknown',
     sha: commitSha(deployment.sha),
-    version: str(inner?.version) ?? str(deployment.ref),
+    version: text(inner?.version) ?? text(deployment.ref),
     deployedAt: date(status.created_at) ?? date(status.updated_at) ?? new Date(),
   };
 }

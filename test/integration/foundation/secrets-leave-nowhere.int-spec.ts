@@ -8,7 +8,7 @@ import { FakeGitHub, FakeRequest } from '../../support/fake-github';
 import { sharedPath } from '../../support/shared-dir';
 import { adminAuth, agentAuth, ingestAuth, truncateAll } from '../../support/test-app';
 import { fixtureJson } from '../../fixtures/ingest-service/ingest-test-helpers';
-import { deliver, prPayload } from '../github/webhook-support';
+import { deliver, exampleFixture, packageExample, prPayload } from '../github/webhook-support';
 import { SpawnKit, githubEnv, requestsOf, seedSpawnable, startSpawnApp } from '../../fixtures/spawn/spawn-kit';
 
 interface SecretRow {
@@ -213,6 +213,72 @@ describe('secrets sent to any route never rest in the database, the log or a req
     expect(secretsIn(logLines.join(''))).toEqual([]);
     const stored = await dump();
     expect(leaksIn(stored)).toEqual([]);
+  });
+
+  it('scrubs every stored field of a workflow_run, a deployment_status and a PR, not only the PR text', async () => {
+    const http = k.t.http;
+    const ds = k.t.dataSource;
+    const issue = await seedSpawnable(ds);
+    await k.worker.tick();
+    const [req] = await requestsOf(ds, issue.id);
+    expect(req.state).toBe('dispatched');
+    // the run reports in progress (its URL is kept on the request and the issue), then ends without calling back
+    const run = (status: string, conclusion: string | null): Record<string, unknown> => {
+      const base = exampleFixture<{ workflow_run: Record<string, unknown> } & Record<string, unknown>>(
+        'workflow_run.completed.success.examples-1.json',
+      );
+      return {
+        ...base,
+        action: status === 'completed' ? 'completed' : row(),
+        workflow_run: {
+          ...base.workflow_run,
+          id: Number(req.run_id),
+          display_title: row(),
+          path: `.github/workflows/${short()}`,
+          status,
+          conclusion,
+          html_url: `https://github.com/acme/shop/actions/runs/${req.run_id} ${row()}`,
+        },
+      };
+    };
+    await deliver(http, 'workflow_run', run('in_progress', null)).expect(200);
+    await deliver(http, 'workflow_run', run('completed', row())).expect(200);
+    const [ended] = await requestsOf(ds, issue.id);
+    expect(ended.state).toBe('failed');
+    // a production deploy whose ref and version hold secrets; one whose environment does is ignored
+    for (const environment of ['production', short()]) {
+      const deployment = packageExample<Record<string, Record<string, unknown>>>('deployment_status', 0);
+      deployment.deployment_status.environment = environment;
+      deployment.deployment_status.state = 'success';
+      deployment.deployment = { ...deployment.deployment, id: 4200 + n, ref: row(), payload: { version: row() } };
+      await deliver(http, 'deployment_status', deployment).expect((res) => expect(res.status).toBeLessThan(300));
+    }
+    // a PR whose branches, URL and author hold secrets
+    const fixed = await seedIssue(ds, { status: 'investigating' });
+    const pr = prPayload({
+      number: 901,
+      owner: 'acme',
+      repo: 'shop',
+      title: 'Fix it',
+      body: `Fixes ${fixed.identifier}`,
+    });
+    const facts = pr.pull_request as Record<string, Record<string, unknown> | string>;
+    facts.html_url = `https://github.com/acme/shop/pull/901?${row()}`;
+    facts.head = { ...(facts.head as Record<string, unknown>), ref: short() };
+    facts.base = { ...(facts.base as Record<string, unknown>), ref: short() };
+    await deliver(http, 'pull_request', pr).expect((res) => expect(res.status).toBeLessThan(300));
+    // and one from an author who is not trusted: the refusal, naming the author, is kept with the match run
+    const untrusted = prPayload({ number: 902, owner: 'acme', repo: 'shop', title: 'Fix', body: fixed.identifier });
+    const by = untrusted.pull_request as Record<string, unknown>;
+    by.user = { ...(by.user as Record<string, unknown>), login: short() };
+    by.author_association = short();
+    await deliver(http, 'pull_request', untrusted).expect((res) => expect(res.status).toBeLessThan(300));
+
+    const stored = await dump();
+    expect(stored.deployments).not.toBe('');
+    expect(stored.issue_prs).toContain('901');
+    expect(leaksIn(stored)).toEqual([]);
+    expect(secretsIn(logLines.join(''))).toEqual([]);
   });
 
   it('scrubs what people and the agent write through the admin and agent routes, and what goes to GitHub', async () => {
