@@ -388,7 +388,7 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
           confidence: 0.2,
           reasoning: `${'a'.repeat(1999)}\u{1F600} more`,
         });
-        // The provider's error body, quoted up to 300 characters, also ends in half an emoji.
+        // The provider's error body, quoted up to 300 characters, is cut through an emoji too.
         llm.fail(500, `${'e'.repeat(299)}\u{1F600} more`);
         const numbers = [++prNumber, ++prNumber, ++prNumber];
         for (const n of numbers) {
@@ -405,7 +405,11 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
         });
         // The clip drops an emoji it would cut in half.
         expect(step(clipped!, 'llm').details!.verdict.reasoning).toBe('a'.repeat(1999));
-        expect(step(failed!, 'llm')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/e\ufffd$/) });
+        // So does the 300-character quote of the error body (it used to keep the half as U+FFFD).
+        expect(step(failed!, 'llm')).toMatchObject({
+          status: 'failed',
+          reason: expect.stringMatching(/ 500: e{299}$/),
+        });
       });
 
       it('records a provider failure and asks again on the next event (no cache of a failed run)', async () => {
