@@ -4,7 +4,7 @@ import { retryOnConflict } from '../../shared/database/transaction-retry';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
-import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { Actor, IssuesFacade } from '../issues/issues.facade';
 import { DedupAnnouncer } from './dedup-announcer';
 import { DedupRepository } from './dedup.repository';
@@ -35,7 +35,7 @@ export class IssueMergeService {
 
   /** A person's reason is stored (the merge, both histories) scrubbed of secrets. */
   async merge(identifier: string, into: string, actor: Actor, rawReason?: string): Promise<MergeResultView> {
-    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
+    const reason = scrubbedOptional(rawReason);
     const performed = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);
@@ -58,7 +58,7 @@ export class IssueMergeService {
   }
 
   async unmerge(identifier: string, actor: Actor, rawReason?: string): Promise<MergeResultView> {
-    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
+    const reason = scrubbedOptional(rawReason);
     const done = await this.inTransaction(async (m) => {
       const merged = await this.issues.findByIdentifier(identifier, m);
       if (!merged) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue ${identifier}`);

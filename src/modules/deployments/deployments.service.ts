@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { DeploymentRecorded, FixDeployed, IssueStatusChanged } from '../../shared/events/event-catalogue';
-import { scrubbedText } from '../../shared/security/scrubbed-text';
+import { scrubbedOptional, scrubbedText } from '../../shared/security/scrubbed-text';
 import { scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { IssueStatus, canTransition } from '../issues/issue-status.contract';
@@ -82,19 +82,20 @@ export class DeploymentsService {
       createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);
     // What a pipeline sends is stored (and shown) scrubbed of secrets. An id that holds one is kept
     // as its hash: repeats with the same id are still recognised, and two such ids stay apart.
+    const offeredId = input.externalId ?? undefined; // null: none, as when left out
     const externalId =
-      input.externalId === undefined
+      offeredId === undefined
         ? hash([input.environment, sha, input.version ?? null, prNumbers])
-        : scrubSecrets(input.externalId).redactions > 0
-          ? `redacted-${hash(input.externalId)}`
-          : input.externalId;
+        : scrubSecrets(offeredId).redactions > 0
+          ? `redacted-${hash(offeredId)}`
+          : offeredId;
     const { row, created } = await this.dataSource.transaction((m) =>
       this.deployments.insertOrGet(m, {
         source: 'api',
         externalId,
         environment: scrubSecrets(input.environment).text,
         sha,
-        version: input.version === undefined ? null : scrubSecrets(input.version).text,
+        version: scrubbedOptional(input.version) ?? null,
         prNumbers,
         deployedAt: input.deployedAt ?? new Date(),
       }),

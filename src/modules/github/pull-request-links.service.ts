@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { InvalidInputError, NotFoundError } from '../../shared/errors/domain-error';
-import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { IssueSearchFacade } from '../issues/issue-search.facade';
 import { Actor } from '../issues/issues.facade';
 import { MatchingFacade } from '../matching/matching.facade';
@@ -34,7 +34,7 @@ export class PullRequestLinksService {
     actor: Actor,
     rawReason?: string,
   ): Promise<LinkedPullRequestView> {
-    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
+    const reason = scrubbedOptional(rawReason);
     const ref = parsePullRequestReference(pullRequest, {
       owner: this.config.GITHUB_REPO_OWNER,
       repo: this.config.GITHUB_REPO_NAME,

@@ -4,6 +4,7 @@ import { DomainError } from '../../shared/errors/domain-error';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
 import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { IssueDetailView, IssuePageView, IssueView } from './dto/issue.view';
 import { ListIssuesQuery } from './dto/list-issues.query';
 import { UpdateIssueDto } from './dto/update-issue.dto';
@@ -95,9 +96,9 @@ export class IssuesService {
     const scrub = (text: string): string => scrubSecrets(text).text;
     const dto: UpdateIssueDto = {
       ...raw,
-      title: raw.title === undefined ? undefined : scrub(raw.title),
+      title: scrubbedOptional(raw.title),
       labels: raw.labels?.map(scrub),
-      reason: raw.reason === undefined ? undefined : scrub(raw.reason),
+      reason: scrubbedOptional(raw.reason),
     };
     const fields = (['status', 'priority', 'labels', 'title', 'cooldownUntil', 'cooldownHours'] as const).filter(
       (f) => dto[f] !== undefined,

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { InvestigationEnded, IssueStatusChanged, WorkflowRunReported } from '../../shared/events/event-catalogue';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
@@ -74,9 +75,9 @@ export class InvestigationLifecycleService {
     // The agent read production data: whatever it reports is stored (and later sent) scrubbed.
     const input: AgentStatusInput = {
       ...raw,
-      summary: raw.summary === undefined ? undefined : scrubSecrets(raw.summary).text,
+      summary: scrubbedOptional(raw.summary),
       // a run URL is the agent's text too (`https://user:token@...`)
-      runUrl: raw.runUrl === undefined ? undefined : scrubSecrets(raw.runUrl).text,
+      runUrl: scrubbedOptional(raw.runUrl),
     };
     const after: Emit[] = [];
     const result = await this.tx(async (m): Promise<CallbackResult> => {

@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { IssuesFacade } from '../issues/issues.facade';
 import { budgetDay, previousDay } from './budget-day';
 import { BudgetDayView, BudgetView, KillSwitchView } from './dto/spawn-admin.view';
@@ -100,7 +101,7 @@ export class SpawnAdminService {
     now = new Date(),
   ): Promise<KillSwitchView> {
     const by = scrubSecrets(rawBy).text;
-    const reason = rawReason === undefined ? undefined : scrubSecrets(rawReason).text;
+    const reason = scrubbedOptional(rawReason);
     const { previous } = await this.tx(async (m) => {
       const written = await this.repo.writeKillSwitch(m, enabled, by);
       await this.repo.writeOutbox(m, 'kill_switch.changed', {

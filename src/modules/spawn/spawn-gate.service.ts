@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { SpawnRequested } from '../../shared/events/event-catalogue';
-import { scrubSecrets } from '../../shared/security/secret-scrubber';
+import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
 import { budgetDay } from './budget-day';
 import { CONTEXT_SAMPLES, IssueContextInput, PreviousAttempt, buildDispatch } from './dispatch-inputs';
@@ -166,8 +166,8 @@ export class SpawnGateService {
     now = new Date(),
   ): Promise<SpawnRequestRow> {
     // Who asks and why are stored (request, history) and sent (the dispatch context) scrubbed.
-    const by = input.actor === undefined ? undefined : scrubSecrets(input.actor).text;
-    const why = input.reason === undefined ? undefined : scrubSecrets(input.reason).text;
+    const by = scrubbedOptional(input.actor);
+    const why = scrubbedOptional(input.reason);
     const created = await this.tx(async (m) => {
       const issue = await this.issues.findByIdentifier(identifier, m);
       if (!issue) throw SpawnErrors.issueNotFound(identifier);

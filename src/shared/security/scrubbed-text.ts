@@ -16,3 +16,8 @@ export function scrubbedText(text: string, maxUnits = Number.POSITIVE_INFINITY):
 export function scrubbedOrNull(text: string | null, maxUnits?: number): string | null {
   return text === null ? null : scrubbedText(text, maxUnits);
 }
+
+/** `scrubbedText` for a field a request may leave out or send as null: both pass through as they are. */
+export function scrubbedOptional<T extends null | undefined>(text: string | T): string | T {
+  return typeof text === 'string' ? scrubbedText(text) : text;
+}
