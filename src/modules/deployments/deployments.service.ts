@@ -246,14 +246,26 @@ export class DeploymentsService {
       d.id,
       d.deployedAt,
     );
+    // A link whose issue was merged away moves the issue it was merged into (the end of the chain):
+    // that issue holds the merged issue's fingerprints, so its verification watches them.
     const byIssue = new Map<string, CarriedLink[]>();
-    for (const c of apply) byIssue.set(c.issueId, [...(byIssue.get(c.issueId) ?? []), c]);
+    const mergedAway = new Map<string, Set<string>>();
+    for (const c of apply) {
+      const survivorId = (await this.issues.liveSurvivor(c.issueId, m))?.id ?? c.issueId;
+      byIssue.set(survivorId, [...(byIssue.get(survivorId) ?? []), c]);
+      if (survivorId !== c.issueId) {
+        const linked = await this.issues.findById(c.issueId, m);
+        mergedAway.set(survivorId, (mergedAway.get(survivorId) ?? new Set()).add(linked?.identifier ?? c.issueId));
+      }
+    }
     const deployedIssues: { issueId: string; identifier: string; from: string; moved: boolean; prs: number[] }[] = [];
     for (const [issueId, links] of byIssue) {
       const issue = await this.issues.findById(issueId, m);
       if (!issue) continue;
+      const via = [...(mergedAway.get(issueId) ?? [])];
       const prs = links.map((l) => `${l.repo}#${l.prNumber}`);
       const what = `${d.environment} deploy${d.version ? ` ${d.version}` : ''}${d.sha ? ` (${d.sha.slice(0, 12)})` : ''}`;
+      const linkedTo = via.length > 0 ? ` (linked to ${via.join(', ')}, merged into ${issue.identifier})` : '';
       const data = {
         deploymentId: d.id,
         source: d.source,
@@ -261,6 +273,7 @@ export class DeploymentsService {
         sha: d.sha,
         prs,
         how: links.map((l) => l.how),
+        ...(via.length > 0 ? { linkedIssues: via } : {}),
       };
       let moved = false;
       if (TO_PRODUCTION_FROM.includes(issue.status) && canTransition(issue.status, 'in_production')) {
@@ -269,7 +282,7 @@ export class DeploymentsService {
           issueId,
           'in_production',
           ACTOR,
-          `${prs.join(', ')} reached production in the ${what}`,
+          `${prs.join(', ')} reached production in the ${what}${linkedTo}`,
           data,
         );
         moved = true;
@@ -292,7 +305,7 @@ export class DeploymentsService {
           actor: ACTOR,
           field: 'deployment',
           to: d.id,
-          reason: `${prs.join(', ')} reached production in the ${what}; the issue stays ${issue.status}`,
+          reason: `${prs.join(', ')} reached production in the ${what}${linkedTo}; the issue stays ${issue.status}`,
           data,
         });
       }

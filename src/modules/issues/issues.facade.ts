@@ -222,6 +222,18 @@ export class IssuesFacade {
     const issue = await this.issues.findById(id, manager);
     return issue ? toSnapshot(issue) : null;
   }
+
+  /**
+   * The live issue that stands for `issueId` now: the issue itself when it is not merged, else the
+   * end of its merge chain (A merged into B, B into C: C). What follows a PR link or a deploy acts
+   * on it, so a fix linked to an issue merged away moves the issue that holds its fingerprints.
+   * Null for an unknown id.
+   */
+  async liveSurvivor(issueId: string, manager?: EntityManager): Promise<IssueSnapshot | null> {
+    const id = await this.issues.survivorIdOf(issueId, manager);
+    return id ? this.findById(id, manager) : null;
+  }
+
   /**
    * Creates an issue for a new fingerprint (dedup): identifier `<ISSUE_PREFIX>-<n>` from
    * issue_number_seq, status triage, priority P4, event count 0 (the caller counts the

@@ -40,6 +40,24 @@ export class IssuesRepository {
     return this.repo(manager).createQueryBuilder('i').setLock('pessimistic_write').where('i.id = :id', { id }).getOne();
   }
 
+  /**
+   * The issue at the end of `id`'s merge chain (A merged into B, B into C: C), or `id` itself when
+   * it is not merged; null for an unknown id. Merges never form a cycle (a merge's target must be
+   * live); the depth bound only guards against corrupt data.
+   */
+  async survivorIdOf(id: string, manager?: EntityManager): Promise<string | null> {
+    const rows = (await (manager ?? this.dataSource.manager).query(
+      `WITH RECURSIVE chain(id, merged_into_id, depth) AS (
+         SELECT id, merged_into_id, 0 FROM issues WHERE id = $1
+         UNION ALL
+         SELECT i.id, i.merged_into_id, c.depth + 1 FROM issues i JOIN chain c ON i.id = c.merged_into_id
+          WHERE c.depth < 64)
+       SELECT id FROM chain WHERE merged_into_id IS NULL LIMIT 1`,
+      [id],
+    )) as { id: string }[];
+    return rows[0]?.id ?? null;
+  }
+
   /** Newest first, keyset-paginated on (created_at, id). */
   async listNewestFirst(filter: IssueListFilter, limit: number, after?: IssueCursor): Promise<IssueEntity[]> {
     const qb = this.repo().createQueryBuilder('i');

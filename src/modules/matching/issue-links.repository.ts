@@ -133,11 +133,12 @@ export class IssueLinksRepository {
     ]);
   }
 
-  /** Other links of the issue that still carry a fix (open or merged, not reverted). */
-  async countLiveLinksOfIssue(m: EntityManager, issueId: string, exceptId: string): Promise<number> {
+  /** Other links of these issues that still carry a fix (open or merged, not reverted). */
+  async countLiveLinksOfIssues(m: EntityManager, issueIds: readonly string[], exceptId: string): Promise<number> {
     const rows = (await m.query(
-      `SELECT count(*)::int AS n FROM issue_prs WHERE issue_id = $1 AND id <> $2 AND state IN ('open','merged')`,
-      [issueId, exceptId],
+      `SELECT count(*)::int AS n FROM issue_prs
+        WHERE issue_id = ANY($1::uuid[]) AND id <> $2 AND state IN ('open','merged')`,
+      [[...new Set(issueIds)], exceptId],
     )) as { n: number }[];
     return Number(rows[0]?.n ?? 0);
   }

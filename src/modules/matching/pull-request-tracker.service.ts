@@ -166,7 +166,9 @@ export class PullRequestTrackerService {
           });
         }
       } else if (next === 'closed') {
-        const others = await this.links.countLiveLinksOfIssue(m, row.issueId, row.id);
+        // The issue that moves is the link's live survivor: its own links carry a fix too.
+        const survivor = await this.issues.liveSurvivor(row.issueId, m);
+        const others = await this.links.countLiveLinksOfIssues(m, [row.issueId, survivor?.id ?? row.issueId], row.id);
         if (others === 0) {
           await this.move(
             m,
@@ -268,10 +270,14 @@ export class PullRequestTrackerService {
     };
   }
 
-  /** Moves the issue to `to` when its current status is one of `from` (and the move is allowed). */
+  /**
+   * Moves the link's issue to `to` when its current status is one of `from` (and the move is
+   * allowed). A link whose issue was merged away moves the issue it was merged into (the end of the
+   * chain): that issue holds its fingerprints now, and its history names the merged issue.
+   */
   private async move(
     m: EntityManager,
-    issueId: string,
+    linkIssueId: string,
     from: readonly IssueStatus[],
     to: IssueStatus,
     reason: string,
@@ -279,11 +285,20 @@ export class PullRequestTrackerService {
     moves: StatusMove[],
     actor: Actor,
   ): Promise<void> {
-    const issue = await this.issues.findById(issueId, m);
+    const issue = await this.issues.liveSurvivor(linkIssueId, m);
     if (!issue || !from.includes(issue.status) || !canTransition(issue.status, to)) return;
+    const issueId = issue.id;
+    let why = reason;
+    let details = data;
+    if (issueId !== linkIssueId) {
+      const merged = await this.issues.findById(linkIssueId, m);
+      const name = merged?.identifier ?? linkIssueId;
+      why = `${reason} (linked to ${name}, merged into ${issue.identifier})`;
+      details = { ...data, linkedIssue: name };
+    }
     try {
-      const prev = await this.issues.transition(m, issueId, to, actor, reason, data);
-      if (prev) moves.push({ issueId, from: prev, to, reason });
+      const prev = await this.issues.transition(m, issueId, to, actor, why, details);
+      if (prev) moves.push({ issueId, from: prev, to, reason: why });
     } catch (err) {
       // The status changed between the read and the lock: leave the issue where it is.
       if (!(err instanceof DomainError && err.code === 'ISSUE_INVALID_TRANSITION')) throw err;
