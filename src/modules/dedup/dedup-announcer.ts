@@ -41,6 +41,18 @@ export class DedupAnnouncer {
         new IssueStatusChanged(m.mergedIssueId, m.mergedFromStatus, 'closed', m.actor, 'merged'),
       );
     }
+    if (m.targetStatusChange) {
+      await this.bus.emit(
+        'issue.status_changed',
+        new IssueStatusChanged(
+          m.targetIssueId,
+          m.targetStatusChange.from,
+          m.targetStatusChange.to,
+          m.actor,
+          'took over the fix of the merged issue',
+        ),
+      );
+    }
     await this.bus.emit('issues.merged', new IssuesMerged(m.targetIssueId, m.mergedIssueId, m.rule, m.actor));
   }
 }

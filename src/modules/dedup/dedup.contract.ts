@@ -66,6 +66,8 @@ export interface PerformedMerge {
   actor: string;
   /** The merged issue's status before the merge closed it. */
   mergedFromStatus: string;
+  /** The target's status change when it took over the merged issue's fix in flight. */
+  targetStatusChange: { from: string; to: string } | null;
 }
 
 /**

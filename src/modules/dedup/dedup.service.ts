@@ -27,8 +27,16 @@ import { scopeText } from './normalizer/fingerprint-message';
 /** Longest issue title built from a message. */
 export const TITLE_MAX_LENGTH = 200;
 const DEDUP_ACTOR: Actor = SYSTEM('dedup');
-/** `markMerged` refusals that mean another merge got there first. */
-const MERGE_ALREADY_DECIDED = new Set(['ISSUE_ALREADY_MERGED', 'ISSUE_MERGE_TARGET_MERGED', 'ISSUE_MERGE_SELF']);
+/**
+ * `markMerged` refusals after which the issues stay apart: another merge got there first, or the
+ * issue to absorb has a fix in production under verification (closing it would end that watch).
+ */
+const MERGE_ALREADY_DECIDED = new Set([
+  'ISSUE_ALREADY_MERGED',
+  'ISSUE_MERGE_TARGET_MERGED',
+  'ISSUE_MERGE_SELF',
+  'ISSUE_MERGE_FIX_IN_PRODUCTION',
+]);
 
 /** An observation after scrubbing and fingerprinting. */
 interface Prepared extends SampleRow {
@@ -393,9 +401,10 @@ export class DedupService {
             }),
           );
         } catch (err) {
-          // A person merged one of the two meanwhile (it is checked under the issues' locks, before
-          // anything is written): their merge stands, the grouping state below is still updated,
-          // and the observation that made the merge evident is filed, not refused.
+          // A person merged one of the two meanwhile, or the absorbed issue's fix is under
+          // verification (checked under the issues' locks, before anything is written): the issues
+          // stay as they are, the grouping state below is still updated, and the observation that
+          // made the merge evident is filed, not refused.
           if (!(err instanceof DomainError) || !MERGE_ALREADY_DECIDED.has(err.code)) throw err;
         }
       }
@@ -494,7 +503,7 @@ export class DedupService {
     // The merged issue's links before the issues, the order the counting statement takes them in
     // (links, then issues): a merge and a count of one of its fingerprints never deadlock.
     await this.repo.lockLinksOf(manager, merge.mergedId);
-    const { merged } = await this.issues.markMerged(manager, merge);
+    const { merged, carried } = await this.issues.markMerged(manager, merge);
     await this.repo.moveLinks(manager, merge.mergedId, merge.targetId, merge.rule, merge.evidence);
     const mergeId = await this.repo.insertMerge(manager, {
       targetIssueId: merge.targetId,
@@ -510,6 +519,7 @@ export class DedupService {
       rule: merge.rule,
       actor: merge.actor.name,
       mergedFromStatus: merged.status,
+      targetStatusChange: carried,
     };
   }
 }

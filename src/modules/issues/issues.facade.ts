@@ -23,6 +23,11 @@ export interface Actor {
   type: ActorType;
 }
 
+/** Statuses of an issue whose fix is on its way (a PR open or merged, not yet in production). */
+const FIX_IN_FLIGHT: readonly IssueStatus[] = ['in_review', 'in_staging'];
+/** Statuses of an issue no fix has reached yet. */
+const BEFORE_REVIEW: readonly IssueStatus[] = ['triage', 'investigating', 'needs_human'];
+
 /** The label an issue gets when a deployed fix did not stop the error. */
 export const FIX_FAILED_LABEL = 'fix-failed';
 
@@ -349,7 +354,12 @@ export class IssuesFacade {
   async markMerged(
     manager: EntityManager,
     merge: IssueMergeChange,
-  ): Promise<{ merged: IssueSnapshot; target: IssueSnapshot }> {
+  ): Promise<{
+    merged: IssueSnapshot;
+    target: IssueSnapshot;
+    /** The target's status change when it took over the merged issue's fix in flight. */
+    carried: { from: IssueStatus; to: IssueStatus } | null;
+  }> {
     const { merged, target } = await this.lockPair(manager, merge.mergedId, merge.targetId);
     if (merged.id === target.id) {
       throw new DomainError('conflict', 'ISSUE_MERGE_SELF', `${merged.identifier} cannot be merged into itself`);
@@ -366,6 +376,16 @@ export class IssuesFacade {
         'conflict',
         'ISSUE_MERGE_TARGET_MERGED',
         `${target.identifier} is itself merged into another issue: merge into that one instead`,
+      );
+    }
+    if (merged.status === 'in_production') {
+      // Closing it would end the verification of its deployed fix: the target's errors would not
+      // be watched, and a recurrence would never count as a failed fix.
+      throw new DomainError(
+        'conflict',
+        'ISSUE_MERGE_FIX_IN_PRODUCTION',
+        `${merged.identifier}'s fix is in production and under verification: merge ${target.identifier} into ` +
+          `${merged.identifier} instead (its fingerprints join the watch), or merge once the fix is verified`,
       );
     }
     await manager.query(`UPDATE issues SET merged_into_id = $2, updated_at = now() WHERE id = $1`, [
@@ -400,7 +420,21 @@ export class IssuesFacade {
         data: { ...data, eventCount: merged.eventCount },
       },
     );
-    return { merged: toSnapshot(merged), target: toSnapshot(target) };
+    // The merged issue's fix in flight is the bug's fix: a target that has not reached review yet
+    // follows it (its PR's later events and deploy move the target; see docs/lifecycle.md).
+    let carried: { from: IssueStatus; to: IssueStatus } | null = null;
+    if (FIX_IN_FLIGHT.includes(merged.status) && BEFORE_REVIEW.includes(target.status)) {
+      await this.transition(
+        manager,
+        target.id,
+        merged.status,
+        merge.actor,
+        `${merged.identifier} was merged into this issue while its fix was ${merged.status}: that fix is this bug's fix`,
+        { ...data, carriedFrom: merged.identifier },
+      );
+      carried = { from: target.status, to: merged.status };
+    }
+    return { merged: toSnapshot(merged), target: toSnapshot(target), carried };
   }
 
   /**
