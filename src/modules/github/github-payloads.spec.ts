@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { sharedPath } from '../../../test/support/shared-dir';
 import { PayloadError, readDeploymentStatus, readPullRequest, readWorkflowRun } from './github-payloads';
+import { readCorpus } from '../../../test/support/corpora';
 
 const fixture = (dir: string, name: string): unknown =>
   JSON.parse(readFileSync(sharedPath('fixtures', 'github', dir, name), 'utf8'));
@@ -26,12 +26,9 @@ describe('GitHub payload readers', () => {
   });
 
   it('scrubs secrets of the corpus from a PR title and body (stored, embedded, sent to the judge)', () => {
-    const corpus = gunzipSync(readFileSync(sharedPath('corpora', 'secrets.jsonl.gz')))
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { text: string; secret: string })
-      .filter((r) => r.secret.length >= 12);
+    const corpus = readCorpus<{ text: string; secret: string }>('secrets.jsonl.gz').filter(
+      (r) => r.secret.length >= 12,
+    );
     const delivery = fixture('captured-deliveries-cogni', 'pull_request.opened.raw-body.json') as {
       pull_request: Record<string, unknown>;
     };

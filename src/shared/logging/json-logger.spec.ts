@@ -1,29 +1,10 @@
-import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
-import * as zlib from 'node:zlib';
-import { sharedPath } from '../../../test/support/shared-dir';
 import { JsonLogger } from './json-logger';
-
-interface SecretRow {
-  format: string;
-  text: string;
-  secret: string;
-  other_secrets?: string[];
-}
-
-/** The corpora stay gzipped in the shared folder; they are read in place, never copied. */
-function readGzipJsonl<T>(name: string): T[] {
-  return zlib
-    .gunzipSync(fs.readFileSync(sharedPath('corpora', name)))
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
-}
+import { SecretRow, readCorpus } from '../../../test/support/corpora';
 
 // a secret shorter than 12 characters could turn up by chance (a time stamp, a word)
-const positives = readGzipJsonl<SecretRow>('secrets.jsonl.gz').filter((r) => r.secret.length >= 12);
-const negatives = readGzipJsonl<{ text: string }>('secrets-negatives.jsonl.gz');
+const positives = readCorpus<SecretRow>('secrets.jsonl.gz').filter((r) => r.secret.length >= 12);
+const negatives = readCorpus<{ text: string }>('secrets-negatives.jsonl.gz');
 
 /** A logger writing to memory: one string per line written. */
 function capture(format: 'json' | 'pretty'): { logger: JsonLogger; lines: string[] } {

@@ -1,20 +1,10 @@
-import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
-import { sharedPath } from '../../../test/support/shared-dir';
 import { clipText } from '../database/pg-text';
 import { scrubSecrets } from './secret-scrubber';
 import { scrubbedText } from './scrubbed-text';
+import { readCorpus } from '../../../test/support/corpora';
 
-const corpus = <T>(name: string): T[] =>
-  zlib
-    .gunzipSync(fs.readFileSync(sharedPath('corpora', name)))
-    .toString('utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
-
-const SECRETS = corpus<{ format: string; text: string; secret: string }>('secrets.jsonl.gz');
-const NEGATIVES = corpus<{ format: string; text: string }>('secrets-negatives.jsonl.gz');
+const SECRETS = readCorpus<{ format: string; text: string; secret: string }>('secrets.jsonl.gz');
+const NEGATIVES = readCorpus<{ format: string; text: string }>('secrets-negatives.jsonl.gz');
 /** A run of this many characters of a secret is enough to matter (and too long to turn up by chance). */
 const FRAGMENT = 8;
 

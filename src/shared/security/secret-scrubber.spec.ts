@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
 import { sharedPath } from '../../../test/support/shared-dir';
 import { SecretScrubber, redactionMarker, scrubJsonSecrets, scrubSecrets } from './secret-scrubber';
+import { readCorpus } from '../../../test/support/corpora';
 
 interface SecretRow {
   format: string;
@@ -18,17 +18,8 @@ interface NegativeRow {
   source: string;
 }
 
-/** The corpora stay gzipped in the shared folder; they are read in place, never copied. */
-function readGzipJsonl<T>(name: string): T[] {
-  const text = zlib.gunzipSync(fs.readFileSync(sharedPath('corpora', name))).toString('utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as T);
-}
-
-const positives = readGzipJsonl<SecretRow>('secrets.jsonl.gz');
-const negatives = readGzipJsonl<NegativeRow>('secrets-negatives.jsonl.gz');
+const positives = readCorpus<SecretRow>('secrets.jsonl.gz');
+const negatives = readCorpus<NegativeRow>('secrets-negatives.jsonl.gz');
 
 /** Error log lines whose ids, hashes, addresses and numbers the dedup normaliser relies on. */
 const ORDINARY_LOG_LINES = [

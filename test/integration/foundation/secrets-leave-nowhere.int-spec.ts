@@ -1,30 +1,16 @@
-import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
-import * as zlib from 'node:zlib';
 import { JsonLogger } from '../../../src/shared/logging/json-logger';
 import { ServerResponse } from 'node:http';
 import { seedIssue } from '../../factories/issue.factory';
 import { FakeGitHub, FakeRequest } from '../../support/fake-github';
-import { sharedPath } from '../../support/shared-dir';
 import { adminAuth, agentAuth, ingestAuth, truncateAll } from '../../support/test-app';
 import { fixtureJson } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { deliver, exampleFixture, packageExample, prPayload } from '../github/webhook-support';
 import { SpawnKit, githubEnv, requestsOf, seedSpawnable, startSpawnApp } from '../../fixtures/spawn/spawn-kit';
-
-interface SecretRow {
-  format: string;
-  text: string;
-  secret: string;
-  other_secrets?: string[];
-}
+import { SecretRow, readCorpus } from '../../support/corpora';
 
 /** The shared corpus of real secret formats, read in place (never copied). */
-const CORPUS = zlib
-  .gunzipSync(fs.readFileSync(sharedPath('corpora', 'secrets.jsonl.gz')))
-  .toString('utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as SecretRow)
+const CORPUS = readCorpus<SecretRow>('secrets.jsonl.gz')
   // a secret shorter than 12 characters could turn up by chance
   .filter((r) => r.text.length <= 200 && r.secret.length >= 12);
 /** Rows a header value can carry as a well-formed id (X-Correlation-Id). */
@@ -159,12 +145,8 @@ describe('secrets sent to any route never rest in the database, the log or a req
     }
 
     // ids that only look random (a UUID, a hex request id, a look-alike of the corpus) stay the request's id
-    const negatives = zlib
-      .gunzipSync(fs.readFileSync(sharedPath('corpora', 'secrets-negatives.jsonl.gz')))
-      .toString('utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => (JSON.parse(line) as { text: string }).text)
+    const negatives = readCorpus<{ text: string }>('secrets-negatives.jsonl.gz')
+      .map((row) => row.text)
       .filter((text) => /^[A-Za-z0-9._:-]{1,128}$/.test(text));
     for (const id of ['3f2b9c1e-8d4a-4f6b-9a2e-7c5d1b0e9f42', '7f9c2ba4e88f827d616045507605853e', ...negatives]) {
       const res = await http.get('/api/issues/CHIPP-999999').set(adminAuth).set('X-Correlation-Id', id).expect(404);

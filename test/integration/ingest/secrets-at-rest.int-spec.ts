@@ -1,23 +1,9 @@
-import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
-import { sharedPath } from '../../support/shared-dir';
 import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
 import { fixtureJson } from '../../fixtures/ingest-service/ingest-test-helpers';
-
-interface SecretRow {
-  format: string;
-  text: string;
-  secret: string;
-  other_secrets?: string[];
-}
+import { SecretRow, readCorpus } from '../../support/corpora';
 
 /** The shared corpus of real secret formats, read in place (never copied). */
-const CORPUS = zlib
-  .gunzipSync(fs.readFileSync(sharedPath('corpora', 'secrets.jsonl.gz')))
-  .toString('utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as SecretRow)
+const CORPUS = readCorpus<SecretRow>('secrets.jsonl.gz')
   // every row that fits a label value; a secret shorter than 12 characters could turn up by chance
   .filter((r) => r.text.length <= 200 && r.secret.length >= 12);
 /** Rows short enough for an event's `level` (at most 32 characters). */

@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
 import { MAX_DISPATCH_INPUT_CHARS } from '../../../src/modules/spawn/dispatch-inputs';
 import { scrubSecrets } from '../../../src/shared/security/secret-scrubber';
 import { FakeGitHub } from '../../support/fake-github';
-import { sharedPath } from '../../support/shared-dir';
 import { adminAuth } from '../../support/test-app';
 import {
   SpawnKit,
@@ -16,6 +14,7 @@ import {
   seedSpawnable,
   startSpawnApp,
 } from '../../fixtures/spawn/spawn-kit';
+import { readCorpus } from '../../support/corpora';
 
 describe('spawn dispatch to GitHub Actions', () => {
   const gh = new FakeGitHub();
@@ -299,10 +298,7 @@ describe('spawn dispatch to GitHub Actions', () => {
   });
 
   it('carries the injection corpus as inert, byte-identical data in error_context only', async () => {
-    const corpus = readFileSync(sharedPath('corpora', 'injections.jsonl'), 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => (JSON.parse(l) as { text: string }).text);
+    const corpus = readCorpus<{ text: string }>('injections.jsonl').map((row) => row.text);
     expect(corpus.length).toBeGreaterThan(100);
     const perIssue = 10;
     const seeded: { identifier: string; texts: string[] }[] = [];

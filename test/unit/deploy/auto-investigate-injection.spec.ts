@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { sharedPath } from '../../support/shared-dir';
 import {
   curlCalls,
   loadWorkflow,
@@ -11,6 +10,7 @@ import {
   type Sandbox,
   type Workflow,
 } from './workflow-harness';
+import { readCorpus } from '../../support/corpora';
 
 /**
  * Executes the workflow's real `run:` scripts with every payload of the shared injection corpus in
@@ -18,11 +18,7 @@ import {
  * string, never executed, never turned into a workflow command or an env/output line.
  */
 
-const corpus: InjectionRow[] = fs
-  .readFileSync(sharedPath('corpora', 'injections.jsonl'), 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as InjectionRow);
+const corpus = readCorpus<InjectionRow>('injections.jsonl');
 
 // A NUL byte cannot be put in an environment variable (nor in a workflow_dispatch input reaching one),
 // so rows containing it cannot be exercised here. The corpus currently has none; the count is asserted.
