@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Octokit } from '@octokit/rest';
 import { createOctokit } from '../../shared/github/octokit';
-import { clipText } from '../../shared/database/pg-text';
-import { scrubbedText } from '../../shared/security/scrubbed-text';
+import { errorLine } from '../../shared/security/scrubbed-text';
 import type { WorkflowDispatchRequest } from './dispatch-inputs';
 
 export interface GitHubClientSettings {
@@ -217,5 +216,5 @@ function errorMessage(err: HttpError): string {
   const data = err.response?.data as { message?: unknown } | undefined;
   const fromBody = typeof data?.message === 'string' ? data.message : undefined;
   // GitHub's answer is stored (spawn_requests.error) and logged: scrubbed whole, then cut
-  return clipText(scrubbedText(fromBody ?? err.message ?? 'unknown error').split('\n')[0], 300);
+  return errorLine(fromBody ?? err.message ?? 'unknown error');
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
-import { scrubbedOptional } from '../../shared/security/scrubbed-text';
+import { errorLine, scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { InvestigationEnded, IssueStatusChanged, WorkflowRunReported } from '../../shared/events/event-catalogue';
 import { Actor, IssuesFacade, SYSTEM } from '../issues/issues.facade';
@@ -128,7 +128,7 @@ export class InvestigationLifecycleService {
         const outcome: EndOutcome = input.status;
         const reason =
           input.status === 'failed'
-            ? `the agent reported failure${input.summary ? `: ${firstLine(input.summary)}` : ''}`
+            ? `the agent reported failure${input.summary ? `: ${errorLine(input.summary)}` : ''}`
             : null;
         after.push(
           ...(await this.end(m, req, outcome, reason, input.summary ?? null, actor, now, {
@@ -306,8 +306,4 @@ export class InvestigationLifecycleService {
     const day = req.budgetDay ?? budgetDay(now, this.config.BUDGET_TIMEZONE);
     await this.repo.addCost(m, day, delta, this.config.DAILY_SPAWN_BUDGET);
   }
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0].slice(0, 300);
 }

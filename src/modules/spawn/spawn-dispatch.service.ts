@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { clipText } from '../../shared/database/pg-text';
-import { scrubbedText } from '../../shared/security/scrubbed-text';
+import { errorLine } from '../../shared/security/scrubbed-text';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
@@ -286,5 +285,4 @@ export class SpawnDispatchService {
 }
 
 /** A failed run lookup's message (GitHub's answer), as it is stored (spawn_requests.error): scrubbed, first line, clipped. */
-const lookupError = (err: unknown): string =>
-  clipText(scrubbedText(err instanceof Error ? err.message : String(err)).split('\n')[0], 300);
+const lookupError = (err: unknown): string => errorLine(err instanceof Error ? err.message : String(err));

@@ -1,6 +1,6 @@
 import { clipText } from '../database/pg-text';
 import { scrubSecrets } from './secret-scrubber';
-import { scrubbedText } from './scrubbed-text';
+import { errorLine, scrubbedText } from './scrubbed-text';
 import { readCorpus } from '../../../test/support/corpora';
 
 const SECRETS = readCorpus<{ format: string; text: string; secret: string }>('secrets.jsonl.gz');
@@ -62,5 +62,14 @@ describe(scrubbedText.name, () => {
   it('makes text storable and clips a surrogate pair whole', () => {
     expect(scrubbedText('a\u0000b')).toBe('a\ufffdb');
     expect(scrubbedText('ab\u{1F600}', 3)).toBe('ab');
+  });
+
+  it('keeps an error to its first line, scrubbed before it is cut', () => {
+    const token = 'ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8';
+    expect(errorLine(`Bad credentials ${token}\n    at call (x.js:1:1)`)).toBe(
+      scrubbedText(`Bad credentials ${token}`),
+    );
+    expect(errorLine(`${'x'.repeat(290)} ${token}`)).not.toContain('ghp_A1b2');
+    expect(errorLine('y'.repeat(400))).toHaveLength(300);
   });
 });

@@ -21,3 +21,11 @@ export function scrubbedOrNull(text: string | null, maxUnits?: number): string |
 export function scrubbedOptional<T extends null | undefined>(text: string | T): string | T {
   return typeof text === 'string' ? scrubbedText(text) : text;
 }
+
+/**
+ * An error's text from outside (an upstream service's answer, an agent's failure summary) as it is
+ * stored in an `error` column and logged: scrubbed, its first line only, at most `maxUnits`.
+ */
+export function errorLine(text: string, maxUnits = 300): string {
+  return clipText(scrubbedText(text).split('\n')[0], maxUnits);
+}
