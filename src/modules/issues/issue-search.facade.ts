@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { IssueSnapshot, IssueStatus, toSnapshot } from './issue-status.contract';
+import { IssueEntity } from './entities/issue.entity';
 import { IssuesRepository } from './issues.repository';
 
 /** Statuses of issues still waiting for a fix: the ones a new PR may be linked to. */
@@ -31,20 +32,23 @@ export interface SimilarIssue {
 export class IssueSearchFacade {
   constructor(private readonly issues: IssuesRepository) {}
 
-  /** Issues by identifier; an identifier merged into another issue resolves to that issue. */
+  /**
+   * Issues by identifier; an identifier merged into another issue resolves to the issue at the end
+   * of its merge chain (A into B, B into C: A resolves to C), the one that holds its fingerprints.
+   */
   async resolveIdentifiers(identifiers: string[], manager?: EntityManager): Promise<Map<string, IssueSnapshot>> {
     const found = await this.issues.findByIdentifiers(identifiers, manager);
-    const targets = await this.issues.findByIds(
-      found.filter((i) => i.mergedIntoId).map((i) => i.mergedIntoId!),
-      manager,
-    );
-    const byId = new Map(targets.map((t) => [t.id, t]));
     const result = new Map<string, IssueSnapshot>();
     for (const i of found) {
-      const target = i.mergedIntoId ? byId.get(i.mergedIntoId) : i;
+      const target = i.mergedIntoId ? await this.liveOf(i.id, manager) : i;
       if (target) result.set(i.identifier, toSnapshot(target));
     }
     return result;
+  }
+
+  private async liveOf(id: string, manager?: EntityManager): Promise<IssueEntity | undefined> {
+    const live = await this.issues.survivorIdOf(id, manager);
+    return live === null ? undefined : (await this.issues.findByIds([live], manager))[0];
   }
 
   async findByIds(ids: string[], manager?: EntityManager): Promise<IssueSnapshot[]> {

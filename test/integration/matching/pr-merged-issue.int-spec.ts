@@ -192,6 +192,21 @@ describe('A PR linked to an issue merged into another one', () => {
     expect([await status(a.id), await status(b.id)]).toEqual(['closed', 'closed']);
   });
 
+  it('links a new PR naming an issue merged along a chain to the live issue, not to the closed one between', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const c = await bug('billing');
+    await merge(a, b).expect(200);
+    await merge(b, c).expect(200);
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    const links = (await t.dataSource.query(`SELECT issue_id FROM issue_prs WHERE pr_number = $1`, [n])) as {
+      issue_id: string;
+    }[];
+    expect(links.map((l) => l.issue_id)).toEqual([c.id]);
+    expect(await status(c.id)).toBe('in_review');
+  });
+
   it('carry-over at the merge: a survivor before review takes the merged issue’s fix in flight, with a history entry saying why', async () => {
     const a = await bug('cart');
     const b = await bug('checkout');
