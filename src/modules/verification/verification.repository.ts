@@ -362,7 +362,8 @@ export class VerificationRepository {
   /**
    * Issues in production that verification is not watching for their latest fix (the FixDeployed
    * event is in-process and can be lost in a crash). The deployment that shipped the fix is found
-   * from the issue's most recently merged PR: the earliest production deployment that lists the PR
+   * from the most recently merged PR of the issue or of an issue merged into it (A into B, B into C:
+   * both count for C; their PRs move C, see docs/lifecycle.md): the earliest production deployment that lists the PR
    * (`deployments.pr_numbers`), whose sha is the merge commit (or a 7+ char prefix of it), or that
    * the lifecycle module recorded on the PR (`issue_prs.deployment_id`).
    * Without one, the window starts when the issue entered `in_production` (its history), with no
@@ -374,7 +375,11 @@ export class VerificationRepository {
               COALESCE(d.deployed_at, h.at, i.updated_at) AS "deployedAt", d.version, d.sha
        FROM issues i
        LEFT JOIN LATERAL (
-         SELECT * FROM issue_prs p WHERE p.issue_id = i.id AND p.state = 'merged'
+         WITH RECURSIVE family AS (
+           SELECT i.id
+           UNION
+           SELECT a.id FROM issues a JOIN family f ON a.merged_into_id = f.id)
+         SELECT * FROM issue_prs p WHERE p.issue_id IN (SELECT id FROM family) AND p.state = 'merged'
          ORDER BY p.merged_at DESC NULLS LAST, p.created_at DESC LIMIT 1) p ON true
        LEFT JOIN LATERAL (
          SELECT d.* FROM deployments d

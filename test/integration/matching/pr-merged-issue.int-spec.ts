@@ -140,6 +140,37 @@ describe('A PR linked to an issue merged into another one', () => {
     expect((await windowsOf(t.dataSource, b.id))[0]!.state).toBe('failed');
   });
 
+  it('the sweep opens a lost fix.deployed’s window on the survivor with the deployment and the PR of the issue merged into it, along a chain', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const c = await bug('billing');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b).expect(200);
+    await merge(b, c).expect(200);
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'main' });
+    const deployedAt = new Date(Date.now() - HOUR);
+    await deploy([n], deployedAt);
+    expect(await status(c.id)).toBe('in_production');
+    // The process died before fix.deployed reached verification: nobody watches the survivor.
+    await t.dataSource.query(`DELETE FROM verification_windows WHERE issue_id = $1`, [c.id]);
+    const [link] = (await t.dataSource.query(`SELECT id FROM issue_prs WHERE pr_number = $1`, [n])) as { id: string }[];
+    const [deployment] = (await t.dataSource.query(`SELECT id FROM deployments WHERE $1 = ANY(pr_numbers)`, [n])) as {
+      id: string;
+    }[];
+
+    await verification.runDueChecks();
+    const windows = await windowsOf(t.dataSource, c.id);
+    expect(windows).toHaveLength(1);
+    expect(windows[0]).toMatchObject({
+      state: 'watching',
+      deployment_id: deployment!.id,
+      issue_pr_id: link!.id,
+      deployed_version: '1.4.2',
+    });
+    expect(new Date(windows[0]!.deployed_at).toISOString()).toBe(deployedAt.toISOString());
+  });
+
   it('the survivor follows the PR’s events after the merge: merged into staging, closed without merge, reopened', async () => {
     const a = await bug('cart');
     const b = await bug('checkout');
