@@ -240,6 +240,15 @@ export class IssuesFacade {
   }
 
   /**
+   * The ids of the issues merged into `issueId` at any depth of the chain (A into B, B into C: A
+   * and B for C). With `liveSurvivor`, every issue that stands for the same live issue: their PR
+   * links all move it.
+   */
+  async absorbedIds(issueId: string, manager?: EntityManager): Promise<string[]> {
+    return this.issues.absorbedIdsOf(issueId, manager);
+  }
+
+  /**
    * Creates an issue for a new fingerprint (dedup): identifier `<ISSUE_PREFIX>-<n>` from
    * issue_number_seq, status triage, priority P4, event count 0 (the caller counts the
    * observations with `recordObservations` in the same transaction). The title must already be

@@ -58,6 +58,22 @@ export class IssuesRepository {
     return rows[0]?.id ?? null;
   }
 
+  /**
+   * The issues merged into `id`, directly or along a chain (A into B, B into C: both for C): the
+   * issues whose live survivor `id` is when it is live itself.
+   */
+  async absorbedIdsOf(id: string, manager?: EntityManager): Promise<string[]> {
+    const rows = (await (manager ?? this.dataSource.manager).query(
+      `WITH RECURSIVE absorbed(id) AS (
+         SELECT id FROM issues WHERE merged_into_id = $1
+         UNION
+         SELECT i.id FROM issues i JOIN absorbed a ON i.merged_into_id = a.id)
+       SELECT id FROM absorbed`,
+      [id],
+    )) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
   /** Newest first, keyset-paginated on (created_at, id). */
   async listNewestFirst(filter: IssueListFilter, limit: number, after?: IssueCursor): Promise<IssueEntity[]> {
     const qb = this.repo().createQueryBuilder('i');

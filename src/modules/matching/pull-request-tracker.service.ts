@@ -166,9 +166,11 @@ export class PullRequestTrackerService {
           });
         }
       } else if (next === 'closed') {
-        // The issue that moves is the link's live survivor: its own links carry a fix too.
-        const survivor = await this.issues.liveSurvivor(row.issueId, m);
-        const others = await this.links.countLiveLinksOfIssues(m, [row.issueId, survivor?.id ?? row.issueId], row.id);
+        // The issue that moves is the link's live survivor: its own links and those of every issue
+        // merged into it (this link's issue among them) carry a fix too.
+        const survivorId = (await this.issues.liveSurvivor(row.issueId, m))?.id ?? row.issueId;
+        const family = [row.issueId, survivorId, ...(await this.issues.absorbedIds(survivorId, m))];
+        const others = await this.links.countLiveLinksOfIssues(m, family, row.id);
         if (others === 0) {
           await this.move(
             m,

@@ -209,6 +209,29 @@ describe('A PR linked to an issue merged into another one', () => {
     expect(await status(b.id)).toBe('in_review');
   });
 
+  it('closing the merged issue’s PR leaves the survivor in review while a PR of another issue merged into it carries a fix', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const c = await bug('billing');
+    const d = await bug('invoice');
+    const na = ++prNumber;
+    const nc = ++prNumber;
+    await pr(a, { number: na });
+    await pr(c, { number: nc });
+    await merge(a, b).expect(200);
+    await merge(c, d).expect(200);
+    await merge(d, b).expect(200);
+    expect(await status(b.id)).toBe('in_review');
+
+    await pr(a, { number: na, action: 'closed' });
+    expect(await status(b.id)).toBe('in_review');
+    expect((await historyOf(t.dataSource, a.id)).at(-1)!.reason).toBe(
+      `PR Codertocat/Hello-World#${na} closed without merge; 1 other PR(s) still carry a fix`,
+    );
+    await pr(c, { number: nc, action: 'closed' });
+    expect(await status(b.id)).toBe('triage');
+  });
+
   it('follows a chain of merges to the live issue', async () => {
     const a = await bug('cart');
     const b = await bug('checkout');
