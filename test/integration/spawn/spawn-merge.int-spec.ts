@@ -69,6 +69,8 @@ describe('spawn gate: merges and undos while an investigation runs', () => {
     expect(await active()).toBe(1);
     const running = await report(absorbed.identifier, { status: 'running', runId }).expect(200);
     expect(running.body).toMatchObject({ applied: true, state: 'running', issueStatus: 'closed' });
+    // the survivor stays in triage (docs/lifecycle.md): it is queued from there once this run ends without a fix
+    expect((await issueRow(ds(), survivor.id)).status).toBe('triage');
 
     // the survivor has the events (1 + 5) but one investigation per bug: nothing new while the run goes on
     await k.worker.tick(later(new Date(), minutes(10)));
