@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { IssuesModule } from '../issues/issues.module';
+import { MatchingModule } from '../matching/matching.module';
 import { DedupAnnouncer } from './dedup-announcer';
 import { DedupController } from './dedup.controller';
 import { DedupFacade } from './dedup.facade';
@@ -15,7 +16,7 @@ import { KnownPathBatcher } from './known-path-batcher';
  * calls DedupFacade inside its transaction; people merge and unmerge through DedupController.
  */
 @Module({
-  imports: [IssuesModule],
+  imports: [IssuesModule, MatchingModule],
   controllers: [DedupController],
   providers: [
     DedupRepository,

@@ -6,6 +6,7 @@ import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { IssueStatusChanged } from '../../shared/events/event-catalogue';
 import { scrubbedOptional } from '../../shared/security/scrubbed-text';
 import { Actor, IssuesFacade } from '../issues/issues.facade';
+import { MatchingFacade } from '../matching/matching.facade';
 import { DedupAnnouncer } from './dedup-announcer';
 import { DedupRepository } from './dedup.repository';
 import { DedupService } from './dedup.service';
@@ -17,7 +18,9 @@ const MAX_ATTEMPTS = 4;
 /**
  * A person's merge and its undo. A merge writes aliases exactly as the grouping engine's merges
  * do (links move to the target with rule `manual`); an undo gives the merged issue its links back
- * from `original_issue_id`, reopens it to triage and marks the `issue_merges` row undone.
+ * from `original_issue_id`, reopens it to triage and marks the `issue_merges` row undone; the
+ * reopened issue then follows its own PRs again and the survivor gives up a status only they
+ * justified (`MatchingFacade.followFixesAfterUnmerge`).
  * Grouping state is left alone: an automatic merge a person undid is not redone by the engine
  * (the absorbed groups stay merged), and later events of the restored fingerprints follow their
  * links back to the reopened issue.
@@ -31,6 +34,7 @@ export class IssueMergeService {
     private readonly issues: IssuesFacade,
     private readonly announcer: DedupAnnouncer,
     private readonly bus: DomainEventBus,
+    private readonly matching: MatchingFacade,
   ) {}
 
   /** A person's reason is stored (the merge, both histories) scrubbed of secrets. */
@@ -78,11 +82,15 @@ export class IssueMergeService {
         restoredEventCount: restored.linkEventCount ?? merged.eventCount,
       });
       await this.repo.markMergeUndone(m, active.id, actor.name);
+      // The PR links never moved: the reopened issue follows its own fix again, and the survivor
+      // gives up a status only that fix justified.
+      const fixes = await this.matching.followFixesAfterUnmerge(m, merged.id, active.targetIssueId, actor);
       return {
         mergeId: active.id,
         into: target?.identifier ?? active.targetIssueId,
         from: changed.merged.status,
         mergedId: merged.id,
+        fixes,
       };
     });
     if (done.from !== 'triage') {
@@ -91,6 +99,7 @@ export class IssueMergeService {
         new IssueStatusChanged(done.mergedId, done.from, 'triage', actor.name, 'unmerged'),
       );
     }
+    await done.fixes.afterCommit();
     return { merged: identifier, into: done.into, mergeId: done.mergeId, state: 'unmerged' };
   }
 

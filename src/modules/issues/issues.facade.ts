@@ -13,6 +13,7 @@ import {
   assertTransition,
   escalate,
   formatPriority,
+  isIssueStatus,
   toSnapshot,
 } from './issue-status.contract';
 import { IssuesRepository } from './issues.repository';
@@ -246,6 +247,15 @@ export class IssuesFacade {
    */
   async absorbedIds(issueId: string, manager?: EntityManager): Promise<string[]> {
     return this.issues.absorbedIdsOf(issueId, manager);
+  }
+
+  /**
+   * The status the issue had before it last took up a fix (triage, investigating or needs_human),
+   * read from its history; null when it never took one up.
+   */
+  async statusBeforeFix(issueId: string, manager?: EntityManager): Promise<IssueStatus | null> {
+    const from = await this.issues.statusBeforeFix(issueId, manager);
+    return from !== null && isIssueStatus(from) ? from : null;
   }
 
   /**

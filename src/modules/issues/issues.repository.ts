@@ -74,6 +74,23 @@ export class IssuesRepository {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * The status the issue had before it last took up a fix: the `from` of its latest status change
+   * from triage, investigating or needs_human to in_review, in_staging or in_production; null when
+   * it never did.
+   */
+  async statusBeforeFix(id: string, manager?: EntityManager): Promise<string | null> {
+    const rows = (await (manager ?? this.dataSource.manager).query(
+      `SELECT from_value FROM issue_history
+        WHERE issue_id = $1 AND field = 'status'
+          AND from_value IN ('triage', 'investigating', 'needs_human')
+          AND to_value IN ('in_review', 'in_staging', 'in_production')
+        ORDER BY id DESC LIMIT 1`,
+      [id],
+    )) as { from_value: string }[];
+    return rows[0]?.from_value ?? null;
+  }
+
   /** Newest first, keyset-paginated on (created_at, id). */
   async listNewestFirst(filter: IssueListFilter, limit: number, after?: IssueCursor): Promise<IssueEntity[]> {
     const qb = this.repo().createQueryBuilder('i');

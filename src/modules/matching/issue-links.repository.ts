@@ -49,6 +49,19 @@ function toRow(r: RawIssuePr): IssuePrRow {
   };
 }
 
+/** A link that carries a fix (open or merged), as `fixLinksOfIssues` reads it. */
+export interface FixLink {
+  issuePrId: string;
+  issueId: string;
+  /** `owner/repo#n` */
+  ref: string;
+  state: 'open' | 'merged';
+  baseBranch: string | null;
+  /** Set when a production deploy carried the merged PR. */
+  deployedAt: Date | null;
+  deploymentId: string | null;
+}
+
 /** issue_prs (links between issues and PRs) and pr_match_runs. Only the matching module uses it. */
 @Injectable()
 export class IssueLinksRepository {
@@ -141,6 +154,39 @@ export class IssueLinksRepository {
       [[...new Set(issueIds)], exceptId],
     )) as { n: number }[];
     return Number(rows[0]?.n ?? 0);
+  }
+
+  /**
+   * The links of these issues that carry a fix (open or merged, not reverted), with what a status
+   * is read from: the base branch, and the production deploy that carried a merged one. Oldest first.
+   */
+  async fixLinksOfIssues(m: EntityManager, issueIds: readonly string[]): Promise<FixLink[]> {
+    if (issueIds.length === 0) return [];
+    const rows = (await m.query(
+      `SELECT id, issue_id, repo_owner, repo_name, pr_number, state, base_branch, deployed_at, deployment_id
+         FROM issue_prs WHERE issue_id = ANY($1::uuid[]) AND state IN ('open','merged')
+        ORDER BY created_at, id`,
+      [[...new Set(issueIds)]],
+    )) as {
+      id: string;
+      issue_id: string;
+      repo_owner: string;
+      repo_name: string;
+      pr_number: number;
+      state: 'open' | 'merged';
+      base_branch: string | null;
+      deployed_at: Date | null;
+      deployment_id: string | null;
+    }[];
+    return rows.map((r) => ({
+      issuePrId: r.id,
+      issueId: r.issue_id,
+      ref: `${r.repo_owner}/${r.repo_name}#${Number(r.pr_number)}`,
+      state: r.state,
+      baseBranch: r.base_branch,
+      deployedAt: r.deployed_at === null ? null : new Date(r.deployed_at),
+      deploymentId: r.deployment_id,
+    }));
   }
 
   async storePrEmbedding(m: EntityManager, id: string, vectorLiteral: string, model: string): Promise<void> {

@@ -9,6 +9,7 @@ import { IssueLinksRepository } from './issue-links.repository';
 import { MatchResult, PullRequestAction, PullRequestFacts, UndeployedLink } from './matching.contract';
 import { PrMatcherService, prTextHash } from './pr-matcher.service';
 import { PullRequestEventResult, PullRequestTrackerService } from './pull-request-tracker.service';
+import { UnmergedFixService, UnmergedFixes } from './unmerged-fix.service';
 
 export type PreparedMatch = (MatchResult & { prEmbedding?: string }) | null;
 
@@ -28,6 +29,7 @@ export class MatchingFacade {
     private readonly tracker: PullRequestTrackerService,
     private readonly links: IssueLinksRepository,
     private readonly issueSearch: IssueSearchFacade,
+    private readonly unmergedFixes: UnmergedFixService,
   ) {}
 
   /**
@@ -101,6 +103,23 @@ export class MatchingFacade {
       throw new ConflictError('PR_ALREADY_LINKED', `${ref} is already linked to ${issue.identifier}`);
     }
     return { ...result, issue };
+  }
+
+  /**
+   * After dedup undid a merge, in its transaction: the reopened issue (live again, in triage) takes
+   * the status its own PR links justify (and those of the issues still merged into it): open ->
+   * in_review, merged into STAGING_BRANCH -> in_staging, merged elsewhere -> in_review, deployed
+   * while the survivor's verification watches it -> in_production (with `fix.deployed`, so its own
+   * window opens). The survivor (live end of `formerTargetId`'s chain) gives up a status only those
+   * links justified. Call `afterCommit` of the result after commit. See docs/lifecycle.md.
+   */
+  followFixesAfterUnmerge(
+    manager: EntityManager,
+    reopenedId: string,
+    formerTargetId: string,
+    actor: Actor,
+  ): Promise<UnmergedFixes> {
+    return this.unmergedFixes.settle(manager, { reopenedId, formerTargetId, actor });
   }
 
   /** Merged links no production deploy has carried yet; `lock` takes row locks (inside a transaction). */

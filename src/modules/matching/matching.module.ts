@@ -15,6 +15,7 @@ import { MatchingFacade } from './matching.facade';
 import { PrMatcherService } from './pr-matcher.service';
 import { PullRequestTrackerService } from './pull-request-tracker.service';
 import { SimilarityController } from './similarity.controller';
+import { UnmergedFixService } from './unmerged-fix.service';
 
 /** The embedding provider: an OpenAI-compatible endpoint when EMBEDDING_BASE_URL is set, else local feature hashing. */
 export function embeddingProviderFor(config: AppConfig): EmbeddingProvider {
@@ -63,6 +64,7 @@ export function llmJudgeFor(config: AppConfig): LlmJudge | null {
     IssueLinksRepository,
     PrMatcherService,
     PullRequestTrackerService,
+    UnmergedFixService,
     IssueEmbeddingService,
     IssueCreatedListener,
     MatchingCron,

@@ -11,7 +11,7 @@ import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verifi
  * A fix linked to an issue that is then merged into another one: the PR's events and its deploy
  * move the issue it was merged into (the survivor), which takes over a fix in flight at the merge.
  * Everything goes through the HTTP API: errors (POST /api/events), signed GitHub webhooks, the
- * merge and its undo, the deploy (POST /api/deployments).
+ * merge, the deploy (POST /api/deployments). Undos: pr-unmerged-issue.int-spec.ts.
  */
 describe('A PR linked to an issue merged into another one', () => {
   let t: TestApp;
@@ -80,8 +80,6 @@ describe('A PR linked to an issue merged into another one', () => {
       .post(`/api/issues/${from.identifier}/merge`)
       .set(adminAuth)
       .send({ into: into.identifier, reason: 'same bug' });
-  const unmerge = (b: Bug) =>
-    t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({ reason: 'not the same bug' });
   const pr = (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}) =>
     deliver(
       t.http,
@@ -310,27 +308,6 @@ describe('A PR linked to an issue merged into another one', () => {
     // The other way round keeps the watch: the survivor's window takes the merged issue's fingerprints.
     await merge(b, a).expect(200);
     expect(await status(a.id)).toBe('in_production');
-  });
-
-  it('undo: the links stay with the issue they name and follow it again; the survivor keeps its status', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    await pr(a, { number: n });
-    await merge(a, b).expect(200);
-    expect(await status(b.id)).toBe('in_review');
-
-    await unmerge(a).expect(200);
-    expect(await status(a.id)).toBe('triage');
-    expect(await status(b.id)).toBe('in_review');
-    const links = (await t.dataSource.query(`SELECT issue_id FROM issue_prs WHERE pr_number = $1`, [n])) as {
-      issue_id: string;
-    }[];
-    expect(links).toEqual([{ issue_id: a.id }]);
-
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
-    expect(await status(a.id)).toBe('in_staging');
-    expect(await status(b.id)).toBe('in_review');
   });
 
   describe('automatic merges (the grouping engine, variable-position)', () => {

@@ -1,0 +1,361 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { VerificationService } from '../../../src/modules/verification/verification.service';
+import { FixDeployed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
+import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
+import { deliver, prPayload } from '../github/webhook-support';
+import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verification-seed';
+
+/**
+ * Undoing the merge of an issue whose fix is under way: the reopened issue takes the status its
+ * own PR justifies at the undo, whatever stage that PR is in, and the PR's later events and deploy
+ * move it (verification then watches it); the survivor gives up a status only that PR justified.
+ * Everything goes through the HTTP API: errors, signed GitHub webhooks, merge, undo, deploys.
+ */
+describe('Undoing the merge of an issue whose PR carries a fix', () => {
+  let t: TestApp;
+  let verification: VerificationService;
+  let prNumber = 1900;
+  const changes: IssueStatusChanged[] = [];
+  const deployedEvents: FixDeployed[] = [];
+  const onChange = (e: IssueStatusChanged) => void changes.push(e);
+  const onDeployed = (e: FixDeployed) => void deployedEvents.push(e);
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      STAGING_BRANCH: 'staging',
+      FIX_VERIFICATION_HOURS: '48',
+      VERIFICATION_GRACE_MINUTES: '10',
+      GITHUB_REPO_OWNER: 'Codertocat',
+      GITHUB_REPO_NAME: 'Hello-World',
+    });
+    verification = t.app.get(VerificationService);
+    t.app.get(EventEmitter2).on('issue.status_changed', onChange);
+    t.app.get(EventEmitter2).on('fix.deployed', onDeployed);
+  });
+  afterAll(async () => {
+    t.app.get(EventEmitter2).off('issue.status_changed', onChange);
+    t.app.get(EventEmitter2).off('fix.deployed', onDeployed);
+    await t.close();
+  });
+
+  interface Bug {
+    id: string;
+    identifier: string;
+    source: string;
+    message: string;
+  }
+
+  /** An error from its own service: a new issue with its own fingerprint. */
+  async function bug(label: string): Promise<Bug> {
+    const source = `${label}-${randomUUID().slice(0, 8)}`;
+    const message = `Payment 8412 declined by gateway for customer cus_9f8a7b6c5d (${source})`;
+    await sendError(source, message, new Date(Date.now() - 3 * HOUR), '1.4.1');
+    const list = await t.http.get(`/api/issues?source=${source}`).set(adminAuth).expect(200);
+    expect(list.body.items).toHaveLength(1);
+    const { identifier } = list.body.items[0] as { identifier: string };
+    const [row] = (await t.dataSource.query(`SELECT id FROM issues WHERE identifier = $1`, [identifier])) as {
+      id: string;
+    }[];
+    return { id: row!.id, identifier, source, message };
+  }
+
+  async function sendError(source: string, message: string, at: Date, version: string): Promise<void> {
+    await t.http
+      .post('/api/events')
+      .set(ingestAuth)
+      .send({
+        events: [
+          { source, feature: 'payments', message, level: 'error', timestamp: at.toISOString(), labels: { version } },
+        ],
+      })
+      .expect(202);
+  }
+
+  const status = async (id: string): Promise<string> => (await issueRow(t.dataSource, id)).status;
+  const statusHistory = async (id: string) =>
+    (await t.dataSource.query(
+      `SELECT actor, from_value, to_value, reason FROM issue_history WHERE issue_id = $1 AND field = 'status' ORDER BY id`,
+      [id],
+    )) as { actor: string; from_value: string | null; to_value: string | null; reason: string }[];
+  const fingerprintsOf = async (id: string): Promise<string[]> =>
+    (
+      (await t.dataSource.query(
+        `SELECT external_id FROM external_issue_links WHERE issue_id = $1 AND link_kind <> 'external'`,
+        [id],
+      )) as { external_id: string }[]
+    ).map((r) => r.external_id);
+  const merge = (from: Bug, into: Bug) =>
+    t.http.post(`/api/issues/${from.identifier}/merge`).set(adminAuth).send({ into: into.identifier }).expect(200);
+  const unmerge = (b: Bug) =>
+    t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({ reason: 'not the same bug' }).expect(200);
+  const pr = (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}) =>
+    deliver(
+      t.http,
+      'pull_request',
+      prPayload({ title: `Fix ${b.identifier}: retry the gateway`, ...overrides }),
+    ).expect(200);
+  const deploy = (prs: number[], deployedAt: Date) =>
+    t.http
+      .post('/api/deployments')
+      .set(adminAuth)
+      .send({ environment: 'production', version: '1.4.2', prNumbers: prs, deployedAt: deployedAt.toISOString() })
+      .expect(200);
+  const ref = (n: number) => `Codertocat/Hello-World#${n}`;
+
+  it('PR merged before the undo, deployed after it: the reopened issue waits for the deploy, reaches production and is watched; the survivor returns to triage', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'main' });
+    expect(await status(b.id)).toBe('in_review');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_review');
+    expect((await statusHistory(a.id)).slice(-2)).toEqual([
+      expect.objectContaining({ actor: 'admin', from_value: 'closed', to_value: 'triage' }),
+      {
+        actor: 'admin',
+        from_value: 'triage',
+        to_value: 'in_review',
+        reason: `PR ${ref(n)} was merged into main, waiting for a production deploy: this issue's own fix (unmerged from ${b.identifier})`,
+      },
+    ]);
+    // Only A's PR justified B's review: B is a bug without a fix again.
+    expect(await status(b.id)).toBe('triage');
+    expect((await statusHistory(b.id)).at(-1)).toEqual({
+      actor: 'admin',
+      from_value: 'in_review',
+      to_value: 'triage',
+      reason: `${a.identifier} was unmerged from this issue: its PR ${ref(n)} no longer carries this issue's fix`,
+    });
+    expect(changes.filter((c) => c.issueId === a.id).map((c) => [c.from, c.to])).toEqual([
+      ['triage', 'in_review'],
+      ['in_review', 'closed'],
+      ['closed', 'triage'],
+      ['triage', 'in_review'],
+    ]);
+
+    const deployedAt = new Date(Date.now() - HOUR);
+    const dep = await deploy([n], deployedAt);
+    expect(dep.body.deployedIssues).toEqual([expect.objectContaining({ identifier: a.identifier, moved: true })]);
+    expect(await status(a.id)).toBe('in_production');
+    expect(await status(b.id)).toBe('triage');
+
+    // fix.deployed opened A's window (no sweep run), watching A's fingerprints and not B's.
+    const [w] = await windowsOf(t.dataSource, a.id);
+    expect(w).toMatchObject({ state: 'watching', deployed_version: '1.4.2' });
+    expect(new Date(w!.deployed_at).toISOString()).toBe(deployedAt.toISOString());
+    const fingerprints = (w as unknown as { fingerprints: string[] }).fingerprints;
+    expect(fingerprints).toEqual(expect.arrayContaining(await fingerprintsOf(a.id)));
+    expect(fingerprints).not.toEqual(expect.arrayContaining(await fingerprintsOf(b.id)));
+    expect(await windowsOf(t.dataSource, b.id)).toEqual([]);
+
+    // A recurrence of A's error from the fix build fails A's fix.
+    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
+    await waitFor(
+      async () => {
+        await verification.runDueChecks();
+        return (await status(a.id)) === 'triage';
+      },
+      10_000,
+      'the window to fail',
+    );
+    expect((await windowsOf(t.dataSource, a.id))[0]!.state).toBe('failed');
+    expect(await status(b.id)).toBe('triage');
+  });
+
+  it('PR merged into staging before the undo: the reopened issue is in staging, and the deploy moves it', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    expect(await status(b.id)).toBe('in_staging');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_staging');
+    expect(await status(b.id)).toBe('triage');
+
+    await deploy([n], new Date(Date.now() - HOUR));
+    expect(await status(a.id)).toBe('in_production');
+    expect((await windowsOf(t.dataSource, a.id))[0]).toMatchObject({ state: 'watching' });
+  });
+
+  it('PR open at the undo, merged after it: the reopened issue is in review, then in staging; the survivor stays in triage', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    expect(await status(b.id)).toBe('in_review');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_review');
+    expect((await statusHistory(a.id)).at(-1)!.reason).toBe(
+      `PR ${ref(n)} is open: this issue's own fix (unmerged from ${b.identifier})`,
+    );
+    expect(await status(b.id)).toBe('triage');
+    const links = (await t.dataSource.query(`SELECT issue_id FROM issue_prs WHERE pr_number = $1`, [n])) as {
+      issue_id: string;
+    }[];
+    expect(links).toEqual([{ issue_id: a.id }]);
+
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    expect(await status(a.id)).toBe('in_staging');
+    expect(await status(b.id)).toBe('triage');
+  });
+
+  it('PR deployed and under verification at the undo: the reopened issue is in production with its own window from that deploy; the survivor leaves production and its window is cancelled', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    const deployedAt = new Date(Date.now() - HOUR);
+    await deploy([n], deployedAt);
+    expect(await status(b.id)).toBe('in_production');
+    expect((await windowsOf(t.dataSource, b.id))[0]).toMatchObject({ state: 'watching' });
+    deployedEvents.length = 0;
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_production');
+    expect((await statusHistory(a.id)).slice(-3).map((h) => [h.from_value, h.to_value])).toEqual([
+      ['closed', 'triage'],
+      ['triage', 'in_staging'],
+      ['in_staging', 'in_production'],
+    ]);
+    expect((await statusHistory(a.id)).at(-1)!.reason).toBe(
+      `PR ${ref(n)} reached production on ${deployedAt.toISOString()} and is under verification: this issue's own fix (unmerged from ${b.identifier})`,
+    );
+    expect(deployedEvents.map((e) => e.issueId)).toEqual([a.id]);
+    const [w] = await windowsOf(t.dataSource, a.id);
+    expect(w).toMatchObject({ state: 'watching', deployed_version: '1.4.2' });
+    expect(new Date(w!.deployed_at).toISOString()).toBe(deployedAt.toISOString());
+
+    expect(await status(b.id)).toBe('triage');
+    await verification.runDueChecks();
+    expect((await windowsOf(t.dataSource, b.id))[0]).toMatchObject({ state: 'cancelled' });
+    expect((await windowsOf(t.dataSource, a.id))[0]).toMatchObject({ state: 'watching' });
+
+    // A's error after the deploy fails A's fix; B is not touched.
+    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
+    await waitFor(
+      async () => {
+        await verification.runDueChecks();
+        return (await status(a.id)) === 'triage';
+      },
+      10_000,
+      'the window to fail',
+    );
+    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ labels: expect.arrayContaining(['fix-failed']) });
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ status: 'triage', labels: [] });
+  });
+
+  it('a fix verification has decided moves nothing at the undo: the reopened issue follows only its PR still open; the survivor stays verified', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const n = ++prNumber;
+    const followUp = ++prNumber;
+    await pr(a, { number: n });
+    await pr(a, { number: followUp, title: `${a.identifier}: log the gateway's answer` });
+    await merge(a, b);
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'main' });
+    await deploy([n], new Date(Date.now() - 60 * HOUR));
+    await verification.runDueChecks();
+    expect(await status(b.id)).toBe('verified');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_review');
+    expect((await statusHistory(a.id)).at(-1)!.reason).toBe(
+      `PR ${ref(followUp)} is open: this issue's own fix (unmerged from ${b.identifier})`,
+    );
+    expect(await windowsOf(t.dataSource, a.id)).toEqual([]);
+    expect(await status(b.id)).toBe('verified');
+  });
+
+  it('the survivor keeps what its own PR justifies: from in_staging back to in_review for its own open PR', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const na = ++prNumber;
+    const nb = ++prNumber;
+    await pr(a, { number: na });
+    await pr(b, { number: nb });
+    await merge(a, b);
+    await pr(a, { number: na, action: 'closed', merged: true, base: 'staging' });
+    expect(await status(b.id)).toBe('in_staging');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_staging');
+    expect(await status(b.id)).toBe('in_review');
+    expect((await statusHistory(b.id)).at(-1)!.reason).toBe(
+      `${a.identifier} was unmerged from this issue: its PR ${ref(na)} no longer carries this issue's fix; PR ${ref(nb)} is open`,
+    );
+  });
+
+  it('the survivor keeps a status its own PR justifies as well', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const na = ++prNumber;
+    const nb = ++prNumber;
+    await pr(a, { number: na });
+    await pr(b, { number: nb });
+    await merge(a, b);
+    await unmerge(a);
+    expect([await status(a.id), await status(b.id)]).toEqual(['in_review', 'in_review']);
+    expect((await statusHistory(b.id)).filter((h) => h.reason.includes('unmerged'))).toEqual([]);
+  });
+
+  it('the survivor goes back to needs_human when a person had been asked for before it took up the fix', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    await t.http.patch(`/api/issues/${b.identifier}`).set(adminAuth).send({ status: 'needs_human' }).expect(200);
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    expect(await status(b.id)).toBe('in_review');
+    await unmerge(a);
+    expect(await status(b.id)).toBe('needs_human');
+  });
+
+  it('along a chain: the reopened issue takes its fix back from the live end, which returns to triage', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const c = await bug('billing');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    await merge(b, c);
+    expect(await status(c.id)).toBe('in_review');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_review');
+    expect(await status(b.id)).toBe('closed');
+    expect(await status(c.id)).toBe('triage');
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    expect([await status(a.id), await status(c.id)]).toEqual(['in_staging', 'triage']);
+  });
+
+  it('an issue still merged into the reopened one brings its PR along', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const c = await bug('billing');
+    const n = ++prNumber;
+    await pr(c, { number: n });
+    await merge(c, a);
+    await merge(a, b);
+    expect(await status(b.id)).toBe('in_review');
+
+    await unmerge(a);
+    expect(await status(a.id)).toBe('in_review');
+    expect((await statusHistory(a.id)).at(-1)!.reason).toBe(
+      `PR ${ref(n)} is open (linked to ${c.identifier}): this issue's own fix (unmerged from ${b.identifier})`,
+    );
+    expect(await status(b.id)).toBe('triage');
+  });
+});
