@@ -202,6 +202,24 @@ export class VerificationRepository {
     )) as IssueFingerprint[];
   }
 
+  /**
+   * Which of these fingerprints another issue holds now (an undone merge gave them back to the
+   * issue they came from), with that issue's identifier.
+   */
+  async heldByOtherIssues(
+    fingerprints: string[],
+    issueId: string,
+    manager?: EntityManager,
+  ): Promise<{ fingerprint: string; identifier: string }[]> {
+    if (fingerprints.length === 0) return [];
+    return (await this.m(manager).query(
+      `SELECT l.external_id AS fingerprint, i.identifier
+         FROM external_issue_links l JOIN issues i ON i.id = l.issue_id
+        WHERE l.external_id = ANY($1::text[]) AND l.link_kind <> 'external' AND l.issue_id <> $2`,
+      [fingerprints, issueId],
+    )) as { fingerprint: string; identifier: string }[];
+  }
+
   async scopesOf(fingerprints: string[], manager?: EntityManager): Promise<IssueFingerprint[]> {
     return (await this.m(manager).query(
       `SELECT external_id AS fingerprint, scope_source AS source, scope_feature AS feature,

@@ -279,12 +279,25 @@ export class VerificationService {
         return 'cancelled';
       }
 
-      // Issues merged into this one while it is watched bring their fingerprints along.
+      // Issues merged into this one while it is watched bring their fingerprints along; an undone
+      // merge takes them away again (the reopened issue's own window watches them, if it has one).
       const current = (await this.windows.fingerprintsOfIssue(w.issueId, manager)).map((l) => l.fingerprint);
       const added = current.filter((f) => !w.fingerprints.includes(f));
-      if (added.length > 0) {
-        w.fingerprints = [...w.fingerprints, ...added];
+      const givenBack = await this.windows.heldByOtherIssues(w.fingerprints, w.issueId, manager);
+      if (added.length > 0 || givenBack.length > 0) {
+        const gone = new Set(givenBack.map((g) => g.fingerprint));
+        w.fingerprints = [...w.fingerprints.filter((f) => !gone.has(f)), ...added];
         await this.windows.setFingerprints(w.id, w.fingerprints, manager);
+      }
+      if (givenBack.length > 0) {
+        const holders = [...new Set(givenBack.map((g) => g.identifier))];
+        await this.history(
+          manager,
+          w.issueId,
+          'watching',
+          `no longer watching ${givenBack.length} fingerprint(s) of ${holders.join(', ')}, unmerged from this issue`,
+          { windowId: w.id, fingerprints: givenBack.map((g) => g.fingerprint), heldBy: holders },
+        );
       }
 
       const fixBuilds = await this.fixBuilds(w, manager);
@@ -304,7 +317,8 @@ export class VerificationService {
           dbOld += t.count;
         }
       }
-      if (opts.hint) {
+      // The event counts for this window only while its fingerprint is watched here (or it counted on this issue).
+      if (opts.hint && (opts.hint.issueId === w.issueId || w.fingerprints.includes(opts.hint.fingerprint))) {
         const at = new Date(opts.hint.observedAt);
         const verdict = classifyBuild(opts.hint.version, fixBuilds);
         if (at >= from && at <= to && countsAsRecurrence(verdict) && dbRecurrence === 0) {
@@ -580,7 +594,7 @@ export class VerificationService {
   private async history(
     manager: EntityManager,
     issueId: string,
-    to: 'verified' | 'failed' | 'cancelled',
+    to: 'watching' | 'verified' | 'failed' | 'cancelled',
     reason: string,
     data: Record<string, unknown>,
   ): Promise<void> {

@@ -257,6 +257,55 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect(await issueRow(t.dataSource, b.id)).toMatchObject({ status: 'triage', labels: [] });
   });
 
+  it('a survivor whose own fix shipped in the same deploy stays in production, and its window stops watching the fingerprints given back', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const na = ++prNumber;
+    const nb = ++prNumber;
+    await pr(a, { number: na });
+    await pr(b, { number: nb });
+    await merge(a, b);
+    await pr(a, { number: na, action: 'closed', merged: true, base: 'main' });
+    await pr(b, { number: nb, action: 'closed', merged: true, base: 'main' });
+    const deployedAt = new Date(Date.now() - HOUR);
+    await deploy([na, nb], deployedAt);
+    expect(await status(b.id)).toBe('in_production');
+    const [before] = await windowsOf(t.dataSource, b.id);
+
+    await unmerge(a);
+    expect([await status(a.id), await status(b.id)]).toEqual(['in_production', 'in_production']);
+    const fingerprintsOfA = await fingerprintsOf(a.id);
+    expect(fingerprintsOfA).toHaveLength(1);
+    expect((before as unknown as { fingerprints: string[] }).fingerprints).toEqual(
+      expect.arrayContaining(fingerprintsOfA),
+    );
+    expect((await windowsOf(t.dataSource, a.id))[0]).toMatchObject({ state: 'watching' });
+
+    // A's error after the deploy fails A's fix only: B's window no longer watches A's fingerprints.
+    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
+    await waitFor(
+      async () => {
+        await verification.runDueChecks();
+        return (await status(a.id)) === 'triage';
+      },
+      10_000,
+      'the reopened issue’s window to fail',
+    );
+    const [w] = await windowsOf(t.dataSource, b.id);
+    expect(w).toMatchObject({ state: 'watching' });
+    expect((w as unknown as { fingerprints: string[] }).fingerprints).not.toEqual(
+      expect.arrayContaining(fingerprintsOfA),
+    );
+    expect(await status(b.id)).toBe('in_production');
+    const note = (await t.dataSource.query(
+      `SELECT reason FROM issue_history WHERE issue_id = $1 AND field = 'verification' AND to_value = 'watching' AND from_value = 'watching'`,
+      [b.id],
+    )) as { reason: string }[];
+    expect(note).toEqual([
+      { reason: `no longer watching 1 fingerprint(s) of ${a.identifier}, unmerged from this issue` },
+    ]);
+  });
+
   it('a fix verification has decided moves nothing at the undo: the reopened issue follows only its PR still open; the survivor stays verified', async () => {
     const a = await bug('cart');
     const b = await bug('checkout');
