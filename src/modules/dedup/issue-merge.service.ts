@@ -70,6 +70,7 @@ export class IssueMergeService {
       const active = await this.repo.lockActiveMerge(m, merged.id);
       if (!active)
         throw new DomainError('conflict', 'ISSUE_NOT_MERGED', `${identifier} is not merged into another issue`);
+      await this.matching.lockLinksBeforeUnmerge(m, merged.id);
       const target = await this.issues.findById(active.targetIssueId, m);
       const restored = await this.repo.restoreLinks(m, merged.id);
       const changed = await this.issues.markUnmerged(m, {

@@ -158,14 +158,15 @@ export class IssueLinksRepository {
 
   /**
    * The links of these issues that carry a fix (open or merged, not reverted), with what a status
-   * is read from: the base branch, and the production deploy that carried a merged one. Oldest first.
+   * is read from: the base branch, and the production deploy that carried a merged one. Oldest
+   * first, rows locked (a PR event or deploy locks links before issues too).
    */
   async fixLinksOfIssues(m: EntityManager, issueIds: readonly string[]): Promise<FixLink[]> {
     if (issueIds.length === 0) return [];
     const rows = (await m.query(
       `SELECT id, issue_id, repo_owner, repo_name, pr_number, state, base_branch, deployed_at, deployment_id
          FROM issue_prs WHERE issue_id = ANY($1::uuid[]) AND state IN ('open','merged')
-        ORDER BY created_at, id`,
+        ORDER BY created_at, id FOR UPDATE`,
       [[...new Set(issueIds)]],
     )) as {
       id: string;

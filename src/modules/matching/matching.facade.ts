@@ -105,6 +105,11 @@ export class MatchingFacade {
     return { ...result, issue };
   }
 
+  /** Call before an undo locks any issue (see `followFixesAfterUnmerge`): locks the merged issue's PR links. */
+  lockLinksBeforeUnmerge(manager: EntityManager, mergedId: string): Promise<void> {
+    return this.unmergedFixes.lockLinks(manager, mergedId);
+  }
+
   /**
    * After dedup undid a merge, in its transaction: the reopened issue (live again, in triage) takes
    * the status its own PR links justify (and those of the issues still merged into it): open ->

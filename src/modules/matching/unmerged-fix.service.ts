@@ -49,6 +49,15 @@ export class UnmergedFixService {
   ) {}
 
   /**
+   * Locks the fix links of the issue about to be unmerged (and of the issues merged into it), before
+   * the undo locks any issue: PR events and deploys lock links before issues, so the undo takes
+   * them in the same order, and a PR event waiting on them then moves the reopened issue.
+   */
+  async lockLinks(m: EntityManager, issueId: string): Promise<void> {
+    await this.familyLinks(m, issueId);
+  }
+
+  /**
    * `reopenedId` was just unmerged (it is live again, in triage); `formerTargetId` is the issue it
    * had been merged into, whose live survivor held its fingerprints and followed its PRs until now.
    */
