@@ -1,3 +1,4 @@
+import { fingerprint } from './fingerprint';
 import { MAX_MESSAGE_LENGTH, MAX_TOKEN_LENGTH, normalizeMessage } from './message-normalizer';
 
 describe(normalizeMessage.name, () => {
@@ -161,6 +162,16 @@ describe(normalizeMessage.name, () => {
     expect(first).toBe(second);
     expect(first.startsWith('panic: worker * crashed x x')).toBe(true);
     expect(first.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
+  });
+
+  it('keeps half of a surrogate pair cut at MAX_MESSAGE_LENGTH as U+FFFD, which hashes as the half did', () => {
+    const head = 'Slack notification rejected: ';
+    const message = `${head}${'x'.repeat(MAX_MESSAGE_LENGTH - head.length - 2)} 🎉 sent`;
+    expect(message.charCodeAt(MAX_MESSAGE_LENGTH - 1)).toBe(0xd83c);
+    const template = normalizeMessage(message);
+    // a lone surrogate is what jsonb refuses (the template's tokens are stored as jsonb)
+    expect(template).toBe('Slack notification rejected: * \ufffd');
+    expect(fingerprint('s', 'f', template)).toBe(fingerprint('s', 'f', 'Slack notification rejected: * \ud83c'));
   });
 
   it('is idempotent', () => {

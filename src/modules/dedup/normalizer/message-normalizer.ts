@@ -20,6 +20,7 @@
  * Secrets are scrubbed elsewhere, before this runs; their redaction markers are variables (`*`).
  */
 
+import { storableText } from '../../../shared/database/pg-text';
 import { REDACTION_MARKERS } from '../../../shared/security/secret-scrubber';
 
 const MARKER_START = '[REDACTED:';
@@ -435,5 +436,9 @@ export function normalizeMessage(message: string): string {
   if (text.includes('* ')) text = text.replace(REPEATED_MASKED_TOKEN, '$1$2');
   if (text.includes('()') || text.includes('[]')) text = text.replace(EMPTY_VALUE, '$1*$2');
   if (text.includes('* (*)')) text = text.replace(RESTATED_VALUE, '$1*');
-  return text;
+  // The cut to MAX_MESSAGE_LENGTH can fall inside a surrogate pair (an emoji): the half it keeps
+  // becomes U+FFFD. A template's tokens are stored as jsonb, which refuses a lone surrogate (a new
+  // fingerprint could not be filed), and U+FFFD is how that half always hashed (UTF-8 has no lone
+  // surrogates), so no fingerprint changes.
+  return storableText(text);
 }
