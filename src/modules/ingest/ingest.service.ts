@@ -42,11 +42,14 @@ export interface IngestSummary {
 const MAX_ATTEMPTS = 4;
 
 /**
- * The three receivers' common path: parse (pure, nothing written on a bad body), then one
- * transaction that claims the delivery keys (a redelivery counts nothing), records notices and
- * hands the new firing observations to dedup; the events are emitted once it has committed, and
- * only then does the caller answer 2xx. A deadlock between concurrent batches is retried; an
- * unreachable database is 503 (Retry-After); a value the database refuses is 400.
+ * The three receivers' common path: parse (pure, nothing written on a bad body), then two steps:
+ * the known fingerprints in one autocommitted statement (shared with other requests), then the
+ * rest in one transaction that claims its delivery keys (a redelivery counts nothing), records
+ * notices and hands the new firing observations to dedup; the events are emitted once both have
+ * committed, and only then does the caller answer 2xx. A deadlock between concurrent batches is
+ * retried; an unavailable database is 503 (Retry-After). A 4xx is decided before the first write
+ * (bad input, or a value the database refuses in the first step) and means nothing was written;
+ * the second step never answers 4xx (see `withRetries`).
  */
 @Injectable()
 export class IngestService {
@@ -126,14 +129,15 @@ export class IngestService {
     if (observations.length === 0) return summary;
     // 1. Known fingerprints, the common case: one autocommitted statement claims and counts them.
     const firing = observations.filter((o) => o.status === 'firing' && o.synthetic === undefined);
-    const known = await this.withRetries(() => this.dedup.recordKnown(firing));
+    const known = await this.withRetries(() => this.dedup.recordKnown(firing), 'first');
     // 2. The rest (new fingerprints, resolved and synthetic alerts) in one transaction.
     const rest = observations.filter((o) => !known.handled.has(o));
     const slow =
       rest.length === 0
         ? { filed: [], created: [], merges: [] }
-        : await this.withRetries(() =>
-            this.dataSource.transaction((m) => this.record(m, kind, rest, receivedAt, summary)),
+        : await this.withRetries(
+            () => this.dataSource.transaction((m) => this.record(m, kind, rest, receivedAt, summary)),
+            'rest',
           );
     summary.accepted += known.accepted;
     summary.duplicates += known.handled.size - known.accepted;
@@ -183,14 +187,26 @@ export class IngestService {
     return this.dedup.recordObservations(m, firing);
   }
 
-  /** Runs `work` (one statement or a transaction), retrying deadlocks and serialisation failures; 503 when the database is unreachable. */
-  private async withRetries<T>(work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` (one statement or a transaction), retrying deadlocks and serialisation failures;
+   * 503 (Retry-After) when the database is unavailable. Otherwise, by step:
+   * - `first`: nothing of the request is written yet, so a value the database refuses is the
+   *   sender's 400 (`INGEST_UNSTORABLE_VALUE`), and true to its word;
+   * - `rest`: the known fingerprints may be committed, so nothing here is a 4xx (it would say that
+   *   nothing was written, and the sender would not retry). The request's values were all checked
+   *   before the first write (the parsers; the first step's statement casts every firing
+   *   observation's values) and what dedup derives from them is made storable, so a value refused
+   *   here, like any other failure, is fixloop's bug: 500 with a logged error id. The sender's
+   *   retry counts the committed part once (its delivery keys are taken) and the rest, whose keys
+   *   were rolled back with it, when it goes through.
+   */
+  private async withRetries<T>(work: () => Promise<T>, step: 'first' | 'rest'): Promise<T> {
     try {
       return await retryOnConflict(work, MAX_ATTEMPTS, (code, attempt) =>
         this.logger.warn(`ingest transaction retried after ${code} (attempt ${attempt})`),
       );
     } catch (err) {
-      if (isDataException(err)) {
+      if (step === 'first' && isDataException(err)) {
         throw new DomainError(
           'invalid',
           'INGEST_UNSTORABLE_VALUE',
@@ -202,6 +218,15 @@ export class IngestService {
           'unavailable',
           'INGEST_DATABASE_UNAVAILABLE',
           'The database is unavailable; retry later (a retry never counts twice what this request may have recorded)',
+        );
+      }
+      if (step === 'rest' && !(err instanceof DomainError && err.kind === 'unavailable')) {
+        // Whatever it is (a refused value, a domain error of a 4xx kind such as a merge's
+        // conflict, a bug): a plain Error, which the global filter answers 500 and logs with an id.
+        throw new Error(
+          `ingest: filing new fingerprints and notices failed after the request's known fingerprints ` +
+            `may have been counted (${err instanceof Error ? err.message : String(err)})`,
+          { cause: err },
         );
       }
       throw err;

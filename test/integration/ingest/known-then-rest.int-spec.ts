@@ -34,7 +34,9 @@ describe('ingest: the known part of a request, then the rest', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ SAMPLE_INTERVAL_MS: '0' });
+    // No investigation is queued while the tests compare what requests wrote (the gate's listener
+    // runs after the answer and would add its history entry at any moment).
+    t = await startTestApp({ SAMPLE_INTERVAL_MS: '0', MIN_EVENT_COUNT_TO_SPAWN: '1000' });
   });
   afterAll(async () => {
     await t.close();
@@ -81,5 +83,76 @@ describe('ingest: the known part of a request, then the rest', () => {
       .send(body)
       .expect(202, { received: 2, accepted: 0, duplicates: 2, notices: 0, issuesCreated: 0 });
     expect(await written(t)).toEqual(before);
+  });
+
+  it('answers a failure after the known part was counted 500 (a refused value) or 503 (a read-only database), never 4xx; retries count it once', async () => {
+    await seedKnown();
+    // The second step made to fail as the database fails it: a trigger refuses the new fingerprint's
+    // grouping row with the SQLSTATE its scope source names (22P02: a value refused, as a lone
+    // surrogate in a template was; 25006: a read-only database, as during a failover).
+    await t.dataSource.query(`
+      CREATE FUNCTION test_refuse_group() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.scope_source LIKE 'refuse-%' THEN
+          RAISE EXCEPTION 'test: refused' USING ERRCODE = substr(NEW.scope_source, 8);
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await t.dataSource.query(
+      `CREATE TRIGGER test_refuse_group BEFORE INSERT ON grouping_groups FOR EACH ROW EXECUTE FUNCTION test_refuse_group()`,
+    );
+    const request = (code: string, n: number) => ({
+      events: [
+        { id: `known-${code}`, source: 'checkout', feature: 'orders', message: `Order ${n} not found` },
+        { id: `new-${code}`, source: `refuse-${code}`, feature: 'hooks', message: 'Webhook delivery timed out' },
+      ],
+    });
+    const cases = [
+      { code: '22P02', status: 500, error: 'INTERNAL', n: 18 },
+      { code: '25006', status: 503, error: 'INGEST_DATABASE_UNAVAILABLE', n: 19 },
+    ];
+    let known = 1;
+    try {
+      for (const c of cases) {
+        const before = await written(t);
+        const failed = await t.http.post(EVENTS).set(ingestAuth).send(request(c.code, c.n));
+        expect({ status: failed.status, error: (failed.body as { error?: string }).error }).toEqual({
+          status: c.status,
+          error: c.error,
+        });
+        if (c.status === 503) expect(failed.headers['retry-after']).toBe('5');
+        // the known fingerprint was counted (and its delivery key kept); nothing of the new one was
+        known++;
+        const after = await written(t);
+        expect(after).toEqual({
+          rows: {
+            ...before.rows,
+            error_events: before.rows.error_events + 1,
+            ingest_deliveries: before.rows.ingest_deliveries + 1,
+          },
+          counts: { ...before.counts, 'Order 17 not found': String(known) },
+        });
+        // the sender's retry while it still fails counts nothing twice
+        await t.http.post(EVENTS).set(ingestAuth).send(request(c.code, c.n)).expect(c.status);
+        expect(await written(t)).toEqual(after);
+      }
+    } finally {
+      await t.dataSource.query(`DROP TRIGGER IF EXISTS test_refuse_group ON grouping_groups`);
+      await t.dataSource.query(`DROP FUNCTION IF EXISTS test_refuse_group()`);
+    }
+    // once it goes through, each retry files the new fingerprint and counts the known one no more
+    for (const c of cases) {
+      await t.http
+        .post(EVENTS)
+        .set(ingestAuth)
+        .send(request(c.code, c.n))
+        .expect(202, { received: 2, accepted: 1, duplicates: 1, notices: 0, issuesCreated: 1 });
+    }
+    const all = await issues(t.dataSource);
+    expect(all.map((i) => [i.source, i.event_count])).toEqual([
+      ['checkout', '3'],
+      ['refuse-22P02', '1'],
+      ['refuse-25006', '1'],
+    ]);
   });
 });
