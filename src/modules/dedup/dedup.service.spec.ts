@@ -54,6 +54,11 @@ describe('titleFrom', () => {
     expect(title.endsWith('…')).toBe(true);
   });
 
+  it('drops an emoji the cut would halve, rather than keep half of it', () => {
+    const before = 'x'.repeat(TITLE_MAX_LENGTH - 2);
+    expect(titleFrom(`${before}🎉 done`)).toBe(`${before}…`);
+  });
+
   it('names an empty message', () => {
     expect(titleFrom('   ')).toBe('(empty message)');
   });

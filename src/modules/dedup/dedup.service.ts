@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { clipText } from '../../shared/database/pg-text';
 import { DomainError } from '../../shared/errors/domain-error';
 import { scrubJsonSecrets, scrubSecrets } from '../../shared/security/secret-scrubber';
 import { Actor, CountedIssue, IssuesFacade, SYSTEM } from '../issues/issues.facade';
@@ -55,10 +56,13 @@ export interface KnownGroup {
   prepared: readonly PreparedKnown[];
 }
 
-/** A title from a scrubbed message: whitespace collapsed, at most TITLE_MAX_LENGTH characters. */
+/**
+ * A title from a scrubbed message: whitespace collapsed, at most TITLE_MAX_LENGTH characters (a cut
+ * never keeps half of an emoji, which would be stored as U+FFFD).
+ */
 export function titleFrom(scrubbedMessage: string): string {
   const flat = scrubbedMessage.replace(/\s+/g, ' ').trim() || '(empty message)';
-  return flat.length <= TITLE_MAX_LENGTH ? flat : `${flat.slice(0, TITLE_MAX_LENGTH - 1)}…`;
+  return flat.length <= TITLE_MAX_LENGTH ? flat : `${clipText(flat, TITLE_MAX_LENGTH - 1)}…`;
 }
 
 /**
