@@ -94,6 +94,36 @@ export async function startTestApp(
   };
 }
 
+/** A test app's environment overrides, or a function giving them when the app starts. */
+export type TestEnvSource = Record<string, string | undefined> | (() => Record<string, string | undefined>);
+
+export interface UseTestAppOptions extends StartOptions {
+  /** Empty every table before each test of the block (`truncateAll`). */
+  truncateEachTest?: boolean;
+}
+
+/**
+ * The app of a `describe` block: started before its first test, closed after its last and, with
+ * `truncateEachTest`, emptied before each test. `env` may be a function, called at start (for the
+ * URL of a fake server started in a `beforeAll` declared before this call). The handle's fields are
+ * set once the app has started: read them in tests, or in hooks declared after this call (Jest runs
+ * a block's hooks in declaration order, its `afterAll`s included: one declared after this call runs
+ * once the app is closed).
+ */
+export function useTestApp(env: TestEnvSource = {}, options: UseTestAppOptions = {}): TestApp {
+  const t = {} as TestApp;
+  let started: TestApp | undefined;
+  beforeAll(async () => {
+    started = await startTestApp(typeof env === 'function' ? env() : env, options);
+    Object.assign(t, started);
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  if (options.truncateEachTest) beforeEach(() => truncateAll(t.dataSource));
+  return t;
+}
+
 /** Empties every table but the migrations' own, so each test file starts clean on the shared server DB. */
 export async function truncateAll(ds: DataSource): Promise<void> {
   const rows = (await ds.query(

@@ -2,39 +2,26 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { InvestigationEnded, WorkflowRunReported } from '../../../src/shared/events/event-catalogue';
-import { FakeGitHub } from '../../support/fake-github';
 import { TEST_KEYS, adminAuth, agentAuth, ingestAuth } from '../../support/test-app';
 import {
-  SpawnKit,
   SeededIssue,
   budgetRow,
-  githubEnv,
   historyOf,
   issueRow,
   minutes,
   requestsOf,
-  resetData,
   seedSpawnable,
-  startSpawnApp,
+  useSpawnApp,
 } from '../../fixtures/spawn/spawn-kit';
 
 describe('workflow callbacks, workflow_run reports and timeouts', () => {
-  const gh = new FakeGitHub();
-  let k: SpawnKit;
+  const { gh, k } = useSpawnApp({ MAX_CONCURRENT_SPAWNS: '5', SPAWN_TIMEOUT_MINUTES: '90' });
   const ended: InvestigationEnded[] = [];
 
-  beforeAll(async () => {
-    await gh.start();
-    k = await startSpawnApp(githubEnv(gh, { MAX_CONCURRENT_SPAWNS: '5', SPAWN_TIMEOUT_MINUTES: '90' }));
+  beforeAll(() => {
     k.t.app.get(EventEmitter2).on('investigation.ended', (e: InvestigationEnded) => ended.push(e));
   });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
-  });
-  beforeEach(async () => {
-    await resetData(k.t.dataSource);
-    gh.reset();
+  beforeEach(() => {
     ended.length = 0;
   });
 

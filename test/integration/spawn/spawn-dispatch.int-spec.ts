@@ -1,37 +1,22 @@
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
 import { MAX_DISPATCH_INPUT_CHARS } from '../../../src/modules/spawn/dispatch-inputs';
 import { scrubSecrets } from '../../../src/shared/security/secret-scrubber';
-import { FakeGitHub } from '../../support/fake-github';
 import { adminAuth } from '../../support/test-app';
 import {
-  SpawnKit,
   budgetRow,
-  githubEnv,
   historyOf,
   issueRow,
   requestsOf,
-  resetData,
   seedSpawnable,
-  startSpawnApp,
+  useSpawnApp,
+  useSpawnKit,
 } from '../../fixtures/spawn/spawn-kit';
 import { readCorpus } from '../../support/corpora';
 
 describe('spawn dispatch to GitHub Actions', () => {
-  const gh = new FakeGitHub();
-  let k: SpawnKit;
-
-  beforeAll(async () => {
-    await gh.start();
-    gh.expectedToken = 'ghp_fixloop_test_token';
-    k = await startSpawnApp(githubEnv(gh, { MAX_CONCURRENT_SPAWNS: '50', DAILY_SPAWN_BUDGET: '100' }));
-  });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
-  });
-  beforeEach(async () => {
-    await resetData(k.t.dataSource);
-    gh.reset();
+  const { gh, k } = useSpawnApp({ MAX_CONCURRENT_SPAWNS: '50', DAILY_SPAWN_BUDGET: '100' });
+  gh.expectedToken = 'ghp_fixloop_test_token';
+  beforeEach(() => {
     gh.clearRoutes();
   });
 
@@ -342,22 +327,14 @@ describe('spawn dispatch to GitHub Actions', () => {
 });
 
 describe('spawn dry run (no GITHUB_TOKEN)', () => {
-  let k: SpawnKit;
-
-  beforeAll(async () => {
-    k = await startSpawnApp({
-      MAX_CONCURRENT_SPAWNS: '1',
-      DAILY_SPAWN_BUDGET: '1',
-      SPAWN_DELAY_MINUTES: '0',
-      GITHUB_TOKEN: undefined,
-    });
-  });
-  afterAll(async () => {
-    await k.t.close();
+  const k = useSpawnKit({
+    MAX_CONCURRENT_SPAWNS: '1',
+    DAILY_SPAWN_BUDGET: '1',
+    SPAWN_DELAY_MINUTES: '0',
+    GITHUB_TOKEN: undefined,
   });
 
   it('records each spawn as a dry run with the exact request it would have sent, visible through the API, using no budget or slot', async () => {
-    await resetData(k.t.dataSource);
     const issues = [];
     for (let i = 0; i < 3; i++) issues.push(await seedSpawnable(k.t.dataSource));
     await k.worker.tick();
@@ -394,17 +371,7 @@ describe('spawn dry run (no GITHUB_TOKEN)', () => {
 });
 
 describe('spawn dispatch to a server without run details (older GitHub Enterprise Server)', () => {
-  const gh = new FakeGitHub();
-  let k: SpawnKit;
-  beforeAll(async () => {
-    await gh.start();
-    k = await startSpawnApp(githubEnv(gh));
-    await resetData(k.t.dataSource);
-  });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
-  });
+  const { gh, k } = useSpawnApp();
 
   it('drops return_run_details for a server that refuses it (422 naming it) and finds the run by name', async () => {
     gh.scriptDispatch({ status: 422, message: 'Invalid request.\n\n"return_run_details" is not a permitted key.' });

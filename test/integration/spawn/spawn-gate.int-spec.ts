@@ -2,39 +2,22 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { ErrorReceived, FixFailed, IssueCreated, IssuesMerged } from '../../../src/shared/events/event-catalogue';
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
-import { FakeGitHub } from '../../support/fake-github';
 import { adminAuth, agentAuth, ingestAuth, testDbKind } from '../../support/test-app';
 import {
-  SpawnKit,
   budgetRow,
-  githubEnv,
   historyOf,
   issueRow,
   later,
   minutes,
   requestsOf,
-  resetData,
   seedSpawnable,
-  startSpawnApp,
+  useSpawnApp,
+  useSpawnKit,
 } from '../../fixtures/spawn/spawn-kit';
 import { untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 describe('spawn gate: every control on its own', () => {
-  const gh = new FakeGitHub();
-  let k: SpawnKit;
-
-  beforeAll(async () => {
-    await gh.start();
-    k = await startSpawnApp(githubEnv(gh));
-  });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
-  });
-  beforeEach(async () => {
-    await resetData(k.t.dataSource);
-    gh.reset();
-  });
+  const { gh, k } = useSpawnApp();
 
   const ds = () => k.t.dataSource;
   /** `times` occurrences of `Cache node <node> unreachable` through the events receiver. */
@@ -562,16 +545,9 @@ describe('spawn gate: every control on its own', () => {
 });
 
 describe('spawn gate: kill switch forced by the environment', () => {
-  let k: SpawnKit;
-  beforeAll(async () => {
-    k = await startSpawnApp({ SPAWN_KILL_SWITCH: 'true', SPAWN_DELAY_MINUTES: '0', GITHUB_TOKEN: undefined });
-  });
-  afterAll(async () => {
-    await k.t.close();
-  });
+  const k = useSpawnKit({ SPAWN_KILL_SWITCH: 'true', SPAWN_DELAY_MINUTES: '0', GITHUB_TOKEN: undefined });
 
   it('stays on whatever the run-time setting says', async () => {
-    await resetData(k.t.dataSource);
     const off = await k.t.http.put('/api/spawn/kill-switch').set(adminAuth).send({ enabled: false }).expect(200);
     expect(off.body).toMatchObject({ enabled: true, forcedByEnvironment: true, setting: false });
     const issue = await seedSpawnable(k.t.dataSource);
@@ -584,22 +560,11 @@ describe('spawn gate: kill switch forced by the environment', () => {
 });
 
 describe('spawn schedules (WORKERS_ENABLED=true)', () => {
-  const gh = new FakeGitHub();
-  let k: SpawnKit;
-  beforeAll(async () => {
-    await gh.start();
-    k = await startSpawnApp(
-      githubEnv(gh, {
-        WORKERS_ENABLED: 'true',
-        WORKER_POLL_SECONDS: '0.1',
-        SPAWN_DELAY_MINUTES: '0',
-        BUDGET_TIMEZONE: 'Europe/Berlin',
-      }),
-    );
-  });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
+  const { gh, k } = useSpawnApp({
+    WORKERS_ENABLED: 'true',
+    WORKER_POLL_SECONDS: '0.1',
+    SPAWN_DELAY_MINUTES: '0',
+    BUDGET_TIMEZONE: 'Europe/Berlin',
   });
 
   it('runs the worker every WORKER_POLL_SECONDS and schedules the rollover at midnight in BUDGET_TIMEZONE', async () => {

@@ -1,19 +1,15 @@
 import { budgetDay } from '../../../src/modules/spawn/budget-day';
-import { FakeGitHub } from '../../support/fake-github';
 import { adminAuth, agentAuth } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
 import {
-  SpawnKit,
   budgetRow,
-  githubEnv,
   historyOf,
   issueRow,
   later,
   minutes,
   requestsOf,
-  resetData,
   seedSpawnable,
-  startSpawnApp,
+  useSpawnApp,
 } from '../../fixtures/spawn/spawn-kit';
 
 /**
@@ -21,21 +17,7 @@ import {
  * the agent calls back with the identifier it was dispatched for.
  */
 describe('spawn gate: merges and undos while an investigation runs', () => {
-  const gh = new FakeGitHub();
-  let k: SpawnKit;
-
-  beforeAll(async () => {
-    await gh.start();
-    k = await startSpawnApp(githubEnv(gh));
-  });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
-  });
-  beforeEach(async () => {
-    await resetData(k.t.dataSource);
-    gh.reset();
-  });
+  const { gh, k } = useSpawnApp();
 
   const ds = () => k.t.dataSource;
   const merge = (from: string, into: string) =>
