@@ -3,7 +3,7 @@ import { loghubContents } from '../../../bench/lib/loghub-csv';
 import { groupCommand } from '../../../src/cli/commands/group.command';
 import { FINGERPRINT_LINK_SOURCE } from '../../../src/modules/dedup/dedup.repository';
 import { fingerprintMessage } from '../../../src/modules/dedup/normalizer/fingerprint-message';
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { ingestAuth, useTestApp } from '../../support/test-app';
 import { sharedPath } from '../../support/shared-dir';
 
 /** `fixloop group` (in process) over `messages`; one key per message. */
@@ -38,17 +38,7 @@ function sameGrouping(keys: readonly string[], issueIds: readonly string[]): boo
  * the merges the evidence led to). LogHub lines whose first 200 make merges.
  */
 describe('fixloop group files messages as the service does', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({}, { truncateEachTest: true });
 
   const issueOf = async (fingerprint: string): Promise<string> => {
     const rows = (await t.dataSource.query(

@@ -1,16 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DedupService } from '../../../src/modules/dedup/dedup.service';
 import { IssuesMerged, IssueCreated, ErrorReceived } from '../../../src/shared/events/event-catalogue';
-import {
-  TestApp,
-  adminAuth,
-  agentAuth,
-  ingestAuth,
-  overrideConfig,
-  startTestApp,
-  testDbKind,
-  truncateAll,
-} from '../../support/test-app';
+import { adminAuth, agentAuth, ingestAuth, overrideConfig, testDbKind, useTestApp } from '../../support/test-app';
 import { IssueRow, issueLinks, issues, rowCounts, untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 let seq = 0;
@@ -23,25 +14,20 @@ const event = (message: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe('dedup: issues from fingerprints, grouping merges, manual merges', () => {
-  let t: TestApp;
+  const t = useTestApp({}, { truncateEachTest: true });
   const seen: { created: IssueCreated[]; merged: IssuesMerged[]; received: ErrorReceived[] } = {
     created: [],
     merged: [],
     received: [],
   };
 
-  beforeAll(async () => {
-    t = await startTestApp();
+  beforeAll(() => {
     const emitter = t.app.get(EventEmitter2);
     emitter.on('issue.created', (e: IssueCreated) => seen.created.push(e));
     emitter.on('issues.merged', (e: IssuesMerged) => seen.merged.push(e));
     emitter.on('error.received', (e: ErrorReceived) => seen.received.push(e));
   });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
+  beforeEach(() => {
     seen.created.length = 0;
     seen.merged.length = 0;
     seen.received.length = 0;

@@ -7,7 +7,7 @@ import { normalizeMessage } from '../../../src/modules/dedup/normalizer/message-
 import { FINGERPRINT_VERSION_SETTING } from '../../../src/shared/database/runtime-settings';
 import { LinkFingerprintVersion1764700000000 } from '../../../migrations/1764700000000-link-fingerprint-version';
 import { ADVISORY_LOCKS } from '../../../src/shared/database/database-opener';
-import { TestApp, adminAuth, ingestAuth, startTestApp, testDbKind, truncateAll } from '../../support/test-app';
+import { adminAuth, ingestAuth, testDbKind, useTestApp } from '../../support/test-app';
 import { IssueRow, issueLinks, issues, untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const SOURCE = 'checkout-api';
@@ -21,18 +21,11 @@ const event = (message: string) => ({
 });
 
 describe('fingerprint upgrade: a normaliser change files new fingerprints as aliases of the same issue', () => {
-  let t: TestApp;
+  const t = useTestApp({}, { truncateEachTest: true });
   let upgrade: FingerprintUpgradeService;
 
-  beforeAll(async () => {
-    t = await startTestApp();
+  beforeAll(() => {
     upgrade = t.app.get(FingerprintUpgradeService);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
   });
 
   const send = (...messages: string[]) =>

@@ -1,4 +1,4 @@
-import { TestApp, adminAuth, ingestAuth, startTestApp, testDbKind, truncateAll } from '../../support/test-app';
+import { adminAuth, ingestAuth, testDbKind, useTestApp } from '../../support/test-app';
 import { IssueRow, issueLinks, issues, rowCounts, untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 let seq = 0;
@@ -12,16 +12,7 @@ const event = (message: string, extra: Record<string, unknown> = {}) => ({
 
 /** A person's merges and undos through the HTTP API, with events sent through ingest between them. */
 describe('merges and undos as an on-call engineer does them', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({}, { truncateEachTest: true });
 
   const send = (...events: Record<string, unknown>[]) =>
     t.http.post('/api/events').set(ingestAuth).send({ events }).expect(202);
