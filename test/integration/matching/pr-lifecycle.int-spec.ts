@@ -1,21 +1,16 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
-import { TestApp, adminAuth, startTestApp } from '../../support/test-app';
+import { adminAuth, useTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
 
 describe('Issue status follows its PR (webhook-driven transitions)', () => {
-  let t: TestApp;
+  const t = useTestApp({ STAGING_BRANCH: 'staging' });
   const changes: IssueStatusChanged[] = [];
   const onChange = (e: IssueStatusChanged) => void changes.push(e);
 
-  beforeAll(async () => {
-    t = await startTestApp({ STAGING_BRANCH: 'staging' });
+  beforeAll(() => {
     t.app.get(EventEmitter2).on('issue.status_changed', onChange);
-  });
-  afterAll(async () => {
-    t.app.get(EventEmitter2).off('issue.status_changed', onChange);
-    await t.close();
   });
 
   const status = async (id: string): Promise<string> =>

@@ -1,7 +1,7 @@
 import { ServerResponse } from 'node:http';
 import { seedIssue } from '../../factories/issue.factory';
 import { FakeGitHub, FakeRequest } from '../../support/fake-github';
-import { TestApp, adminAuth, agentAuth, startTestApp } from '../../support/test-app';
+import { adminAuth, agentAuth, useTestApp } from '../../support/test-app';
 import { deliver, prPayload, PrOverrides } from '../github/webhook-support';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -15,7 +15,6 @@ type Loose = any;
 describe('Linking a PR to an issue by hand', () => {
   const gh = new FakeGitHub();
   const prs = new Map<string, Loose>();
-  let t: TestApp;
 
   /** GitHub's PR object (as the REST API returns it) for acme/shop#n, written by a stranger. */
   const servePr = (o: PrOverrides & { number: number }): Loose => {
@@ -29,30 +28,30 @@ describe('Linking a PR to an issue by hand', () => {
     return pr;
   };
 
+  gh.route('GET', '/repos/:owner/:repo/pulls/:number', (req: FakeRequest, res: ServerResponse) => {
+    const pr = prs.get(`${req.params.owner}/${req.params.repo}#${req.params.number}`);
+    res.writeHead(pr ? 200 : 404, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(
+      JSON.stringify(
+        pr ?? {
+          message: 'Not Found',
+          documentation_url: 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request',
+        },
+      ),
+    );
+  });
+
   beforeAll(async () => {
     await gh.start();
-    gh.route('GET', '/repos/:owner/:repo/pulls/:number', (req: FakeRequest, res: ServerResponse) => {
-      const pr = prs.get(`${req.params.owner}/${req.params.repo}#${req.params.number}`);
-      res.writeHead(pr ? 200 : 404, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(
-        JSON.stringify(
-          pr ?? {
-            message: 'Not Found',
-            documentation_url: 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request',
-          },
-        ),
-      );
-    });
-    t = await startTestApp({
-      GITHUB_API_URL: gh.url,
-      GITHUB_TOKEN: 'ghp_fixloop_test_token',
-      GITHUB_REPO_OWNER: 'acme',
-      GITHUB_REPO_NAME: 'shop',
-      STAGING_BRANCH: 'staging',
-    });
   });
+  const t = useTestApp(() => ({
+    GITHUB_API_URL: gh.url,
+    GITHUB_TOKEN: 'ghp_fixloop_test_token',
+    GITHUB_REPO_OWNER: 'acme',
+    GITHUB_REPO_NAME: 'shop',
+    STAGING_BRANCH: 'staging',
+  }));
   afterAll(async () => {
-    await t.close();
     await gh.stop();
   });
   beforeEach(() => gh.reset());

@@ -6,7 +6,7 @@ import { IssueCreated, PullRequestLinked } from '../../../src/shared/events/even
 import { IssueEmbeddingService } from '../../../src/modules/matching/issue-embedding.service';
 import { seedIssue } from '../../factories/issue.factory';
 import { IssueLinksRepository } from '../../../src/modules/matching/issue-links.repository';
-import { TestApp, adminAuth, agentAuth, overrideConfig, startTestApp } from '../../support/test-app';
+import { adminAuth, agentAuth, overrideConfig, useTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
 import { FakeLlmServer } from './fake-llm';
 
@@ -55,14 +55,10 @@ const ERRORS = {
 
 describe('PR matching: identifier, semantic, LLM judge', () => {
   describe('without an LLM provider', () => {
-    let t: TestApp;
+    const t = useTestApp();
     let caps: DatabaseCapabilities;
-    beforeAll(async () => {
-      t = await startTestApp();
+    beforeAll(() => {
       caps = t.app.get(DATABASE_CAPABILITIES);
-    });
-    afterAll(async () => {
-      await t.close();
     });
 
     it('step 1 links every identifier in title, branch and body (word-bounded), with evidence and history', async () => {
@@ -286,20 +282,20 @@ describe('PR matching: identifier, semantic, LLM judge', () => {
 
   for (const dialect of ['gemini', 'openai'] as const) {
     describe(`with the LLM judge (${dialect === 'gemini' ? 'Gemini generateContent' : 'OpenAI-compatible chat.completions'})`, () => {
-      let t: TestApp;
       let llm: FakeLlmServer;
       let prNumber = dialect === 'gemini' ? 100 : 200;
       beforeAll(async () => {
         llm = await new FakeLlmServer(dialect).start();
+      });
+      const t = useTestApp(() => {
         const env =
           dialect === 'gemini'
             ? { GEMINI_API_KEY: 'test-gemini-key', GEMINI_BASE_URL: llm.url }
             : { LLM_BASE_URL: `${llm.url}/v1`, LLM_API_KEY: 'test-openai-key', LLM_MODEL: 'gpt-4o-mini' };
         // A margin no similarity can meet: step 2 always leaves the decision to the judge.
-        t = await startTestApp({ ...env, MATCH_MARGIN: '1', MATCH_CANDIDATE_FLOOR: '0' });
+        return { ...env, MATCH_MARGIN: '1', MATCH_CANDIDATE_FLOOR: '0' };
       });
       afterAll(async () => {
-        await t.close();
         await llm.stop();
       });
 

@@ -3,7 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
-import { TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
+import { TestApp, adminAuth, ingestAuth, useTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
 import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verification-seed';
 
@@ -14,26 +14,21 @@ import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verifi
  * merge, the deploy (POST /api/deployments). Undos: pr-unmerged-issue.int-spec.ts.
  */
 describe('A PR linked to an issue merged into another one', () => {
-  let t: TestApp;
+  const t = useTestApp({
+    STAGING_BRANCH: 'staging',
+    FIX_VERIFICATION_HOURS: '48',
+    VERIFICATION_GRACE_MINUTES: '10',
+    GITHUB_REPO_OWNER: 'Codertocat',
+    GITHUB_REPO_NAME: 'Hello-World',
+  });
   let verification: VerificationService;
   let prNumber = 900;
   const changes: IssueStatusChanged[] = [];
   const onChange = (e: IssueStatusChanged) => void changes.push(e);
 
-  beforeAll(async () => {
-    t = await startTestApp({
-      STAGING_BRANCH: 'staging',
-      FIX_VERIFICATION_HOURS: '48',
-      VERIFICATION_GRACE_MINUTES: '10',
-      GITHUB_REPO_OWNER: 'Codertocat',
-      GITHUB_REPO_NAME: 'Hello-World',
-    });
+  beforeAll(() => {
     verification = t.app.get(VerificationService);
     t.app.get(EventEmitter2).on('issue.status_changed', onChange);
-  });
-  afterAll(async () => {
-    t.app.get(EventEmitter2).off('issue.status_changed', onChange);
-    await t.close();
   });
 
   interface Bug {

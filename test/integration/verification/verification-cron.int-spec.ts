@@ -1,5 +1,5 @@
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
-import { TestApp, startTestApp } from '../../support/test-app';
+import { useTestApp } from '../../support/test-app';
 import { deployed, issueRow, seedShippedIssue, windowsOf } from './verification-seed';
 
 /** Polls `probe` until it returns true or the deadline passes (no fixed sleeps in assertions). */
@@ -16,18 +16,11 @@ async function eventually(probe: () => Promise<boolean>, deadlineMs = 20_000): P
  * second), no grace, the worker polling every 0.2 s.
  */
 describe('Fix verification scheduled job (real time, decimal durations)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({
-      WORKERS_ENABLED: 'true',
-      WORKER_POLL_SECONDS: '0.2',
-      FIX_VERIFICATION_HOURS: '0.0003',
-      VERIFICATION_GRACE_MINUTES: '0',
-    });
-  });
-  afterAll(async () => {
-    await t.close();
+  const t = useTestApp({
+    WORKERS_ENABLED: 'true',
+    WORKER_POLL_SECONDS: '0.2',
+    FIX_VERIFICATION_HOURS: '0.0003',
+    VERIFICATION_GRACE_MINUTES: '0',
   });
 
   it('verifies a clean window by itself once it has ended', async () => {

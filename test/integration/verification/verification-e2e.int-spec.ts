@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { sharedPath } from '../../support/shared-dir';
-import { TEST_KEYS, TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
+import { TEST_KEYS, adminAuth, ingestAuth, useTestApp } from '../../support/test-app';
 import { HOUR, MINUTE, after, historyOf, issueRow, outboxFor, windowsOf } from './verification-seed';
 
 /**
@@ -20,21 +20,17 @@ async function eventually(probe: () => Promise<boolean>, deadlineMs = 10_000): P
 }
 
 describe('Fix verification end to end through the HTTP API', () => {
-  let t: TestApp;
+  const t = useTestApp({
+    FIX_VERIFICATION_HOURS: '48',
+    VERIFICATION_GRACE_MINUTES: '10',
+    GITHUB_REPO_OWNER: 'Codertocat',
+    GITHUB_REPO_NAME: 'Hello-World',
+  });
   let verification: VerificationService;
   let prNumber = 500;
 
-  beforeAll(async () => {
-    t = await startTestApp({
-      FIX_VERIFICATION_HOURS: '48',
-      VERIFICATION_GRACE_MINUTES: '10',
-      GITHUB_REPO_OWNER: 'Codertocat',
-      GITHUB_REPO_NAME: 'Hello-World',
-    });
+  beforeAll(() => {
     verification = t.app.get(VerificationService);
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   interface PrPayload {

@@ -1,7 +1,7 @@
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { FakeLoki, LokiRequest, streamsAnswer } from '../../support/fake-loki';
-import { TestApp, startTestApp } from '../../support/test-app';
+import { useTestApp } from '../../support/test-app';
 import {
   HOUR,
   MINUTE,
@@ -18,29 +18,29 @@ import {
 const ns = (d: Date): string => (BigInt(d.getTime()) * 1_000_000n).toString();
 
 describe('Fix verification against Loki (query_range)', () => {
-  let t: TestApp;
   let loki: FakeLoki;
   let bus: DomainEventBus;
   let verification: VerificationService;
 
   beforeAll(async () => {
     loki = await FakeLoki.start();
-    t = await startTestApp({
-      LOKI_URL: loki.url,
-      LOKI_TENANT_ID: 'tenant-1',
-      LOKI_BEARER_TOKEN: 'loki-token',
-      LOKI_QUERY_INTERVAL_SECONDS: '0',
-      LOKI_RETRIES: '0',
-      LOKI_TIMEOUT_SECONDS: '2',
-      FIX_VERIFICATION_HOURS: '48',
-      VERIFICATION_GRACE_MINUTES: '10',
-    });
+  });
+  const t = useTestApp(() => ({
+    LOKI_URL: loki.url,
+    LOKI_TENANT_ID: 'tenant-1',
+    LOKI_BEARER_TOKEN: 'loki-token',
+    LOKI_QUERY_INTERVAL_SECONDS: '0',
+    LOKI_RETRIES: '0',
+    LOKI_TIMEOUT_SECONDS: '2',
+    FIX_VERIFICATION_HOURS: '48',
+    VERIFICATION_GRACE_MINUTES: '10',
+  }));
+  beforeAll(() => {
     bus = t.app.get(DomainEventBus);
     verification = t.app.get(VerificationService);
   });
   afterEach(() => loki.reset());
   afterAll(async () => {
-    await t.close();
     await loki.close();
   });
 

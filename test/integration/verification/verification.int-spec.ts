@@ -2,7 +2,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { DomainEventBus } from '../../../src/shared/events/domain-event-bus';
 import { ErrorReceived, FixDeployed, FixFailed, FixVerified } from '../../../src/shared/events/event-catalogue';
-import { TestApp, startTestApp } from '../../support/test-app';
+import { useTestApp } from '../../support/test-app';
 import {
   HOUR,
   MINUTE,
@@ -19,22 +19,18 @@ import {
 import { fingerprint, normalizeMessage } from '../../../src/modules/dedup/normalizer.contract';
 
 describe('Fix verification (database path)', () => {
-  let t: TestApp;
+  const t = useTestApp({ FIX_VERIFICATION_HOURS: '48', VERIFICATION_GRACE_MINUTES: '10' });
   let bus: DomainEventBus;
   let verification: VerificationService;
   const failed: FixFailed[] = [];
   const verified: FixVerified[] = [];
 
-  beforeAll(async () => {
-    t = await startTestApp({ FIX_VERIFICATION_HOURS: '48', VERIFICATION_GRACE_MINUTES: '10' });
+  beforeAll(() => {
     bus = t.app.get(DomainEventBus);
     verification = t.app.get(VerificationService);
     const emitter = t.app.get(EventEmitter2);
     emitter.on('fix.failed', (e: FixFailed) => failed.push(e));
     emitter.on('fix.verified', (e: FixVerified) => verified.push(e));
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   it('opens one durable window per deploy with every fingerprint of the issue, aliases included', async () => {
