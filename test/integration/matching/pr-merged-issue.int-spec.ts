@@ -5,7 +5,7 @@ import { IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { TestApp, adminAuth, ingestAuth, useTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
-import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verification-seed';
+import { HOUR, MINUTE, after, errorSender, issueRow, windowsOf } from '../verification/verification-seed';
 
 /**
  * A fix linked to an issue that is then merged into another one: the PR's events and its deploy
@@ -52,17 +52,7 @@ describe('A PR linked to an issue merged into another one', () => {
     return { id: row!.id, identifier, source, message };
   }
 
-  async function sendError(source: string, message: string, at: Date, version: string): Promise<void> {
-    await t.http
-      .post('/api/events')
-      .set(ingestAuth)
-      .send({
-        events: [
-          { source, feature: 'payments', message, level: 'error', timestamp: at.toISOString(), labels: { version } },
-        ],
-      })
-      .expect(202);
-  }
+  const sendError = errorSender(t);
 
   const status = async (id: string): Promise<string> => (await issueRow(t.dataSource, id)).status;
   const historyOf = async (ds: TestApp['dataSource'], id: string) =>

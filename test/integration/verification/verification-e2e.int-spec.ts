@@ -2,8 +2,8 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { sharedPath } from '../../support/shared-dir';
-import { TEST_KEYS, adminAuth, ingestAuth, useTestApp } from '../../support/test-app';
-import { HOUR, MINUTE, after, historyOf, issueRow, outboxFor, windowsOf } from './verification-seed';
+import { TEST_KEYS, adminAuth, useTestApp } from '../../support/test-app';
+import { HOUR, MINUTE, after, errorSender, historyOf, issueRow, outboxFor, windowsOf } from './verification-seed';
 
 /**
  * The whole loop through the HTTP API: an error arrives (POST /api/events), an issue opens, a PR
@@ -54,17 +54,7 @@ describe('Fix verification end to end through the HTTP API', () => {
       throw new Error(`webhook ${event}: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
-  async function sendError(source: string, message: string, at: Date, version: string): Promise<void> {
-    await t.http
-      .post('/api/events')
-      .set(ingestAuth)
-      .send({
-        events: [
-          { source, feature: 'payments', message, level: 'error', timestamp: at.toISOString(), labels: { version } },
-        ],
-      })
-      .expect(202);
-  }
+  const sendError = errorSender(t);
 
   /** Error -> issue (P3) -> PR opened and merged -> production deploy of version 1.4.2. */
   async function shipFix(): Promise<{

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { fingerprint, normalizeMessage } from '../../../src/modules/dedup/normalizer.contract';
 import { FixDeployed } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
+import { TestApp, ingestAuth } from '../../support/test-app';
 
 /**
  * Test data for verification: an issue already in production with its fingerprint link, a merged
@@ -35,6 +36,24 @@ export interface ShipOptions {
   feature?: string;
   /** List the PR on the deployment (how the sweep finds it). Default true. */
   listPr?: boolean;
+}
+
+/**
+ * Sends one error of `source` (feature `payments`) through the events API, logged at `at` by build
+ * `version`, as a service would: `errorSender(t)(source, message, at, version)`.
+ */
+export function errorSender(t: TestApp) {
+  return async (source: string, message: string, at: Date, version: string): Promise<void> => {
+    await t.http
+      .post('/api/events')
+      .set(ingestAuth)
+      .send({
+        events: [
+          { source, feature: 'payments', message, level: 'error', timestamp: at.toISOString(), labels: { version } },
+        ],
+      })
+      .expect(202);
+  };
 }
 
 let prCounter = 100;
