@@ -6,6 +6,7 @@ import { VerificationEvidence1764500000000 } from './1764500000000-verification-
 import { LinkSampleThrottle1764600000000 } from './1764600000000-link-sample-throttle';
 import { LinkFingerprintVersion1764700000000 } from './1764700000000-link-fingerprint-version';
 import { RetentionIndexes1764810000000 } from './1764810000000-retention-indexes';
+import { OutboxRetentionIndex1764820000000 } from './1764820000000-outbox-retention-index';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   LinkSampleThrottle1764600000000,
   LinkFingerprintVersion1764700000000,
   RetentionIndexes1764810000000,
+  OutboxRetentionIndex1764820000000,
 ];

@@ -174,6 +174,11 @@ export class EnvironmentSchema {
   @Transform(toNumber) @IsNumber() @Min(0.05) WORKER_POLL_SECONDS = 15;
   /** Off in tests, which drive the scheduled jobs by hand. */
   @Transform(toBool) @IsBoolean() WORKERS_ENABLED = true;
+  /**
+   * outbox_events rows are deleted this long after they were written, delivered or not: nothing
+   * consumes them yet, and a notification older than this is no longer worth sending.
+   */
+  @Transform(toNumber) @IsNumber() @Min(1) OUTBOX_RETENTION_DAYS = 30;
 
   // --- verification ---
   @Transform(toNumber) @IsNumber() @Min(0) FIX_VERIFICATION_HOURS = 48;
