@@ -7,6 +7,7 @@ import { LinkSampleThrottle1764600000000 } from './1764600000000-link-sample-thr
 import { LinkFingerprintVersion1764700000000 } from './1764700000000-link-fingerprint-version';
 import { RetentionIndexes1764810000000 } from './1764810000000-retention-indexes';
 import { OutboxRetentionIndex1764820000000 } from './1764820000000-outbox-retention-index';
+import { WebhookDeliveryBodyHash1764830000000 } from './1764830000000-webhook-delivery-body-hash';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   LinkFingerprintVersion1764700000000,
   RetentionIndexes1764810000000,
   OutboxRetentionIndex1764820000000,
+  WebhookDeliveryBodyHash1764830000000,
 ];

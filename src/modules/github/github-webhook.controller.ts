@@ -16,12 +16,17 @@ export class GithubWebhookController {
   @ApiOperation({
     summary: 'GitHub webhook (pull_request, workflow_run, deployment_status, ping), verified by X-Hub-Signature-256',
     description:
-      'Signed with GITHUB_WEBHOOK_SECRET over the raw body; exactly-once by X-GitHub-Delivery (a redelivery answers ' +
-      '`duplicate`). Unknown events and irrelevant actions answer 202 and change nothing.',
+      'Signed with GITHUB_WEBHOOK_SECRET over the raw body; exactly-once by X-GitHub-Delivery and by the signed body ' +
+      '(a redelivery, or the same body under another delivery id, answers `duplicate`). Unknown events and ' +
+      'irrelevant actions answer 202 and change nothing.',
   })
   @ApiHeader({ name: 'X-Hub-Signature-256', required: true, description: 'sha256=<hex HMAC-SHA256(secret, raw body)>' })
   @ApiHeader({ name: 'X-GitHub-Event', required: true })
-  @ApiHeader({ name: 'X-GitHub-Delivery', required: true, description: 'Delivery GUID, used for idempotency' })
+  @ApiHeader({
+    name: 'X-GitHub-Delivery',
+    required: true,
+    description: "Delivery GUID, used for idempotency: 1 to 128 letters, digits, '-', '_', '.' or ':' (otherwise 400)",
+  })
   @ApiOkResponse({ description: 'Processed, duplicate, or pong' })
   @ApiAcceptedResponse({ description: 'Ignored: an event or action fixloop does not act on' })
   @ApiErrorResponses(400, 401, 415, 503)

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { hash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { mayHoldUnstorableText, storableJson } from '../../shared/database/pg-text';
@@ -10,7 +11,7 @@ import { githubDeploymentKey } from '../deployments/deployments.contract';
 import { DeploymentsFacade } from '../deployments/deployments.facade';
 import { MatchingFacade } from '../matching/matching.facade';
 import { PayloadError, readDeploymentStatus, readPullRequest, readWorkflowRun } from './github-payloads';
-import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { DeliveryKey, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookSignatureVerifier } from './webhook-signature';
 
 export interface WebhookDelivery {
@@ -29,9 +30,18 @@ export interface WebhookResult {
 const PR_ACTIONS = new Set(['opened', 'edited', 'reopened', 'synchronize', 'closed', 'ready_for_review']);
 
 /**
+ * What an `X-GitHub-Delivery` may be. GitHub sends a GUID (36 characters); this takes any short
+ * token of the characters ids are made of, and refuses what GitHub never sends: control and
+ * non-ASCII characters, spaces, two ids joined by a repeated header (`a, b`), kilobytes.
+ */
+const DELIVERY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
  * GitHub webhooks: signature first (nothing is read or written before it), then exactly-once by
- * `X-GitHub-Delivery`: the delivery row is inserted in the same transaction as the event's effects,
- * so a redelivery is recognised and a failed one can be redelivered. Events are emitted after commit.
+ * `X-GitHub-Delivery` and by the signed body: the delivery row (id and SHA-256 of the body, each
+ * unique) is inserted in the same transaction as the event's effects, so a redelivery is
+ * recognised, a failed one can be redelivered, and a captured body sent again under a new id
+ * (the signature does not cover the id) is a duplicate too. Events are emitted after commit.
  */
 @Injectable()
 export class GithubWebhookService {
@@ -75,6 +85,15 @@ export class GithubWebhookService {
     }
     if (!d.event) throw new DomainError('invalid', 'GITHUB_EVENT_MISSING', 'X-GitHub-Event is missing');
     if (!d.deliveryId) throw new DomainError('invalid', 'GITHUB_DELIVERY_MISSING', 'X-GitHub-Delivery is missing');
+    if (!DELIVERY_ID.test(d.deliveryId)) {
+      // The value is not quoted: it is not an id, and may be anything up to the header limit.
+      throw new DomainError(
+        'invalid',
+        'GITHUB_DELIVERY_INVALID',
+        `X-GitHub-Delivery must be 1 to 128 letters, digits, '-', '_', '.' or ':' (GitHub sends a GUID); the one sent is not (${d.deliveryId.length} characters)`,
+      );
+    }
+    const key: DeliveryKey = { deliveryId: d.deliveryId, bodySha256: hash('sha256', d.rawBody) };
     let payload: unknown;
     const text = d.rawBody.toString('utf8');
     try {
@@ -92,13 +111,13 @@ export class GithubWebhookService {
     try {
       switch (d.event) {
         case 'ping':
-          return await this.ping(d.deliveryId, body);
+          return await this.ping(key, body);
         case 'pull_request':
-          return await this.pullRequest(d.deliveryId, body);
+          return await this.pullRequest(key, body);
         case 'workflow_run':
-          return await this.workflowRun(d.deliveryId, body);
+          return await this.workflowRun(key, body);
         case 'deployment_status':
-          return await this.deploymentStatus(d.deliveryId, body);
+          return await this.deploymentStatus(key, body);
         default:
           return {
             httpStatus: 202,
@@ -111,8 +130,8 @@ export class GithubWebhookService {
     }
   }
 
-  private async ping(deliveryId: string, p: JsonObject): Promise<WebhookResult> {
-    await this.dataSource.transaction((m) => this.deliveries.claim(m, deliveryId, 'ping', null));
+  private async ping(key: DeliveryKey, p: JsonObject): Promise<WebhookResult> {
+    await this.dataSource.transaction((m) => this.deliveries.claim(m, key, 'ping', null));
     return {
       httpStatus: 200,
       body: {
@@ -123,7 +142,7 @@ export class GithubWebhookService {
     };
   }
 
-  private async pullRequest(deliveryId: string, payload: unknown): Promise<WebhookResult> {
+  private async pullRequest(key: DeliveryKey, payload: unknown): Promise<WebhookResult> {
     const { action, pr } = readPullRequest(payload);
     if (!PR_ACTIONS.has(action)) {
       return {
@@ -131,14 +150,14 @@ export class GithubWebhookService {
         body: { status: 'ignored', event: 'pull_request', action, reason: `action ${action} does not change a fix` },
       };
     }
-    if (await this.deliveries.seen(deliveryId)) return duplicate(deliveryId);
+    if (await this.deliveries.seen(key)) return duplicate(key);
     // Matching may call an embedding service or an LLM: done before the transaction opens.
     const prepared = await this.matching.prepare(action, pr);
     const result = await this.dataSource.transaction(async (m) => {
-      if (!(await this.deliveries.claim(m, deliveryId, 'pull_request', action))) return null;
-      return this.matching.applyPullRequestEvent(m, action, pr, prepared, deliveryId);
+      if (!(await this.deliveries.claim(m, key, 'pull_request', action))) return null;
+      return this.matching.applyPullRequestEvent(m, action, pr, prepared, key.deliveryId);
     });
-    if (!result) return duplicate(deliveryId);
+    if (!result) return duplicate(key);
     await result.afterCommit();
     return {
       httpStatus: 200,
@@ -157,12 +176,10 @@ export class GithubWebhookService {
     };
   }
 
-  private async workflowRun(deliveryId: string, payload: unknown): Promise<WebhookResult> {
+  private async workflowRun(key: DeliveryKey, payload: unknown): Promise<WebhookResult> {
     const { action, run } = readWorkflowRun(payload);
-    const claimed = await this.dataSource.transaction((m) =>
-      this.deliveries.claim(m, deliveryId, 'workflow_run', action),
-    );
-    if (!claimed) return duplicate(deliveryId);
+    const claimed = await this.dataSource.transaction((m) => this.deliveries.claim(m, key, 'workflow_run', action));
+    if (!claimed) return duplicate(key);
     await this.events.emit(
       'workflow_run.reported',
       new WorkflowRunReported(
@@ -181,7 +198,7 @@ export class GithubWebhookService {
     };
   }
 
-  private async deploymentStatus(deliveryId: string, payload: unknown): Promise<WebhookResult> {
+  private async deploymentStatus(key: DeliveryKey, payload: unknown): Promise<WebhookResult> {
     const facts = readDeploymentStatus(payload);
     if (facts.state !== 'success') {
       return {
@@ -200,7 +217,7 @@ export class GithubWebhookService {
       };
     }
     const recorded = await this.dataSource.transaction(async (m) => {
-      if (!(await this.deliveries.claim(m, deliveryId, 'deployment_status', facts.state))) return null;
+      if (!(await this.deliveries.claim(m, key, 'deployment_status', facts.state))) return null;
       return this.deployments.recordGithubDeployment(m, {
         // GitHub deployment ids are global; the repository is kept in the key so that only its PRs are checked.
         externalId: githubDeploymentKey(facts.repoOwner, facts.repoName, facts.deploymentId),
@@ -211,7 +228,7 @@ export class GithubWebhookService {
         deployedAt: facts.deployedAt,
       });
     });
-    if (!recorded) return duplicate(deliveryId);
+    if (!recorded) return duplicate(key);
     recorded.afterCommit();
     return {
       httpStatus: 200,
@@ -225,6 +242,7 @@ export class GithubWebhookService {
   }
 }
 
-function duplicate(deliveryId: string): WebhookResult {
-  return { httpStatus: 200, body: { status: 'duplicate', deliveryId } };
+/** A delivery whose id or signed body was processed before: nothing is done again. */
+function duplicate(key: DeliveryKey): WebhookResult {
+  return { httpStatus: 200, body: { status: 'duplicate', deliveryId: key.deliveryId } };
 }

@@ -145,7 +145,7 @@ export class EnvironmentSchema {
   @IsString() GITHUB_WORKFLOW_REF = 'staging';
   @IsString() STAGING_BRANCH = 'staging';
   @IsString() PRODUCTION_ENVIRONMENT = 'production';
-  /** GitHub webhook delivery ids (webhook_deliveries) are kept this long to recognise a redelivery (GitHub redelivers for 3 days). */
+  /** GitHub webhook delivery ids and body hashes (webhook_deliveries) are kept this long to recognise a redelivery (GitHub redelivers for 3 days) or a replayed body. */
   @Transform(toNumber) @IsNumber() @Min(3) GITHUB_DELIVERY_RETENTION_DAYS = 30;
 
   // --- spawn gate ---

@@ -135,12 +135,15 @@ describe('Deploy tracking: in_production and fix.deployed', () => {
       reason: expect.stringMatching(/Codertocat\/Hello-World#401 reached production/),
     });
 
-    // Redelivery: recognised; the same deployment id from another delivery: one row, no second event.
+    // Redelivery: recognised; another success status of the same deployment (another delivery, another
+    // body): one row, no second event. (The same body under another delivery id is a duplicate too.)
     const again = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), {
       deliveryId: 'deploy-9001',
     }).expect(200);
     expect(again.body.status).toBe('duplicate');
-    const second = await deliver(t.http, 'deployment_status', deploymentStatus(sha('d'), 9001), {
+    const secondStatus = deploymentStatus(sha('d'), 9001);
+    secondStatus.deployment_status.id += 1;
+    const second = await deliver(t.http, 'deployment_status', secondStatus, {
       deliveryId: 'deploy-9001-b',
     }).expect(200);
     expect(second.body).toMatchObject({ created: false, deploymentId: res.body.deploymentId });

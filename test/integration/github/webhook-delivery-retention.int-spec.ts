@@ -31,7 +31,9 @@ describe('GitHub delivery ids are kept GITHUB_DELIVERY_RETENTION_DAYS, then dele
          FROM generate_series(1, 5001) AS g`,
     );
     await deliver(t.http, 'ping', exampleFixture('ping.examples-0.json'), { deliveryId: 'recent' }).expect(200);
-    await deliver(t.http, 'ping', exampleFixture('ping.examples-0.json'), { deliveryId: 'aged' }).expect(200);
+    // Another ping (another body: the same body under a new id is a replay, not stored).
+    const another = { ...exampleFixture('ping.examples-0.json'), zen: 'Keep it logically awesome.' };
+    await deliver(t.http, 'ping', another, { deliveryId: 'aged' }).expect(200);
     await t.dataSource.query(
       `UPDATE webhook_deliveries SET received_at = now() - interval '9 days' WHERE delivery_id = 'aged'`,
     );

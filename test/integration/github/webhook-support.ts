@@ -65,12 +65,19 @@ export interface PrOverrides {
   /** The PR author's login and `author_association` (the examples' author is the repository's OWNER). */
   author?: string;
   authorAssociation?: string;
+  /** The PR's `updated_at` (default: a time later than the previous payload's). */
+  updatedAt?: string;
 }
+
+/** Each payload's `updated_at`, one second after the previous one. */
+let lastUpdate = Date.parse('2026-11-26T06:00:00Z');
 
 /**
  * A pull_request payload built from the real octokit example (opened, or closed for closed),
  * with the fields a test cares about overridden. GitHub has no merged example: `merged: true`
- * sets merged, merged_at and merge_commit_sha as GitHub does.
+ * sets merged, merged_at and merge_commit_sha as GitHub does. Each payload is a new event of the
+ * PR, so it carries a later `updated_at`, as GitHub's do: the same bytes under another delivery id
+ * are a replay, which fixloop answers `duplicate` (send the same string again to test that).
  */
 export function prPayload(o: PrOverrides = {}): Record<string, unknown> {
   const action = o.action ?? 'opened';
@@ -93,6 +100,8 @@ export function prPayload(o: PrOverrides = {}): Record<string, unknown> {
   if (o.repo !== undefined) p.repository.name = o.repo;
   if (o.author !== undefined) pr.user.login = o.author;
   if (o.authorAssociation !== undefined) pr.author_association = o.authorAssociation;
+  lastUpdate += 1000;
+  pr.updated_at = o.updatedAt ?? new Date(lastUpdate).toISOString().replace('.000Z', 'Z');
   const state = o.state ?? (action === 'closed' ? 'closed' : 'open');
   pr.state = state;
   if (o.merged) {
