@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
+import { absorbedCte } from '../../shared/database/merge-chain.sql';
 import {
   FINGERPRINT_VERSION_SETTING,
   readRuntimeSetting,
@@ -290,11 +291,7 @@ export class DedupRepository {
    */
   async lockScopesOf(manager: EntityManager, issueId: string): Promise<void> {
     const rows = (await manager.query(
-      `WITH RECURSIVE family AS (
-         SELECT $1::uuid AS id
-         UNION
-         SELECT i.id FROM issues i JOIN family f ON i.merged_into_id = f.id
-       )
+      `WITH RECURSIVE ${absorbedCte('family', '$1::uuid', { includeRoot: true })}
        SELECT DISTINCT scope_source, scope_feature FROM external_issue_links
         WHERE (issue_id = $1 OR original_issue_id IN (SELECT id FROM family))
           AND scope_source IS NOT NULL AND scope_feature IS NOT NULL`,
@@ -513,11 +510,7 @@ export class DedupRepository {
     );
     const followers = rowsOf<{ id: string; event_count: string; held_by: string }>(
       await manager.query(
-        `WITH RECURSIVE merged_in AS (
-         SELECT id FROM issues WHERE merged_into_id = $1
-         UNION
-         SELECT i.id FROM issues i JOIN merged_in m ON i.merged_into_id = m.id
-       ), before AS (
+        `WITH RECURSIVE ${absorbedCte('merged_in', '$1')}, before AS (
          SELECT id, issue_id FROM external_issue_links
           WHERE original_issue_id IN (SELECT id FROM merged_in) AND issue_id <> $1 ORDER BY id FOR UPDATE)
        UPDATE external_issue_links l SET issue_id = $1, ${popMergeStackSql()}, updated_at = now()

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { absorbedCte, survivorsCte } from '../../shared/database/merge-chain.sql';
 import { IssueEntity } from './entities/issue.entity';
 import { IssueHistoryEntity } from './entities/issue-history.entity';
 import type { IssueStatus } from './issue-status.contract';
@@ -47,11 +48,7 @@ export class IssuesRepository {
    */
   async survivorIdOf(id: string, manager?: EntityManager): Promise<string | null> {
     const rows = (await (manager ?? this.dataSource.manager).query(
-      `WITH RECURSIVE chain(id, merged_into_id, depth) AS (
-         SELECT id, merged_into_id, 0 FROM issues WHERE id = $1
-         UNION ALL
-         SELECT i.id, i.merged_into_id, c.depth + 1 FROM issues i JOIN chain c ON i.id = c.merged_into_id
-          WHERE c.depth < 64)
+      `WITH RECURSIVE ${survivorsCte('chain', '$1', { includeRoot: true, maxDepth: 64 })}
        SELECT id FROM chain WHERE merged_into_id IS NULL LIMIT 1`,
       [id],
     )) as { id: string }[];
@@ -64,10 +61,7 @@ export class IssuesRepository {
    */
   async absorbedIdsOf(id: string, manager?: EntityManager): Promise<string[]> {
     const rows = (await (manager ?? this.dataSource.manager).query(
-      `WITH RECURSIVE absorbed(id) AS (
-         SELECT id FROM issues WHERE merged_into_id = $1
-         UNION
-         SELECT i.id FROM issues i JOIN absorbed a ON i.merged_into_id = a.id)
+      `WITH RECURSIVE ${absorbedCte('absorbed', '$1')}
        SELECT id FROM absorbed`,
       [id],
     )) as { id: string }[];

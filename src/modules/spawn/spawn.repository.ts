@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { absorbedCte, survivorsCte } from '../../shared/database/merge-chain.sql';
 import { KILL_SWITCH_SETTING, writeRuntimeSetting } from '../../shared/database/runtime-settings';
 import type { ErrorSample, PreviousAttempt, WorkflowDispatchRequest } from './dispatch-inputs';
 
@@ -137,10 +138,7 @@ export interface NewRequest {
  * absorbed by C), with their identifiers: the start of a subquery on the outer query's `i`. An
  * investigation running on any of them is the target's investigation.
  */
-const ABSORBED = `WITH RECURSIVE absorbed AS (
-    SELECT a.id, a.identifier FROM issues a WHERE a.merged_into_id = i.id
-    UNION
-    SELECT a.id, a.identifier FROM issues a JOIN absorbed b ON a.merged_into_id = b.id)`;
+const ABSORBED = `WITH RECURSIVE ${absorbedCte('absorbed', 'i.id', { columns: ['identifier'] })}`;
 
 @Injectable()
 export class SpawnRepository {
@@ -748,10 +746,7 @@ export class SpawnRepository {
    */
   async setLinksCooldown(m: EntityManager, issueId: string, until: Date): Promise<void> {
     await m.query(
-      `WITH RECURSIVE holders AS (
-         SELECT id, merged_into_id FROM issues WHERE id = $1
-         UNION
-         SELECT i.id, i.merged_into_id FROM issues i JOIN holders h ON i.id = h.merged_into_id)
+      `WITH RECURSIVE ${survivorsCte('holders', '$1', { includeRoot: true })}
        UPDATE external_issue_links SET cooldown_until = GREATEST(COALESCE(cooldown_until, $2), $2), updated_at = now()
         WHERE issue_id IN (SELECT id FROM holders) AND (issue_id = $1 OR original_issue_id = $1)`,
       [issueId, until],

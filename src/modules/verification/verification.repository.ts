@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { absorbedCte } from '../../shared/database/merge-chain.sql';
 
 /** A verification window row (plain data). */
 export interface VerificationWindow {
@@ -393,10 +394,7 @@ export class VerificationRepository {
               COALESCE(d.deployed_at, h.at, i.updated_at) AS "deployedAt", d.version, d.sha
        FROM issues i
        LEFT JOIN LATERAL (
-         WITH RECURSIVE family AS (
-           SELECT i.id
-           UNION
-           SELECT a.id FROM issues a JOIN family f ON a.merged_into_id = f.id)
+         WITH RECURSIVE ${absorbedCte('family', 'i.id', { includeRoot: true })}
          SELECT * FROM issue_prs p WHERE p.issue_id IN (SELECT id FROM family) AND p.state = 'merged'
          ORDER BY p.merged_at DESC NULLS LAST, p.created_at DESC LIMIT 1) p ON true
        LEFT JOIN LATERAL (
