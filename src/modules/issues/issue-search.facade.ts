@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { IssueSnapshot, IssueStatus, toSnapshot } from './issue-status.contract';
-import { IssueEntity } from './entities/issue.entity';
+import { IssuesFacade } from './issues.facade';
 import { IssuesRepository } from './issues.repository';
 
 /** Statuses of issues still waiting for a fix: the ones a new PR may be linked to. */
@@ -30,25 +30,24 @@ export interface SimilarIssue {
  */
 @Injectable()
 export class IssueSearchFacade {
-  constructor(private readonly issues: IssuesRepository) {}
+  constructor(
+    private readonly issues: IssuesRepository,
+    private readonly issuesFacade: IssuesFacade,
+  ) {}
 
   /**
    * Issues by identifier; an identifier merged into another issue resolves to the issue at the end
-   * of its merge chain (A into B, B into C: A resolves to C), the one that holds its fingerprints.
+   * of its merge chain (A into B, B into C: A resolves to C), the one that holds its fingerprints
+   * (`IssuesFacade.liveSurvivor`).
    */
   async resolveIdentifiers(identifiers: string[], manager?: EntityManager): Promise<Map<string, IssueSnapshot>> {
     const found = await this.issues.findByIdentifiers(identifiers, manager);
     const result = new Map<string, IssueSnapshot>();
     for (const i of found) {
-      const target = i.mergedIntoId ? await this.liveOf(i.id, manager) : i;
-      if (target) result.set(i.identifier, toSnapshot(target));
+      const target = i.mergedIntoId ? await this.issuesFacade.liveSurvivor(i.id, manager) : toSnapshot(i);
+      if (target) result.set(i.identifier, target);
     }
     return result;
-  }
-
-  private async liveOf(id: string, manager?: EntityManager): Promise<IssueEntity | undefined> {
-    const live = await this.issues.survivorIdOf(id, manager);
-    return live === null ? undefined : (await this.issues.findByIds([live], manager))[0];
   }
 
   async findByIds(ids: string[], manager?: EntityManager): Promise<IssueSnapshot[]> {
