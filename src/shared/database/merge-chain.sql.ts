@@ -19,6 +19,11 @@
  * bounds the walk by itself (its rows differ by depth).
  *
  * Names, columns and roots come from code, never from input.
+ *
+ * Why in the shared kernel, which knows no module: the spawn, issues, verification and dedup
+ * repositories each need the chain inside one of their own statements (a lock, an UPDATE, a
+ * correlated subquery), where a call to the issues module's facade cannot go. This is SQL text
+ * over the `issues` table's two columns, nothing more.
  */
 export interface MergeChainOptions {
   /** The root's own row is in the CTE too (default: only the issues reached from it). */
