@@ -31,19 +31,21 @@ export interface VerificationWindow {
   recurrenceEvidence: Record<string, unknown> | null;
 }
 
-export interface NewWindow {
-  issueId: string;
-  deploymentId: string | null;
-  issuePrId: string | null;
-  fingerprints: string[];
-  source: string;
-  feature: string;
-  normalizedMessage: string;
-  deployedAt: Date;
-  deployedVersion: string | null;
-  deployedSha: string | null;
-  endsAt: Date;
-}
+/** What opening a window takes: its identity, what it watches and until when. */
+export type NewWindow = Pick<
+  VerificationWindow,
+  | 'issueId'
+  | 'deploymentId'
+  | 'issuePrId'
+  | 'fingerprints'
+  | 'source'
+  | 'feature'
+  | 'normalizedMessage'
+  | 'deployedAt'
+  | 'deployedVersion'
+  | 'deployedSha'
+  | 'endsAt'
+>;
 
 /** One fingerprint the issue owns, with the scope and template it was computed from. */
 export interface IssueFingerprint {
