@@ -82,7 +82,20 @@ export class PullRequestTrackerService {
         linkedIssueIds: match.links.map((l) => l.issueId),
         steps: match.steps,
       });
+      // A PR already linked to an issue since merged away names that issue's identifier, which
+      // now resolves to the survivor: that link moves the survivor already, and a second link
+      // would outlive an undo of the merge (the survivor would follow another bug's fix). Read
+      // under lock, links before issues.
+      const throughMerge = match.links.length > 0 ? await this.mergedAwayLinkIdentifiers(m, pr) : new Set<string>();
       for (const link of match.links) {
+        const mentioned = link.evidence.mentioned;
+        if (
+          link.method === 'identifier' &&
+          typeof mentioned === 'string' &&
+          throughMerge.has(mentioned.toUpperCase())
+        ) {
+          continue;
+        }
         const evidence = { ...link.evidence, steps: match.steps };
         const id = await this.links.insertLink(m, pr, { ...link, evidence });
         if (!id) continue;
@@ -270,6 +283,16 @@ export class PullRequestTrackerService {
         }
       },
     };
+  }
+
+  /** Identifiers (upper case) of the issues this PR is linked to that are merged into another issue now. */
+  private async mergedAwayLinkIdentifiers(m: EntityManager, pr: PullRequestFacts): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (const row of await this.links.lockLinksOfPr(m, pr.repoOwner, pr.repoName, pr.number)) {
+      const issue = await this.issues.findById(row.issueId, m);
+      if (issue?.mergedIntoId) out.add(issue.identifier.toUpperCase());
+    }
+    return out;
   }
 
   /**

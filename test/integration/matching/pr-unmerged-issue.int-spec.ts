@@ -210,6 +210,24 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect(await status(b.id)).toBe('triage');
   });
 
+  it('a PR edited while its issue is merged away is not linked to the survivor as well: at the undo the survivor gives up the review', async () => {
+    const a = await bug('cart');
+    const b = await bug('checkout');
+    const n = ++prNumber;
+    await pr(a, { number: n });
+    await merge(a, b);
+    // The agent edits its PR's description: step 1 re-reads the identifier, which resolves to B now.
+    await pr(a, { number: n, action: 'edited', body: `Retries the gateway once. Fixes ${a.identifier}.` });
+    expect(await t.dataSource.query(`SELECT issue_id FROM issue_prs WHERE pr_number = $1`, [n])).toEqual([
+      { issue_id: a.id },
+    ]);
+
+    await unmerge(a);
+    expect([await status(a.id), await status(b.id)]).toEqual(['in_review', 'triage']);
+    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    expect([await status(a.id), await status(b.id)]).toEqual(['in_staging', 'triage']);
+  });
+
   it('PR deployed and under verification at the undo: the reopened issue is in production with its own window from that deploy; the survivor leaves production and its window is cancelled', async () => {
     const a = await bug('cart');
     const b = await bug('checkout');
