@@ -1,6 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { IssuesModule } from '../issues/issues.module';
+import { VerificationModule } from '../verification/verification.module';
 import { EMBEDDING_PROVIDER, EmbeddingProvider } from './embeddings/embedding-provider';
 import { HashingEmbeddingProvider } from './embeddings/hashing-embedding.provider';
 import { DEFAULT_EMBEDDING_MODEL, OpenAiEmbeddingProvider } from './embeddings/openai-embedding.provider';
@@ -56,7 +57,7 @@ export function llmJudgeFor(config: AppConfig): LlmJudge | null {
  * issue embeddings behind similarity search.
  */
 @Module({
-  imports: [IssuesModule],
+  imports: [IssuesModule, VerificationModule],
   controllers: [SimilarityController],
   providers: [
     { provide: EMBEDDING_PROVIDER, inject: [APP_CONFIG], useFactory: embeddingProviderFor },

@@ -5,6 +5,7 @@ import { DomainEventBus } from '../../shared/events/domain-event-bus';
 import { FixDeployed, IssueStatusChanged } from '../../shared/events/event-catalogue';
 import { IssueSnapshot, IssueStatus, canTransition } from '../issues/issue-status.contract';
 import { Actor, IssuesFacade } from '../issues/issues.facade';
+import { VerificationFacade } from '../verification/verification.facade';
 import { FixLink, IssueLinksRepository } from './issue-links.repository';
 
 /** The statuses a PR link justifies, in the order a fix goes through them. */
@@ -46,6 +47,7 @@ export class UnmergedFixService {
     private readonly links: IssueLinksRepository,
     private readonly issues: IssuesFacade,
     private readonly events: DomainEventBus,
+    private readonly verification: VerificationFacade,
   ) {}
 
   /**
@@ -71,12 +73,25 @@ export class UnmergedFixService {
     const survivor = await this.issues.liveSurvivor(input.formerTargetId, m);
     if (reopened && survivor && survivor.id !== reopened.id) {
       const reopenedLinks = await this.familyLinks(m, reopened.id);
+      const survivorLinks = await this.familyLinks(m, survivor.id);
       // A deployed fix of the reopened issue is in flight only while the survivor's verification
       // watches it (in production); a survivor that moved on (verified, failed back to triage, a
-      // person's status) had that deploy decided, and the reopened issue restarts at triage.
-      const fixInProduction = survivor.status === 'in_production';
-      const own = this.justify(reopenedLinks, fixInProduction);
-      const survivorLinks = await this.familyLinks(m, survivor.id);
+      // person's status) had that deploy decided, and the reopened issue restarts at triage. So
+      // had a deploy a window already verified or failed even when the survivor is in production
+      // again since (a later fix of its own): judging it again on the reopened issue's window
+      // would fail it a second time for a recurrence already reported.
+      const decided =
+        survivor.status === 'in_production'
+          ? await this.verification.decidedDeployments(
+              m,
+              [...(await this.familyIds(m, reopened.id)), ...(await this.familyIds(m, survivor.id))],
+              reopenedLinks.flatMap((l) => (l.deploymentId ? [l.deploymentId] : [])),
+            )
+          : null;
+      const own = this.justify(
+        reopenedLinks.filter((l) => !l.deploymentId || !decided?.has(l.deploymentId)),
+        decided !== null,
+      );
       await this.releaseSurvivor(m, survivor, reopened, reopenedLinks, survivorLinks, own, input.actor, moves);
       if (own) await this.followOwnFix(m, reopened, survivor, own, input.actor, moves, deployed);
     }
@@ -174,7 +189,12 @@ export class UnmergedFixService {
 
   /** Links carrying a fix of the issue and of every issue merged into it (any depth). */
   private async familyLinks(m: EntityManager, issueId: string): Promise<FixLink[]> {
-    return this.links.fixLinksOfIssues(m, [issueId, ...(await this.issues.absorbedIds(issueId, m))]);
+    return this.links.fixLinksOfIssues(m, await this.familyIds(m, issueId));
+  }
+
+  /** The issue and every issue merged into it (any depth). */
+  private async familyIds(m: EntityManager, issueId: string): Promise<string[]> {
+    return [issueId, ...(await this.issues.absorbedIds(issueId, m))];
   }
 
   /**

@@ -3,6 +3,7 @@ import { IssuesModule } from '../issues/issues.module';
 import { ErrorReceivedListener } from './listeners/error-received.listener';
 import { FixDeployedListener } from './listeners/fix-deployed.listener';
 import { VerificationCron } from './verification.cron';
+import { VerificationFacade } from './verification.facade';
 import { VerificationRepository } from './verification.repository';
 import { VerificationService } from './verification.service';
 
@@ -15,10 +16,11 @@ import { VerificationService } from './verification.service';
   providers: [
     VerificationRepository,
     VerificationService,
+    VerificationFacade,
     VerificationCron,
     FixDeployedListener,
     ErrorReceivedListener,
   ],
-  exports: [VerificationService],
+  exports: [VerificationService, VerificationFacade],
 })
 export class VerificationModule {}

@@ -145,6 +145,21 @@ export class VerificationRepository {
     return rows[0]?.id ?? null;
   }
 
+  /** Of `deploymentIds`, those a verified or failed window of one of `issueIds` was for. */
+  async decidedDeployments(
+    manager: EntityManager,
+    issueIds: readonly string[],
+    deploymentIds: readonly string[],
+  ): Promise<Set<string>> {
+    if (issueIds.length === 0 || deploymentIds.length === 0) return new Set();
+    const rows = (await manager.query(
+      `SELECT DISTINCT deployment_id FROM verification_windows
+        WHERE issue_id = ANY($1::uuid[]) AND deployment_id = ANY($2::uuid[]) AND state IN ('verified', 'failed')`,
+      [[...new Set(issueIds)], [...new Set(deploymentIds)]],
+    )) as { deployment_id: string }[];
+    return new Set(rows.map((r) => r.deployment_id));
+  }
+
   async findWatchingByIssue(issueId: string, manager?: EntityManager): Promise<VerificationWindow | null> {
     const rows = (await this.m(manager).query(
       `SELECT ${WINDOW_COLUMNS} FROM verification_windows WHERE issue_id = $1 AND state = 'watching'`,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
-import { FixDeployed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
+import { FixDeployed, FixFailed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
@@ -273,6 +273,52 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     );
     expect(await issueRow(t.dataSource, a.id)).toMatchObject({ labels: expect.arrayContaining(['fix-failed']) });
     expect(await issueRow(t.dataSource, b.id)).toMatchObject({ status: 'triage', labels: [] });
+  });
+
+  it('a deploy whose fix verification already failed on the survivor is not judged again: the reopened issue restarts at triage, one fix.failed for one recurrence', async () => {
+    const failed: FixFailed[] = [];
+    const onFailed = (e: FixFailed) => void failed.push(e);
+    t.app.get(EventEmitter2).on('fix.failed', onFailed);
+    try {
+      const a = await bug('cart');
+      const b = await bug('checkout');
+      const na = ++prNumber;
+      const nb = ++prNumber;
+      await pr(a, { number: na });
+      await merge(a, b);
+      await pr(a, { number: na, action: 'closed', merged: true, base: 'main' });
+      const firstDeploy = new Date(Date.now() - 5 * HOUR);
+      await deploy([na], firstDeploy);
+      expect(await status(b.id)).toBe('in_production');
+      // A's error recurs from the fix build: the survivor's window fails (label, P4 -> P3, fix.failed).
+      await sendError(a.source, a.message, after(firstDeploy, 30 * MINUTE), '1.4.2');
+      await waitFor(
+        async () => {
+          await verification.runDueChecks();
+          return (await status(b.id)) === 'triage';
+        },
+        10_000,
+        'the survivor’s window to fail',
+      );
+      expect(failed.map((f) => f.issueId)).toEqual([b.id]);
+      // B's own fix ships later and is under verification when the merge is undone.
+      await pr(b, { number: nb });
+      await pr(b, { number: nb, action: 'closed', merged: true, base: 'main' });
+      await deploy([nb], new Date(Date.now() - HOUR));
+      expect(await status(b.id)).toBe('in_production');
+
+      await unmerge(a);
+      // A's PR was judged (it failed on B's window): A does not go back to production for it.
+      expect(await status(a.id)).toBe('triage');
+      expect(await windowsOf(t.dataSource, a.id)).toEqual([]);
+      expect(await status(b.id)).toBe('in_production');
+      await verification.runDueChecks();
+      expect(await status(a.id)).toBe('triage');
+      expect(failed.map((f) => f.issueId)).toEqual([b.id]);
+      expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 4 });
+    } finally {
+      t.app.get(EventEmitter2).off('fix.failed', onFailed);
+    }
   });
 
   it('a survivor whose own fix shipped in the same deploy stays in production, and its window stops watching the fingerprints given back', async () => {
