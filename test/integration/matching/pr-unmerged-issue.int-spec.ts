@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { FixDeployed, FixFailed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
-import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
-import { TestApp, adminAuth, ingestAuth, startTestApp } from '../../support/test-app';
+import { untilRow, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { TestApp, adminAuth, ingestAuth, startTestApp, testDbKind } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
 import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verification-seed';
 
@@ -471,4 +471,56 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     );
     expect(await status(b.id)).toBe('triage');
   });
+  if (testDbKind() === 'postgres') {
+    it('a PR merged while the undo runs waits for the undo (it locked the PR links first) and then moves the reopened issue', async () => {
+      const a = await bug('cart');
+      const b = await bug('checkout');
+      const n = ++prNumber;
+      await pr(a, { number: n });
+      await merge(a, b);
+      expect(await status(b.id)).toBe('in_review');
+
+      // Another connection holds the survivor's row: the undo stops at its first write to B,
+      // after it has locked A's PR links (and before it has committed anything).
+      const qr = t.dataSource.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      try {
+        await qr.query(`SELECT 1 FROM issues WHERE id = $1 FOR UPDATE`, [b.id]);
+        const undoing = t.http
+          .post(`/api/issues/${a.identifier}/unmerge`)
+          .set(adminAuth)
+          .send({ reason: 'not the same bug' })
+          .then((r) => r);
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        const merging = deliver(
+          t.http,
+          'pull_request',
+          prPayload({
+            title: `Fix ${a.identifier}: retry the gateway`,
+            number: n,
+            action: 'closed',
+            merged: true,
+            base: 'staging',
+          }),
+        ).then((r) => r);
+        // The PR event waits for the undo on A's PR link, not on an issue (it has read nothing yet).
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND query LIKE '%FROM issue_prs WHERE repo_owner%FOR UPDATE%'`,
+        );
+        await qr.commitTransaction();
+        expect([(await undoing).status, (await merging).status]).toEqual([200, 200]);
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+      }
+      expect([await status(a.id), await status(b.id)]).toEqual(['in_staging', 'triage']);
+      expect((await statusHistory(b.id)).map((h) => h.to_value)).not.toContain('in_staging');
+    });
+  }
 });
