@@ -1,6 +1,7 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { readFileSync } from 'node:fs';
 import request from 'supertest';
+import { WebhookDeliveryBodyHash1764830000000 } from '../../../migrations/1764830000000-webhook-delivery-body-hash';
 import { WorkflowRunReported } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
 import { sharedPath } from '../../support/shared-dir';
@@ -161,5 +162,42 @@ describe('GitHub webhook: a signed body replayed under a new X-GitHub-Delivery',
     expect(await world(issue.id, 603)).toMatchObject({ history: [], links: [], matchRuns: [], deliveries: [] });
     // A GUID, and the longest id taken, are processed.
     await send('pull_request', opened, 'a'.repeat(128)).expect(200);
+  });
+  it('migrating a table that has deliveries: old rows keep no hash, their redelivery is still a duplicate, new bodies are claimed once', async () => {
+    const issue = await seedIssue(t.dataSource, { title: 'Export stalls' });
+    const title = `Fix export stall (${issue.identifier})`;
+    const opened = JSON.stringify(prPayload({ number: 604, title }));
+    const ping = JSON.stringify(exampleFixture('ping.examples-0.json'));
+    const migration = new WebhookDeliveryBodyHash1764830000000();
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await migration.down(runner); // the table as the previous release left it
+      await runner.query(
+        `INSERT INTO webhook_deliveries (provider, delivery_id, event, action)
+         VALUES ('github', 'old-1', 'pull_request', 'opened'), ('github', 'old-2', 'ping', NULL)`,
+      );
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(
+      await t.dataSource.query(`SELECT delivery_id, body_sha256 FROM webhook_deliveries ORDER BY delivery_id`),
+    ).toEqual([
+      { delivery_id: 'old-1', body_sha256: null },
+      { delivery_id: 'old-2', body_sha256: null },
+    ]);
+    // GitHub redelivers a delivery handled before the upgrade: same id, recognised, 2xx.
+    expect((await send('pull_request', opened, 'old-1').expect(200)).body).toEqual({
+      status: 'duplicate',
+      deliveryId: 'old-1',
+    });
+    expect((await world(issue.id, 604)).links).toEqual([]);
+    // New deliveries: processed once, their body's replay is a duplicate; two NULL rows coexist.
+    expect((await send('pull_request', opened, 'new-1').expect(200)).body.status).toBe('processed');
+    expect((await send('pull_request', opened, 'new-1-replayed').expect(200)).body.status).toBe('duplicate');
+    // A ping's body can repeat legitimately (the same hook pinged twice): each is answered pong.
+    expect((await send('ping', ping, 'ping-1').expect(200)).body.status).toBe('pong');
+    expect((await send('ping', ping, 'ping-2').expect(200)).body.status).toBe('pong');
+    expect((await world(issue.id, 604)).links).toHaveLength(1);
   });
 });
