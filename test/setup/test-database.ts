@@ -67,6 +67,8 @@ async function startEmbeddedServer(): Promise<StartedServer> {
 interface RunState {
   server?: StartedServer;
   created?: { adminUrl: string; name: string };
+  /** A connection held to the run's database for the whole run (see createRunDatabase). */
+  keeper?: Client;
 }
 const state: RunState = ((globalThis as { __fixloopTestDb?: RunState }).__fixloopTestDb ??= {});
 
@@ -88,11 +90,20 @@ export async function createRunDatabase(): Promise<string> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   assertTestDatabase(url.toString());
+  // Held open until the teardown: the database is in use for the whole run, also between test
+  // files, so a plain DROP DATABASE from anything else cleaning up `fixloop_test_*` databases on a
+  // shared server (another run's clean-up, a person) is refused instead of failing every suite
+  // that follows; pg_stat_activity names the run that holds it.
+  state.keeper = new Client({ connectionString: url.toString(), application_name: `fixloop test run ${process.pid}` });
+  await state.keeper.connect();
+  state.keeper.on('error', () => undefined); // a server going away is the suites' failure to report, not this
   return url.toString();
 }
 
 export async function dropRunDatabase(): Promise<void> {
-  const { created, server } = state;
+  const { created, server, keeper } = state;
+  state.keeper = undefined;
+  await keeper?.end().catch(() => undefined);
   if (created) {
     const admin = new Client({ connectionString: created.adminUrl });
     await admin.connect();
