@@ -3,9 +3,9 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { FixDeployed, FixFailed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { untilRow, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
-import { TestApp, adminAuth, ingestAuth, startTestApp, testDbKind } from '../../support/test-app';
+import { adminAuth, testDbKind, useTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
-import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verification-seed';
+import { HOUR, MINUTE, after, errorSender, issueRow, windowsOf } from '../verification/verification-seed';
 
 /**
  * Undoing the merge of an issue whose fix is under way: the reopened issue takes the status its
@@ -14,30 +14,25 @@ import { HOUR, MINUTE, after, issueRow, windowsOf } from '../verification/verifi
  * Everything goes through the HTTP API: errors, signed GitHub webhooks, merge, undo, deploys.
  */
 describe('Undoing the merge of an issue whose PR carries a fix', () => {
-  let t: TestApp;
+  const t = useTestApp({
+    STAGING_BRANCH: 'staging',
+    FIX_VERIFICATION_HOURS: '48',
+    VERIFICATION_GRACE_MINUTES: '10',
+    GITHUB_REPO_OWNER: 'Codertocat',
+    GITHUB_REPO_NAME: 'Hello-World',
+  });
   let verification: VerificationService;
   let prNumber = 1900;
   const changes: IssueStatusChanged[] = [];
   const deployedEvents: FixDeployed[] = [];
-  const onChange = (e: IssueStatusChanged) => void changes.push(e);
-  const onDeployed = (e: FixDeployed) => void deployedEvents.push(e);
+  const failedEvents: FixFailed[] = [];
 
-  beforeAll(async () => {
-    t = await startTestApp({
-      STAGING_BRANCH: 'staging',
-      FIX_VERIFICATION_HOURS: '48',
-      VERIFICATION_GRACE_MINUTES: '10',
-      GITHUB_REPO_OWNER: 'Codertocat',
-      GITHUB_REPO_NAME: 'Hello-World',
-    });
+  beforeAll(() => {
     verification = t.app.get(VerificationService);
-    t.app.get(EventEmitter2).on('issue.status_changed', onChange);
-    t.app.get(EventEmitter2).on('fix.deployed', onDeployed);
-  });
-  afterAll(async () => {
-    t.app.get(EventEmitter2).off('issue.status_changed', onChange);
-    t.app.get(EventEmitter2).off('fix.deployed', onDeployed);
-    await t.close();
+    const emitter = t.app.get(EventEmitter2);
+    emitter.on('issue.status_changed', (e: IssueStatusChanged) => void changes.push(e));
+    emitter.on('fix.deployed', (e: FixDeployed) => void deployedEvents.push(e));
+    emitter.on('fix.failed', (e: FixFailed) => void failedEvents.push(e));
   });
 
   interface Bug {
@@ -46,6 +41,8 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     source: string;
     message: string;
   }
+
+  const sendError = errorSender(t);
 
   /** An error from its own service: a new issue with its own fingerprint. */
   async function bug(label: string): Promise<Bug> {
@@ -61,17 +58,8 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     return { id: row!.id, identifier, source, message };
   }
 
-  async function sendError(source: string, message: string, at: Date, version: string): Promise<void> {
-    await t.http
-      .post('/api/events')
-      .set(ingestAuth)
-      .send({
-        events: [
-          { source, feature: 'payments', message, level: 'error', timestamp: at.toISOString(), labels: { version } },
-        ],
-      })
-      .expect(202);
-  }
+  /** The two issues of most scenarios: A (merged away, then unmerged) and B (the survivor). */
+  const bugs = async (): Promise<[Bug, Bug]> => [await bug('cart'), await bug('checkout')];
 
   const status = async (id: string): Promise<string> => (await issueRow(t.dataSource, id)).status;
   const statusHistory = async (id: string) =>
@@ -103,14 +91,37 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
       .send({ environment: 'production', version: '1.4.2', prNumbers: prs, deployedAt: deployedAt.toISOString() })
       .expect(200);
   const ref = (n: number) => `Codertocat/Hello-World#${n}`;
+  /** Opens a new PR naming the bug; its number. */
+  const openPr = async (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}): Promise<number> => {
+    const n = ++prNumber;
+    await pr(b, { number: n, ...overrides });
+    return n;
+  };
+  const mergePr = (b: Bug, n: number, base: 'main' | 'staging') =>
+    pr(b, { number: n, action: 'closed', merged: true, base });
+  /**
+   * Bug A's error recurs 30 minutes after the deploy from the fix build, and the checks run until
+   * the window of `watcher` (the issue whose window watches A's fingerprints) has failed it.
+   */
+  async function recurUntilFailed(a: Bug, deployedAt: Date, watcher: Bug = a): Promise<void> {
+    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
+    await waitFor(
+      async () => {
+        await verification.runDueChecks();
+        return (await status(watcher.id)) === 'triage';
+      },
+      10_000,
+      `the window of ${watcher.identifier} to fail`,
+    );
+  }
+  const failedOf = (...issues: Bug[]) =>
+    failedEvents.filter((f) => issues.some((i) => i.id === f.issueId)).map((f) => f.issueId);
 
   it('PR merged before the undo, deployed after it: the reopened issue waits for the deploy, reaches production and is watched; the survivor returns to triage', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    const [a, b] = await bugs();
+    const n = await openPr(a);
     await merge(a, b);
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'main' });
+    await mergePr(a, n, 'main');
     expect(await status(b.id)).toBe('in_review');
 
     await unmerge(a);
@@ -155,26 +166,16 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect(await windowsOf(t.dataSource, b.id)).toEqual([]);
 
     // A recurrence of A's error from the fix build fails A's fix.
-    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
-    await waitFor(
-      async () => {
-        await verification.runDueChecks();
-        return (await status(a.id)) === 'triage';
-      },
-      10_000,
-      'the window to fail',
-    );
+    await recurUntilFailed(a, deployedAt);
     expect((await windowsOf(t.dataSource, a.id))[0]!.state).toBe('failed');
     expect(await status(b.id)).toBe('triage');
   });
 
   it('PR merged into staging before the undo: the reopened issue is in staging, and the deploy moves it', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    const [a, b] = await bugs();
+    const n = await openPr(a);
     await merge(a, b);
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    await mergePr(a, n, 'staging');
     expect(await status(b.id)).toBe('in_staging');
 
     await unmerge(a);
@@ -187,10 +188,8 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
 
   it('PR open at the undo, merged after it: the reopened issue is in review, then in staging; the survivor stays in triage', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    const [a, b] = await bugs();
+    const n = await openPr(a);
     await merge(a, b);
     expect(await status(b.id)).toBe('in_review');
 
@@ -205,16 +204,14 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     }[];
     expect(links).toEqual([{ issue_id: a.id }]);
 
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    await mergePr(a, n, 'staging');
     expect(await status(a.id)).toBe('in_staging');
     expect(await status(b.id)).toBe('triage');
   });
 
   it('a PR edited while its issue is merged away is not linked to the survivor as well: at the undo the survivor gives up the review', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    const [a, b] = await bugs();
+    const n = await openPr(a);
     await merge(a, b);
     // The agent edits its PR's description: step 1 re-reads the identifier, which resolves to B now.
     await pr(a, { number: n, action: 'edited', body: `Retries the gateway once. Fixes ${a.identifier}.` });
@@ -224,17 +221,15 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
 
     await unmerge(a);
     expect([await status(a.id), await status(b.id)]).toEqual(['in_review', 'triage']);
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    await mergePr(a, n, 'staging');
     expect([await status(a.id), await status(b.id)]).toEqual(['in_staging', 'triage']);
   });
 
   it('PR deployed and under verification at the undo: the reopened issue is in production with its own window from that deploy; the survivor leaves production and its window is cancelled', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    const [a, b] = await bugs();
+    const n = await openPr(a);
     await merge(a, b);
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    await mergePr(a, n, 'staging');
     const deployedAt = new Date(Date.now() - HOUR);
     await deploy([n], deployedAt);
     expect(await status(b.id)).toBe('in_production');
@@ -262,75 +257,46 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect((await windowsOf(t.dataSource, a.id))[0]).toMatchObject({ state: 'watching' });
 
     // A's error after the deploy fails A's fix; B is not touched.
-    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
-    await waitFor(
-      async () => {
-        await verification.runDueChecks();
-        return (await status(a.id)) === 'triage';
-      },
-      10_000,
-      'the window to fail',
-    );
+    await recurUntilFailed(a, deployedAt);
     expect(await issueRow(t.dataSource, a.id)).toMatchObject({ labels: expect.arrayContaining(['fix-failed']) });
     expect(await issueRow(t.dataSource, b.id)).toMatchObject({ status: 'triage', labels: [] });
   });
 
   it('a deploy whose fix verification already failed on the survivor is not judged again: the reopened issue restarts at triage, one fix.failed for one recurrence', async () => {
-    const failed: FixFailed[] = [];
-    const onFailed = (e: FixFailed) => void failed.push(e);
-    t.app.get(EventEmitter2).on('fix.failed', onFailed);
-    try {
-      const a = await bug('cart');
-      const b = await bug('checkout');
-      const na = ++prNumber;
-      const nb = ++prNumber;
-      await pr(a, { number: na });
-      await merge(a, b);
-      await pr(a, { number: na, action: 'closed', merged: true, base: 'main' });
-      const firstDeploy = new Date(Date.now() - 5 * HOUR);
-      await deploy([na], firstDeploy);
-      expect(await status(b.id)).toBe('in_production');
-      // A's error recurs from the fix build: the survivor's window fails (label, P4 -> P3, fix.failed).
-      await sendError(a.source, a.message, after(firstDeploy, 30 * MINUTE), '1.4.2');
-      await waitFor(
-        async () => {
-          await verification.runDueChecks();
-          return (await status(b.id)) === 'triage';
-        },
-        10_000,
-        'the survivor’s window to fail',
-      );
-      expect(failed.map((f) => f.issueId)).toEqual([b.id]);
-      // B's own fix ships later and is under verification when the merge is undone.
-      await pr(b, { number: nb });
-      await pr(b, { number: nb, action: 'closed', merged: true, base: 'main' });
-      await deploy([nb], new Date(Date.now() - HOUR));
-      expect(await status(b.id)).toBe('in_production');
+    const [a, b] = await bugs();
+    const na = await openPr(a);
+    await merge(a, b);
+    await mergePr(a, na, 'main');
+    const firstDeploy = new Date(Date.now() - 5 * HOUR);
+    await deploy([na], firstDeploy);
+    expect(await status(b.id)).toBe('in_production');
+    // A's error recurs from the fix build: the survivor's window fails (label, P4 -> P3, fix.failed).
+    await recurUntilFailed(a, firstDeploy, b);
+    expect(failedOf(a, b)).toEqual([b.id]);
+    // B's own fix ships later and is under verification when the merge is undone.
+    const nb = await openPr(b);
+    await mergePr(b, nb, 'main');
+    await deploy([nb], new Date(Date.now() - HOUR));
+    expect(await status(b.id)).toBe('in_production');
 
-      await unmerge(a);
-      // A's PR was judged (it failed on B's window): A does not go back to production for it.
-      expect(await status(a.id)).toBe('triage');
-      expect(await windowsOf(t.dataSource, a.id)).toEqual([]);
-      expect(await status(b.id)).toBe('in_production');
-      await verification.runDueChecks();
-      expect(await status(a.id)).toBe('triage');
-      expect(failed.map((f) => f.issueId)).toEqual([b.id]);
-      expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 4 });
-    } finally {
-      t.app.get(EventEmitter2).off('fix.failed', onFailed);
-    }
+    await unmerge(a);
+    // A's PR was judged (it failed on B's window): A does not go back to production for it.
+    expect(await status(a.id)).toBe('triage');
+    expect(await windowsOf(t.dataSource, a.id)).toEqual([]);
+    expect(await status(b.id)).toBe('in_production');
+    await verification.runDueChecks();
+    expect(await status(a.id)).toBe('triage');
+    expect(failedOf(a, b)).toEqual([b.id]);
+    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 4 });
   });
 
   it('a survivor whose own fix shipped in the same deploy stays in production, and its window stops watching the fingerprints given back', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const na = ++prNumber;
-    const nb = ++prNumber;
-    await pr(a, { number: na });
-    await pr(b, { number: nb });
+    const [a, b] = await bugs();
+    const na = await openPr(a);
+    const nb = await openPr(b);
     await merge(a, b);
-    await pr(a, { number: na, action: 'closed', merged: true, base: 'main' });
-    await pr(b, { number: nb, action: 'closed', merged: true, base: 'main' });
+    await mergePr(a, na, 'main');
+    await mergePr(b, nb, 'main');
     const deployedAt = new Date(Date.now() - HOUR);
     await deploy([na, nb], deployedAt);
     expect(await status(b.id)).toBe('in_production');
@@ -346,15 +312,7 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect((await windowsOf(t.dataSource, a.id))[0]).toMatchObject({ state: 'watching' });
 
     // A's error after the deploy fails A's fix only: B's window no longer watches A's fingerprints.
-    await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
-    await waitFor(
-      async () => {
-        await verification.runDueChecks();
-        return (await status(a.id)) === 'triage';
-      },
-      10_000,
-      'the reopened issue’s window to fail',
-    );
+    await recurUntilFailed(a, deployedAt);
     const [w] = await windowsOf(t.dataSource, b.id);
     expect(w).toMatchObject({ state: 'watching' });
     expect((w as unknown as { fingerprints: string[] }).fingerprints).not.toEqual(
@@ -371,14 +329,11 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
 
   it('a fix verification has decided moves nothing at the undo: the reopened issue follows only its PR still open; the survivor stays verified', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const n = ++prNumber;
-    const followUp = ++prNumber;
-    await pr(a, { number: n });
-    await pr(a, { number: followUp, title: `${a.identifier}: log the gateway's answer` });
+    const [a, b] = await bugs();
+    const n = await openPr(a);
+    const followUp = await openPr(a, { title: `${a.identifier}: log the gateway's answer` });
     await merge(a, b);
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'main' });
+    await mergePr(a, n, 'main');
     await deploy([n], new Date(Date.now() - 60 * HOUR));
     await verification.runDueChecks();
     expect(await status(b.id)).toBe('verified');
@@ -393,14 +348,11 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
 
   it('the survivor keeps what its own PR justifies: from in_staging back to in_review for its own open PR', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const na = ++prNumber;
-    const nb = ++prNumber;
-    await pr(a, { number: na });
-    await pr(b, { number: nb });
+    const [a, b] = await bugs();
+    const na = await openPr(a);
+    const nb = await openPr(b);
     await merge(a, b);
-    await pr(a, { number: na, action: 'closed', merged: true, base: 'staging' });
+    await mergePr(a, na, 'staging');
     expect(await status(b.id)).toBe('in_staging');
 
     await unmerge(a);
@@ -412,12 +364,9 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
 
   it('the survivor keeps a status its own PR justifies as well', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
-    const na = ++prNumber;
-    const nb = ++prNumber;
-    await pr(a, { number: na });
-    await pr(b, { number: nb });
+    const [a, b] = await bugs();
+    await openPr(a);
+    await openPr(b);
     await merge(a, b);
     await unmerge(a);
     expect([await status(a.id), await status(b.id)]).toEqual(['in_review', 'in_review']);
@@ -425,11 +374,9 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
 
   it('the survivor goes back to needs_human when a person had been asked for before it took up the fix', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
+    const [a, b] = await bugs();
     await t.http.patch(`/api/issues/${b.identifier}`).set(adminAuth).send({ status: 'needs_human' }).expect(200);
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    await openPr(a);
     await merge(a, b);
     expect(await status(b.id)).toBe('in_review');
     await unmerge(a);
@@ -437,11 +384,9 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
 
   it('along a chain: the reopened issue takes its fix back from the live end, which returns to triage', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
+    const [a, b] = await bugs();
     const c = await bug('billing');
-    const n = ++prNumber;
-    await pr(a, { number: n });
+    const n = await openPr(a);
     await merge(a, b);
     await merge(b, c);
     expect(await status(c.id)).toBe('in_review');
@@ -450,16 +395,14 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect(await status(a.id)).toBe('in_review');
     expect(await status(b.id)).toBe('closed');
     expect(await status(c.id)).toBe('triage');
-    await pr(a, { number: n, action: 'closed', merged: true, base: 'staging' });
+    await mergePr(a, n, 'staging');
     expect([await status(a.id), await status(c.id)]).toEqual(['in_staging', 'triage']);
   });
 
   it('an issue still merged into the reopened one brings its PR along', async () => {
-    const a = await bug('cart');
-    const b = await bug('checkout');
+    const [a, b] = await bugs();
     const c = await bug('billing');
-    const n = ++prNumber;
-    await pr(c, { number: n });
+    const n = await openPr(c);
     await merge(c, a);
     await merge(a, b);
     expect(await status(b.id)).toBe('in_review');
@@ -473,10 +416,8 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
   });
   if (testDbKind() === 'postgres') {
     it('a PR merged while the undo runs waits for the undo (it locked the PR links first) and then moves the reopened issue', async () => {
-      const a = await bug('cart');
-      const b = await bug('checkout');
-      const n = ++prNumber;
-      await pr(a, { number: n });
+      const [a, b] = await bugs();
+      const n = await openPr(a);
       await merge(a, b);
       expect(await status(b.id)).toBe('in_review');
 
