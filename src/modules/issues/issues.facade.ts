@@ -14,6 +14,7 @@ import {
   escalate,
   formatPriority,
   isIssueStatus,
+  parsePriority,
   toSnapshot,
 } from './issue-status.contract';
 import { IssuesRepository } from './issues.repository';
@@ -179,6 +180,104 @@ export class IssuesFacade {
     const toPriority = escalate(issue.priority);
     await this.setPriority(manager, issueId, toPriority, actor, reason);
     return { fromStatus, fromPriority: issue.priority, toPriority };
+  }
+
+  /**
+   * An undone merge gave `toId` back the error whose recurrence failed fixes on `fromId`'s windows
+   * (`failures`, oldest first): the escalation those failures made follows the error. `toId` gets
+   * the `fix-failed` label and one priority step per failure (never beyond P1); `fromId` loses the
+   * label when one of the failures added it and `keepLabel` is false (it has a failed fix of its
+   * own error), and gets back the priority it had before the first of them when nobody changed its
+   * priority since (its only priority changes since are those failures' steps). Each failure gets
+   * a `verification` history entry on both issues naming the window (`data.movedTo` on `fromId`,
+   * `data.movedFrom` on `toId`); a failure handed over already is skipped. Nothing is emitted:
+   * `fix.failed` was reported once, for the window that failed. Returns the windows handed over.
+   */
+  async handOverFailedFixes(
+    manager: EntityManager,
+    input: {
+      fromId: string;
+      toId: string;
+      failures: readonly { windowId: string; decisionReason: string; data: Record<string, unknown> }[];
+      keepLabel: boolean;
+      actor: Actor;
+    },
+  ): Promise<string[]> {
+    const { actor } = input;
+    // Any two issues, locked in id order as every change of two issues does.
+    const { merged: from, target: to } = await this.lockPair(manager, input.fromId, input.toId);
+    const done = await this.issues.handedOverWindows(from.id, manager);
+    const failures = input.failures.filter((f) => !done.has(f.windowId));
+    if (failures.length === 0) return [];
+    const windows = failures.map((f) => f.windowId).join(', ');
+    const entries: Awaited<ReturnType<IssuesRepository['failedFixEntries']>>[] = [];
+    for (const f of failures) entries.push(await this.issues.failedFixEntries(from.id, f.decisionReason, manager));
+    const labelAdded = entries.some((e) => e.some((x) => x.field === 'labels'));
+    const steps = entries
+      .flatMap((e) => e.filter((x) => x.field === 'priority').slice(0, 1))
+      .sort((a, b) => a.id - b.id);
+
+    const toWhy = `window ${windows} of ${from.identifier} failed on a recurrence of this issue's error while it was merged there: its fix-failed label and priority step follow the error (unmerged from ${from.identifier})`;
+    await this.addLabel(manager, to.id, FIX_FAILED_LABEL, actor, toWhy);
+    let priority: number = to.priority;
+    for (let i = 0; i < failures.length; i++) priority = escalate(priority);
+    await this.setPriority(manager, to.id, priority as Priority, actor, toWhy);
+
+    const fromWhy = `window ${windows} failed on a recurrence of ${to.identifier}'s error, unmerged from this issue: its fix-failed label and priority step move to ${to.identifier}`;
+    let labelRemoved = false;
+    if (labelAdded && !input.keepLabel && from.labels.includes(FIX_FAILED_LABEL)) {
+      const labels = from.labels.filter((l) => l !== FIX_FAILED_LABEL);
+      await manager.getRepository(IssueEntity).update({ id: from.id }, { labels, updatedAt: new Date() });
+      await this.recordHistory(manager, {
+        issueId: from.id,
+        actor,
+        field: 'labels',
+        from: from.labels.join(','),
+        to: labels.join(','),
+        reason: fromWhy,
+      });
+      labelRemoved = true;
+    }
+    let priorityRestored: string | null = null;
+    const first = steps[0];
+    const last = steps.at(-1);
+    if (first?.from && last?.to === formatPriority(from.priority)) {
+      const since = await this.issues.priorityChangesSince(from.id, first.id, manager);
+      const untouched = since.length === steps.length && since.every((id, i) => id === steps[i]!.id);
+      if (untouched) {
+        await this.setPriority(manager, from.id, parsePriority(first.from), actor, fromWhy);
+        priorityRestored = first.from;
+      }
+    }
+    const note = priorityRestored
+      ? `; priority back to ${priorityRestored}`
+      : steps.length > 0
+        ? '; priority kept (changed since the failure)'
+        : '';
+    await this.recordHistory(
+      manager,
+      ...failures.flatMap((f) => [
+        {
+          issueId: from.id,
+          actor,
+          field: 'verification',
+          from: 'failed',
+          to: 'failed',
+          reason: `${fromWhy}${note}`,
+          data: { ...f.data, windowId: f.windowId, movedTo: to.identifier, labelRemoved, priorityRestored },
+        },
+        {
+          issueId: to.id,
+          actor,
+          field: 'verification',
+          from: null,
+          to: 'failed',
+          reason: toWhy,
+          data: { ...f.data, windowId: f.windowId, movedFrom: from.identifier, priority: formatPriority(priority) },
+        },
+      ]),
+    );
+    return failures.map((f) => f.windowId);
   }
 
   /**

@@ -85,6 +85,43 @@ export class IssuesRepository {
     return rows[0]?.from_value ?? null;
   }
 
+  /**
+   * The `labels` and `priority` history entries a failed fix wrote on the issue (the verification
+   * actor with the window's decision reason, which it gives all of them), newest first.
+   */
+  async failedFixEntries(
+    id: string,
+    decisionReason: string,
+    manager: EntityManager,
+  ): Promise<{ id: number; field: 'labels' | 'priority'; from: string | null; to: string | null }[]> {
+    const rows = (await manager.query(
+      `SELECT id, field, from_value, to_value FROM issue_history
+        WHERE issue_id = $1 AND actor = 'system:verification' AND reason = $2 AND field IN ('labels', 'priority')
+        ORDER BY id DESC`,
+      [id, decisionReason],
+    )) as { id: string; field: 'labels' | 'priority'; from_value: string | null; to_value: string | null }[];
+    return rows.map((r) => ({ id: Number(r.id), field: r.field, from: r.from_value, to: r.to_value }));
+  }
+
+  /** The ids of the issue's `priority` history entries from `sinceId` on. */
+  async priorityChangesSince(id: string, sinceId: number, manager: EntityManager): Promise<number[]> {
+    const rows = (await manager.query(
+      `SELECT id FROM issue_history WHERE issue_id = $1 AND field = 'priority' AND id >= $2 ORDER BY id`,
+      [id, sinceId],
+    )) as { id: string }[];
+    return rows.map((r) => Number(r.id));
+  }
+
+  /** The windows whose failed fix was handed over from this issue already (history `data.movedTo`). */
+  async handedOverWindows(id: string, manager: EntityManager): Promise<Set<string>> {
+    const rows = (await manager.query(
+      `SELECT data->>'windowId' AS window_id FROM issue_history
+        WHERE issue_id = $1 AND field = 'verification' AND data ? 'movedTo'`,
+      [id],
+    )) as { window_id: string }[];
+    return new Set(rows.map((r) => r.window_id));
+  }
+
   /** Newest first, keyset-paginated on (created_at, id). */
   async listNewestFirst(filter: IssueListFilter, limit: number, after?: IssueCursor): Promise<IssueEntity[]> {
     const qb = this.repo().createQueryBuilder('i');

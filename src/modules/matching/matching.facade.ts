@@ -116,7 +116,9 @@ export class MatchingFacade {
    * in_review, merged into STAGING_BRANCH -> in_staging, merged elsewhere -> in_review, deployed
    * while the survivor's verification watches it -> in_production (with `fix.deployed`, so its own
    * window opens). The survivor (live end of `formerTargetId`'s chain) gives up a status only those
-   * links justified. Call `afterCommit` of the result after commit. See docs/lifecycle.md.
+   * links justified. A window of the survivor that failed on the reopened issue's error hands its
+   * `fix-failed` label and priority step over to the reopened issue. Call `afterCommit` of the
+   * result after commit. See docs/lifecycle.md.
    */
   followFixesAfterUnmerge(
     manager: EntityManager,

@@ -38,7 +38,9 @@ export interface UnmergedFixes {
  * After an undone merge (dedup's unmerge, in its transaction): the PR links never moved, so the
  * issue the undo reopens takes the status its own PRs justify (and those of the issues still
  * merged into it), and the survivor that held its fix gives up a status that only those PRs
- * justified. See docs/lifecycle.md, "PR links on an undo".
+ * justified; the escalation of a survivor's window that failed on the reopened issue's error moves
+ * to the reopened issue. See docs/lifecycle.md, "PR links on an undo" and "A failed fix's
+ * escalation follows the error".
  */
 @Injectable()
 export class UnmergedFixService {
@@ -94,6 +96,7 @@ export class UnmergedFixService {
       );
       await this.releaseSurvivor(m, survivor, reopened, reopenedLinks, survivorLinks, own, input.actor, moves);
       if (own) await this.followOwnFix(m, reopened, survivor, own, input.actor, moves, deployed);
+      await this.handBackFailedFixes(m, reopened, survivor, input.actor);
     }
     return {
       moves,
@@ -174,6 +177,42 @@ export class UnmergedFixService {
       // e.g. in_production -> in_review: through triage, each step in the history.
       await this.step(m, survivor.id, 'triage', actor, why, data, moves);
       if (to !== 'triage') await this.step(m, survivor.id, to, actor, why, data, moves);
+    }
+  }
+
+  /**
+   * A window of the survivor (or of an issue merged into it) that failed on a recurrence of an
+   * error the undo gave back to the reopened issue escalated the wrong issue: its `fix-failed` label
+   * and priority step move to the reopened issue (`IssuesFacade.handOverFailedFixes`). A window
+   * that failed on the survivor's own error keeps its escalation where it is. No `fix.failed` and
+   * no spawn request: that failure was reported and investigated once already.
+   */
+  private async handBackFailedFixes(
+    m: EntityManager,
+    reopened: IssueSnapshot,
+    survivor: IssueSnapshot,
+    actor: Actor,
+  ): Promise<void> {
+    const windows = await this.verification.failedWindows(
+      m,
+      await this.familyIds(m, survivor.id),
+      await this.familyIds(m, reopened.id),
+    );
+    for (const issueId of new Set(windows.filter((w) => w.heldByHolders).map((w) => w.issueId))) {
+      const own = windows.filter((w) => w.issueId === issueId);
+      await this.issues.handOverFailedFixes(m, {
+        fromId: issueId,
+        toId: reopened.id,
+        failures: own
+          .filter((w) => w.heldByHolders)
+          .map((w) => ({
+            windowId: w.windowId,
+            decisionReason: w.decisionReason,
+            data: { deploymentId: w.deploymentId, failedPr: w.failedPr, fingerprint: w.fingerprint },
+          })),
+        keepLabel: own.some((w) => !w.heldByHolders),
+        actor,
+      });
     }
   }
 

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { VerificationRepository } from './verification.repository';
+import { FailedWindowRow, VerificationRepository } from './verification.repository';
+
+export type FailedWindow = FailedWindowRow;
 
 /**
  * The verification module's door for a caller that needs an answer inside its own transaction
@@ -20,5 +22,18 @@ export class VerificationFacade {
     deploymentIds: readonly string[],
   ): Promise<Set<string>> {
     return this.windows.decidedDeployments(manager, issueIds, deploymentIds);
+  }
+
+  /**
+   * The failed windows of `issueIds` (oldest first), each saying whether the recurrence that failed
+   * it was an error of a fingerprint `holderIds` hold now: after an undone merge, whether the
+   * survivor's failure was caused by the reopened issue's error.
+   */
+  failedWindows(
+    manager: EntityManager,
+    issueIds: readonly string[],
+    holderIds: readonly string[],
+  ): Promise<FailedWindow[]> {
+    return this.windows.failedWindows(manager, issueIds, holderIds);
   }
 }

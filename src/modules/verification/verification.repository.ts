@@ -3,6 +3,21 @@ import { DataSource, EntityManager } from 'typeorm';
 import { absorbedCte } from '../../shared/database/merge-chain.sql';
 
 /** A verification window row (plain data). */
+/** A failed window as an undone merge reads it (`VerificationFacade.failedWindows`). */
+export interface FailedWindowRow {
+  windowId: string;
+  /** The issue whose window it is (which got the `fix-failed` label and the priority step). */
+  issueId: string;
+  deploymentId: string | null;
+  /** The window's decision reason: also the reason of the label and priority history entries it wrote. */
+  decisionReason: string;
+  /** The fingerprint of the recurrence that failed it (null when none was recorded). */
+  fingerprint: string | null;
+  failedPr: unknown;
+  /** That fingerprint is held now by one of the issues asked about. */
+  heldByHolders: boolean;
+}
+
 export interface VerificationWindow {
   id: string;
   issueId: string;
@@ -158,6 +173,44 @@ export class VerificationRepository {
       [[...new Set(issueIds)], [...new Set(deploymentIds)]],
     )) as { deployment_id: string }[];
     return new Set(rows.map((r) => r.deployment_id));
+  }
+
+  /**
+   * The failed windows of these issues, oldest decision first, each saying whether the recurrence
+   * that failed it (`recurrence_evidence.fingerprint`) is a fingerprint `holderIds` hold now.
+   */
+  async failedWindows(
+    manager: EntityManager,
+    issueIds: readonly string[],
+    holderIds: readonly string[],
+  ): Promise<FailedWindowRow[]> {
+    if (issueIds.length === 0) return [];
+    const rows = (await manager.query(
+      `SELECT w.id, w.issue_id, w.deployment_id, w.decision_reason, w.recurrence_evidence,
+              COALESCE(w.recurrence_evidence->>'fingerprint' IN (
+                SELECT external_id FROM external_issue_links WHERE issue_id = ANY($2::uuid[]) AND link_kind <> 'external'
+              ), false) AS held
+         FROM verification_windows w
+        WHERE w.issue_id = ANY($1::uuid[]) AND w.state = 'failed'
+        ORDER BY w.decided_at, w.id`,
+      [[...new Set(issueIds)], [...new Set(holderIds)]],
+    )) as {
+      id: string;
+      issue_id: string;
+      deployment_id: string | null;
+      decision_reason: string | null;
+      recurrence_evidence: Record<string, unknown> | null;
+      held: boolean;
+    }[];
+    return rows.map((r) => ({
+      windowId: r.id,
+      issueId: r.issue_id,
+      deploymentId: r.deployment_id,
+      decisionReason: r.decision_reason ?? '',
+      fingerprint: typeof r.recurrence_evidence?.fingerprint === 'string' ? r.recurrence_evidence.fingerprint : null,
+      failedPr: r.recurrence_evidence?.failedPr ?? null,
+      heldByHolders: r.held,
+    }));
   }
 
   async findWatchingByIssue(issueId: string, manager?: EntityManager): Promise<VerificationWindow | null> {

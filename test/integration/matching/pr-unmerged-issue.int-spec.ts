@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SpawnGateService } from '../../../src/modules/spawn/spawn-gate.service';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { FixDeployed, FixFailed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { untilRow, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
@@ -113,6 +114,22 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
       10_000,
       `the window of ${watcher.identifier} to fail`,
     );
+  }
+  /** The history entries of an issue about a failed fix's escalation moved by an undo. */
+  const handOvers = async (id: string) =>
+    (await t.dataSource.query(
+      `SELECT actor, from_value, to_value, reason, data FROM issue_history
+        WHERE issue_id = $1 AND field = 'verification' AND (data ? 'movedTo' OR data ? 'movedFrom') ORDER BY id`,
+      [id],
+    )) as { actor: string; from_value: string | null; to_value: string; reason: string; data: unknown }[];
+  const spawnRequestsOf = async (id: string) =>
+    (await t.dataSource.query(`SELECT id FROM spawn_requests WHERE issue_id = $1`, [id])) as unknown[];
+  /** A's fix, merged into main while A is merged into B, ships at `deployedAt`: B is in production for it. */
+  async function shipThroughSurvivor(a: Bug, b: Bug, deployedAt: Date): Promise<void> {
+    const n = await openPr(a);
+    await merge(a, b);
+    await mergePr(a, n, 'main');
+    await deploy([n], deployedAt);
   }
   const failedOf = (...issues: Bug[]) =>
     failedEvents.filter((f) => issues.some((i) => i.id === f.issueId)).map((f) => f.issueId);
@@ -264,11 +281,8 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
 
   it('a deploy whose fix verification already failed on the survivor is not judged again: the reopened issue restarts at triage, one fix.failed for one recurrence', async () => {
     const [a, b] = await bugs();
-    const na = await openPr(a);
-    await merge(a, b);
-    await mergePr(a, na, 'main');
     const firstDeploy = new Date(Date.now() - 5 * HOUR);
-    await deploy([na], firstDeploy);
+    await shipThroughSurvivor(a, b, firstDeploy);
     expect(await status(b.id)).toBe('in_production');
     // A's error recurs from the fix build: the survivor's window fails (label, P4 -> P3, fix.failed).
     await recurUntilFailed(a, firstDeploy, b);
@@ -287,7 +301,88 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     await verification.runDueChecks();
     expect(await status(a.id)).toBe('triage');
     expect(failedOf(a, b)).toEqual([b.id]);
-    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 4 });
+    // The escalation of that failure follows A's error (below): A has it now, B is back at P4.
+    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 3, labels: ['fix-failed'] });
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ priority: 4, labels: [] });
+  });
+
+  it('a survivor whose window failed on the reopened issue’s error hands over the fix-failed label and the priority step; a history entry on both names the window; no second fix.failed or investigation', async () => {
+    const [a, b] = await bugs();
+    const deployedAt = new Date(Date.now() - HOUR);
+    await shipThroughSurvivor(a, b, deployedAt);
+    await recurUntilFailed(a, deployedAt, b);
+    expect(await issueRow(t.dataSource, b.id)).toEqual({ status: 'triage', priority: 3, labels: ['fix-failed'] });
+    const [w] = await windowsOf(t.dataSource, b.id);
+
+    await unmerge(a);
+    expect(w!.recurrence_evidence).toMatchObject({ fingerprint: (await fingerprintsOf(a.id))[0] });
+    expect(await issueRow(t.dataSource, a.id)).toEqual({ status: 'triage', priority: 3, labels: ['fix-failed'] });
+    expect(await issueRow(t.dataSource, b.id)).toEqual({ status: 'triage', priority: 4, labels: [] });
+    expect(await handOvers(b.id)).toEqual([
+      {
+        actor: 'admin',
+        from_value: 'failed',
+        to_value: 'failed',
+        reason: `window ${w!.id} failed on a recurrence of ${a.identifier}'s error, unmerged from this issue: its fix-failed label and priority step move to ${a.identifier}; priority back to P4`,
+        data: expect.objectContaining({ windowId: w!.id, movedTo: a.identifier, priorityRestored: 'P4' }),
+      },
+    ]);
+    expect(await handOvers(a.id)).toEqual([
+      expect.objectContaining({
+        actor: 'admin',
+        from_value: null,
+        to_value: 'failed',
+        data: expect.objectContaining({ windowId: w!.id, movedFrom: b.identifier, priority: 'P3' }),
+      }),
+    ]);
+    // Reported and investigated once, on B: nothing new for A.
+    await t.app.get(SpawnGateService).sweepFailedFixes();
+    expect(failedOf(a, b)).toEqual([b.id]);
+    expect(await spawnRequestsOf(a.id)).toEqual([]);
+
+    // Merged and undone again: the escalation moved once.
+    await merge(a, b);
+    await unmerge(a);
+    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 3, labels: ['fix-failed'] });
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ priority: 4, labels: [] });
+    expect(await handOvers(b.id)).toHaveLength(1);
+  });
+
+  it('a survivor whose priority a person changed after the failure keeps it; the label and the step still go to the reopened issue', async () => {
+    const [a, b] = await bugs();
+    const deployedAt = new Date(Date.now() - HOUR);
+    await shipThroughSurvivor(a, b, deployedAt);
+    await recurUntilFailed(a, deployedAt, b);
+    await t.http.patch(`/api/issues/${b.identifier}`).set(adminAuth).send({ priority: 'P2' }).expect(200);
+
+    await unmerge(a);
+    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 3, labels: ['fix-failed'] });
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ priority: 2, labels: [] });
+    expect((await handOvers(b.id))[0]!.reason).toMatch(/; priority kept \(changed since the failure\)$/);
+  });
+
+  it('a failure on the survivor’s own error stays with the survivor (label kept); only the one on the reopened issue’s error moves', async () => {
+    const [a, b] = await bugs();
+    const nb = await openPr(b);
+    await mergePr(b, nb, 'main');
+    const firstDeploy = new Date(Date.now() - 5 * HOUR);
+    await deploy([nb], firstDeploy);
+    await recurUntilFailed(b, firstDeploy);
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ priority: 3, labels: ['fix-failed'] });
+
+    const secondDeploy = new Date(Date.now() - HOUR);
+    await shipThroughSurvivor(a, b, secondDeploy);
+    expect(await status(b.id)).toBe('in_production');
+    await recurUntilFailed(a, secondDeploy, b);
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ priority: 2, labels: ['fix-failed'] });
+    const [own, onA] = await windowsOf(t.dataSource, b.id);
+
+    await unmerge(a);
+    expect(await issueRow(t.dataSource, a.id)).toMatchObject({ priority: 3, labels: ['fix-failed'] });
+    expect(await issueRow(t.dataSource, b.id)).toMatchObject({ priority: 3, labels: ['fix-failed'] });
+    const moved = (await handOvers(b.id)).map((h) => (h.data as { windowId: string }).windowId);
+    expect(moved).toEqual([onA!.id]);
+    expect(moved).not.toContain(own!.id);
   });
 
   it('a survivor whose own fix shipped in the same deploy stays in production, and its window stops watching the fingerprints given back', async () => {
