@@ -4,7 +4,7 @@ import request from 'supertest';
 import { WorkflowRunReported } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
 import { sharedPath } from '../../support/shared-dir';
-import { TestApp, startTestApp, testDbKind } from '../../support/test-app';
+import { TestApp, startTestApp, testDbKind, useTestApp } from '../../support/test-app';
 import { deliver, exampleFixture, packageExample, prPayload, signature256 } from './webhook-support';
 
 /** Webhook payloads: deep fixture JSON, read and mutated by path. */
@@ -27,13 +27,7 @@ async function count(t: TestApp, table: string): Promise<number> {
 
 describe('GitHub webhook: signature, idempotency, routing', () => {
   describe('with the Cogni captures (real deliveries, real signatures)', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startTestApp({ GITHUB_WEBHOOK_SECRET: COGNI_SECRET, ISSUE_PREFIX: 'CHIPP' });
-    });
-    afterAll(async () => {
-      await t.close();
-    });
+    const t = useTestApp({ GITHUB_WEBHOOK_SECRET: COGNI_SECRET, ISSUE_PREFIX: 'CHIPP' });
 
     /**
      * Sends the exact captured bytes with the captured headers (content-length included, so a
@@ -140,13 +134,7 @@ describe('GitHub webhook: signature, idempotency, routing', () => {
   });
 
   describe('with a test secret', () => {
-    let t: TestApp;
-    beforeAll(async () => {
-      t = await startTestApp();
-    });
-    afterAll(async () => {
-      await t.close();
-    });
+    const t = useTestApp();
 
     it('answers ping with pong', async () => {
       const ping = exampleFixture('ping.examples-0.json');

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { seedIssue } from '../../factories/issue.factory';
 import { FakeGithubCompare } from '../../support/fake-github-compare';
 import { sharedPath } from '../../support/shared-dir';
-import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
+import { TestApp, truncateAll, useTestApp } from '../../support/test-app';
 import { WriteWatch, isHouseError, watchWrites, writtenTables } from '../../support/write-watch';
 import { deliver, exampleFixture, packageExample } from './webhook-support';
 
@@ -508,7 +508,6 @@ const UNHANDLED: [string, () => Doc][] = [
 ];
 
 describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writes nothing, a 2xx is whole and idempotent', () => {
-  let t: TestApp;
   let github: FakeGithubCompare;
   let watch: WriteWatch;
   let k = 0;
@@ -516,19 +515,21 @@ describe('GitHub webhook on mutated real deliveries: never 5xx, a clear 4xx writ
   beforeAll(async () => {
     // The compare API of deploy processing: every commit unknown (404) but the identical ones.
     github = await new FakeGithubCompare().start();
-    t = await startTestApp({
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      GITHUB_HTTP_TIMEOUT_SECONDS: '2',
-      PRODUCTION_ENVIRONMENT: 'production',
-    });
+  });
+  // Declared before the app's own hooks, so that it runs before the app closes.
+  afterAll(() => watch.settled());
+  const t = useTestApp(() => ({
+    GITHUB_API_URL: github.url,
+    GITHUB_TOKEN: 'ghp_test_token',
+    GITHUB_HTTP_TIMEOUT_SECONDS: '2',
+    PRODUCTION_ENVIRONMENT: 'production',
+  }));
+  beforeAll(async () => {
     // Work started after commit is waited for before the database is read, and a listener's
     // failure (logged and swallowed by the bus) is caught.
     watch = await watchWrites(t);
   });
   afterAll(async () => {
-    await settled();
-    await t.close();
     await github.stop();
   });
 

@@ -1,20 +1,13 @@
 import { WebhookDeliveryRetentionCron } from '../../../src/modules/github/webhook-delivery-retention.cron';
-import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
+import { useTestApp } from '../../support/test-app';
 import { deliver, exampleFixture } from './webhook-support';
 
 describe('GitHub delivery ids are kept GITHUB_DELIVERY_RETENTION_DAYS, then deleted', () => {
-  let t: TestApp;
+  const t = useTestApp({ GITHUB_DELIVERY_RETENTION_DAYS: '10' }, { truncateEachTest: true });
   let cron: WebhookDeliveryRetentionCron;
 
-  beforeAll(async () => {
-    t = await startTestApp({ GITHUB_DELIVERY_RETENTION_DAYS: '10' });
+  beforeAll(() => {
     cron = t.app.get(WebhookDeliveryRetentionCron);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
   });
 
   const ids = async (): Promise<string[]> =>

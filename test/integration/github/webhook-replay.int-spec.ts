@@ -5,7 +5,7 @@ import { WebhookDeliveryBodyHash1764830000000 } from '../../../migrations/176483
 import { WorkflowRunReported } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
 import { sharedPath } from '../../support/shared-dir';
-import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
+import { useTestApp } from '../../support/test-app';
 import { deliver, exampleFixture, packageExample, prPayload } from './webhook-support';
 
 /** Webhook payloads: deep fixture JSON, read and mutated by path. */
@@ -22,16 +22,7 @@ const COGNI_SECRET = '402786017574bd28f9d8f7a18648939751c47fe09077d56e10f0444f14
  * GitHub would never send is refused before anything is written.
  */
 describe('GitHub webhook: a signed body replayed under a new X-GitHub-Delivery', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ GITHUB_WEBHOOK_SECRET: COGNI_SECRET });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({ GITHUB_WEBHOOK_SECRET: COGNI_SECRET }, { truncateEachTest: true });
 
   const send = (event: string, body: unknown, deliveryId: string) =>
     deliver(t.http, event, body, { deliveryId, secret: COGNI_SECRET });
