@@ -1,15 +1,8 @@
-import { TestApp, adminAuth, agentAuth, startTestApp, testDbKind } from '../../support/test-app';
+import { adminAuth, agentAuth, testDbKind, useTestApp } from '../../support/test-app';
 import { seedIssue } from '../../factories/issue.factory';
 
 describe('API surface (health, auth, issues, errors, docs)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   it('GET /health answers without auth and reports database, pgvector, kill switch and version', async () => {
     const res = await t.http.get('/health').expect(200);

@@ -2,17 +2,10 @@ import { DataSource } from 'typeorm';
 import { closeDataSource, createDataSource, runMigrations } from '../../../src/shared/database/database-opener';
 import { loadConfig } from '../../../src/shared/config/config.loader';
 import { seedIssue } from '../../factories/issue.factory';
-import { TestApp, startTestApp, testEnv } from '../../support/test-app';
+import { testEnv, useTestApp } from '../../support/test-app';
 
 describe('database: schema, constraints and the one-connection rule', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   it('runs migrations at start and finds nothing pending on a second run', async () => {
     const applied = (await t.dataSource.query('SELECT name FROM schema_migrations')) as { name: string }[];

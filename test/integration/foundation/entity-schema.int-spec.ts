@@ -1,4 +1,4 @@
-import { TestApp, startTestApp } from '../../support/test-app';
+import { useTestApp } from '../../support/test-app';
 
 /**
  * Entities never drive the schema (no `synchronize`); migrations do. This keeps them honest: every
@@ -21,13 +21,7 @@ const TYPE_ALIASES: Record<string, string[]> = {
 };
 
 describe('entities match the migrated schema', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   it('has every entity column, with its type and nullability', async () => {
     const problems: string[] = [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seedSpawnable } from '../../fixtures/spawn/spawn-kit';
-import { TestApp, adminAuth, agentAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { adminAuth, agentAuth, truncateAll, useTestApp } from '../../support/test-app';
 import { WriteWatch, isHouseError, watchWrites, writtenTables } from '../../support/write-watch';
 
 /**
@@ -355,17 +355,13 @@ function casesOf(o: Op, seed: Seed): Case[] {
 }
 
 describe('every non-ingest operation of openapi.json on bad input: never 5xx, a clear 4xx, nothing written', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let watch: WriteWatch;
 
   beforeAll(async () => {
-    t = await startTestApp();
     // Listeners run after the response (published events): they are waited for before the
     // database is read, so that a write is blamed on the request that caused it.
     watch = await watchWrites(t);
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   const settled = (): Promise<void> => watch.settled();

@@ -2,25 +2,11 @@ import { readFileSync } from 'node:fs';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { sharedPath } from '../../support/shared-dir';
 import { signGrafanaPayload } from '../../../src/modules/ingest/parsers/grafana-signature';
-import {
-  TEST_KEYS,
-  TestApp,
-  adminAuth,
-  agentAuth,
-  ingestAuth,
-  overrideConfig,
-  startTestApp,
-} from '../../support/test-app';
+import { TEST_KEYS, adminAuth, agentAuth, ingestAuth, overrideConfig, useTestApp } from '../../support/test-app';
 
 /** Edges every receiver shares: auth before the body, body limits, malformed JSON, encodings. */
 describe('request edges', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp({ REQUEST_BODY_LIMIT_BYTES: '2048' });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp({ REQUEST_BODY_LIMIT_BYTES: '2048' });
 
   const count = async (): Promise<number> =>
     Number(((await t.dataSource.query('SELECT count(*)::int AS n FROM ingest_deliveries')) as { n: number }[])[0].n);

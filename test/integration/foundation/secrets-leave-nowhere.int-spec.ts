@@ -2,11 +2,11 @@ import { Writable } from 'node:stream';
 import { JsonLogger } from '../../../src/shared/logging/json-logger';
 import { ServerResponse } from 'node:http';
 import { seedIssue } from '../../factories/issue.factory';
-import { FakeGitHub, FakeRequest } from '../../support/fake-github';
-import { adminAuth, agentAuth, ingestAuth, truncateAll } from '../../support/test-app';
+import { FakeRequest } from '../../support/fake-github';
+import { adminAuth, agentAuth, ingestAuth } from '../../support/test-app';
 import { fixtureJson } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { deliver, exampleFixture, packageExample, prPayload } from '../github/webhook-support';
-import { SpawnKit, githubEnv, requestsOf, seedSpawnable, startSpawnApp } from '../../fixtures/spawn/spawn-kit';
+import { requestsOf, seedSpawnable, useSpawnApp } from '../../fixtures/spawn/spawn-kit';
 import { SecretRow, readCorpus } from '../../support/corpora';
 
 /** The shared corpus of real secret formats, read in place (never copied). */
@@ -29,32 +29,21 @@ const secretsIn = (text: string): string[] =>
  * The app runs with a logger writing to memory at the most verbose level.
  */
 describe('secrets sent to any route never rest in the database, the log or a request to GitHub', () => {
-  const gh = new FakeGitHub();
   const logLines: string[] = [];
-  let k: SpawnKit;
   let n = 0;
   const row = (): string => CORPUS[n++ % CORPUS.length].text;
   const short = (): string => SHORT[n++ % SHORT.length].text;
   const header = (): string => HEADER_SAFE[n++ % HEADER_SAFE.length].text;
 
-  beforeAll(async () => {
-    await gh.start();
-    const out = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        logLines.push(chunk.toString('utf8'));
-        done();
-      },
-    });
-    k = await startSpawnApp(githubEnv(gh), { logger: new JsonLogger('json', 'verbose', out) });
+  const out = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(chunk.toString('utf8'));
+      done();
+    },
   });
-  beforeEach(async () => {
-    await truncateAll(k.t.dataSource);
-    gh.reset();
+  const { gh, k } = useSpawnApp({}, { logger: new JsonLogger('json', 'verbose', out) });
+  beforeEach(() => {
     logLines.length = 0;
-  });
-  afterAll(async () => {
-    await k.t.close();
-    await gh.stop();
   });
 
   /** Every row of every table as text, by table. */
