@@ -3,7 +3,7 @@ import { DeploymentsFacade } from '../../../src/modules/deployments/deployments.
 import { FixDeployed } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
 import { FakeGithubCompare } from '../../support/fake-github-compare';
-import { TestApp, adminAuth, agentAuth, ingestAuth, startTestApp } from '../../support/test-app';
+import { adminAuth, agentAuth, ingestAuth, useTestApp } from '../../support/test-app';
 import { deliver, packageExample, prPayload } from '../github/webhook-support';
 
 /** Webhook and LLM payloads: deep fixture JSON, read and mutated by path. */
@@ -23,24 +23,23 @@ async function until<T>(probe: () => Promise<T | undefined | null | false>, what
 }
 
 describe('Deploy tracking: in_production and fix.deployed', () => {
-  let t: TestApp;
   let github: FakeGithubCompare;
   const deployed: FixDeployed[] = [];
   const onDeployed = (e: FixDeployed) => void deployed.push(e);
 
   beforeAll(async () => {
     github = await new FakeGithubCompare().start();
-    t = await startTestApp({
-      GITHUB_API_URL: github.url,
-      GITHUB_TOKEN: 'ghp_test_token',
-      PRODUCTION_ENVIRONMENT: 'production',
-      GITHUB_HTTP_TIMEOUT_SECONDS: '1',
-    });
+  });
+  const t = useTestApp(() => ({
+    GITHUB_API_URL: github.url,
+    GITHUB_TOKEN: 'ghp_test_token',
+    PRODUCTION_ENVIRONMENT: 'production',
+    GITHUB_HTTP_TIMEOUT_SECONDS: '1',
+  }));
+  beforeAll(() => {
     t.app.get(EventEmitter2).on('fix.deployed', onDeployed);
   });
   afterAll(async () => {
-    t.app.get(EventEmitter2).off('fix.deployed', onDeployed);
-    await t.close();
     await github.stop();
   });
 

@@ -1,16 +1,10 @@
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
-import { TestApp, adminAuth, agentAuth, startTestApp } from '../../support/test-app';
+import { adminAuth, agentAuth, useTestApp } from '../../support/test-app';
 
 describe('Issues admin API: detail views, PATCH with audit trail', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const history = async (id: string) =>
     (await t.dataSource.query(
