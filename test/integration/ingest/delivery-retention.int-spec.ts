@@ -1,20 +1,13 @@
 import { DeliveryRetentionCron } from '../../../src/modules/ingest/delivery-retention.cron';
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { ingestAuth, useTestApp } from '../../support/test-app';
 import { issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 describe('delivery keys are kept INGEST_DELIVERY_RETENTION_HOURS, then deleted', () => {
-  let t: TestApp;
+  const t = useTestApp({ INGEST_DELIVERY_RETENTION_HOURS: '24' }, { truncateEachTest: true });
   let cron: DeliveryRetentionCron;
 
-  beforeAll(async () => {
-    t = await startTestApp({ INGEST_DELIVERY_RETENTION_HOURS: '24' });
+  beforeAll(() => {
     cron = t.app.get(DeliveryRetentionCron);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
   });
 
   const send = (id: string) =>

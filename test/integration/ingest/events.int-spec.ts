@@ -1,21 +1,10 @@
-import { TestApp, agentAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { TEST_KEYS, agentAuth, ingestAuth, useTestApp } from '../../support/test-app';
 import { basicAuth, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
-import { TEST_KEYS } from '../../support/test-app';
 
 const EVENTS = '/api/events';
 
 describe('POST /api/events (fixloop events batch)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({}, { truncateEachTest: true });
 
   it('answers 202 with counts once the batch is committed, one issue per message template', async () => {
     const res = await t.http

@@ -1,4 +1,4 @@
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { TestApp, ingestAuth, useTestApp } from '../../support/test-app';
 import { RowCounts, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const EVENTS = '/api/events';
@@ -31,19 +31,9 @@ async function written(t: TestApp): Promise<{ rows: RowCounts; counts: Record<st
  * was written), and the sender's retry counts the first part once.
  */
 describe('ingest: the known part of a request, then the rest', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    // No investigation is queued while the tests compare what requests wrote (the gate's listener
-    // runs after the answer and would add its history entry at any moment).
-    t = await startTestApp({ SAMPLE_INTERVAL_MS: '0', MIN_EVENT_COUNT_TO_SPAWN: '1000' });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  // No investigation is queued while the tests compare what requests wrote (the gate's listener
+  // runs after the answer and would add its history entry at any moment).
+  const t = useTestApp({ SAMPLE_INTERVAL_MS: '0', MIN_EVENT_COUNT_TO_SPAWN: '1000' }, { truncateEachTest: true });
 
   /** Files one occurrence of `Order 17 not found`, so that its template is known. */
   async function seedKnown(): Promise<void> {

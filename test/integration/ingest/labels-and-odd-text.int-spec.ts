@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { TestApp, agentAuth, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { agentAuth, ingestAuth, useTestApp } from '../../support/test-app';
 import { fixtureJson, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 /** The shape of a Grafana webhook the tests below rewrite (the Grafana 12 Loki-rule fixture). */
@@ -66,17 +66,7 @@ function provisionedAlert(
 
 describe('ingest: the provisioned Grafana rule, configured label names, and text PostgreSQL cannot store', () => {
   describe('default label names', () => {
-    let t: TestApp;
-
-    beforeAll(async () => {
-      t = await startTestApp({ SAMPLE_INTERVAL_MS: '0' });
-    });
-    afterAll(async () => {
-      await t.close();
-    });
-    beforeEach(async () => {
-      await truncateAll(t.dataSource);
-    });
+    const t = useTestApp({ SAMPLE_INTERVAL_MS: '0' }, { truncateEachTest: true });
 
     it("files an alert of the provisioned new-error rule under its series' source, feature and msg, counted by its value", async () => {
       const series = { source: 'checkout-api', feature: 'payments', msg: 'Card declined for cus_abc123' };
@@ -284,10 +274,8 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
   });
 
   describe('label names set by configuration', () => {
-    let t: TestApp;
-
-    beforeAll(async () => {
-      t = await startTestApp({
+    const t = useTestApp(
+      {
         ALERT_SOURCE_LABELS: 'team_service',
         ALERT_FEATURE_LABELS: 'area',
         ALERT_MESSAGE_LABELS: 'error_text',
@@ -297,14 +285,9 @@ describe('ingest: the provisioned Grafana rule, configured label names, and text
         LOKI_JSON_LEVEL_FIELDS: 'loglevel',
         LOKI_ERROR_LEVELS: 'bad',
         ALERT_COUNT_REF_IDS: 'B',
-      });
-    });
-    afterAll(async () => {
-      await t.close();
-    });
-    beforeEach(async () => {
-      await truncateAll(t.dataSource);
-    });
+      },
+      { truncateEachTest: true },
+    );
 
     it('reads source, feature and message of an alert from the configured labels, not the defaults', async () => {
       const payload = provisionedAlert(

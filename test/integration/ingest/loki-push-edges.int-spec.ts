@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
 import { encodePushRequest } from '../../../src/modules/ingest/parsers/loki-push.proto-schema';
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { ingestAuth, useTestApp } from '../../support/test-app';
 import { WriteWatch, isHouseError, watchWrites, writtenTables } from '../../support/write-watch';
 
 /**
@@ -24,18 +24,11 @@ const JSON_TYPE: Headers = { 'Content-Type': 'application/json' };
 const PROTOBUF: Headers = { 'Content-Type': 'application/x-protobuf' };
 
 describe('POST /loki/api/v1/push: edge inputs against what Loki answers', () => {
-  let t: TestApp;
+  const t = useTestApp({}, { truncateEachTest: true });
   let watch: WriteWatch;
 
   beforeAll(async () => {
-    t = await startTestApp();
     watch = await watchWrites(t);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
   });
 
   function post(headers: Headers, body: Buffer) {

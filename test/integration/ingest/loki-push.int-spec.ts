@@ -5,15 +5,7 @@ import { pinoLoki } from 'pino-loki';
 import winston from 'winston';
 import LokiTransport from 'winston-loki';
 import { parseLokiPush } from '../../../src/modules/ingest/parsers/loki-push.parser';
-import {
-  TestApp,
-  adminAuth,
-  ingestAuth,
-  overrideConfig,
-  startTestApp,
-  TEST_KEYS,
-  truncateAll,
-} from '../../support/test-app';
+import { TestApp, adminAuth, ingestAuth, overrideConfig, TEST_KEYS, useTestApp } from '../../support/test-app';
 import { basicAuth, fixtureBytes, issues, rowCounts, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 const PUSH = '/loki/api/v1/push';
@@ -41,17 +33,7 @@ async function stored(t: TestApp): Promise<{ message: string; occurred_at: Date;
 }
 
 describe('POST /loki/api/v1/push (Loki push API)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({}, { truncateEachTest: true });
 
   it.each([
     ['pino-loki 3.0.0 (captured)', 'pino-loki-3.0.0.push.json', 'pino-loki-3.0.0.request-headers.json'],

@@ -1,4 +1,4 @@
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { ingestAuth, truncateAll, useTestApp } from '../../support/test-app';
 import { fixtureJson, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
 /**
@@ -81,14 +81,7 @@ function mutate(doc: Json, random: () => number): { doc: Json; what: string } {
 const CASES_PER_FIXTURE = Number(process.env.MUTATION_CASES ?? 40);
 
 describe('receivers on mutated real payloads: never 5xx, and a 4xx writes nothing', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const fixtures: [string, string, string[]][] = [
     ['/api/loki/webhook', 'grafana docs', ['grafana', 'grafana-docs-webhook-firing-2alerts.json']],

@@ -1,4 +1,4 @@
-import { TestApp, ingestAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { ingestAuth, useTestApp } from '../../support/test-app';
 import { fixtureJson } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { SecretRow, readCorpus } from '../../support/corpora';
 
@@ -16,15 +16,7 @@ const SHORT = CORPUS.filter((r) => r.text.length <= 32);
  * in the database: every table is read back whole and searched for every secret sent.
  */
 describe('secrets in any ingested field never rest in the database', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp();
-    await truncateAll(t.dataSource);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useTestApp({}, { truncateEachTest: true });
 
   it('scrubs the corpus from events, alert webhooks and Loki pushes, in every column of every table', async () => {
     expect(CORPUS.length).toBeGreaterThan(350);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { signGrafanaPayload } from '../../../src/modules/ingest/parsers/grafana-signature';
-import { TestApp, adminAuth, overrideConfig, startTestApp, truncateAll } from '../../support/test-app';
+import { adminAuth, overrideConfig, truncateAll, useTestApp } from '../../support/test-app';
 import { isHouseError } from '../../support/write-watch';
 import { basicAuth, fixtureBytes, rowCounts, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 
@@ -14,19 +14,12 @@ const TIMESTAMP = 'X-Grafana-Alerting-Timestamp';
  * and Alertmanager (`http_config`: Bearer or Basic) can send it, at its edges.
  */
 describe('POST /api/loki/webhook auth edges', () => {
-  let t: TestApp;
+  const t = useTestApp(
+    { LOKI_WEBHOOK_SECRET: SECRET, REQUEST_BODY_LIMIT_BYTES: String(1024 * 1024) },
+    { truncateEachTest: true },
+  );
   const body = (): Buffer => fixtureBytes('grafana', 'zulip-grafana9-resolved.json');
   const nowSeconds = (): number => Math.floor(Date.now() / 1000);
-
-  beforeAll(async () => {
-    t = await startTestApp({ LOKI_WEBHOOK_SECRET: SECRET, REQUEST_BODY_LIMIT_BYTES: String(1024 * 1024) });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
 
   const post = (headers: Record<string, string | string[]>, bytes: Buffer = body()) =>
     t.http

@@ -1,4 +1,4 @@
-import { TestApp, startTestApp, truncateAll } from '../../support/test-app';
+import { truncateAll, useTestApp } from '../../support/test-app';
 import { isHouseError } from '../../support/write-watch';
 import { fixtureJson, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 
@@ -26,17 +26,7 @@ const alertmanager = (): Payload => fixtureJson<Payload>('alertmanager', 'zulip-
  * twice, and a new evaluation does.
  */
 describe('POST /api/loki/webhook deliveries', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({ LOKI_WEBHOOK_SECRET: SECRET });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({ LOKI_WEBHOOK_SECRET: SECRET }, { truncateEachTest: true });
 
   const post = (payload: unknown) =>
     t.http

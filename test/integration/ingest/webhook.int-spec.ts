@@ -6,7 +6,7 @@ import {
   DEFAULT_ALERT_MESSAGE_LABELS,
   DEFAULT_ALERT_SOURCE_LABELS,
 } from '../../../src/modules/ingest/ingest-label-defaults';
-import { TestApp, adminAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { adminAuth, truncateAll, useTestApp } from '../../support/test-app';
 import { basicAuth, fixtureBytes, issues, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -50,17 +50,7 @@ async function samples(
 }
 
 describe('POST /api/loki/webhook (Grafana v1, Alertmanager v4)', () => {
-  let t: TestApp;
-
-  beforeAll(async () => {
-    t = await startTestApp({ LOKI_WEBHOOK_SECRET: SECRET });
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
-  });
+  const t = useTestApp({ LOKI_WEBHOOK_SECRET: SECRET }, { truncateEachTest: true });
 
   const post = (bytes: Buffer, headers: Record<string, string> = bearer) =>
     // As a string: superagent would JSON-encode a Buffer sent as application/json. The bytes are the file's.
