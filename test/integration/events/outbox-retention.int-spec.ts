@@ -1,19 +1,12 @@
 import { OutboxRetentionCron } from '../../../src/shared/events/outbox-retention.cron';
-import { TestApp, adminAuth, startTestApp, truncateAll } from '../../support/test-app';
+import { adminAuth, useTestApp } from '../../support/test-app';
 
 describe('outbox events are kept OUTBOX_RETENTION_DAYS, then deleted', () => {
-  let t: TestApp;
+  const t = useTestApp({ OUTBOX_RETENTION_DAYS: '10' }, { truncateEachTest: true });
   let cron: OutboxRetentionCron;
 
-  beforeAll(async () => {
-    t = await startTestApp({ OUTBOX_RETENTION_DAYS: '10' });
+  beforeAll(() => {
     cron = t.app.get(OutboxRetentionCron);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-  beforeEach(async () => {
-    await truncateAll(t.dataSource);
   });
 
   const names = async (): Promise<string[]> =>
