@@ -2,10 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
-import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { TestApp, adminAuth, ingestAuth, useTestApp } from '../../support/test-app';
-import { deliver, prPayload } from '../github/webhook-support';
-import { HOUR, MINUTE, after, errorSender, issueRow, windowsOf } from '../verification/verification-seed';
+import {
+  Bug,
+  FIX_FLOW_ENV,
+  HOUR,
+  MINUTE,
+  after,
+  fixFlow,
+  issueRow,
+  windowsOf,
+} from '../verification/verification-seed';
 
 /**
  * A fix linked to an issue that is then merged into another one: the PR's events and its deploy
@@ -14,13 +21,7 @@ import { HOUR, MINUTE, after, errorSender, issueRow, windowsOf } from '../verifi
  * merge, the deploy (POST /api/deployments). Undos: pr-unmerged-issue.int-spec.ts.
  */
 describe('A PR linked to an issue merged into another one', () => {
-  const t = useTestApp({
-    STAGING_BRANCH: 'staging',
-    FIX_VERIFICATION_HOURS: '48',
-    VERIFICATION_GRACE_MINUTES: '10',
-    GITHUB_REPO_OWNER: 'Codertocat',
-    GITHUB_REPO_NAME: 'Hello-World',
-  });
+  const t = useTestApp(FIX_FLOW_ENV);
   let verification: VerificationService;
   let prNumber = 900;
   const changes: IssueStatusChanged[] = [];
@@ -31,28 +32,7 @@ describe('A PR linked to an issue merged into another one', () => {
     t.app.get(EventEmitter2).on('issue.status_changed', onChange);
   });
 
-  interface Bug {
-    id: string;
-    identifier: string;
-    source: string;
-    message: string;
-  }
-
-  /** An error from its own service: a new issue with its own fingerprint. */
-  async function bug(label: string): Promise<Bug> {
-    const source = `${label}-${randomUUID().slice(0, 8)}`;
-    const message = `Payment 8412 declined by gateway for customer cus_9f8a7b6c5d (${source})`;
-    await sendError(source, message, new Date(Date.now() - 3 * HOUR), '1.4.1');
-    const list = await t.http.get(`/api/issues?source=${source}`).set(adminAuth).expect(200);
-    expect(list.body.items).toHaveLength(1);
-    const { identifier } = list.body.items[0] as { identifier: string };
-    const [row] = (await t.dataSource.query(`SELECT id FROM issues WHERE identifier = $1`, [identifier])) as {
-      id: string;
-    }[];
-    return { id: row!.id, identifier, source, message };
-  }
-
-  const sendError = errorSender(t);
+  const { sendError, bug, pr, deploy, untilWindowFails } = fixFlow(t);
 
   const status = async (id: string): Promise<string> => (await issueRow(t.dataSource, id)).status;
   const historyOf = async (ds: TestApp['dataSource'], id: string) =>
@@ -65,18 +45,6 @@ describe('A PR linked to an issue merged into another one', () => {
       .post(`/api/issues/${from.identifier}/merge`)
       .set(adminAuth)
       .send({ into: into.identifier, reason: 'same bug' });
-  const pr = (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}) =>
-    deliver(
-      t.http,
-      'pull_request',
-      prPayload({ title: `Fix ${b.identifier}: retry the gateway`, ...overrides }),
-    ).expect(200);
-  const deploy = (prs: number[], deployedAt: Date) =>
-    t.http
-      .post('/api/deployments')
-      .set(adminAuth)
-      .send({ environment: 'production', version: '1.4.2', prNumbers: prs, deployedAt: deployedAt.toISOString() })
-      .expect(200);
 
   it('reproduction: the fix of a merged-away issue is deployed; the survivor reaches production and is watched, and a recurrence of the merged fingerprint reopens it', async () => {
     const a = await bug('cart');
@@ -108,14 +76,7 @@ describe('A PR linked to an issue merged into another one', () => {
     await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
     // The error.received fast path checks the window at once (and holds it while it does); the
     // scheduled check is run too, until the window is decided.
-    await waitFor(
-      async () => {
-        await verification.runDueChecks();
-        return (await status(b.id)) === 'triage';
-      },
-      10_000,
-      'the window to fail',
-    );
+    await untilWindowFails(b.id);
     expect(await issueRow(t.dataSource, b.id)).toMatchObject({
       status: 'triage',
       labels: expect.arrayContaining(['fix-failed']),

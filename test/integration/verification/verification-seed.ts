@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { fingerprint, normalizeMessage } from '../../../src/modules/dedup/normalizer.contract';
+import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { FixDeployed } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
-import { TestApp, ingestAuth } from '../../support/test-app';
+import { waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { TestApp, adminAuth, ingestAuth } from '../../support/test-app';
+import { deliver, prPayload } from '../github/webhook-support';
 
 /**
  * Test data for verification: an issue already in production with its fingerprint link, a merged
@@ -54,6 +57,74 @@ export function errorSender(t: TestApp) {
       })
       .expect(202);
   };
+}
+
+/** An issue filed through the events API by `fixFlow(t).bug`. */
+export interface Bug {
+  id: string;
+  identifier: string;
+  source: string;
+  message: string;
+}
+
+/** The env of an app that `fixFlow` drives: PRs into `staging` of prPayload's repository, a 48 h watch. */
+export const FIX_FLOW_ENV = {
+  STAGING_BRANCH: 'staging',
+  FIX_VERIFICATION_HOURS: '48',
+  VERIFICATION_GRACE_MINUTES: '10',
+  GITHUB_REPO_OWNER: 'Codertocat',
+  GITHUB_REPO_NAME: 'Hello-World',
+};
+
+/**
+ * A fix's steps through the HTTP API, as the merged-issue specs take them (app env `FIX_FLOW_ENV`):
+ * `bug(label)` files a new issue from an error of its own service (its own fingerprint),
+ * `pr(bug, overrides)` delivers a signed pull_request naming it, `deploy(prNumbers, at)` reports a
+ * production deploy of 1.4.2, `untilWindowFails(issueId)` runs the verification checks until the
+ * issue is back in triage, and `sendError` is `errorSender(t)`.
+ */
+export function fixFlow(t: TestApp) {
+  const sendError = errorSender(t);
+
+  /** An error from its own service: a new issue with its own fingerprint. */
+  async function bug(label: string): Promise<Bug> {
+    const source = `${label}-${randomUUID().slice(0, 8)}`;
+    const message = `Payment 8412 declined by gateway for customer cus_9f8a7b6c5d (${source})`;
+    await sendError(source, message, new Date(Date.now() - 3 * HOUR), '1.4.1');
+    const list = await t.http.get(`/api/issues?source=${source}`).set(adminAuth).expect(200);
+    expect(list.body.items).toHaveLength(1);
+    const { identifier } = list.body.items[0] as { identifier: string };
+    const [row] = (await t.dataSource.query(`SELECT id FROM issues WHERE identifier = $1`, [identifier])) as {
+      id: string;
+    }[];
+    return { id: row!.id, identifier, source, message };
+  }
+
+  const pr = (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}) =>
+    deliver(
+      t.http,
+      'pull_request',
+      prPayload({ title: `Fix ${b.identifier}: retry the gateway`, ...overrides }),
+    ).expect(200);
+  const deploy = (prs: number[], deployedAt: Date) =>
+    t.http
+      .post('/api/deployments')
+      .set(adminAuth)
+      .send({ environment: 'production', version: '1.4.2', prNumbers: prs, deployedAt: deployedAt.toISOString() })
+      .expect(200);
+
+  /** The error.received fast path may decide the window at once; the scheduled check is run too. */
+  const untilWindowFails = (issueId: string, what = 'the window to fail') =>
+    waitFor(
+      async () => {
+        await t.app.get(VerificationService).runDueChecks();
+        return (await issueRow(t.dataSource, issueId)).status === 'triage';
+      },
+      10_000,
+      what,
+    );
+
+  return { sendError, bug, pr, deploy, untilWindowFails };
 }
 
 let prCounter = 100;
