@@ -1,12 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { SpawnGateService } from '../../../src/modules/spawn/spawn-gate.service';
 import { VerificationService } from '../../../src/modules/verification/verification.service';
 import { FixDeployed, FixFailed, IssueStatusChanged } from '../../../src/shared/events/event-catalogue';
-import { untilRow, waitFor } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
 import { adminAuth, testDbKind, useTestApp } from '../../support/test-app';
 import { deliver, prPayload } from '../github/webhook-support';
-import { HOUR, MINUTE, after, errorSender, issueRow, windowsOf } from '../verification/verification-seed';
+import {
+  Bug,
+  FIX_FLOW_ENV,
+  HOUR,
+  MINUTE,
+  after,
+  fixFlow,
+  issueRow,
+  windowsOf,
+} from '../verification/verification-seed';
 
 /**
  * Undoing the merge of an issue whose fix is under way: the reopened issue takes the status its
@@ -15,13 +23,7 @@ import { HOUR, MINUTE, after, errorSender, issueRow, windowsOf } from '../verifi
  * Everything goes through the HTTP API: errors, signed GitHub webhooks, merge, undo, deploys.
  */
 describe('Undoing the merge of an issue whose PR carries a fix', () => {
-  const t = useTestApp({
-    STAGING_BRANCH: 'staging',
-    FIX_VERIFICATION_HOURS: '48',
-    VERIFICATION_GRACE_MINUTES: '10',
-    GITHUB_REPO_OWNER: 'Codertocat',
-    GITHUB_REPO_NAME: 'Hello-World',
-  });
+  const t = useTestApp(FIX_FLOW_ENV);
   let verification: VerificationService;
   let prNumber = 1900;
   const changes: IssueStatusChanged[] = [];
@@ -36,28 +38,7 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     emitter.on('fix.failed', (e: FixFailed) => void failedEvents.push(e));
   });
 
-  interface Bug {
-    id: string;
-    identifier: string;
-    source: string;
-    message: string;
-  }
-
-  const sendError = errorSender(t);
-
-  /** An error from its own service: a new issue with its own fingerprint. */
-  async function bug(label: string): Promise<Bug> {
-    const source = `${label}-${randomUUID().slice(0, 8)}`;
-    const message = `Payment 8412 declined by gateway for customer cus_9f8a7b6c5d (${source})`;
-    await sendError(source, message, new Date(Date.now() - 3 * HOUR), '1.4.1');
-    const list = await t.http.get(`/api/issues?source=${source}`).set(adminAuth).expect(200);
-    expect(list.body.items).toHaveLength(1);
-    const { identifier } = list.body.items[0] as { identifier: string };
-    const [row] = (await t.dataSource.query(`SELECT id FROM issues WHERE identifier = $1`, [identifier])) as {
-      id: string;
-    }[];
-    return { id: row!.id, identifier, source, message };
-  }
+  const { sendError, bug, pr, deploy, untilWindowFails } = fixFlow(t);
 
   /** The two issues of most scenarios: A (merged away, then unmerged) and B (the survivor). */
   const bugs = async (): Promise<[Bug, Bug]> => [await bug('cart'), await bug('checkout')];
@@ -79,18 +60,6 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     t.http.post(`/api/issues/${from.identifier}/merge`).set(adminAuth).send({ into: into.identifier }).expect(200);
   const unmerge = (b: Bug) =>
     t.http.post(`/api/issues/${b.identifier}/unmerge`).set(adminAuth).send({ reason: 'not the same bug' }).expect(200);
-  const pr = (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}) =>
-    deliver(
-      t.http,
-      'pull_request',
-      prPayload({ title: `Fix ${b.identifier}: retry the gateway`, ...overrides }),
-    ).expect(200);
-  const deploy = (prs: number[], deployedAt: Date) =>
-    t.http
-      .post('/api/deployments')
-      .set(adminAuth)
-      .send({ environment: 'production', version: '1.4.2', prNumbers: prs, deployedAt: deployedAt.toISOString() })
-      .expect(200);
   const ref = (n: number) => `Codertocat/Hello-World#${n}`;
   /** Opens a new PR naming the bug; its number. */
   const openPr = async (b: Bug, overrides: Parameters<typeof prPayload>[0] = {}): Promise<number> => {
@@ -106,14 +75,7 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
    */
   async function recurUntilFailed(a: Bug, deployedAt: Date, watcher: Bug = a): Promise<void> {
     await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
-    await waitFor(
-      async () => {
-        await verification.runDueChecks();
-        return (await status(watcher.id)) === 'triage';
-      },
-      10_000,
-      `the window of ${watcher.identifier} to fail`,
-    );
+    await untilWindowFails(watcher.id, `the window of ${watcher.identifier} to fail`);
   }
   /** The history entries of an issue about a failed fix's escalation moved by an undo. */
   const handOvers = async (id: string) =>
