@@ -74,28 +74,29 @@ export class PullRequestTrackerService {
     const mergedNow: { issuePrId: string; issueId: string }[] = [];
 
     if (match) {
-      await this.links.insertMatchRun(m, pr, {
-        textHash: match.textHash,
-        trigger: `pull_request.${action}`,
-        deliveryId,
-        outcome: match.revertOf ? 'revert' : match.links.length > 0 ? 'linked' : 'unmatched',
-        linkedIssueIds: match.links.map((l) => l.issueId),
-        steps: match.steps,
-      });
       // A PR already linked to an issue since merged away names that issue's identifier, which
       // now resolves to the survivor: that link moves the survivor already, and a second link
       // would outlive an undo of the merge (the survivor would follow another bug's fix). Read
       // under lock, links before issues.
       const throughMerge = match.links.length > 0 ? await this.mergedAwayLinkIdentifiers(m, pr) : new Set<string>();
-      for (const link of match.links) {
-        const mentioned = link.evidence.mentioned;
-        if (
-          link.method === 'identifier' &&
-          typeof mentioned === 'string' &&
-          throughMerge.has(mentioned.toUpperCase())
-        ) {
-          continue;
-        }
+      const kept = match.links.filter(
+        (link) =>
+          !(
+            link.method === 'identifier' &&
+            typeof link.evidence.mentioned === 'string' &&
+            throughMerge.has(link.evidence.mentioned.toUpperCase())
+          ),
+      );
+      await this.links.insertMatchRun(m, pr, {
+        textHash: match.textHash,
+        trigger: `pull_request.${action}`,
+        deliveryId,
+        outcome: match.revertOf ? 'revert' : match.links.length > 0 ? 'linked' : 'unmatched',
+        // the issues this run links; one skipped above is linked already, through the merged-away issue
+        linkedIssueIds: kept.map((l) => l.issueId),
+        steps: match.steps,
+      });
+      for (const link of kept) {
         const evidence = { ...link.evidence, steps: match.steps };
         const id = await this.links.insertLink(m, pr, { ...link, evidence });
         if (!id) continue;

@@ -192,11 +192,20 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     const [a, b] = await bugs();
     const n = await openPr(a);
     await merge(a, b);
+    const edited = new Date();
     // The agent edits its PR's description: step 1 re-reads the identifier, which resolves to B now.
     await pr(a, { number: n, action: 'edited', body: `Retries the gateway once. Fixes ${a.identifier}.` });
     expect(await t.dataSource.query(`SELECT issue_id FROM issue_prs WHERE pr_number = $1`, [n])).toEqual([
       { issue_id: a.id },
     ]);
+    // and the match run's record of what it linked does not name B either
+    expect(
+      await t.dataSource.query(
+        `SELECT outcome, linked_issue_ids FROM pr_match_runs
+          WHERE pr_number = $1 AND trigger = 'pull_request.edited' AND created_at >= $2`,
+        [n, edited],
+      ),
+    ).toEqual([{ outcome: 'linked', linked_issue_ids: [] }]);
 
     await unmerge(a);
     expect([await status(a.id), await status(b.id)]).toEqual(['in_review', 'triage']);
