@@ -1,5 +1,6 @@
 import { fingerprint } from './fingerprint';
-import { MAX_MESSAGE_LENGTH, MAX_TOKEN_LENGTH, normalizeMessage } from './message-normalizer';
+import { readCorpus } from '../../../../test/support/corpora';
+import { MASK_GUARD, MASK_RULES, MAX_MESSAGE_LENGTH, MAX_TOKEN_LENGTH, normalizeMessage } from './message-normalizer';
 
 describe(normalizeMessage.name, () => {
   it('masks a prefixed id and keeps its prefix (issue example)', () => {
@@ -177,5 +178,114 @@ describe(normalizeMessage.name, () => {
   it('is idempotent', () => {
     const once = normalizeMessage('pod api-7d9f8b6c5-x2k4q: GET https://x.example.com/a/1 took 5ms for cus_abc123');
     expect(normalizeMessage(once)).toBe(once);
+  });
+});
+
+describe('MASK_GUARD', () => {
+  // Texts that start and end every rule's matches in many places: one example of each rule, glued
+  // to letters, digits and punctuation in a seeded random order, plus the secret look-alikes and
+  // the injection payloads of the shared corpora.
+  const fragments = [
+    'Jan',
+    'Mon,',
+    '12:30:45',
+    '3:04 PM',
+    '2024-01-02',
+    '2024/01/02',
+    'v1.2.3',
+    '1.2.3-rc.1',
+    '0x1f',
+    'cus_ab12',
+    'blk_-12',
+    'api-7d9f8b6c5-x2k4q',
+    'web-x2k4q',
+    '10.0.0.1:80',
+    '[::1]:8',
+    '::1',
+    'fe80::1',
+    '00:1a:2b:3c:4d:5e',
+    'http://a.example.com/c/12345?x=1#f',
+    'db.example.com',
+    '5-36-59-76.pool.isp.xx',
+    '35 ms',
+    '1h30m',
+    '<1 sec',
+    '$5.00',
+    '12 USD',
+    '512KB',
+    '=true',
+    ': false',
+    ':True',
+    "='q'",
+    '="q"',
+    'C:\\x\\y',
+    '/var/log/a1',
+    'node17',
+    'deadbeef1',
+    'mask=ffffffff',
+    'ABCDEF12',
+    '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+    'AbCdEf1234',
+    'aBcDeFgHiJkLmN',
+    '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    '123e4567-e89b-12d3-a456-426614174000',
+    '3.14e-10',
+  ];
+  const alphabet = 'aZq09_-.:/=$<>~[]()\'" \\,;#%+*xyzABCF1J';
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const generated = Array.from({ length: 3000 }, () => {
+    let text = '';
+    for (let parts = 1 + next(10); parts > 0; parts--) {
+      if (next(10) < 5) text += fragments[next(fragments.length)];
+      for (let chars = next(6); chars > 0; chars--) text += alphabet[next(alphabet.length)];
+    }
+    return text;
+  });
+  const corpora = [
+    ...readCorpus<{ text: string }>('secrets-negatives.jsonl.gz'),
+    ...readCorpus<{ text: string }>('injections.jsonl'),
+  ].map((row) => row.text);
+  const texts = [...generated, ...corpora, ...fragments];
+  const insideAWord = (text: string, at: number): boolean =>
+    at > 0 && /[A-Za-z0-9]/.test(text[at - 1]) && /[A-Za-z0-9]/.test(text[at] ?? '');
+
+  it.each(MASK_RULES.filter((rule) => !MASK_GUARD.exempt.includes(rule.name)).map((rule) => [rule.name, rule]))(
+    'holds for the %s rule: it never starts a match inside a run of letters and digits',
+    (_name, rule) => {
+      const sticky = new RegExp(rule.pattern, 'y');
+      const starts: string[] = [];
+      for (const text of texts) {
+        for (let at = 1; at < text.length; at++) {
+          if (!insideAWord(text, at)) continue;
+          sticky.lastIndex = at;
+          if (sticky.test(text)) starts.push(`${text} @${at}`);
+        }
+      }
+      expect(starts).toEqual([]);
+    },
+  );
+
+  it('finds every match the unguarded rules find, where no exempt rule can match', () => {
+    const rules = MASK_RULES.filter((rule) => !MASK_GUARD.exempt.includes(rule.name));
+    const alternatives = rules.map((rule) => `(?:${rule.pattern})`).join('|');
+    const plain = new RegExp(alternatives, 'g');
+    const guarded = new RegExp(`${MASK_GUARD.pattern}(?:${alternatives})`, 'g');
+    const matches = (re: RegExp, text: string) => [...text.matchAll(re)].map((m) => `${m.index}:${m[0]}`);
+    let compared = 0;
+    for (const text of texts) {
+      expect(matches(guarded, text)).toEqual(matches(plain, text));
+      compared += matches(plain, text).length;
+    }
+    expect(compared).toBeGreaterThan(5000);
+  });
+
+  it('exempts the email rule, which starts inside a word, so text with @ is scanned without the guard', () => {
+    expect(MASK_GUARD.exempt).toEqual(['email']);
+    expect(normalizeMessage('sent.to-jane.doe+x@example.co.uk twice')).toBe('* twice');
+    expect(normalizeMessage('id5jane@example.com bounced')).toBe('* bounced');
   });
 });
