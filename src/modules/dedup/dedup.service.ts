@@ -93,7 +93,8 @@ export class DedupService {
   prepareKnown(observations: readonly ObservationInput[]): PreparedKnown[] {
     return observations.map((o) => {
       if (o.deliveryKey === undefined) throw new Error('dedup: recordKnown needs delivery keys');
-      return { ...this.prepare(o), deliveryKey: o.deliveryKey };
+      // not `{ ...prepared, deliveryKey }`: each property after a spread costs ~0.6 us on Node 20
+      return Object.assign(this.prepare(o), { deliveryKey: o.deliveryKey });
     });
   }
 
