@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
+import { RetentionCron } from '../../shared/scheduling/retention-cron';
 import { RetentionJob, RetentionRule } from '../../shared/scheduling/retention-job';
 import { IngestRepository } from './ingest.repository';
 
@@ -14,45 +15,38 @@ import { IngestRepository } from './ingest.repository';
  * cap per run: one key is written per pushed line, so a cap would delete less than sustained
  * traffic writes (40 x 5,000 keys per 5 minutes was 667 a second) and the table would grow for
  * ever. Counts, samples and issues are kept; a redelivery arriving after its key is gone counts
- * once more. Scheduling, batching and replica safety: `RetentionJob`.
+ * once more. Scheduling, batching and replica safety: `RetentionJob`; its lifecycle: `RetentionCron`.
  */
 @Injectable()
-export class DeliveryRetentionCron implements OnApplicationBootstrap, OnModuleDestroy {
+export class DeliveryRetentionCron extends RetentionCron {
   private readonly deliveryKeys: RetentionRule;
   private readonly notices: RetentionRule;
-  private readonly job: RetentionJob;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly scheduler: SchedulerRegistry,
+    @Inject(APP_CONFIG) config: AppConfig,
+    scheduler: SchedulerRegistry,
     dataSource: DataSource,
     repo: IngestRepository,
   ) {
     const hours = config.INGEST_DELIVERY_RETENTION_HOURS;
     const days = config.ALERT_NOTICE_RETENTION_DAYS;
-    this.deliveryKeys = {
+    const deliveryKeys: RetentionRule = {
       rows: 'delivery keys',
       keptFor: `${hours} h`,
       deleteBatch: (limit) => repo.pruneDeliveries(dataSource.manager, hours, limit),
     };
-    this.notices = {
+    const notices: RetentionRule = {
       rows: 'alert notices',
       keptFor: `${days} d`,
       deleteBatch: (limit) => repo.pruneNotices(dataSource.manager, days, limit),
     };
-    this.job = new RetentionJob(
-      'ingest.deliveryRetention',
-      [this.deliveryKeys, this.notices],
-      new Logger(DeliveryRetentionCron.name),
+    super(
+      new RetentionJob('ingest.deliveryRetention', [deliveryKeys, notices], new Logger(DeliveryRetentionCron.name)),
+      scheduler,
+      config,
     );
-  }
-
-  onApplicationBootstrap(): void {
-    this.job.start(this.scheduler, this.config);
-  }
-
-  onModuleDestroy(): void {
-    this.job.stop(this.scheduler);
+    this.deliveryKeys = deliveryKeys;
+    this.notices = notices;
   }
 
   /** Deletes expired delivery keys, batch after batch, until none is left; returns how many. */

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/config';
 import { deleteExpired } from '../database/delete-expired';
+import { RetentionCron } from '../scheduling/retention-cron';
 import { RetentionJob, RetentionRule } from '../scheduling/retention-job';
 
 /**
@@ -13,34 +14,26 @@ import { RetentionJob, RetentionRule } from '../scheduling/retention-job';
  * deleted: a notification that old is no longer worth sending, and the audit trail of what
  * happened is issue_history, not the outbox. The notifier that comes will delete what it has
  * delivered sooner; this stays as the bound for what it never delivers. Scheduling, batching and
- * replica safety: `RetentionJob`.
+ * replica safety: `RetentionJob`; its lifecycle: `RetentionCron`.
  */
 @Injectable()
-export class OutboxRetentionCron implements OnApplicationBootstrap, OnModuleDestroy {
+export class OutboxRetentionCron extends RetentionCron {
   private readonly outboxEvents: RetentionRule;
-  private readonly job: RetentionJob;
 
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly scheduler: SchedulerRegistry,
-    dataSource: DataSource,
-  ) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, scheduler: SchedulerRegistry, dataSource: DataSource) {
     const days = config.OUTBOX_RETENTION_DAYS;
-    this.outboxEvents = {
+    const outboxEvents: RetentionRule = {
       rows: 'outbox events',
       keptFor: `${days} d`,
       deleteBatch: (limit) =>
         deleteExpired(dataSource, { table: 'outbox_events', key: 'id', at: 'created_at' }, days * 86_400, limit),
     };
-    this.job = new RetentionJob('events.outboxRetention', [this.outboxEvents], new Logger(OutboxRetentionCron.name));
-  }
-
-  onApplicationBootstrap(): void {
-    this.job.start(this.scheduler, this.config);
-  }
-
-  onModuleDestroy(): void {
-    this.job.stop(this.scheduler);
+    super(
+      new RetentionJob('events.outboxRetention', [outboxEvents], new Logger(OutboxRetentionCron.name)),
+      scheduler,
+      config,
+    );
+    this.outboxEvents = outboxEvents;
   }
 
   /** Deletes expired outbox events, batch after batch, until none is left; returns how many. */

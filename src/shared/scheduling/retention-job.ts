@@ -23,7 +23,7 @@ export interface RetentionRule {
  * has caught up (no cap per run, so deletion keeps pace with sustained traffic), stopping between
  * batches at shutdown, with one log line per rule that deleted something. Several replicas are safe
  * because each batch is a `deleteExpired` statement (SKIP LOCKED: they share the backlog). A cron
- * keeps its Nest lifecycle hooks and calls `start` and `stop`; tests call `prune` by hand.
+ * extends `RetentionCron`, which calls `start` and `stop`; tests call `prune` by hand.
  */
 export class RetentionJob {
   private readonly job: IntervalJob;
