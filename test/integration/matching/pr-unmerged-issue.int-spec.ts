@@ -319,6 +319,32 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect(await handOvers(b.id)).toHaveLength(1);
   });
 
+  it('two failures on the reopened issue’s error move two priority steps and the label; the survivor’s priority goes back over both', async () => {
+    const [a, b] = await bugs();
+    const firstDeploy = new Date(Date.now() - 5 * HOUR);
+    await shipThroughSurvivor(a, b, firstDeploy);
+    await recurUntilFailed(a, firstDeploy, b);
+    // A second fix for A, opened while A is merged: it names A and moves B.
+    const second = await openPr(a);
+    await mergePr(a, second, 'main');
+    const secondDeploy = new Date(Date.now() - HOUR);
+    await deploy([second], secondDeploy);
+    expect(await status(b.id)).toBe('in_production');
+    await recurUntilFailed(a, secondDeploy, b);
+    expect(await issueRow(t.dataSource, b.id)).toEqual({ status: 'triage', priority: 2, labels: ['fix-failed'] });
+    const windows = (await windowsOf(t.dataSource, b.id)).map((w) => w.id);
+    expect(windows).toHaveLength(2);
+
+    await unmerge(a);
+    expect(await issueRow(t.dataSource, a.id)).toEqual({ status: 'triage', priority: 2, labels: ['fix-failed'] });
+    expect(await issueRow(t.dataSource, b.id)).toEqual({ status: 'triage', priority: 4, labels: [] });
+    const fromB = await handOvers(b.id);
+    expect(fromB.map((h) => (h.data as { windowId: string }).windowId)).toEqual(windows);
+    expect(fromB.every((h) => h.reason.endsWith('; priority back to P4'))).toBe(true);
+    expect((await handOvers(a.id)).map((h) => (h.data as { windowId: string }).windowId)).toEqual(windows);
+    expect(failedOf(a, b)).toEqual([b.id, b.id]);
+  });
+
   it('a survivor whose priority a person changed after the failure keeps it; the label and the step still go to the reopened issue', async () => {
     const [a, b] = await bugs();
     const deployedAt = new Date(Date.now() - HOUR);
