@@ -120,6 +120,7 @@ export class IssuesFacade {
     label: string,
     actor: Actor,
     reason: string,
+    data?: Record<string, unknown>,
   ): Promise<boolean> {
     const issue = await this.issues.lockById(issueId, manager);
     if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
@@ -133,6 +134,7 @@ export class IssuesFacade {
       from: issue.labels.join(','),
       to: labels.join(','),
       reason,
+      data,
     });
     return true;
   }
@@ -144,6 +146,7 @@ export class IssuesFacade {
     priority: Priority,
     actor: Actor,
     reason: string,
+    data?: Record<string, unknown>,
   ): Promise<number> {
     const issue = await this.issues.lockById(issueId, manager);
     if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
@@ -156,6 +159,7 @@ export class IssuesFacade {
       from: formatPriority(issue.priority),
       to: formatPriority(priority),
       reason,
+      data,
     });
     return issue.priority;
   }
@@ -176,9 +180,11 @@ export class IssuesFacade {
     if (!issue) throw new DomainError('not_found', 'ISSUE_NOT_FOUND', `No issue with id ${issueId}`);
     const fromStatus = issue.status;
     if (fromStatus !== 'triage') await this.transition(manager, issueId, 'triage', actor, reason, data);
-    await this.addLabel(manager, issueId, FIX_FAILED_LABEL, actor, reason);
+    // The label and the step name the window too (`data.windowId`), so an undone merge can find
+    // exactly the escalation a window caused (`handOverFailedFixes`).
+    await this.addLabel(manager, issueId, FIX_FAILED_LABEL, actor, reason, data);
     const toPriority = escalate(issue.priority);
-    await this.setPriority(manager, issueId, toPriority, actor, reason);
+    await this.setPriority(manager, issueId, toPriority, actor, reason, data);
     return { fromStatus, fromPriority: issue.priority, toPriority };
   }
 
@@ -211,7 +217,7 @@ export class IssuesFacade {
     if (failures.length === 0) return [];
     const windows = failures.map((f) => f.windowId).join(', ');
     const entries: Awaited<ReturnType<IssuesRepository['failedFixEntries']>>[] = [];
-    for (const f of failures) entries.push(await this.issues.failedFixEntries(from.id, f.decisionReason, manager));
+    for (const f of failures) entries.push(await this.issues.failedFixEntries(from.id, f, manager));
     const labelAdded = entries.some((e) => e.some((x) => x.field === 'labels'));
     const steps = entries
       .flatMap((e) => e.filter((x) => x.field === 'priority').slice(0, 1))

@@ -86,19 +86,22 @@ export class IssuesRepository {
   }
 
   /**
-   * The `labels` and `priority` history entries a failed fix wrote on the issue (the verification
-   * actor with the window's decision reason, which it gives all of them), newest first.
+   * The `labels` and `priority` history entries a failed fix's window wrote on the issue (the
+   * verification actor, naming the window), newest first.
    */
   async failedFixEntries(
     id: string,
-    decisionReason: string,
+    failure: { windowId: string; decisionReason: string },
     manager: EntityManager,
   ): Promise<{ id: number; field: 'labels' | 'priority'; from: string | null; to: string | null }[]> {
+    // Entries written since they name their window (`data.windowId`) are found by it; older ones,
+    // which carry no data, by the window's decision reason, which they share.
     const rows = (await manager.query(
       `SELECT id, field, from_value, to_value FROM issue_history
-        WHERE issue_id = $1 AND actor = 'system:verification' AND reason = $2 AND field IN ('labels', 'priority')
+        WHERE issue_id = $1 AND actor = 'system:verification' AND field IN ('labels', 'priority')
+          AND (data->>'windowId' = $2 OR (data IS NULL AND reason = $3))
         ORDER BY id DESC`,
-      [id, decisionReason],
+      [id, failure.windowId, failure.decisionReason],
     )) as { id: string; field: 'labels' | 'priority'; from_value: string | null; to_value: string | null }[];
     return rows.map((r) => ({ id: Number(r.id), field: r.field, from: r.from_value, to: r.to_value }));
   }
