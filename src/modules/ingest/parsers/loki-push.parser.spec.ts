@@ -393,6 +393,17 @@ describe(parseLokiPush.name, () => {
       expect(parseLokiPush(json(body)).observations[0].labels).toEqual({ app: 'a', level: 'error', trace_id: 't' });
     });
 
+    it('keeps a label or metadata field named __proto__ out of the labels, which stay a plain object', () => {
+      // JSON.parse makes `__proto__` an own key; the labels must neither hold it nor take it as a prototype.
+      const body = Buffer.from(
+        '{"streams":[{"stream":{"app":"a","level":"error","__proto__":"x"},"values":[["1","x",{"__proto__":"y","trace_id":"t"}]]}]}',
+      );
+      const { labels } = parseLokiPush({ body, contentType: 'application/json' }).observations[0];
+      expect(labels).toEqual({ app: 'a', level: 'error', trace_id: 't' });
+      expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
+      expect(Object.keys(labels)).not.toContain('__proto__');
+    });
+
     it('uses configured source and feature labels', () => {
       const body = stream({ team: 'pay', svc: 'checkout', level: 'error' }, ['1', 'x']);
       expect(
