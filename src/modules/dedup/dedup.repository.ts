@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import { ADVISORY_LOCKS } from '../../shared/database/database-opener';
 import { absorbedCte } from '../../shared/database/merge-chain.sql';
 import {
   FINGERPRINT_VERSION_SETTING,
@@ -8,6 +7,7 @@ import {
   writeRuntimeSetting,
 } from '../../shared/database/runtime-settings';
 import { queryPrepared } from '../../shared/database/prepared-query';
+import { GroupingScope, lockScopes } from '../../shared/database/scope-lock';
 import { CountedIssue, countedIssue } from '../issues/issues.facade';
 import type { GroupMerge, GroupState, MergeEvidence, PatternToken } from './grouping/grouping-engine';
 import { FINGERPRINT_VERSION } from './normalizer/fingerprint';
@@ -297,19 +297,21 @@ export class DedupRepository {
           AND scope_source IS NOT NULL AND scope_feature IS NOT NULL`,
       [issueId],
     )) as { scope_source: string; scope_feature: string }[];
-    const scopes = rows.map((r) => JSON.stringify([r.scope_source, r.scope_feature])).sort();
-    for (const scope of scopes) {
-      const [source, feature] = JSON.parse(scope) as [string, string];
-      await this.lockScope(manager, source, feature);
-    }
+    await lockScopes(
+      manager,
+      rows.map((r) => ({ source: r.scope_source, feature: r.scope_feature })),
+      'exclusive',
+    );
   }
 
   /** Serialises grouping decisions on one (source, feature) scope until the transaction ends. */
   async lockScope(manager: EntityManager, source: string, feature: string): Promise<void> {
-    await manager.query(`SELECT pg_advisory_xact_lock($1::int, hashtext($2)::int)`, [
-      ADVISORY_LOCKS.groupingScope,
-      JSON.stringify([source, feature]),
-    ]);
+    await lockScopes(manager, [{ source, feature }], 'exclusive');
+  }
+
+  /** `lockScope` for several scopes, in the one fixed order every transaction takes them. */
+  async lockScopes(manager: EntityManager, scopes: readonly GroupingScope[]): Promise<void> {
+    await lockScopes(manager, scopes, 'exclusive');
   }
 
   /** The scope's live groups with this token count, and the next creation sequence number. */

@@ -154,11 +154,7 @@ export class DedupService {
     // Every scope lock first, in one fixed order, before any row lock. Otherwise a transaction
     // holding a hot issue's row (counted below) could wait for a scope lock held by another that
     // is about to file an alias onto that same issue: a deadlock.
-    const scopes = [...new Set(prepared.map((p) => JSON.stringify([p.source, p.feature])))].sort();
-    for (const scope of scopes) {
-      const [source, feature] = JSON.parse(scope) as [string, string];
-      await this.repo.lockScope(manager, source, feature);
-    }
+    await this.repo.lockScopes(manager, prepared);
 
     const known = await this.repo.countOnLinks(manager, prepared, samples);
     const counted = await this.countOnIssues(manager, prepared, known);

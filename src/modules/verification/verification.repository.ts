@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { absorbedCte } from '../../shared/database/merge-chain.sql';
+import { GroupingScope, lockScopes } from '../../shared/database/scope-lock';
 
 /** A verification window row (plain data). */
 /** A failed window as an undone merge reads it (`VerificationFacade.failedWindows`). */
@@ -289,6 +290,20 @@ export class VerificationRepository {
         WHERE l.external_id = ANY($1::text[]) AND l.link_kind <> 'external' AND l.issue_id <> $2`,
       [fingerprints, issueId],
     )) as { fingerprint: string; identifier: string }[];
+  }
+
+  /**
+   * Shares the scope locks of the fingerprints a window watches until the transaction ends. A merge
+   * or its undo holds them exclusively while it moves fingerprints between issues, so a check sees
+   * the issue's fingerprints wholly before or wholly after it: never a recurrence of an error that an
+   * undo is giving back counted against this window after the undo has handed over its failures.
+   */
+  async shareScopeLocks(fingerprints: string[], manager: EntityManager): Promise<void> {
+    if (fingerprints.length === 0) return;
+    const scopes = (await this.scopesOf(fingerprints, manager)).filter(
+      (s): s is IssueFingerprint & GroupingScope => s.source !== null && s.feature !== null,
+    );
+    await lockScopes(manager, scopes, 'shared');
   }
 
   async scopesOf(fingerprints: string[], manager?: EntityManager): Promise<IssueFingerprint[]> {

@@ -264,6 +264,9 @@ export class VerificationService {
     const outcome = await this.dataSource.transaction(async (manager): Promise<CheckOutcome> => {
       const w = await this.windows.lockWatching(id, manager);
       if (!w) return 'skipped';
+      // Before anything is read: an undo moving one of these fingerprints back is then wholly
+      // before this check or wholly after it (it waits for this commit, then hands over a failure).
+      await this.windows.shareScopeLocks(w.fingerprints, manager);
       // Another replica applied a Loki result since we read the window: ours overlaps, drop it.
       if (loki && time(w.lokiCheckedUntil) !== time(before.lokiCheckedUntil)) loki = undefined;
 

@@ -581,5 +581,57 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
       expect([await status(a.id), await status(b.id)]).toEqual(['in_staging', 'triage']);
       expect((await statusHistory(b.id)).map((h) => h.to_value)).not.toContain('in_staging');
     });
+
+    it('a window check that meets an undo in progress waits for it (shared scope locks), then stops watching what was given back; the failure follows the error to the reopened issue', async () => {
+      const [a, b] = await bugs();
+      const deployedAt = new Date(Date.now() - HOUR);
+      await shipThroughSurvivor(a, b, deployedAt);
+      const [w] = await windowsOf(t.dataSource, b.id);
+      expect(w!.state).toBe('watching');
+
+      // Another connection holds A's merge row: the undo stops there, holding its scope locks and
+      // having moved nothing yet (ingest does not touch merge rows).
+      const qr = t.dataSource.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      try {
+        await qr.query(`SELECT 1 FROM issue_merges WHERE merged_issue_id = $1 AND undone_at IS NULL FOR UPDATE`, [
+          a.id,
+        ]);
+        const undoing = t.http
+          .post(`/api/issues/${a.identifier}/unmerge`)
+          .set(adminAuth)
+          .send({ reason: 'not the same bug' })
+          .then((r) => r);
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        // A's error recurs from the fix build: counted on B (A is still merged there), and B's
+        // window is checked at once (error.received). The check waits for the undo.
+        const checking = verification.checkWindow(w!.id, new Date(), { withLoki: false });
+        await sendError(a.source, a.message, after(deployedAt, 30 * MINUTE), '1.4.2');
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+              AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        );
+        expect((await windowsOf(t.dataSource, b.id))[0]!.state).toBe('watching');
+        await qr.commitTransaction();
+        expect((await undoing).status).toBe(200);
+        await checking;
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+      }
+      // B's window judged nothing of A's error: B was in production only for A's fix, so it is
+      // cancelled. A took its deploy back and its own window fails on the recurrence.
+      await untilWindowFails(a.id, `the window of ${a.identifier} to fail`);
+      expect((await windowsOf(t.dataSource, b.id)).map((x) => x.state)).toEqual(['cancelled']);
+      expect(await issueRow(t.dataSource, a.id)).toEqual({ status: 'triage', priority: 3, labels: ['fix-failed'] });
+      expect(await issueRow(t.dataSource, b.id)).toEqual({ status: 'triage', priority: 4, labels: [] });
+      expect(failedOf(a, b)).toEqual([a.id]);
+      expect(await handOvers(b.id)).toEqual([]);
+    });
   }
 });
