@@ -533,6 +533,40 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
     expect(await status(b.id)).toBe('triage');
   });
   if (testDbKind() === 'postgres') {
+    /**
+     * A's undo, held at a row another connection locks (`holdSql` with `$1` = `holdId`) until
+     * `during` has set up what must meet it; `during` returns what is then in flight, awaited after
+     * the undo is let go. Returns the undo's status and that result.
+     */
+    async function whileUndoHeld<T>(
+      a: Bug,
+      holdSql: string,
+      holdId: string,
+      during: () => Promise<{ pending: Promise<T> }>,
+    ): Promise<[number, T]> {
+      const qr = t.dataSource.createQueryRunner();
+      await qr.connect();
+      await qr.startTransaction();
+      try {
+        await qr.query(holdSql, [holdId]);
+        const undoing = t.http
+          .post(`/api/issues/${a.identifier}/unmerge`)
+          .set(adminAuth)
+          .send({ reason: 'not the same bug' })
+          .then((r) => r.status);
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        const { pending } = await during();
+        await qr.commitTransaction();
+        return [await undoing, await pending];
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+      }
+    }
+
     it('a PR merged while the undo runs waits for the undo (it locked the PR links first) and then moves the reopened issue', async () => {
       const [a, b] = await bugs();
       const n = await openPr(a);
@@ -541,20 +575,7 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
 
       // Another connection holds the survivor's row: the undo stops at its first write to B,
       // after it has locked A's PR links (and before it has committed anything).
-      const qr = t.dataSource.createQueryRunner();
-      await qr.connect();
-      await qr.startTransaction();
-      try {
-        await qr.query(`SELECT 1 FROM issues WHERE id = $1 FOR UPDATE`, [b.id]);
-        const undoing = t.http
-          .post(`/api/issues/${a.identifier}/unmerge`)
-          .set(adminAuth)
-          .send({ reason: 'not the same bug' })
-          .then((r) => r);
-        await untilRow(
-          t.dataSource,
-          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        );
+      const statuses = await whileUndoHeld(a, `SELECT 1 FROM issues WHERE id = $1 FOR UPDATE`, b.id, async () => {
         const merging = deliver(
           t.http,
           'pull_request',
@@ -565,19 +586,16 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
             merged: true,
             base: 'staging',
           }),
-        ).then((r) => r);
+        ).then((r) => r.status);
         // The PR event waits for the undo on A's PR link, not on an issue (it has read nothing yet).
         await untilRow(
           t.dataSource,
           `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
               AND query LIKE '%FROM issue_prs WHERE repo_owner%FOR UPDATE%'`,
         );
-        await qr.commitTransaction();
-        expect([(await undoing).status, (await merging).status]).toEqual([200, 200]);
-      } finally {
-        if (qr.isTransactionActive) await qr.rollbackTransaction();
-        await qr.release();
-      }
+        return { pending: merging };
+      });
+      expect(statuses).toEqual([200, 200]);
       expect([await status(a.id), await status(b.id)]).toEqual(['in_staging', 'triage']);
       expect((await statusHistory(b.id)).map((h) => h.to_value)).not.toContain('in_staging');
     });
@@ -591,22 +609,8 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
 
       // Another connection holds A's merge row: the undo stops there, holding its scope locks and
       // having moved nothing yet (ingest does not touch merge rows).
-      const qr = t.dataSource.createQueryRunner();
-      await qr.connect();
-      await qr.startTransaction();
-      try {
-        await qr.query(`SELECT 1 FROM issue_merges WHERE merged_issue_id = $1 AND undone_at IS NULL FOR UPDATE`, [
-          a.id,
-        ]);
-        const undoing = t.http
-          .post(`/api/issues/${a.identifier}/unmerge`)
-          .set(adminAuth)
-          .send({ reason: 'not the same bug' })
-          .then((r) => r);
-        await untilRow(
-          t.dataSource,
-          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        );
+      const holdMerge = `SELECT 1 FROM issue_merges WHERE merged_issue_id = $1 AND undone_at IS NULL FOR UPDATE`;
+      const [undone] = await whileUndoHeld(a, holdMerge, a.id, async () => {
         // A's error recurs from the fix build: counted on B (A is still merged there), and B's
         // window is checked at once (error.received). The check waits for the undo.
         const checking = verification.checkWindow(w!.id, new Date(), { withLoki: false });
@@ -617,13 +621,9 @@ describe('Undoing the merge of an issue whose PR carries a fix', () => {
               AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
         );
         expect((await windowsOf(t.dataSource, b.id))[0]!.state).toBe('watching');
-        await qr.commitTransaction();
-        expect((await undoing).status).toBe(200);
-        await checking;
-      } finally {
-        if (qr.isTransactionActive) await qr.rollbackTransaction();
-        await qr.release();
-      }
+        return { pending: checking };
+      });
+      expect(undone).toBe(200);
       // B's window judged nothing of A's error: B was in production only for A's fix, so it is
       // cancelled. A took its deploy back and its own window fails on the recurrence.
       await untilWindowFails(a.id, `the window of ${a.identifier} to fail`);
