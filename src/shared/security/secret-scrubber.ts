@@ -954,7 +954,7 @@ export class SecretScrubber {
    *   that check the pre-filter never hides a secret.
    */
   constructor(options: { exhaustive?: boolean } = {}) {
-    this.rules = RULES.map((r) => ({ ...r, pattern: new RegExp(r.pattern.source, r.pattern.flags) }));
+    this.rules = RULES.map((r) => Object.assign({}, r, { pattern: new RegExp(r.pattern.source, r.pattern.flags) }));
     this.scanner = new AnchorScanner(this.rules);
     this.hits = new Uint8Array(this.rules.length);
     this.exhaustive = options.exhaustive ?? false;

@@ -66,7 +66,7 @@ export interface EventsBatchResult {
  *   deduplicated — a retry of such a batch counts twice.
  */
 export function parseEventsBatch(body: unknown, opts: EventsBatchOptions): EventsBatchResult {
-  const limits: EventsBatchLimits = { ...EVENTS_BATCH_LIMITS, ...opts.limits };
+  const limits: EventsBatchLimits = Object.assign({}, EVENTS_BATCH_LIMITS, opts.limits);
   if (!isJsonObject(body)) throw invalidPayload('', `must be a JSON object (got ${describeType(body)})`);
   rejectUnknownFields(body, '', BATCH_FIELDS);
   const events = body.events;

@@ -428,7 +428,7 @@ function withinLimits(line: PushedLine, limits: Limits): PushedLine {
       keptBytes += size;
     }
   }
-  return text === line.line && metadata === line.metadata ? line : { ...line, line: text, metadata };
+  return text === line.line && metadata === line.metadata ? line : Object.assign({}, line, { line: text, metadata });
 }
 
 /** `text` cut to at most `maxBytes` of UTF-8, marker included, never inside a character. */

@@ -63,16 +63,11 @@ export function storableObservation(o: Observation): Observation {
   ) {
     return o;
   }
-  return {
-    ...o,
-    source,
-    feature,
-    message,
-    labels,
-    ...(level === undefined ? {} : { level }),
-    ...(stack === undefined ? {} : { stack }),
-    ...(version === undefined ? {} : { version }),
-  };
+  const storable: Observation = Object.assign({}, o, { source, feature, message, labels });
+  if (level !== undefined) storable.level = level;
+  if (stack !== undefined) storable.stack = stack;
+  if (version !== undefined) storable.version = version;
+  return storable;
 }
 
 /**
@@ -91,9 +86,7 @@ export const MAX_FUTURE_SKEW_MS = 10 * 60_000;
 export function withinClock(o: Observation, receivedAt: Date): Observation {
   const ahead = (at: Date): boolean => at.getTime() - receivedAt.getTime() > MAX_FUTURE_SKEW_MS;
   if (!ahead(o.occurredAt) && (o.endedAt === undefined || !ahead(o.endedAt))) return o;
-  return {
-    ...o,
-    occurredAt: ahead(o.occurredAt) ? receivedAt : o.occurredAt,
-    ...(o.endedAt !== undefined && ahead(o.endedAt) ? { endedAt: receivedAt } : {}),
-  };
+  const clocked: Observation = Object.assign({}, o, { occurredAt: ahead(o.occurredAt) ? receivedAt : o.occurredAt });
+  if (o.endedAt !== undefined && ahead(o.endedAt)) clocked.endedAt = receivedAt;
+  return clocked;
 }
