@@ -8,6 +8,7 @@ import { LinkFingerprintVersion1764700000000 } from './1764700000000-link-finger
 import { RetentionIndexes1764810000000 } from './1764810000000-retention-indexes';
 import { OutboxRetentionIndex1764820000000 } from './1764820000000-outbox-retention-index';
 import { WebhookDeliveryBodyHash1764830000000 } from './1764830000000-webhook-delivery-body-hash';
+import { GroupingScopeVersions1764840000000 } from './1764840000000-grouping-scope-versions';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list runs from the
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   RetentionIndexes1764810000000,
   OutboxRetentionIndex1764820000000,
   WebhookDeliveryBodyHash1764830000000,
+  GroupingScopeVersions1764840000000,
 ];

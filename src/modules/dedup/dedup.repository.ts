@@ -321,26 +321,45 @@ export class DedupRepository {
     feature: string,
     tokenCount: number,
   ): Promise<{ groups: GroupState[]; nextSeq: number }> {
+    const groups = await this.liveGroups(manager, source, feature, tokenCount);
+    const { nextSeq } = await this.scopeVersion(manager, source, feature);
+    return { groups, nextSeq };
+  }
+
+  /** The scope's live groups with this token count, oldest first. */
+  async liveGroups(manager: EntityManager, source: string, feature: string, tokenCount: number): Promise<GroupState[]> {
     const rows = (await manager.query(
       `SELECT key, seq, pattern, merged_into, evidence FROM grouping_groups
         WHERE scope_source = $1 AND scope_feature = $2 AND token_count = $3 AND merged_into IS NULL
         ORDER BY seq`,
       [source, feature, tokenCount],
     )) as GroupDbRow[];
-    const [{ next }] = (await manager.query(
-      `SELECT COALESCE(MAX(seq) + 1, 0)::int AS next FROM grouping_groups WHERE scope_source = $1 AND scope_feature = $2`,
+    return rows.map((r) => ({
+      key: r.key,
+      seq: r.seq,
+      pattern: r.pattern,
+      mergedInto: r.merged_into,
+      evidence: r.evidence,
+    }));
+  }
+
+  /**
+   * The scope's version (changed by a trigger on every write to its groups; null before the first
+   * one) and its next creation sequence number. Read under the scope's lock, the version says
+   * whether groups read at that version are still the scope's groups (`GroupingScopeCache`).
+   */
+  async scopeVersion(
+    manager: EntityManager,
+    source: string,
+    feature: string,
+  ): Promise<{ version: string | null; nextSeq: number }> {
+    const [row] = (await manager.query(
+      `SELECT (SELECT version::text FROM grouping_scope_versions WHERE scope_source = $1 AND scope_feature = $2) AS version,
+              COALESCE((SELECT seq + 1 FROM grouping_groups WHERE scope_source = $1 AND scope_feature = $2
+                         ORDER BY seq DESC LIMIT 1), 0) AS next`,
       [source, feature],
-    )) as { next: number }[];
-    return {
-      groups: rows.map((r) => ({
-        key: r.key,
-        seq: r.seq,
-        pattern: r.pattern,
-        mergedInto: r.merged_into,
-        evidence: r.evidence,
-      })),
-      nextSeq: Number(next),
-    };
+    )) as { version: string | null; next: number }[];
+    return { version: row.version, nextSeq: Number(row.next) };
   }
 
   async insertGroup(manager: EntityManager, source: string, feature: string, group: GroupState): Promise<void> {

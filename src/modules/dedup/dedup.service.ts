@@ -17,11 +17,14 @@ import { DedupRepository, GroupRef, LinkRow, SampleRow } from './dedup.repositor
 import {
   GroupMerge,
   GroupState,
+  GroupingDecision,
+  applyGroupingDecision,
   decideGrouping,
   mergesAfterChange,
   relearnPattern,
   tokenCount,
 } from './grouping/grouping-engine';
+import { GroupingScopeCache } from './grouping/grouping-scope-cache';
 import { FingerprintMemo } from './normalizer/fingerprint-memo';
 import { scopeText } from './normalizer/fingerprint-message';
 
@@ -79,6 +82,8 @@ export class DedupService {
   private readonly issuesCountSql = (source: string): string => this.issues.countObservationsSql(source);
   /** Repeated messages are scrubbed and normalised once (most observations repeat a recent one). */
   private readonly fingerprints = new FingerprintMemo();
+  /** Live groups of large scopes, read again only when the scope's version says they changed. */
+  private readonly scopes = new GroupingScopeCache();
 
   constructor(
     private readonly repo: DedupRepository,
@@ -320,7 +325,11 @@ export class DedupService {
   /** One new fingerprint, its scope locked: the grouping decision, written. */
   private async fileOne(manager: EntityManager, p: Prepared, result: DedupBatchResult): Promise<void> {
     const tokens = tokenCount(p.normalized);
-    const scope = await this.repo.loadScope(manager, p.source, p.feature, tokens);
+    const { version, nextSeq } = await this.repo.scopeVersion(manager, p.source, p.feature);
+    const groups =
+      this.scopes.get(p.source, p.feature, tokens, version) ??
+      (await this.repo.liveGroups(manager, p.source, p.feature, tokens));
+    const scope = { groups, nextSeq };
     const decision = decideGrouping(scope, { fingerprint: p.fingerprint, template: p.normalized });
     const createdKey = decision.created?.key;
     if (decision.created) await this.repo.insertGroup(manager, p.source, p.feature, decision.created);
@@ -355,6 +364,7 @@ export class DedupService {
       const issueId = await createIssue();
       await this.repo.setGroupIssue(manager, p.source, p.feature, createdKey, issueId);
       await this.repo.insertLink(manager, { ...base, issueId, kind: 'primary', rule: 'exact', evidence: null });
+      await this.rememberScope(manager, p, tokens, version, groups, decision);
       return;
     }
     // The group's key link says where the group is filed: a variant of an issue merged away joins
@@ -369,6 +379,33 @@ export class DedupService {
       rule: 'variable-position',
       evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
     });
+    await this.rememberScope(manager, p, tokens, version, groups, decision);
+  }
+
+  /**
+   * Keeps the scope's live groups of this token count as this decision left them, with the version
+   * they now have: unchanged when the decision wrote no group, else read again after its writes
+   * (under the scope's lock, so the writes are this transaction's; if it rolls back, the scope keeps
+   * its earlier version and the copy is never used).
+   */
+  private async rememberScope(
+    manager: EntityManager,
+    p: Prepared,
+    tokens: number,
+    version: string | null,
+    groups: readonly GroupState[],
+    decision: GroupingDecision,
+  ): Promise<void> {
+    if (decision.created === null && decision.merges.length === 0) {
+      this.scopes.set(p.source, p.feature, tokens, version, groups);
+      return;
+    }
+    const after = await this.repo.scopeVersion(manager, p.source, p.feature);
+    const live =
+      decision.merges.length === 0 && decision.created !== null
+        ? groups.concat(decision.created)
+        : applyGroupingDecision(groups, decision).filter((g) => g.mergedInto === null);
+    this.scopes.set(p.source, p.feature, tokens, after.version, live);
   }
 
   /**

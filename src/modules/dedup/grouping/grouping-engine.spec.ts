@@ -216,6 +216,84 @@ describe(decideGrouping.name, () => {
   });
 });
 
+describe('decideGrouping: groups skipped before the search', () => {
+  /** Seeded, so a failure can be replayed. */
+  function random(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  // few values per position, some of them placeholders, so that groups share most of a template
+  const VALUES = ['a1', 'b2', 'c3', 'x', 'y', '*', 'k=v'];
+
+  it('decides exactly as the search over every live group, on reachable and on arbitrary states', () => {
+    const next = random(20261206);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+    const mutate = (tokens: readonly string[], changes: number): string[] => {
+      const out = [...tokens];
+      for (let c = 0; c < changes; c++) out[Math.floor(next() * out.length)] = `v${Math.floor(next() * 9)}`;
+      return out;
+    };
+    const template = (n: number, vocabulary: number) =>
+      Array.from({ length: n }, () => pick(VALUES.slice(0, vocabulary))).join(' ');
+    let compared = 0;
+    let skipped = 0;
+    let merging = 0;
+    for (let trial = 0; trial < 1000; trial++) {
+      const n = 2 + Math.floor(next() * 7);
+      const vocabulary = 2 + Math.floor(next() * (VALUES.length - 1));
+      let groups: GroupState[];
+      let arrivals = () => template(n, vocabulary);
+      if (trial % 2 === 0) {
+        const templates = Array.from({ length: 2 + Math.floor(next() * 30) }, () => template(n, vocabulary));
+        groups = feed([...new Set(templates)]).groups;
+      } else {
+        // variants of one template, a few positions apart, some variables: many peers, many merges
+        const base = template(n, vocabulary).split(' ');
+        groups = Array.from({ length: 1 + Math.floor(next() * 25) }, (_, seq) => ({
+          key: `g${seq}`,
+          seq,
+          pattern: mutate(base, Math.floor(next() * 3)).map((token) => (next() < 0.1 ? null : token)),
+          mergedInto: next() < 0.1 ? 'g0' : null,
+          evidence: [],
+        }));
+        arrivals = () => mutate(base, 1 + Math.floor(next() * 2)).join(' ');
+      }
+      const known = new Set(groups.map((g) => g.key));
+      for (let a = 0; a < 5; a++) {
+        const arrival = arrivals();
+        if (known.has(fp(arrival))) continue;
+        const scope = { groups, nextSeq: groups.length };
+        const fast = decideGrouping(scope, { fingerprint: fp(arrival), template: arrival });
+        const exhaustive = decideGrouping(scope, { fingerprint: fp(arrival), template: arrival }, undefined, {
+          exhaustive: true,
+        });
+        expect({ trial, arrival, decision: fast }).toEqual({ trial, arrival, decision: exhaustive });
+        compared++;
+        if (exhaustive.merges.length > 0) merging++;
+        const least = Math.ceil(n / 2);
+        if (
+          groups.some(
+            (g) =>
+              g.mergedInto === null &&
+              g.pattern.filter((t, i) => t === null || t === arrival.split(' ')[i]).length < least,
+          )
+        ) {
+          skipped++;
+        }
+      }
+    }
+    // the comparison covers decisions that merge and scopes where groups were skipped
+    expect(compared).toBeGreaterThan(2500);
+    expect(merging).toBeGreaterThan(150);
+    expect(skipped).toBeGreaterThan(1000);
+  });
+});
+
 describe(applyGroupingDecision.name, () => {
   it('adds the created group, points absorbed groups at the survivor and updates its pattern', () => {
     const { groups } = feed(['get /a', 'get /b', 'get /c']);

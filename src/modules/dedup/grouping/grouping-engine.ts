@@ -200,6 +200,26 @@ function wildcards(pattern: readonly PatternToken[]): number {
 }
 
 /**
+ * Positions where `pattern` takes `tokens` (a literal equal to the token, or a variable). A group
+ * takes part in a template's decision only when this is at least half the length (rounded up):
+ * - the template is taken in only by a pattern that agrees everywhere;
+ * - every pattern a merge starts from (the template, then each merge's result) is literal only
+ *   where it equals the template, and a merge is made only when its result is at most half
+ *   variables (`null`; placeholders count too, which only makes merges rarer). A merge at a
+ *   literal position of a pattern of n tokens with v variables leaves at least v + 1, so it is
+ *   made only when 2(v + 1) <= n: the pattern then has at least ceil(n/2) + 1 literals, and each
+ *   peer agrees with the template at all of them but one. A merge at one of its variables needs
+ *   its peers to agree at all its literals, at least ceil(n/2) of them.
+ * So a group below the bound is never a peer of a merge that is made, and skipping it before the
+ * search gives the same decision (`exhaustive` reads every live group; tests compare the two).
+ */
+function agreements(pattern: readonly PatternToken[], tokens: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < pattern.length; i++) if (pattern[i] === null || pattern[i] === tokens[i]) count++;
+  return count;
+}
+
+/**
  * Decides where a template seen for the first time in its scope goes, and which merges its arrival
  * makes evident. Pure: reads `scope`, returns what to write.
  */
@@ -207,10 +227,17 @@ export function decideGrouping(
   scope: ScopeSnapshot,
   arrival: NewTemplate,
   config: GroupingConfig = DEFAULT_GROUPING_CONFIG,
+  options: { exhaustive?: boolean } = {},
 ): GroupingDecision {
   const tokens = tokenize(arrival.template);
+  const least = options.exhaustive ? 0 : Math.ceil(tokens.length / 2);
   const live = scope.groups
-    .filter((group) => group.mergedInto === null && group.pattern.length === tokens.length)
+    .filter(
+      (group) =>
+        group.mergedInto === null &&
+        group.pattern.length === tokens.length &&
+        agreements(group.pattern, tokens) >= least,
+    )
     .sort((a, b) => a.seq - b.seq);
 
   // A pattern learned from evidence (or the very same template) takes the template in. The most

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/* eslint-disable no-console */
+/**
+ * What filing a NEW fingerprint costs as its scope (source, feature) grows: the grouping engine
+ * reads the scope's live groups of the template's token count for every new fingerprint.
+ *
+ *   npm run build
+ *   node bench/ingest/new-fingerprints.js [--requests 300] [--groups 500,3000]
+ *
+ * For each size, a scope is seeded with that many live groups of ten tokens (SQL, unrelated
+ * templates), then `--requests` new errors of ten tokens are posted to `/api/events` one after
+ * another, one event per request, each a template the scope has not seen (it starts a group; no
+ * join, no merge). Printed per size: latency p50/p99 and the service's CPU per request, and their
+ * ratio to a scope without groups measured the same way just before (the machine's own baseline).
+ *
+ * Database: `TEST_DATABASE_URL` (an admin URL on a loopback host), else
+ * postgres://postgres:postgres@127.0.0.1:5432/postgres; a database `fixloop_bench_newfp_test` is
+ * created and dropped. The app runs in this process (workers off). `FIXLOOP_DIST` points at
+ * another build.
+ */
+const path = require('node:path');
+
+const repo = path.resolve(__dirname, '..', '..');
+const dist = process.env.FIXLOOP_DIST || path.join(repo, 'dist');
+const SECRET = 'bench-newfp-secret-0123';
+const DB_NAME = 'fixloop_bench_newfp_test';
+const TOKENS = 10;
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+function databaseUrls() {
+  const admin = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres');
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(admin.hostname)) {
+    throw new Error(`refusing a non-loopback database host: ${admin.hostname}`);
+  }
+  const bench = new URL(admin.toString());
+  bench.pathname = `/${DB_NAME}`;
+  return { admin: admin.toString(), bench: bench.toString() };
+}
+
+/** A plain lowercase word, different on every call (the normaliser leaves plain words alone). */
+let wordSeq = 0;
+function word() {
+  let n = ++wordSeq;
+  let out = '';
+  do {
+    out += String.fromCharCode(97 + (n % 26));
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return `w${out}`;
+}
+
+/** Ten tokens, three of them words never used before: no two messages are peers of a merge. */
+const message = () => `Job ${word()} failed in stage ${word()} reading ${word()} from store`;
+
+async function seed(client, feature, groups) {
+  if (groups === 0) return;
+  await client.query(
+    `INSERT INTO grouping_groups (scope_source, scope_feature, key, seq, token_count, pattern)
+     SELECT 'bench', $1, md5($1 || i::text) || md5(i::text), i, ${TOKENS},
+            jsonb_build_array('Seeded', md5(i::text), 'error', 'in', md5((i * 7)::text), 'while', 'doing',
+                              md5((i * 13)::text), 'for', 'tenant')
+       FROM generate_series(0, $2::int - 1) i`,
+    [feature, groups],
+  );
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function run(baseUrl, feature, requests) {
+  const post = async () => {
+    const res = await fetch(`${baseUrl}/api/events`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${SECRET}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ events: [{ source: 'bench', feature, message: message() }] }),
+    });
+    if (res.status !== 202) throw new Error(`unexpected status ${res.status}: ${await res.text()}`);
+    await res.arrayBuffer();
+  };
+  for (let i = 0; i < 10; i++) await post(); // warm-up (and the first read of the scope)
+  const latencies = [];
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < requests; i++) {
+    const t0 = process.hrtime.bigint();
+    await post();
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuUs: (cpu.user + cpu.system) / requests };
+}
+
+async function main() {
+  const requests = Number(arg('requests', '300'));
+  const sizes = String(arg('groups', '500,3000')).split(',').map(Number);
+  const { Client } = require('pg');
+  const urls = databaseUrls();
+  const admin = new Client({ connectionString: urls.admin });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB_NAME}`);
+  let app;
+  let client;
+  try {
+    require('reflect-metadata');
+    const { createApp } = require(path.join(dist, 'src/app.factory.js'));
+    const { loadConfig } = require(path.join(dist, 'src/shared/config/config.loader.js'));
+    const config = loadConfig({
+      DATABASE_URL: urls.bench,
+      ADMIN_API_KEY: 'bench-admin-key-0123456789',
+      AGENT_API_KEY: 'bench-agent-key-0123456789',
+      LOKI_WEBHOOK_SECRET: SECRET,
+      GITHUB_WEBHOOK_SECRET: 'bench-github-secret-0123',
+      WORKERS_ENABLED: 'false',
+      LOG_LEVEL: 'error',
+    });
+    app = await createApp(config);
+    await app.listen(0, '127.0.0.1');
+    const baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+    client = new Client({ connectionString: urls.bench });
+    await client.connect();
+
+    console.log(
+      `\nfixloop new-fingerprint bench: ${requests} requests per scope, one new error each, ${TOKENS} tokens`,
+    );
+    console.log(`build: ${dist}\n`);
+    console.log('groups in scope   p50 ms   p99 ms   service CPU us/request   p50 vs empty   CPU vs empty');
+    for (const groups of sizes) {
+      const empty = `empty-${groups}`;
+      const full = `groups-${groups}`;
+      await seed(client, full, groups);
+      const base = await run(baseUrl, empty, requests);
+      const r = await run(baseUrl, full, requests);
+      const row = (label, x, b) =>
+        console.log(
+          `${label.padStart(15)} ${x.p50.toFixed(2).padStart(8)} ${x.p99.toFixed(2).padStart(8)} ${x.cpuUs
+            .toFixed(0)
+            .padStart(24)} ${b ? `${(x.p50 / b.p50).toFixed(2)}x`.padStart(14) : '1.00x'.padStart(14)} ${
+            b ? `${(x.cpuUs / b.cpuUs).toFixed(2)}x`.padStart(14) : '1.00x'.padStart(14)
+          }`,
+        );
+      row('0 (baseline)', base);
+      row(String(groups), r, base);
+    }
+  } finally {
+    await client?.end();
+    await app?.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
