@@ -1,7 +1,7 @@
 import type { GroupState } from './grouping-engine';
 
-/** Groups kept at most, over every cached scope and token count. */
-export const GROUPING_SCOPE_CACHE_GROUPS = 100_000;
+/** Groups kept at most, over every cached scope and token count (about 400 bytes each: ~20 MB). */
+export const GROUPING_SCOPE_CACHE_GROUPS = 50_000;
 
 interface Entry {
   readonly version: string;
