@@ -1,6 +1,14 @@
 import { fingerprint } from './fingerprint';
 import { readCorpus } from '../../../../test/support/corpora';
-import { MASK_GUARD, MASK_RULES, MAX_MESSAGE_LENGTH, MAX_TOKEN_LENGTH, normalizeMessage } from './message-normalizer';
+import {
+  MASK_GUARD,
+  MASK_RULES,
+  MASK_SCANS,
+  MAX_MESSAGE_LENGTH,
+  MAX_TOKEN_LENGTH,
+  PLACEHOLDER,
+  normalizeMessage,
+} from './message-normalizer';
 
 describe(normalizeMessage.name, () => {
   it('masks a prefixed id and keeps its prefix (issue example)', () => {
@@ -181,75 +189,87 @@ describe(normalizeMessage.name, () => {
   });
 });
 
+// Texts for the scan tests below, that start and end every rule's matches in many places: one example of each rule, glued
+// to letters, digits and punctuation in a seeded random order, plus the secret look-alikes and
+// the injection payloads of the shared corpora.
+const fragments = [
+  'Jan',
+  'Mon,',
+  '12:30:45',
+  '3:04 PM',
+  '2024-01-02',
+  '2024/01/02',
+  'v1.2.3',
+  '1.2.3-rc.1',
+  '0x1f',
+  'cus_ab12',
+  'blk_-12',
+  'api-7d9f8b6c5-x2k4q',
+  'web-x2k4q',
+  '10.0.0.1:80',
+  '[::1]:8',
+  '::1',
+  'fe80::1',
+  '00:1a:2b:3c:4d:5e',
+  'http://a.example.com/c/12345?x=1#f',
+  'db.example.com',
+  '5-36-59-76.pool.isp.xx',
+  '35 ms',
+  '1h30m',
+  '<1 sec',
+  '$5.00',
+  '12 USD',
+  '512KB',
+  '=true',
+  ': false',
+  ':True',
+  "='q'",
+  '="q"',
+  'C:\\x\\y',
+  '/var/log/a1',
+  'node17',
+  'deadbeef1',
+  'mask=ffffffff',
+  'ABCDEF12',
+  '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+  'AbCdEf1234',
+  'aBcDeFgHiJkLmN',
+  '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+  '123e4567-e89b-12d3-a456-426614174000',
+  '3.14e-10',
+  // runs that whitespace follows, where only the rules with `bareRun` can start
+  '100 bytes',
+  '1.5 GiB',
+  '=cafebabe ',
+  '1234567 ',
+  '12345678',
+  'true',
+  'Sept 3',
+  '-5',
+  '~3ms',
+  '€12',
+];
+const alphabet = 'aZq09_-.:/=$<>~[]()\'" \\,;#%+*xyzABCF1J\u00a0\tvé';
+let seed = 7;
+const next = (n: number): number => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+const generated = Array.from({ length: 3000 }, () => {
+  let text = '';
+  for (let parts = 1 + next(10); parts > 0; parts--) {
+    if (next(10) < 5) text += fragments[next(fragments.length)];
+    for (let chars = next(6); chars > 0; chars--) text += alphabet[next(alphabet.length)];
+  }
+  return text;
+});
+const corpora = [
+  ...readCorpus<{ text: string }>('secrets-negatives.jsonl.gz'),
+  ...readCorpus<{ text: string }>('injections.jsonl'),
+].map((row) => row.text);
+const texts = [...generated, ...corpora, ...fragments];
+
 describe('MASK_GUARD', () => {
-  // Texts that start and end every rule's matches in many places: one example of each rule, glued
-  // to letters, digits and punctuation in a seeded random order, plus the secret look-alikes and
-  // the injection payloads of the shared corpora.
-  const fragments = [
-    'Jan',
-    'Mon,',
-    '12:30:45',
-    '3:04 PM',
-    '2024-01-02',
-    '2024/01/02',
-    'v1.2.3',
-    '1.2.3-rc.1',
-    '0x1f',
-    'cus_ab12',
-    'blk_-12',
-    'api-7d9f8b6c5-x2k4q',
-    'web-x2k4q',
-    '10.0.0.1:80',
-    '[::1]:8',
-    '::1',
-    'fe80::1',
-    '00:1a:2b:3c:4d:5e',
-    'http://a.example.com/c/12345?x=1#f',
-    'db.example.com',
-    '5-36-59-76.pool.isp.xx',
-    '35 ms',
-    '1h30m',
-    '<1 sec',
-    '$5.00',
-    '12 USD',
-    '512KB',
-    '=true',
-    ': false',
-    ':True',
-    "='q'",
-    '="q"',
-    'C:\\x\\y',
-    '/var/log/a1',
-    'node17',
-    'deadbeef1',
-    'mask=ffffffff',
-    'ABCDEF12',
-    '01ARZ3NDEKTSV4RRFFQ69G5FAV',
-    'AbCdEf1234',
-    'aBcDeFgHiJkLmN',
-    '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-    '123e4567-e89b-12d3-a456-426614174000',
-    '3.14e-10',
-  ];
-  const alphabet = 'aZq09_-.:/=$<>~[]()\'" \\,;#%+*xyzABCF1J';
-  let seed = 7;
-  const next = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const generated = Array.from({ length: 3000 }, () => {
-    let text = '';
-    for (let parts = 1 + next(10); parts > 0; parts--) {
-      if (next(10) < 5) text += fragments[next(fragments.length)];
-      for (let chars = next(6); chars > 0; chars--) text += alphabet[next(alphabet.length)];
-    }
-    return text;
-  });
-  const corpora = [
-    ...readCorpus<{ text: string }>('secrets-negatives.jsonl.gz'),
-    ...readCorpus<{ text: string }>('injections.jsonl'),
-  ].map((row) => row.text);
-  const texts = [...generated, ...corpora, ...fragments];
   const insideAWord = (text: string, at: number): boolean =>
     at > 0 && /[A-Za-z0-9]/.test(text[at - 1]) && /[A-Za-z0-9]/.test(text[at] ?? '');
 
@@ -287,5 +307,93 @@ describe('MASK_GUARD', () => {
     expect(MASK_GUARD.exempt).toEqual(['email']);
     expect(normalizeMessage('sent.to-jane.doe+x@example.co.uk twice')).toBe('* twice');
     expect(normalizeMessage('id5jane@example.com bounced')).toBe('* bounced');
+  });
+});
+
+describe('MASK_SCANS', () => {
+  const dispatchedRules = MASK_RULES.filter((rule) => !MASK_GUARD.exempt.includes(rule.name));
+  /** What a position can start, as the scan tells it: the class of its character, and whether its run is bare. */
+  const startAt = (text: string, at: number): { kind: 'digit' | 'letter' | 'other' | 'none'; bare: boolean } => {
+    const c = text[at];
+    const kind = /[0-9]/.test(c)
+      ? 'digit'
+      : /[A-Za-z]/.test(c)
+        ? 'letter'
+        : MASK_SCANS.otherStarts.includes(c)
+          ? 'other'
+          : 'none';
+    if (kind !== 'digit' && kind !== 'letter') return { kind, bare: false };
+    const run = kind === 'digit' ? /[0-9]+/y : /[A-Za-z]+/y;
+    run.lastIndex = at;
+    run.test(text);
+    const after = text[run.lastIndex];
+    return { kind, bare: after === undefined || /\s/.test(after) };
+  };
+
+  it.each(dispatchedRules.map((rule) => [rule.name, rule]))(
+    'holds for the %s rule: its matches start only where its `starts` and `bareRun` say',
+    (_name, rule) => {
+      const sticky = new RegExp(rule.pattern, 'y');
+      const wrong: string[] = [];
+      let matched = 0;
+      for (const text of texts) {
+        for (let at = 0; at < text.length; at++) {
+          sticky.lastIndex = at;
+          if (!sticky.test(text)) continue;
+          matched++;
+          const { kind, bare } = startAt(text, at);
+          const allowed =
+            kind !== 'none' &&
+            rule.starts.includes(kind) &&
+            (!bare || (kind !== 'other' && (rule.bareRun ?? []).includes(kind)));
+          if (!allowed) wrong.push(`${kind}${bare ? ' (bare run)' : ''}: ${JSON.stringify(text)} @${at}`);
+        }
+      }
+      expect(wrong).toEqual([]);
+      expect(matched).toBeGreaterThan(0);
+    },
+  );
+
+  it('leaves the email rule, which can start with `.`, `_`, `%` or `+`, to the unguarded scan of text with @', () => {
+    expect(MASK_GUARD.exempt).toEqual(['email']);
+    expect([...'._%+'].some((c) => MASK_SCANS.otherStarts.includes(c))).toBe(false);
+  });
+
+  /** The plain alternation of `rules`, in priority order, with the same replacements. */
+  const plainScan = (rules: typeof MASK_RULES) => {
+    const custom = rules.flatMap((rule) => (rule.replace ? [rule.replace] : []));
+    const pattern = new RegExp(rules.map((r) => (r.replace ? `(${r.pattern})` : `(?:${r.pattern})`)).join('|'), 'g');
+    return (text: string) =>
+      text.replace(pattern, (match: string, ...groups: unknown[]) => {
+        for (let i = 0; i < custom.length; i++) if (groups[i] !== undefined) return custom[i](match);
+        return PLACEHOLDER;
+      });
+  };
+
+  it.each([
+    ['text without @', MASK_SCANS.guarded, dispatchedRules],
+    [
+      'URL and path segments',
+      MASK_SCANS.segment,
+      dispatchedRules.filter((r) => !MASK_SCANS.notInSegments.includes(r.name)),
+    ],
+  ] as const)('masks %s exactly as the plain alternation of its rules does', (_what, scan, rules) => {
+    const plain = plainScan(rules);
+    let changed = 0;
+    for (const text of texts) {
+      const masked = text.replace(scan.pattern, scan.replace);
+      expect({ text, masked }).toEqual({ text, masked: plain(text) });
+      if (masked !== text) changed++;
+    }
+    expect(changed).toBeGreaterThan(2000);
+  });
+
+  it('masks bare runs and the words around them as before', () => {
+    expect(normalizeMessage('sent 100 bytes in 35 ms to host 12345678 at Sept 3 ok=true mask=cafebabe now')).toBe(
+      'sent * in * to host * at * ok=* mask=* now',
+    );
+    expect(normalizeMessage('worker node17 on api-7d9f8b6c5-x2k4q got -5 after ~3ms, paid €12')).toBe(
+      'worker node* on api-* got * after *, paid *',
+    );
   });
 });

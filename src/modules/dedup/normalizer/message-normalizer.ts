@@ -17,7 +17,9 @@
  * - runs of whitespace collapse to one space and the ends are trimmed.
  *
  * One combined regular expression scans the message once; it is linear in the message length. It
- * passes over the inside of words without trying the rules there (`NOT_INSIDE_A_WORD`).
+ * passes over the inside of words without trying the rules there (`NOT_INSIDE_A_WORD`), and at
+ * each other position tries only the rules that can start with its character (`starts`), and for a
+ * plain word or number that a space follows, only the few that can match one (`bareRun`).
  * Secrets are scrubbed elsewhere, before this runs; their redaction markers are variables (`*`).
  */
 
@@ -37,6 +39,12 @@ export const MAX_MESSAGE_LENGTH = 8192;
 /** A token (run of non-space characters) longer than this is a blob (base64, a dump): one `*`. */
 export const MAX_TOKEN_LENGTH = 256;
 
+/** What the first character of a match can be: `other` is one of `OTHER_STARTS`. */
+type StartClass = 'digit' | 'letter' | 'other';
+
+/** Every character but a letter or digit that a match of a rule (email aside) can start with. */
+const OTHER_STARTS = `-[:/$€£¥<>~'"`;
+
 interface MaskRule {
   /** For tests and debugging; the rule names are not part of the output. */
   readonly name: string;
@@ -44,6 +52,14 @@ interface MaskRule {
   readonly pattern: string;
   /** Replacement for a match; the default is the bare placeholder. */
   readonly replace?: (match: string) => string;
+  /** What a match can start with (the scan tries the rule only there; the unit tests hold it). */
+  readonly starts: readonly StartClass[];
+  /**
+   * Whether a match can start at a run of digits (letters) that whitespace or the end of the text
+   * follows, as `35 ms` or `Jan 2` do. The other rules need a character that is neither right
+   * after the run (`10.0.0.1`, `node17`, `cus_ab12`), so most words are passed after one check.
+   */
+  readonly bareRun?: readonly ('digit' | 'letter')[];
 }
 
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)';
@@ -155,20 +171,25 @@ const TLDS = [
 const RULES: readonly MaskRule[] = [
   {
     name: 'url',
+    starts: ['letter'],
     pattern: '\\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\\s"\'<>()\\[\\]{}]+',
     replace: (url) => maskUrl(url),
   },
   {
     name: 'email',
+    starts: ['digit', 'letter', 'other'],
     pattern: '[a-zA-Z0-9._%+-]+@[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)*\\.[a-zA-Z]{2,}\\b',
   },
-  { name: 'traceparent', pattern: '\\b00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\\b' },
+  { name: 'traceparent', starts: ['digit'], pattern: '\\b00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]\\b' },
   {
     name: 'uuid',
+    starts: ['digit', 'letter'],
     pattern: '\\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\b',
   },
   {
     name: 'date',
+    starts: ['digit', 'letter'],
+    bareRun: ['letter'],
     pattern: [
       // ISO 8601 / RFC 3339 and the common `2024-01-02 03:04:05,678` form.
       `\\b\\d{4}-\\d{2}-\\d{2}(?:[T ]${TIME}${ZONE})?(?![\\w:])`,
@@ -182,9 +203,10 @@ const RULES: readonly MaskRule[] = [
       `(?<![\\w:.])${TIME}(?:\\s?[AaPp][Mm])?(?![\\w:])`,
     ].join('|'),
   },
-  { name: 'mac', pattern: '\\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\\b' },
+  { name: 'mac', starts: ['digit', 'letter'], pattern: '\\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\\b' },
   {
     name: 'ip',
+    starts: ['digit', 'letter', 'other'],
     pattern: [
       // IPv4, optionally with a port
       '(?<![\\w.-])(?:\\d{1,3}\\.){3}\\d{1,3}(?::\\d{1,5})?(?![\\w]|[.-][\\w])',
@@ -198,6 +220,7 @@ const RULES: readonly MaskRule[] = [
     // Kubernetes pod names: <workload>-<replicaset hash>-<5 chars> or <workload>-<5 chars>; the
     // random parts must contain a digit. Keeps the workload name: api-7d9f8b6c5-x2k4q -> api-*.
     name: 'pod',
+    starts: ['letter'],
     pattern: `\\b[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:(?=[a-z]*\\d)${K8S}{6,10}-${K8S}{5}|${K8S}{6,10}-(?=[a-z]*\\d)${K8S}{5}|(?=[a-z]*\\d)${K8S}{5})\\b(?!-)`,
     replace: (pod) => {
       const parts = pod.split('-');
@@ -211,6 +234,7 @@ const RULES: readonly MaskRule[] = [
     // Host names under the common TLDs, and reverse-DNS names that start with the address they
     // name (`5.36.59.76.dynamic-dsl.example.om`, `1-2-3-4.pool.isp.xx`) under any TLD.
     name: 'hostname',
+    starts: ['digit', 'letter'],
     pattern: [
       `\\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+(?:${TLDS})(?::\\d{1,5})?\\b(?![.-]?[a-zA-Z0-9])`,
       '(?<![\\w.-])(?:\\d{1,3}[.-]){3}\\d{1,3}[.-](?:[a-zA-Z0-9-]+\\.)+[a-zA-Z]{2,}(?::\\d{1,5})?\\b(?![.-]?[a-zA-Z0-9])',
@@ -219,6 +243,7 @@ const RULES: readonly MaskRule[] = [
   {
     // File paths are masked segment by segment, like URL paths: ids go, names such as `v1` stay.
     name: 'path',
+    starts: ['letter', 'other'],
     pattern: [
       '(?<![\\w:/.])(?:/[A-Za-z0-9._%@+~:=*-]+)+/?',
       // Windows: C:\\Windows\\System32\\x.dll
@@ -230,6 +255,8 @@ const RULES: readonly MaskRule[] = [
   },
   {
     name: 'amount',
+    starts: ['digit', 'other'],
+    bareRun: ['digit'],
     pattern: [
       '[$€£¥]\\s?-?\\d[\\d,]*(?:\\.\\d+)?',
       '(?<![\\w.])-?\\d[\\d,]*(?:\\.\\d+)? ?(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|BTC)\\b',
@@ -241,6 +268,8 @@ const RULES: readonly MaskRule[] = [
     // 250ms, 1.5s, 3m, 1h30m15s; with the unit spelled out: 35 ms, 1 sec, 30 seconds, 5 min,
     // 2 hours; and a bound, as in `lifetime <1 sec` or `took >30s`.
     name: 'duration',
+    starts: ['digit', 'other'],
+    bareRun: ['digit'],
     pattern: [
       '(?<![\\w.<>~])[<>~]?-?\\d+(?:\\.\\d+)?(?:ns|us|µs|ms|s|m|h|d)(?:\\d+(?:\\.\\d+)?(?:ms|s|m|h))*\\b',
       '(?<![\\w.<>~])[<>~]?-?\\d+(?:\\.\\d+)? (?:ns|us|µs|ms|msecs?|millis(?:econds?)?|secs?|seconds?|mins?|minutes?|hrs?|hours?)\\b',
@@ -248,6 +277,8 @@ const RULES: readonly MaskRule[] = [
   },
   {
     name: 'hex',
+    starts: ['digit', 'letter'],
+    bareRun: ['digit', 'letter'],
     pattern: [
       '\\b0[xX][0-9a-fA-F]+\\b',
       // sha1, md5, sha256, build hashes, short git shas: 7+ hex chars with at least one digit
@@ -261,6 +292,7 @@ const RULES: readonly MaskRule[] = [
   {
     // Versions: v1.2, 1.2.3, 1.2.3-rc.1+build.5 (two-part numbers without a `v` are floats)
     name: 'version',
+    starts: ['digit', 'letter'],
     pattern:
       '(?<![A-Za-z0-9.])(?:[vV]\\d+(?:\\.\\d+)+|\\d+(?:\\.\\d+){2,})(?:[-+][0-9A-Za-z]+(?:[.-][0-9A-Za-z]+)*)?(?![A-Za-z0-9]|\\.[A-Za-z0-9])',
   },
@@ -268,6 +300,7 @@ const RULES: readonly MaskRule[] = [
     // Prefixed ids: cus_abc123 -> cus_*, blk_-123 -> blk_*, task_1445_m_000001 -> task_*.
     // The part after the prefix must contain a digit, or be a long mixed-case random string.
     name: 'prefixed-id',
+    starts: ['letter'],
     pattern:
       '\\b[a-z]{1,20}_(?:-?(?=[A-Za-z0-9_-]*\\d)[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*|(?=[a-z0-9]*[A-Z])(?=[A-Z0-9]*[a-z])[A-Za-z0-9]{12,})\\b',
     replace: (id) => `${id.slice(0, id.indexOf('_') + 1)}${PLACEHOLDER}`,
@@ -275,23 +308,27 @@ const RULES: readonly MaskRule[] = [
   {
     // Opaque random ids: 10+ letters and digits in mixed case (base62 ids, queue ids, request ids).
     name: 'random-id',
+    starts: ['digit', 'letter'],
     pattern: '\\b(?=[A-Za-z]*\\d)(?=[A-Z0-9]*[a-z])(?=[a-z0-9]*[A-Z])[A-Za-z0-9]{10,}\\b',
   },
   {
     // Upper-case random ids (ULIDs, Crockford base32, request ids): 16+ capitals and digits, each
     // in three or more separate runs, so that names like SHA256WITHRSA or ISO8859 stay.
     name: 'upper-id',
+    starts: ['digit', 'letter'],
     pattern: '\\b(?=[A-Z]*\\d+(?:[A-Z]+\\d+){2})(?=\\d*[A-Z]+(?:\\d+[A-Z]+){2})[A-Z0-9]{16,}\\b',
   },
   {
     // A name ending in a number is one of many (node17, eth0, worker12, an14): node*, eth*.
     // Not applied inside URL paths, where `v1` is part of the route.
     name: 'numbered-name',
+    starts: ['letter'],
     pattern: '(?<![A-Za-z0-9])[A-Za-z]+\\d+(?![A-Za-z0-9])',
     replace: (name) => name.replace(/\d+$/, PLACEHOLDER),
   },
   {
     name: 'quoted',
+    starts: ['other'],
     pattern: `(?<==)(?:'[^'\\n]{0,${MAX_TOKEN_LENGTH}}'|"[^"\\n]{0,${MAX_TOKEN_LENGTH}}")`,
     replace: (quoted) => `${quoted[0]}${PLACEHOLDER}${quoted[0]}`,
   },
@@ -299,6 +336,8 @@ const RULES: readonly MaskRule[] = [
     // after `=`, as Sentry does, and after `:` (`isOverlap:false`, `"ok": true`; not the word
     // that starts a phrase: `Result: False positive`)
     name: 'bool',
+    starts: ['letter'],
+    bareRun: ['letter'],
     pattern: [
       '(?<=[=:])(?:true|false|True|False|TRUE|FALSE)\\b',
       '(?<=: )(?:true|false|True|False|TRUE|FALSE)\\b(?! [A-Za-z])',
@@ -308,6 +347,8 @@ const RULES: readonly MaskRule[] = [
     // Integers and decimals standing alone, with an exponent (`3.14e-10`, `1e6`), not glued to
     // letters (`J12`, `utf8` stay).
     name: 'number',
+    starts: ['digit', 'other'],
+    bareRun: ['digit'],
     pattern: '(?:(?<![A-Za-z0-9-])-)?(?<![A-Za-z0-9])\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?(?![A-Za-z0-9])',
   },
 ];
@@ -332,11 +373,45 @@ interface Masker {
  */
 const NOT_INSIDE_A_WORD = '(?:(?<![A-Za-z0-9])|(?![A-Za-z0-9]))';
 
+/** Regex source for a class of characters, escaped for use inside `[...]`. */
+const OTHER_STARTS_CLASS = OTHER_STARTS.replace(/[-\\\]^[]/g, '\\$&');
+
+/**
+ * The guarded scan tries at each position only the rules that can start there (`starts`,
+ * `bareRun`), in their priority order: a digit or a letter starting a run that a character other
+ * than whitespace follows (every rule that can start with it), such a run that whitespace or the
+ * end follows (the few rules with `bareRun`), or one of `OTHER_STARTS`. The branches' classes do not
+ * overlap, so at each position the first rule that matches is the one the plain alternation would
+ * take; the unit tests compare the two scans. With the guard, two fifths of the scan's time.
+ */
+function dispatched(rules: readonly MaskRule[]): { source: string; order: MaskRule[] } {
+  const order: MaskRule[] = [];
+  const branch = (lookahead: string, take: (rule: MaskRule) => boolean): string[] => {
+    const chosen = rules.filter(take);
+    if (chosen.length === 0) return []; // an empty branch would match the empty string
+    order.push(...chosen);
+    return [`(?=${lookahead})(?:${chosen.map(alternative).join('|')})`];
+  };
+  const branches = [
+    ...branch('\\d+[^\\d\\s]', (r) => r.starts.includes('digit')),
+    ...branch('\\d', (r) => r.starts.includes('digit') && r.bareRun?.includes('digit') === true),
+    ...branch('[A-Za-z]+[^A-Za-z\\s]', (r) => r.starts.includes('letter')),
+    ...branch('[A-Za-z]', (r) => r.starts.includes('letter') && r.bareRun?.includes('letter') === true),
+    ...branch(`[${OTHER_STARTS_CLASS}]`, (r) => r.starts.includes('other')),
+  ];
+  return { source: `${NOT_INSIDE_A_WORD}(?:${branches.join('|')})`, order };
+}
+
+function alternative(rule: MaskRule): string {
+  return rule.replace ? `(${rule.pattern})` : `(?:${rule.pattern})`;
+}
+
 function combine(rules: readonly MaskRule[], options: { guarded: boolean }): Masker {
-  const custom = rules.flatMap((rule) => (rule.replace ? [rule.replace] : []));
-  const alternatives = rules.map((rule) => (rule.replace ? `(${rule.pattern})` : `(?:${rule.pattern})`)).join('|');
+  const scan = options.guarded ? dispatched(rules) : { source: rules.map(alternative).join('|'), order: [...rules] };
+  // one capture per rule with a replacement of its own, in the order the branches hold them
+  const custom = scan.order.flatMap((rule) => (rule.replace ? [rule.replace] : []));
   return {
-    pattern: new RegExp(options.guarded ? `${NOT_INSIDE_A_WORD}(?:${alternatives})` : alternatives, 'g'),
+    pattern: new RegExp(scan.source, 'g'),
     replace: (match, ...groups) => {
       for (let i = 0; i < custom.length; i++) if (groups[i] !== undefined) return custom[i](match);
       return PLACEHOLDER;
@@ -355,13 +430,21 @@ const ALL_BUT_EMAIL = combine(
   { guarded: true },
 );
 /** What a URL path segment or query value goes through: everything but URLs and emails. */
+const NOT_IN_SEGMENTS = ['url', 'email', 'path', 'numbered-name'];
 const SEGMENT = combine(
-  RULES.filter((rule) => !['url', 'email', 'path', 'numbered-name'].includes(rule.name)),
+  RULES.filter((rule) => !NOT_IN_SEGMENTS.includes(rule.name)),
   { guarded: true },
 );
 
 /** The masking rules in priority order, for tests. */
-export const MASK_RULES: readonly Pick<MaskRule, 'name' | 'pattern'>[] = RULES;
+export const MASK_RULES: readonly Pick<MaskRule, 'name' | 'pattern' | 'replace' | 'starts' | 'bareRun'>[] = RULES;
+/** The scans of text without `@` and of URL and path segments, for tests. */
+export const MASK_SCANS = {
+  guarded: ALL_BUT_EMAIL,
+  segment: SEGMENT,
+  notInSegments: NOT_IN_SEGMENTS,
+  otherStarts: OTHER_STARTS,
+} as const;
 /** The rules `NOT_INSIDE_A_WORD` does not hold for, and the guard itself, for tests. */
 export const MASK_GUARD = { pattern: NOT_INSIDE_A_WORD, exempt: [...STARTS_INSIDE_WORDS] } as const;
 
