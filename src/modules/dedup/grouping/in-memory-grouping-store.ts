@@ -31,7 +31,8 @@ interface ScopeMemory {
  * as the service does over Postgres. Used by the CLI and the benchmarks; one process, no database.
  */
 export class InMemoryGroupingStore {
-  private readonly scopes = new Map<string, ScopeMemory>();
+  /** source -> feature -> scope (two maps, not a joined key: this runs for every message). */
+  private readonly scopes = new Map<string, Map<string, ScopeMemory>>();
 
   constructor(private readonly config: GroupingConfig = DEFAULT_GROUPING_CONFIG) {}
 
@@ -46,19 +47,27 @@ export class InMemoryGroupingStore {
     const live = scope.liveByTokenCount.get(count) ?? [];
     const decision = decideGrouping({ groups: live, nextSeq: scope.nextSeq }, { fingerprint, template }, this.config);
     if (decision.created) scope.nextSeq++;
-    const updated = applyGroupingDecision(live, decision);
-    for (const group of updated) scope.groups.set(group.key, group);
-    scope.liveByTokenCount.set(
-      count,
-      updated.filter((group) => group.mergedInto === null),
-    );
+    if (decision.merges.length === 0) {
+      // the common case: a new group, or a join; nothing else changes
+      if (decision.created) {
+        scope.groups.set(decision.created.key, decision.created);
+        scope.liveByTokenCount.set(count, live.concat(decision.created));
+      }
+    } else {
+      const updated = applyGroupingDecision(live, decision);
+      for (const group of updated) scope.groups.set(group.key, group);
+      scope.liveByTokenCount.set(
+        count,
+        updated.filter((group) => group.mergedInto === null),
+      );
+    }
     scope.filedUnder.set(fingerprint, decision.groupKey);
     return { fingerprint, groupKey: decision.groupKey, decision };
   }
 
   /** The group a fingerprint belongs to now, after every merge so far; undefined if unknown. */
   currentGroupOf(source: string, feature: string, fingerprint: string): string | undefined {
-    const scope = this.scopes.get(scopeKey(source, feature));
+    const scope = this.scopes.get(source)?.get(feature);
     const filed = scope?.filedUnder.get(fingerprint);
     if (scope === undefined || filed === undefined) return undefined;
     return this.resolve(scope, fingerprint, filed);
@@ -66,14 +75,14 @@ export class InMemoryGroupingStore {
 
   /** A snapshot of every group of a scope (live and merged), oldest first. */
   groups(source: string, feature: string): GroupState[] {
-    const scope = this.scopes.get(scopeKey(source, feature));
+    const scope = this.scopes.get(source)?.get(feature);
     if (scope === undefined) return [];
     return [...scope.groups.values()].sort((a, b) => a.seq - b.seq);
   }
 
   /** The fingerprints filed under a group or under the groups merged into it (its aliases). */
   aliasesOf(source: string, feature: string, groupKey: string): string[] {
-    const scope = this.scopes.get(scopeKey(source, feature));
+    const scope = this.scopes.get(source)?.get(feature);
     if (scope === undefined) return [];
     const aliases: string[] = [];
     for (const [fingerprint, filed] of scope.filedUnder) {
@@ -83,11 +92,15 @@ export class InMemoryGroupingStore {
   }
 
   private scope(source: string, feature: string): ScopeMemory {
-    const key = scopeKey(source, feature);
-    let scope = this.scopes.get(key);
+    let features = this.scopes.get(source);
+    if (features === undefined) {
+      features = new Map();
+      this.scopes.set(source, features);
+    }
+    let scope = features.get(feature);
     if (scope === undefined) {
       scope = { filedUnder: new Map(), groups: new Map(), liveByTokenCount: new Map(), nextSeq: 0 };
-      this.scopes.set(key, scope);
+      features.set(feature, scope);
     }
     return scope;
   }
@@ -101,8 +114,4 @@ export class InMemoryGroupingStore {
     if (key !== filed) scope.filedUnder.set(fingerprint, key);
     return key;
   }
-}
-
-function scopeKey(source: string, feature: string): string {
-  return JSON.stringify([source, feature]);
 }
