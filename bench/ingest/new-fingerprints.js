@@ -19,6 +19,7 @@
  * another build.
  */
 const path = require('node:path');
+const { benchDatabaseUrls } = require('../lib/bench-database');
 
 const repo = path.resolve(__dirname, '..', '..');
 const dist = process.env.FIXLOOP_DIST || path.join(repo, 'dist');
@@ -29,16 +30,6 @@ const TOKENS = 10;
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-function databaseUrls() {
-  const admin = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres');
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(admin.hostname)) {
-    throw new Error(`refusing a non-loopback database host: ${admin.hostname}`);
-  }
-  const bench = new URL(admin.toString());
-  bench.pathname = `/${DB_NAME}`;
-  return { admin: admin.toString(), bench: bench.toString() };
 }
 
 /** A plain lowercase word, different on every call (the normaliser leaves plain words alone). */
@@ -99,7 +90,7 @@ async function main() {
   const requests = Number(arg('requests', '300'));
   const sizes = String(arg('groups', '500,3000')).split(',').map(Number);
   const { Client } = require('pg');
-  const urls = databaseUrls();
+  const urls = benchDatabaseUrls(DB_NAME);
   const admin = new Client({ connectionString: urls.admin });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);

@@ -25,6 +25,7 @@
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { benchDatabaseUrls } = require('../lib/bench-database');
 const autocannon = require('autocannon');
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -36,16 +37,6 @@ const DB_NAME = 'fixloop_bench_test';
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-function databaseUrls() {
-  const admin = new URL(process.env.TEST_DATABASE_URL || 'postgres://postgres:postgres@127.0.0.1:5432/postgres');
-  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(admin.hostname)) {
-    throw new Error(`refusing a non-loopback database host: ${admin.hostname}`);
-  }
-  const bench = new URL(admin.toString());
-  bench.pathname = `/${DB_NAME}`;
-  return { admin: admin.toString(), bench: bench.toString() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,7 +332,7 @@ async function main() {
   const batch = arg('batch', 100);
   const replicas = arg('replicas', 1);
   const { Client, Pool } = require('pg');
-  const urls = databaseUrls();
+  const urls = benchDatabaseUrls(DB_NAME);
 
   const admin = new Client({ connectionString: urls.admin });
   await admin.connect();

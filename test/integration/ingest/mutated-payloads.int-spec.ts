@@ -1,5 +1,6 @@
 import { ingestAuth, truncateAll, useTestApp } from '../../support/test-app';
 import { fixtureJson, rowCounts } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { seededRandom } from '../../support/seeded-random';
 
 /**
  * The receivers' promise for bad input, checked on many payloads rather than a handful: real
@@ -8,17 +9,6 @@ import { fixtureJson, rowCounts } from '../../fixtures/ingest-service/ingest-tes
  * writes nothing. Deterministic: the same mutations every run (a seeded generator);
  * `MUTATION_CASES=400` runs ten times as many for a longer hunt (session 9: 400 per fixture, none failed).
  */
-
-/** mulberry32: a small seeded PRNG, so that a failure names a case that can be run again. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ODD_VALUES: unknown[] = [
   null,
@@ -99,7 +89,7 @@ describe('receivers on mutated real payloads: never 5xx, and a 4xx writes nothin
 
   it.each(fixtures)('%s: %s', async (route, _name, parts) => {
     const original = fixtureJson<Json>(...parts);
-    const random = prng(parts.join('/').length * 7919);
+    const random = seededRandom(parts.join('/').length * 7919);
     const failures: string[] = [];
     for (let i = 0; i < CASES_PER_FIXTURE; i++) {
       await truncateAll(t.dataSource);
@@ -137,7 +127,7 @@ describe('receivers on mutated real payloads: never 5xx, and a 4xx writes nothin
         { source: 'checkout-api', feature: 'payments', message: 'Card declined', timestamp: 1_795_000_000_000 },
       ],
     };
-    const random = prng(42);
+    const random = seededRandom(42);
     const failures: string[] = [];
     for (let i = 0; i < CASES_PER_FIXTURE * 2; i++) {
       await truncateAll(t.dataSource);

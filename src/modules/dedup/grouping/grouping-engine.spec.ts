@@ -1,3 +1,4 @@
+import { seededRandom } from '../../../../test/support/seeded-random';
 import { fingerprint } from '../normalizer/fingerprint';
 import {
   applyGroupingDecision,
@@ -217,21 +218,11 @@ describe(decideGrouping.name, () => {
 });
 
 describe('decideGrouping: groups skipped before the search', () => {
-  /** Seeded, so a failure can be replayed. */
-  function random(seed: number): () => number {
-    let a = seed;
-    return () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   // few values per position, some of them placeholders, so that groups share most of a template
   const VALUES = ['a1', 'b2', 'c3', 'x', 'y', '*', 'k=v'];
 
   it('decides exactly as the search over every live group, on reachable and on arbitrary states', () => {
-    const next = random(20261206);
+    const next = seededRandom(20261206);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
     const mutate = (tokens: readonly string[], changes: number): string[] => {
       const out = [...tokens];
