@@ -26,7 +26,11 @@
  *   With several replicas, steps 2-3 for one scope must be serialised (for example a transaction
  *   holding `pg_advisory_xact_lock(hash(source, feature))`): the decision is a function of the state
  *   it was given, so two replicas deciding on the same state agree, but a decision made on stale
- *   state must not be written. Known fingerprints (step 2, the common case) need no lock.
+ *   state must not be written. Known fingerprints (step 2, the common case) need no lock. The
+ *   service keeps each scope's live groups in memory between decisions (`GroupingScopeCache`) and
+ *   uses them only while the scope's version, read under the lock, is the one they were stored at.
+ *   Groups that agree with the template at fewer than half its positions are skipped before the
+ *   search: they cannot take part (see `agreements`).
  *
  * ## What the state holds
  *
