@@ -19,6 +19,7 @@
  * another build.
  */
 const path = require('node:path');
+const { createBenchApp } = require('../lib/bench-app');
 const { benchDatabaseUrls } = require('../lib/bench-database');
 
 const repo = path.resolve(__dirname, '..', '..');
@@ -98,19 +99,7 @@ async function main() {
   let app;
   let client;
   try {
-    require('reflect-metadata');
-    const { createApp } = require(path.join(dist, 'src/app.factory.js'));
-    const { loadConfig } = require(path.join(dist, 'src/shared/config/config.loader.js'));
-    const config = loadConfig({
-      DATABASE_URL: urls.bench,
-      ADMIN_API_KEY: 'bench-admin-key-0123456789',
-      AGENT_API_KEY: 'bench-agent-key-0123456789',
-      LOKI_WEBHOOK_SECRET: SECRET,
-      GITHUB_WEBHOOK_SECRET: 'bench-github-secret-0123',
-      WORKERS_ENABLED: 'false',
-      LOG_LEVEL: 'error',
-    });
-    app = await createApp(config);
+    app = await createBenchApp(dist, SECRET, { DATABASE_URL: urls.bench });
     await app.listen(0, '127.0.0.1');
     const baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
     client = new Client({ connectionString: urls.bench });

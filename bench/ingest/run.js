@@ -25,6 +25,7 @@
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { createBenchApp } = require('../lib/bench-app');
 const { benchDatabaseUrls } = require('../lib/bench-database');
 const autocannon = require('autocannon');
 
@@ -43,21 +44,11 @@ function arg(name, fallback) {
 // Server mode: the real app in its own process.
 
 async function serve() {
-  require('reflect-metadata');
-  const { createApp } = require(path.join(dist, 'src/app.factory.js'));
-  const { loadConfig } = require(path.join(dist, 'src/shared/config/config.loader.js'));
-  const config = loadConfig({
+  const app = await createBenchApp(dist, SECRET, {
     DATABASE_URL: process.env.BENCH_DATABASE_URL,
     DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE,
-    ADMIN_API_KEY: 'bench-admin-key-0123456789',
-    AGENT_API_KEY: 'bench-agent-key-0123456789',
-    LOKI_WEBHOOK_SECRET: SECRET,
-    GITHUB_WEBHOOK_SECRET: 'bench-github-secret-0123',
-    WORKERS_ENABLED: 'false',
-    LOG_LEVEL: 'error',
     REQUEST_BODY_LIMIT_BYTES: String(20 * 1024 * 1024),
   });
-  const app = await createApp(config); // errors only (LOG_LEVEL=error), on stderr
   await app.listen(0, '127.0.0.1');
   process.send({ port: app.getHttpServer().address().port });
   process.on('message', async (m) => {

@@ -18,8 +18,8 @@ import {
   GroupMerge,
   GroupState,
   GroupingDecision,
-  applyGroupingDecision,
   decideGrouping,
+  liveGroupsAfter,
   mergesAfterChange,
   relearnPattern,
   tokenCount,
@@ -396,16 +396,9 @@ export class DedupService {
     groups: readonly GroupState[],
     decision: GroupingDecision,
   ): Promise<void> {
-    if (decision.created === null && decision.merges.length === 0) {
-      this.scopes.set(p.source, p.feature, tokens, version, groups);
-      return;
-    }
-    const after = await this.repo.scopeVersion(manager, p.source, p.feature);
-    const live =
-      decision.merges.length === 0 && decision.created !== null
-        ? groups.concat(decision.created)
-        : applyGroupingDecision(groups, decision).filter((g) => g.mergedInto === null);
-    this.scopes.set(p.source, p.feature, tokens, after.version, live);
+    const wrote = decision.created !== null || decision.merges.length > 0;
+    const now = wrote ? (await this.repo.scopeVersion(manager, p.source, p.feature)).version : version;
+    this.scopes.set(p.source, p.feature, tokens, now, liveGroupsAfter(groups, decision));
   }
 
   /**

@@ -9,6 +9,7 @@ import { LinkFingerprintVersion1764700000000 } from '../../../migrations/1764700
 import { ADVISORY_LOCKS } from '../../../src/shared/database/database-opener';
 import { adminAuth, ingestAuth, testDbKind, useTestApp } from '../../support/test-app';
 import { IssueRow, issueLinks, issues, untilRow } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { replayMigration } from '../../support/migration-replay';
 
 const SOURCE = 'checkout-api';
 const FEATURE = 'cache';
@@ -447,14 +448,7 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
         JSON.stringify(recorded),
       ]);
     }
-    const migration = new LinkFingerprintVersion1764700000000();
-    const runner = t.dataSource.createQueryRunner();
-    try {
-      await migration.down(runner); // the schema as the previous release left it
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+    await replayMigration(t.dataSource, new LinkFingerprintVersion1764700000000());
     expect((await links()).map((l) => l.fingerprint_version)).toEqual([expected]);
   });
 

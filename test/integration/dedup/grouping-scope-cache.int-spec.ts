@@ -5,6 +5,7 @@ import { DedupService } from '../../../src/modules/dedup/dedup.service';
 import type { GroupingScopeCache } from '../../../src/modules/dedup/grouping/grouping-scope-cache';
 import { TestApp, ingestAuth, startTestApp, testDbKind, truncateAll, useTestApp } from '../../support/test-app';
 import { issueLinks, issues } from '../../fixtures/ingest-service/ingest-test-helpers';
+import { replayMigration } from '../../support/migration-replay';
 
 /**
  * A replica keeps a scope's live groups in memory for new fingerprints (`GroupingScopeCache`) and
@@ -103,14 +104,7 @@ describe('grouping scope copies', () => {
       .set(ingestAuth)
       .send({ events: [{ source: 'billing', feature: 'invoices', message: 'Invoice export stalled' }] })
       .expect(202);
-    const migration = new GroupingScopeVersions1764840000000();
-    const runner = t.dataSource.createQueryRunner();
-    try {
-      await migration.down(runner); // the tables as the previous release left them
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+    await replayMigration(t.dataSource, new GroupingScopeVersions1764840000000());
     const rows = (await t.dataSource.query(
       `SELECT scope_source, scope_feature, version::text AS version FROM grouping_scope_versions ORDER BY scope_source`,
     )) as { scope_source: string; scope_feature: string; version: string }[];

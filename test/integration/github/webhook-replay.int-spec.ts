@@ -5,6 +5,7 @@ import { WebhookDeliveryBodyHash1764830000000 } from '../../../migrations/176483
 import { WorkflowRunReported } from '../../../src/shared/events/event-catalogue';
 import { seedIssue } from '../../factories/issue.factory';
 import { sharedPath } from '../../support/shared-dir';
+import { replayMigration } from '../../support/migration-replay';
 import { useTestApp } from '../../support/test-app';
 import { deliver, exampleFixture, packageExample, prPayload } from './webhook-support';
 
@@ -159,18 +160,12 @@ describe('GitHub webhook: a signed body replayed under a new X-GitHub-Delivery',
     const title = `Fix export stall (${issue.identifier})`;
     const opened = JSON.stringify(prPayload({ number: 604, title }));
     const ping = JSON.stringify(exampleFixture('ping.examples-0.json'));
-    const migration = new WebhookDeliveryBodyHash1764830000000();
-    const runner = t.dataSource.createQueryRunner();
-    try {
-      await migration.down(runner); // the table as the previous release left it
-      await runner.query(
+    await replayMigration(t.dataSource, new WebhookDeliveryBodyHash1764830000000(), (runner) =>
+      runner.query(
         `INSERT INTO webhook_deliveries (provider, delivery_id, event, action)
          VALUES ('github', 'old-1', 'pull_request', 'opened'), ('github', 'old-2', 'ping', NULL)`,
-      );
-      await migration.up(runner);
-    } finally {
-      await runner.release();
-    }
+      ),
+    );
     expect(
       await t.dataSource.query(`SELECT delivery_id, body_sha256 FROM webhook_deliveries ORDER BY delivery_id`),
     ).toEqual([

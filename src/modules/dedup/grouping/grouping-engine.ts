@@ -370,6 +370,16 @@ export function mergesAfterChange(
 }
 
 /**
+ * The live groups of the template's token count once a decision is applied: `live` itself when the
+ * decision wrote nothing, `live` and the created group when it only started one, else the result
+ * of `applyGroupingDecision` without the groups it merged away. Pure.
+ */
+export function liveGroupsAfter(live: readonly GroupState[], decision: GroupingDecision): readonly GroupState[] {
+  if (decision.merges.length === 0) return decision.created === null ? live : live.concat(decision.created);
+  return applyGroupingDecision(live, decision).filter((group) => group.mergedInto === null);
+}
+
+/**
  * Applies a decision to a list of groups (the live groups of the template's token count, or any
  * superset): returns the new list, with the created group added, absorbed groups marked
  * `mergedInto`, and survivors carrying their new pattern and evidence. Pure.

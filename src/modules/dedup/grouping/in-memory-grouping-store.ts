@@ -5,6 +5,7 @@ import {
   GroupingConfig,
   GroupingDecision,
   GroupState,
+  liveGroupsAfter,
   tokenCount,
 } from './grouping-engine';
 
@@ -22,7 +23,7 @@ interface ScopeMemory {
   readonly filedUnder: Map<string, string>;
   readonly groups: Map<string, GroupState>;
   /** Live groups by token count: what the service would load from its index. */
-  readonly liveByTokenCount: Map<number, GroupState[]>;
+  readonly liveByTokenCount: Map<number, readonly GroupState[]>;
   nextSeq: number;
 }
 
@@ -47,20 +48,11 @@ export class InMemoryGroupingStore {
     const live = scope.liveByTokenCount.get(count) ?? [];
     const decision = decideGrouping({ groups: live, nextSeq: scope.nextSeq }, { fingerprint, template }, this.config);
     if (decision.created) scope.nextSeq++;
-    if (decision.merges.length === 0) {
-      // the common case: a new group, or a join; nothing else changes
-      if (decision.created) {
-        scope.groups.set(decision.created.key, decision.created);
-        scope.liveByTokenCount.set(count, live.concat(decision.created));
-      }
-    } else {
-      const updated = applyGroupingDecision(live, decision);
-      for (const group of updated) scope.groups.set(group.key, group);
-      scope.liveByTokenCount.set(
-        count,
-        updated.filter((group) => group.mergedInto === null),
-      );
-    }
+    // the common case, a new group or a join, changes no other group
+    const changed = decision.merges.length > 0 ? applyGroupingDecision(live, decision) : [];
+    if (decision.created) scope.groups.set(decision.created.key, decision.created);
+    for (const group of changed) scope.groups.set(group.key, group);
+    scope.liveByTokenCount.set(count, liveGroupsAfter(live, decision));
     scope.filedUnder.set(fingerprint, decision.groupKey);
     return { fingerprint, groupKey: decision.groupKey, decision };
   }
