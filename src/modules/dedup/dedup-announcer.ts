@@ -13,11 +13,16 @@ export class DedupAnnouncer {
   constructor(private readonly bus: DomainEventBus) {}
 
   async announce(result: DedupBatchResult): Promise<void> {
-    for (const c of result.created) {
-      await this.bus.emit(
-        'issue.created',
-        new IssueCreated(c.issueId, c.identifier, c.fingerprint, c.source, c.feature),
-      );
+    if (result.created.length > 0) {
+      // Each created issue's count as the batch left it (an issue merged away in the batch has none).
+      const counts = new Map<string, number>();
+      for (const f of result.filed) counts.set(f.issueId, Math.max(counts.get(f.issueId) ?? 0, f.eventCount));
+      for (const c of result.created) {
+        await this.bus.emit(
+          'issue.created',
+          new IssueCreated(c.issueId, c.identifier, c.fingerprint, c.source, c.feature, counts.get(c.issueId)),
+        );
+      }
     }
     for (const m of result.merges) await this.announceMerge(m);
     // The ingest hot path does not wait for `error.received` listeners (DomainEventBus.publish):

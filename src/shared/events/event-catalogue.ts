@@ -29,6 +29,12 @@ export class IssueCreated extends DomainEvent {
     readonly fingerprint: string,
     readonly source: string,
     readonly feature: string,
+    /**
+     * The issue's event count when the transaction that created it committed (its first
+     * observations); absent means unknown. Listeners use it to skip, without a query, what an
+     * issue with so few events cannot concern yet (later `error.received` events carry the count).
+     */
+    readonly eventCount?: number,
   ) {
     super();
   }

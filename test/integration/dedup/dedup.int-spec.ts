@@ -86,7 +86,12 @@ describe('dedup: issues from fingerprints, grouping merges, manual merges', () =
     });
     expect(link.external_id).toMatch(/^[0-9a-f]{64}$/);
     expect(seen.created).toEqual([
-      expect.objectContaining({ issueId: issue.id, identifier: issue.identifier, fingerprint: link.external_id }),
+      expect.objectContaining({
+        issueId: issue.id,
+        identifier: issue.identifier,
+        fingerprint: link.external_id,
+        eventCount: 1,
+      }),
     ]);
     expect(seen.received).toEqual([
       expect.objectContaining({

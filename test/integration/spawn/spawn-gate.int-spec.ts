@@ -83,6 +83,26 @@ describe('spawn gate: every control on its own', () => {
     expect(await requestsOf(ds(), issue.id)).toHaveLength(1);
   });
 
+  it("takes a new issue's event count from issue.created: filed below MIN_EVENT_COUNT_TO_SPAWN, it waits for error.received", async () => {
+    // The database says 3 events; the event says the issue was filed with 2, so the listener does
+    // not even look (the error.received that brings it to 3 queues it).
+    const issue = await seedSpawnable(ds(), { eventCount: 3 });
+    const bus = k.t.app.get(DomainEventBus);
+    const created = (eventCount?: number) =>
+      new IssueCreated(issue.id, issue.identifier, issue.fingerprint, 'checkout-api', 'payments', eventCount);
+    await bus.emit('issue.created', created(2));
+    expect(await requestsOf(ds(), issue.id)).toHaveLength(0);
+    // Filed with enough events, or with the count unknown: the gate looks, and queues it.
+    await bus.emit('issue.created', created(3));
+    expect(await requestsOf(ds(), issue.id)).toHaveLength(1);
+    const other = await seedSpawnable(ds(), { eventCount: 3 });
+    await bus.emit(
+      'issue.created',
+      new IssueCreated(other.id, other.identifier, other.fingerprint, 'checkout-api', 'payments'),
+    );
+    expect(await requestsOf(ds(), other.id)).toHaveLength(1);
+  });
+
   it('takes the issue as the counting statement left it: an event saying the issue has a spawn status queues nothing', async () => {
     const issue = await seedSpawnable(ds(), { eventCount: 3 });
     const bus = k.t.app.get(DomainEventBus);

@@ -27,6 +27,9 @@ export class SpawnTriggersListener {
 
   @OnDomainEvent('issue.created')
   async onIssueCreated(e: IssueCreated): Promise<void> {
+    // Filed with fewer events than the gate needs: not eligible yet, and the `error.received` that
+    // brings it to the minimum queues it. No query for every new issue.
+    if (e.eventCount !== undefined && e.eventCount < this.config.MIN_EVENT_COUNT_TO_SPAWN) return;
     await this.gate.enqueueEligible({ issueId: e.issueId });
   }
 
