@@ -155,39 +155,12 @@ export class DedupRepository {
     samplesPerFingerprint: number,
   ): Promise<LinkRow[]> {
     if (rows.length === 0) return [];
-    const found = (await manager.query(
-      `WITH input AS (
-         SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[])
-           WITH ORDINALITY AS t(fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
-       ), agg AS (
-         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
-                (array_agg(version ORDER BY occurred_at DESC, ord DESC))[1] AS newest_version
-           FROM input GROUP BY fp
-       ), links AS (
-         -- rows locked in id order, as the known path does: concurrent statements never deadlock.
-         -- Every link counted here is sampled: the known path's throttle starts from now.
-         UPDATE external_issue_links l
-            SET event_count = l.event_count + x.cnt,
-                first_seen_at = LEAST(l.first_seen_at, x.first_at),
-                last_seen_at = GREATEST(l.last_seen_at, x.last_at),
-                last_sampled_at = now(),
-                last_sampled_occurred_at = x.last_at,
-                last_sampled_version = x.newest_version,
-                updated_at = now()
-           FROM (
-             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at, agg.newest_version
-               FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
-              ORDER BY l2.id
-                FOR NO KEY UPDATE OF l2
-           ) x
-          WHERE l.id = x.id
-         RETURNING l.id, l.external_id, l.issue_id
-       ), ${sampleCtes('input', '$10')}
-       SELECT links.id AS link_id, links.external_id AS fingerprint, links.issue_id,
-              (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM trimmed) AS trimmed
-         FROM links`,
+    const found = await queryPrepared<{ link_id: string; fingerprint: string; issue_id: string }>(
+      manager,
+      'dedup_count_links',
+      COUNT_ON_LINKS_SQL,
       [...sampleColumns(rows), samplesPerFingerprint],
-    )) as { link_id: string; fingerprint: string; issue_id: string }[];
+    );
     return found.map((r) => ({ linkId: r.link_id, fingerprint: r.fingerprint, issueId: r.issue_id }));
   }
 
@@ -362,10 +335,17 @@ export class DedupRepository {
     return { version: row.version, nextSeq: Number(row.next) };
   }
 
-  async insertGroup(manager: EntityManager, source: string, feature: string, group: GroupState): Promise<void> {
+  /** Inserts a group the engine created, filed under `issueId` when its issue exists already (else `setGroupIssue`). */
+  async insertGroup(
+    manager: EntityManager,
+    source: string,
+    feature: string,
+    group: GroupState,
+    issueId: string | null = null,
+  ): Promise<void> {
     await manager.query(
-      `INSERT INTO grouping_groups (scope_source, scope_feature, key, seq, token_count, pattern, merged_into, evidence)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb)`,
+      `INSERT INTO grouping_groups (scope_source, scope_feature, key, seq, token_count, pattern, merged_into, evidence, issue_id)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9)`,
       [
         source,
         feature,
@@ -375,6 +355,7 @@ export class DedupRepository {
         JSON.stringify(group.pattern),
         group.mergedInto,
         JSON.stringify(group.evidence),
+        issueId,
       ],
     );
   }
@@ -407,20 +388,27 @@ export class DedupRepository {
   }
 
   /**
-   * Inserts a fingerprint's link; false when it already existed (the caller then counts on it).
+   * Inserts a fingerprint's link (`inserted` false when it already existed: the caller then counts
+   * on it). Also gives the link's scope's grouping version as this statement sees it, after the
+   * transaction's earlier writes to the scope's groups (`scopeVersion`), so a filing that ends with
+   * its link needs no statement of its own to read it.
    * An alias that `follows` a link is filed where that link is, with its original issue and merge
    * stack: a variant joining the group of an issue a person merged away counts on the merge target
    * and goes back with the group when the merge is undone.
    */
-  async insertLink(manager: EntityManager, link: NewLink): Promise<boolean> {
+  async insertLink(manager: EntityManager, link: NewLink): Promise<{ inserted: boolean; scopeVersion: string | null }> {
     const own = { linkKind: link.kind, groupingRule: link.rule, groupingEvidence: link.evidence };
-    const rows = (await manager.query(
-      `INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
+    const [row] = (await manager.query(
+      `WITH inserted AS (
+       INSERT INTO external_issue_links (source, external_id, issue_id, original_issue_id, link_kind, scope_source, scope_feature,
                                          normalized_message, token_count, grouping_rule, grouping_evidence, event_count,
                                          first_seen_at, last_seen_at, fingerprint_version, metadata)
        VALUES ($1, $2, $3, $14, $4, $5, $6, $7, $8, $9, $10::jsonb, 0, $11, $11, $12, $13::jsonb)
        ON CONFLICT (source, external_id) DO NOTHING
-       RETURNING id`,
+       RETURNING id
+       )
+       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
+              (SELECT version::text FROM grouping_scope_versions WHERE scope_source = $5 AND scope_feature = $6) AS version`,
       [
         FINGERPRINT_LINK_SOURCE,
         link.fingerprint,
@@ -437,8 +425,8 @@ export class DedupRepository {
         JSON.stringify(link.follows === undefined ? {} : aliasMergeState(link.follows, own)),
         link.follows?.originalIssueId ?? link.issueId,
       ],
-    )) as { id: string }[];
-    return rows.length > 0;
+    )) as { inserted: boolean; version: string | null }[];
+    return { inserted: row.inserted, scopeVersion: row.version };
   }
 
   /**
@@ -810,6 +798,38 @@ function sampleColumns(rows: readonly SampleRow[]): unknown[][] {
     rows.map((r) => r.kind),
   ];
 }
+
+/** `countOnLinks`' statement (one text, so it is prepared once per connection). */
+const COUNT_ON_LINKS_SQL = `WITH input AS (
+         SELECT * FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[])
+           WITH ORDINALITY AS t(fp, cnt, occurred_at, level, version, labels, message, stack, kind, ord)
+       ), agg AS (
+         SELECT fp, sum(cnt)::bigint AS cnt, min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+                (array_agg(version ORDER BY occurred_at DESC, ord DESC))[1] AS newest_version
+           FROM input GROUP BY fp
+       ), links AS (
+         -- rows locked in id order, as the known path does: concurrent statements never deadlock.
+         -- Every link counted here is sampled: the known path's throttle starts from now.
+         UPDATE external_issue_links l
+            SET event_count = l.event_count + x.cnt,
+                first_seen_at = LEAST(l.first_seen_at, x.first_at),
+                last_seen_at = GREATEST(l.last_seen_at, x.last_at),
+                last_sampled_at = now(),
+                last_sampled_occurred_at = x.last_at,
+                last_sampled_version = x.newest_version,
+                updated_at = now()
+           FROM (
+             SELECT l2.id, agg.cnt, agg.first_at, agg.last_at, agg.newest_version
+               FROM agg JOIN external_issue_links l2 ON l2.source = '${FINGERPRINT_LINK_SOURCE}' AND l2.external_id = agg.fp
+              ORDER BY l2.id
+                FOR NO KEY UPDATE OF l2
+           ) x
+          WHERE l.id = x.id
+         RETURNING l.id, l.external_id, l.issue_id
+       ), ${sampleCtes('input', '$10')}
+       SELECT links.id AS link_id, links.external_id AS fingerprint, links.issue_id,
+              (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM trimmed) AS trimmed
+         FROM links`;
 
 const knownStatements = new WeakMap<(source: string) => string, string>();
 

@@ -293,32 +293,23 @@ export class DedupService {
     return this.issues.recordObservations(manager, [...perIssue.values()]);
   }
 
-  /** Creates links (and issues, and merges) for fingerprints without a link, one scope at a time. */
+  /**
+   * Creates links (and issues, and merges) for fingerprints without a link, in arrival order. The
+   * caller holds their scopes' locks (`recordObservations` takes them all before it counts).
+   */
   private async fileNewFingerprints(
     manager: EntityManager,
     unknown: readonly Prepared[],
     result: DedupBatchResult,
   ): Promise<void> {
-    const byScope = new Map<string, Prepared[]>();
+    // Read again: a fingerprint upgrade files its aliases without the scope locks, and may have
+    // filed one of these since the caller counted.
+    const existing = await this.repo.findLinks(manager, [...new Set(unknown.map((p) => p.fingerprint))]);
+    const filed = new Set<string>();
     for (const p of unknown) {
-      const key = JSON.stringify([p.source, p.feature]);
-      const list = byScope.get(key);
-      if (list === undefined) byScope.set(key, [p]);
-      else if (!list.some((q) => q.fingerprint === p.fingerprint)) list.push(p);
-    }
-    // A fixed order of scope locks across transactions.
-    for (const key of [...byScope.keys()].sort()) {
-      const firsts = byScope.get(key) ?? [];
-      const { source, feature } = firsts[0];
-      await this.repo.lockScope(manager, source, feature);
-      // Under the lock: another transaction may have filed some of them meanwhile.
-      const existing = await this.repo.findLinks(
-        manager,
-        firsts.map((p) => p.fingerprint),
-      );
-      for (const p of firsts) {
-        if (!existing.has(p.fingerprint)) await this.fileOne(manager, p, result);
-      }
+      if (existing.has(p.fingerprint) || filed.has(p.fingerprint)) continue;
+      filed.add(p.fingerprint);
+      await this.fileOne(manager, p, result);
     }
   }
 
@@ -331,6 +322,29 @@ export class DedupService {
       (await this.repo.liveGroups(manager, p.source, p.feature, tokens));
     const scope = { groups, nextSeq };
     const decision = decideGrouping(scope, { fingerprint: p.fingerprint, template: p.normalized });
+    const base = {
+      fingerprint: p.fingerprint,
+      scopeSource: p.source,
+      scopeFeature: p.feature,
+      normalizedMessage: p.normalized,
+      tokenCount: tokens,
+      seenAt: p.occurredAt,
+    };
+    if (decision.created !== null && decision.merges.length === 0 && decision.groupKey === decision.created.key) {
+      // The common case, a group of its own and no merge: the issue first, so the group is written
+      // once, already filed under it.
+      const issueId = await this.createIssueFor(manager, p, result);
+      await this.repo.insertGroup(manager, p.source, p.feature, decision.created, issueId);
+      const linked = await this.repo.insertLink(manager, {
+        ...base,
+        issueId,
+        kind: 'primary',
+        rule: 'exact',
+        evidence: null,
+      });
+      this.rememberScope(p, tokens, version, linked.scopeVersion, groups, decision);
+      return;
+    }
     const createdKey = decision.created?.key;
     if (decision.created) await this.repo.insertGroup(manager, p.source, p.feature, decision.created);
 
@@ -352,26 +366,24 @@ export class DedupService {
       result.merges,
     );
 
-    const base = {
-      fingerprint: p.fingerprint,
-      scopeSource: p.source,
-      scopeFeature: p.feature,
-      normalizedMessage: p.normalized,
-      tokenCount: tokens,
-      seenAt: p.occurredAt,
-    };
     if (decision.groupKey === createdKey) {
       const issueId = await createIssue();
       await this.repo.setGroupIssue(manager, p.source, p.feature, createdKey, issueId);
-      await this.repo.insertLink(manager, { ...base, issueId, kind: 'primary', rule: 'exact', evidence: null });
-      await this.rememberScope(manager, p, tokens, version, groups, decision);
+      const linked = await this.repo.insertLink(manager, {
+        ...base,
+        issueId,
+        kind: 'primary',
+        rule: 'exact',
+        evidence: null,
+      });
+      this.rememberScope(p, tokens, version, linked.scopeVersion, groups, decision);
       return;
     }
     // The group's key link says where the group is filed: a variant of an issue merged away joins
     // it on the merge target, and belongs to that issue when the merge is undone.
     const holding = await this.repo.groupHolding(manager, decision.groupKey);
     if (holding === undefined) throw new Error(`dedup: group ${decision.groupKey} has no issue`);
-    await this.repo.insertLink(manager, {
+    const linked = await this.repo.insertLink(manager, {
       ...base,
       issueId: holding.issueId,
       follows: holding,
@@ -379,26 +391,26 @@ export class DedupService {
       rule: 'variable-position',
       evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
     });
-    await this.rememberScope(manager, p, tokens, version, groups, decision);
+    this.rememberScope(p, tokens, version, linked.scopeVersion, groups, decision);
   }
 
   /**
    * Keeps the scope's live groups of this token count as this decision left them, with the version
-   * they now have: unchanged when the decision wrote no group, else read again after its writes
-   * (under the scope's lock, so the writes are this transaction's; if it rolls back, the scope keeps
-   * its earlier version and the copy is never used).
+   * they now have: `before` when the decision wrote no group, else `after`, read after its writes
+   * (by the link's insert, the filing's last statement; under the scope's lock, so the writes are
+   * this transaction's; if it rolls back, the scope keeps its earlier version and the copy is never
+   * used).
    */
-  private async rememberScope(
-    manager: EntityManager,
+  private rememberScope(
     p: Prepared,
     tokens: number,
-    version: string | null,
+    before: string | null,
+    after: string | null,
     groups: readonly GroupState[],
     decision: GroupingDecision,
-  ): Promise<void> {
+  ): void {
     const wrote = decision.created !== null || decision.merges.length > 0;
-    const now = wrote ? (await this.repo.scopeVersion(manager, p.source, p.feature)).version : version;
-    this.scopes.set(p.source, p.feature, tokens, now, liveGroupsAfter(groups, decision));
+    this.scopes.set(p.source, p.feature, tokens, wrote ? after : before, liveGroupsAfter(groups, decision));
   }
 
   /**

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../../shared/config/config';
 import { DomainError } from '../../shared/errors/domain-error';
+import { queryPrepared } from '../../shared/database/prepared-query';
 import { currentCorrelationId } from '../../shared/logging/request-context';
 import { IssueEntity } from './entities/issue.entity';
 import { ActorType } from './entities/issue-history.entity';
@@ -374,12 +375,19 @@ export class IssuesFacade {
     input: NewIssue,
     actor: Actor,
   ): Promise<{ id: string; identifier: string }> {
-    const rows = (await manager.query(
-      `INSERT INTO issues (number, identifier, title, status, priority, source, feature, normalized_message,
-                           first_seen_at, last_seen_at, event_count)
-       SELECT n, $1 || '-' || n, $2, 'triage', 4, $3, $4, $5, $6, $7, 0
-       FROM (SELECT nextval('issue_number_seq') AS n) s
-       RETURNING id, identifier`,
+    // The issue and its `created` history entry in one statement (the same row `recordHistory` writes).
+    const [created] = (await manager.query(
+      `WITH created AS (
+         INSERT INTO issues (number, identifier, title, status, priority, source, feature, normalized_message,
+                             first_seen_at, last_seen_at, event_count)
+         SELECT n, $1 || '-' || n, $2, 'triage', 4, $3, $4, $5, $6, $7, 0
+         FROM (SELECT nextval('issue_number_seq') AS n) s
+         RETURNING id, identifier
+       ), history AS (
+         INSERT INTO issue_history (issue_id, actor, actor_type, field, from_value, to_value, reason, data, correlation_id)
+         SELECT id, $8, $9, 'created', NULL, identifier, $10, $11::jsonb, $12 FROM created
+       )
+       SELECT id, identifier FROM created`,
       [
         this.config.ISSUE_PREFIX,
         input.title,
@@ -388,17 +396,13 @@ export class IssuesFacade {
         input.normalizedMessage,
         input.firstSeenAt,
         input.lastSeenAt,
+        actor.name,
+        actor.type,
+        input.reason ?? 'new fingerprint',
+        input.historyData ? JSON.stringify(input.historyData) : null,
+        currentCorrelationId() ?? null,
       ],
     )) as { id: string; identifier: string }[];
-    const created = rows[0];
-    await this.recordHistory(manager, {
-      issueId: created.id,
-      actor,
-      field: 'created',
-      to: created.identifier,
-      reason: input.reason ?? 'new fingerprint',
-      data: input.historyData,
-    });
     return created;
   }
 
@@ -414,29 +418,12 @@ export class IssuesFacade {
     const result = new Map<string, CountedIssue>();
     if (rows.length === 0) return result;
     const sorted = [...rows].sort((a, b) => (a.issueId < b.issueId ? -1 : a.issueId > b.issueId ? 1 : 0));
-    const raw: unknown = await manager.query(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, cnt, first_at, last_at)
-       ), locked AS (
-         SELECT i.id FROM issues i JOIN v ON v.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i
-       )
-       UPDATE issues i
-          SET event_count = i.event_count + v.cnt,
-              first_seen_at = LEAST(i.first_seen_at, v.first_at),
-              last_seen_at = GREATEST(i.last_seen_at, v.last_at),
-              updated_at = now()
-         FROM v
-        WHERE i.id = v.id AND i.id IN (SELECT id FROM locked)
-       RETURNING i.id, i.event_count, i.status, i.spawn_status`,
-      [
-        sorted.map((r) => r.issueId),
-        sorted.map((r) => r.count),
-        sorted.map((r) => r.firstSeenAt),
-        sorted.map((r) => r.lastSeenAt),
-      ],
-    );
-    // TypeORM answers an UPDATE with [rows, affectedCount].
-    const updated = (Array.isArray(raw) && Array.isArray(raw[0]) ? raw[0] : raw) as CountedIssueRow[];
+    const updated = await queryPrepared<CountedIssueRow>(manager, 'issues_count', COUNT_OBSERVATIONS_SQL, [
+      sorted.map((r) => r.issueId),
+      sorted.map((r) => r.count),
+      sorted.map((r) => r.firstSeenAt),
+      sorted.map((r) => r.lastSeenAt),
+    ]);
     for (const row of updated) result.set(row.id, countedIssue(row));
     return result;
   }
@@ -713,3 +700,18 @@ export interface IssueUnmergeChange {
   takenFrom?: readonly { issueId: string; eventCount: number }[];
   restoredEventCount: number;
 }
+
+/** `recordObservations`' statement (one text, so it is prepared once per connection). */
+const COUNT_OBSERVATIONS_SQL = `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS t(id, cnt, first_at, last_at)
+       ), locked AS (
+         SELECT i.id FROM issues i JOIN v ON v.id = i.id ORDER BY i.id FOR NO KEY UPDATE OF i
+       )
+       UPDATE issues i
+          SET event_count = i.event_count + v.cnt,
+              first_seen_at = LEAST(i.first_seen_at, v.first_at),
+              last_seen_at = GREATEST(i.last_seen_at, v.last_at),
+              updated_at = now()
+         FROM v
+        WHERE i.id = v.id AND i.id IN (SELECT id FROM locked)
+       RETURNING i.id, i.event_count, i.status, i.spawn_status`;
