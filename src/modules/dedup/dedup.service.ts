@@ -161,11 +161,15 @@ export class DedupService {
     // is about to file an alias onto that same issue: a deadlock.
     await this.repo.lockScopes(manager, prepared);
 
-    const known = await this.repo.countOnLinks(manager, prepared, samples);
-    const counted = await this.countOnIssues(manager, prepared, known);
+    // Which fingerprints are filed already: read once, under the scope locks. (Most batches here
+    // are new fingerprints: the known-path statement counted the known ones before.)
+    const existing = await this.repo.findLinks(manager, [...new Set(prepared.map((p) => p.fingerprint))]);
+    const filed = prepared.filter((p) => existing.has(p.fingerprint));
+    const known = filed.length === 0 ? [] : await this.repo.countOnLinks(manager, filed, samples);
+    const counted = await this.countOnIssues(manager, filed, known);
     const linkOf = new Map(known.map((l) => [l.fingerprint, l]));
 
-    const unknown = prepared.filter((p) => !linkOf.has(p.fingerprint));
+    const unknown = prepared.filter((p) => !existing.has(p.fingerprint));
     if (unknown.length > 0) {
       await this.fileNewFingerprints(manager, unknown, result);
       const newLinks = await this.repo.countOnLinks(manager, unknown, samples);
@@ -295,19 +299,16 @@ export class DedupService {
 
   /**
    * Creates links (and issues, and merges) for fingerprints without a link, in arrival order. The
-   * caller holds their scopes' locks (`recordObservations` takes them all before it counts).
+   * caller holds their scopes' locks (`recordObservations` takes them all before it reads links).
    */
   private async fileNewFingerprints(
     manager: EntityManager,
     unknown: readonly Prepared[],
     result: DedupBatchResult,
   ): Promise<void> {
-    // Read again: a fingerprint upgrade files its aliases without the scope locks, and may have
-    // filed one of these since the caller counted.
-    const existing = await this.repo.findLinks(manager, [...new Set(unknown.map((p) => p.fingerprint))]);
     const filed = new Set<string>();
     for (const p of unknown) {
-      if (existing.has(p.fingerprint) || filed.has(p.fingerprint)) continue;
+      if (filed.has(p.fingerprint)) continue;
       filed.add(p.fingerprint);
       await this.fileOne(manager, p, result);
     }
