@@ -5,13 +5,18 @@
  * reads the scope's live groups of the template's token count for every new fingerprint.
  *
  *   npm run build
- *   node bench/ingest/new-fingerprints.js [--requests 300] [--groups 500,3000]
+ *   node bench/ingest/new-fingerprints.js [--requests 300] [--groups 500,3000] [--burst 100] [--bursts 10]
  *
  * For each size, a scope is seeded with that many live groups of ten tokens (SQL, unrelated
  * templates), then `--requests` new errors of ten tokens are posted to `/api/events` one after
  * another, one event per request, each a template the scope has not seen (it starts a group; no
  * join, no merge). Printed per size: latency p50/p99 and the service's CPU per request, and their
  * ratio to a scope without groups measured the same way just before (the machine's own baseline).
+ *
+ * Then a burst (a deploy that brings many new errors at once): `--bursts` requests of `--burst`
+ * new errors each, every request in a scope of its own; printed: the time per request and per
+ * error, the statements per request (counted at node-postgres' client), and the time per error
+ * against the empty scope's single new error above.
  *
  * Database: `TEST_DATABASE_URL` (an admin URL on a loopback host), else
  * postgres://postgres:postgres@127.0.0.1:5432/postgres; a database `fixloop_bench_newfp_test` is
@@ -87,10 +92,49 @@ async function run(baseUrl, feature, requests) {
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuUs: (cpu.user + cpu.system) / requests };
 }
 
+/** Statements sent by every node-postgres client of this process (the app's pool included). */
+let statements = 0;
+function countStatements(pg) {
+  const query = pg.Client.prototype.query;
+  pg.Client.prototype.query = function countedQuery(...args) {
+    statements++;
+    return query.apply(this, args);
+  };
+}
+
+async function runBursts(baseUrl, size, bursts) {
+  const latencies = [];
+  let sent = 0;
+  for (let b = 0; b <= bursts; b++) {
+    const feature = `burst-${b}`;
+    const events = Array.from({ length: size }, () => ({ source: 'bench', feature, message: message() }));
+    const before = statements;
+    const t0 = process.hrtime.bigint();
+    const res = await fetch(`${baseUrl}/api/events`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${SECRET}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    const body = await res.json();
+    if (res.status !== 202 || body.issuesCreated !== size) {
+      throw new Error(`unexpected answer ${res.status}: ${JSON.stringify(body)}`);
+    }
+    if (b === 0) continue; // warm-up
+    latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    sent += statements - before;
+  }
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), statements: sent / bursts };
+}
+
 async function main() {
   const requests = Number(arg('requests', '300'));
+  const burst = Number(arg('burst', '100'));
+  const bursts = Number(arg('bursts', '10'));
   const sizes = String(arg('groups', '500,3000')).split(',').map(Number);
-  const { Client } = require('pg');
+  const pg = require('pg');
+  const { Client } = pg;
+  countStatements(pg);
   const urls = benchDatabaseUrls(DB_NAME);
   const admin = new Client({ connectionString: urls.admin });
   await admin.connect();
@@ -110,6 +154,7 @@ async function main() {
     );
     console.log(`build: ${dist}\n`);
     console.log('groups in scope   p50 ms   p99 ms   service CPU us/request   p50 vs empty   CPU vs empty');
+    let single;
     for (const groups of sizes) {
       const empty = `empty-${groups}`;
       const full = `groups-${groups}`;
@@ -126,7 +171,15 @@ async function main() {
         );
       row('0 (baseline)', base);
       row(String(groups), r, base);
+      single = single ?? base;
     }
+    const b = await runBursts(baseUrl, burst, bursts);
+    console.log(
+      `\nburst: ${bursts} requests of ${burst} new errors, each in a scope of its own\n` +
+        `p50 ${b.p50.toFixed(1)} ms per request, ${(b.p50 / burst).toFixed(2)} ms per error ` +
+        `(${(b.p50 / burst / single.p50).toFixed(2)}x one new error alone, ${single.p50.toFixed(2)} ms), ` +
+        `${b.statements.toFixed(0)} statements per request`,
+    );
   } finally {
     await client?.end();
     await app?.close();

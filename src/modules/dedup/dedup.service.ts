@@ -50,6 +50,12 @@ interface Prepared extends SampleRow {
   observedAt: Date;
 }
 
+/** A grouping scope's version and next group sequence number (`DedupRepository.scopeVersion`). */
+interface ScopeMark {
+  version: string | null;
+  nextSeq: number;
+}
+
 /** An observation ready for the known-fingerprint statement (`DedupService.prepareKnown`). */
 export type PreparedKnown = Prepared & { deliveryKey: string };
 
@@ -307,17 +313,31 @@ export class DedupService {
     result: DedupBatchResult,
   ): Promise<void> {
     const filed = new Set<string>();
+    // Each scope's version and next sequence number as this transaction's last filing in it left
+    // them: nobody else writes a scope's groups while its lock is held (every writer takes it), so
+    // the scope's next filing here needs no statement to read them.
+    const marks = new Map<string, ScopeMark>();
     for (const p of unknown) {
       if (filed.has(p.fingerprint)) continue;
       filed.add(p.fingerprint);
-      await this.fileOne(manager, p, result);
+      const scope = JSON.stringify([p.source, p.feature]);
+      marks.set(scope, await this.fileOne(manager, p, result, marks.get(scope)));
     }
   }
 
-  /** One new fingerprint, its scope locked: the grouping decision, written. */
-  private async fileOne(manager: EntityManager, p: Prepared, result: DedupBatchResult): Promise<void> {
+  /**
+   * One new fingerprint, its scope locked: the grouping decision, written. `mark` is the scope's
+   * version and next sequence number when this transaction filed in it already (else read here);
+   * returns them as this filing leaves them.
+   */
+  private async fileOne(
+    manager: EntityManager,
+    p: Prepared,
+    result: DedupBatchResult,
+    mark?: ScopeMark,
+  ): Promise<ScopeMark> {
     const tokens = tokenCount(p.normalized);
-    const { version, nextSeq } = await this.repo.scopeVersion(manager, p.source, p.feature);
+    const { version, nextSeq } = mark ?? (await this.repo.scopeVersion(manager, p.source, p.feature));
     const groups =
       this.scopes.get(p.source, p.feature, tokens, version) ??
       (await this.repo.liveGroups(manager, p.source, p.feature, tokens));
@@ -343,8 +363,7 @@ export class DedupService {
         rule: 'exact',
         evidence: null,
       });
-      this.rememberScope(p, tokens, version, linked.scopeVersion, groups, decision);
-      return;
+      return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
     }
     const createdKey = decision.created?.key;
     if (decision.created) await this.repo.insertGroup(manager, p.source, p.feature, decision.created);
@@ -377,8 +396,7 @@ export class DedupService {
         rule: 'exact',
         evidence: null,
       });
-      this.rememberScope(p, tokens, version, linked.scopeVersion, groups, decision);
-      return;
+      return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
     }
     // The group's key link says where the group is filed: a variant of an issue merged away joins
     // it on the merge target, and belongs to that issue when the merge is undone.
@@ -392,26 +410,28 @@ export class DedupService {
       rule: 'variable-position',
       evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
     });
-    this.rememberScope(p, tokens, version, linked.scopeVersion, groups, decision);
+    return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
   }
 
   /**
    * Keeps the scope's live groups of this token count as this decision left them, with the version
-   * they now have: `before` when the decision wrote no group, else `after`, read after its writes
-   * (by the link's insert, the filing's last statement; under the scope's lock, so the writes are
-   * this transaction's; if it rolls back, the scope keeps its earlier version and the copy is never
-   * used).
+   * they now have: the version `before` when the decision wrote no group, else `after`, read after
+   * its writes (by the link's insert, the filing's last statement; under the scope's lock, so the
+   * writes are this transaction's; if it rolls back, the scope keeps its earlier version and the
+   * copy is never used). Returns the scope's version and next sequence number now.
    */
   private rememberScope(
     p: Prepared,
     tokens: number,
-    before: string | null,
+    before: ScopeMark,
     after: string | null,
     groups: readonly GroupState[],
     decision: GroupingDecision,
-  ): void {
+  ): ScopeMark {
     const wrote = decision.created !== null || decision.merges.length > 0;
-    this.scopes.set(p.source, p.feature, tokens, wrote ? after : before, liveGroupsAfter(groups, decision));
+    const version = wrote ? after : before.version;
+    this.scopes.set(p.source, p.feature, tokens, version, liveGroupsAfter(groups, decision));
+    return { version, nextSeq: decision.created === null ? before.nextSeq : decision.created.seq + 1 };
   }
 
   /**
