@@ -13,7 +13,7 @@ import type {
   ObservationInput,
   PerformedMerge,
 } from './dedup.contract';
-import { DedupRepository, GroupRef, LinkRow, SampleRow } from './dedup.repository';
+import { DedupRepository, GroupRef, LinkRow, NewLink, SampleRow } from './dedup.repository';
 import {
   GroupMerge,
   GroupState,
@@ -351,19 +351,18 @@ export class DedupService {
       tokenCount: tokens,
       seenAt: p.occurredAt,
     };
+    // The filing's last statement: its link, which also gives the scope's version after its writes.
+    const link = async (filing: Pick<NewLink, 'issueId' | 'follows' | 'kind' | 'rule' | 'evidence'>) => {
+      const linked = await this.repo.insertLink(manager, { ...base, ...filing });
+      return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
+    };
+    const primary = (issueId: string) => link({ issueId, kind: 'primary', rule: 'exact', evidence: null });
     if (decision.created !== null && decision.merges.length === 0 && decision.groupKey === decision.created.key) {
       // The common case, a group of its own and no merge: the issue first, so the group is written
       // once, already filed under it.
       const issueId = await this.createIssueFor(manager, p, result);
       await this.repo.insertGroup(manager, p.source, p.feature, decision.created, issueId);
-      const linked = await this.repo.insertLink(manager, {
-        ...base,
-        issueId,
-        kind: 'primary',
-        rule: 'exact',
-        evidence: null,
-      });
-      return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
+      return primary(issueId);
     }
     const createdKey = decision.created?.key;
     if (decision.created) await this.repo.insertGroup(manager, p.source, p.feature, decision.created);
@@ -389,28 +388,19 @@ export class DedupService {
     if (decision.groupKey === createdKey) {
       const issueId = await createIssue();
       await this.repo.setGroupIssue(manager, p.source, p.feature, createdKey, issueId);
-      const linked = await this.repo.insertLink(manager, {
-        ...base,
-        issueId,
-        kind: 'primary',
-        rule: 'exact',
-        evidence: null,
-      });
-      return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
+      return primary(issueId);
     }
     // The group's key link says where the group is filed: a variant of an issue merged away joins
     // it on the merge target, and belongs to that issue when the merge is undone.
     const holding = await this.repo.groupHolding(manager, decision.groupKey);
     if (holding === undefined) throw new Error(`dedup: group ${decision.groupKey} has no issue`);
-    const linked = await this.repo.insertLink(manager, {
-      ...base,
+    return link({
       issueId: holding.issueId,
       follows: holding,
       kind: 'alias',
       rule: 'variable-position',
       evidence: this.joinEvidence(decision.groupKey, scope.groups, decision.merges.at(-1)?.evidence),
     });
-    return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
   }
 
   /**
