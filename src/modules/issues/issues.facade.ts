@@ -83,11 +83,7 @@ export class IssuesFacade {
       const b = params.length - 9;
       return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}::jsonb, $${b + 9})`;
     });
-    await manager.query(
-      `INSERT INTO issue_history (issue_id, actor, actor_type, field, from_value, to_value, reason, data, correlation_id)
-       VALUES ${rows.join(', ')}`,
-      params,
-    );
+    await manager.query(`${INSERT_HISTORY} VALUES ${rows.join(', ')}`, params);
   }
 
   /**
@@ -384,8 +380,7 @@ export class IssuesFacade {
          FROM (SELECT nextval('issue_number_seq') AS n) s
          RETURNING id, identifier
        ), history AS (
-         INSERT INTO issue_history (issue_id, actor, actor_type, field, from_value, to_value, reason, data, correlation_id)
-         SELECT id, $8, $9, 'created', NULL, identifier, $10, $11::jsonb, $12 FROM created
+         ${INSERT_HISTORY} SELECT id, $8, $9, 'created', NULL, identifier, $10, $11::jsonb, $12 FROM created
        )
        SELECT id, identifier FROM created`,
       [
@@ -700,6 +695,10 @@ export interface IssueUnmergeChange {
   takenFrom?: readonly { issueId: string; eventCount: number }[];
   restoredEventCount: number;
 }
+
+/** The head of every history insert: `recordHistory`'s rows, and the entry `createIssue` writes with its issue. */
+const INSERT_HISTORY =
+  'INSERT INTO issue_history (issue_id, actor, actor_type, field, from_value, to_value, reason, data, correlation_id)';
 
 /** `recordObservations`' statement (one text, so it is prepared once per connection). */
 const COUNT_OBSERVATIONS_SQL = `WITH v AS (
