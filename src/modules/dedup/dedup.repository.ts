@@ -388,15 +388,15 @@ export class DedupRepository {
   }
 
   /**
-   * Inserts a fingerprint's link (`inserted` false when it already existed: the caller then counts
-   * on it). Also gives the link's scope's grouping version as this statement sees it, after the
-   * transaction's earlier writes to the scope's groups (`scopeVersion`), so a filing that ends with
-   * its link needs no statement of its own to read it.
+   * Inserts a fingerprint's link (nothing when it already exists: the caller then counts on it).
+   * Returns the link's scope's grouping version as this statement sees it, after the transaction's
+   * earlier writes to the scope's groups, so a filing that ends with its link needs no statement of
+   * its own to read it.
    * An alias that `follows` a link is filed where that link is, with its original issue and merge
    * stack: a variant joining the group of an issue a person merged away counts on the merge target
    * and goes back with the group when the merge is undone.
    */
-  async insertLink(manager: EntityManager, link: NewLink): Promise<{ inserted: boolean; scopeVersion: string | null }> {
+  async insertLink(manager: EntityManager, link: NewLink): Promise<string | null> {
     const own = { linkKind: link.kind, groupingRule: link.rule, groupingEvidence: link.evidence };
     const [row] = (await manager.query(
       `WITH inserted AS (
@@ -407,8 +407,7 @@ export class DedupRepository {
        ON CONFLICT (source, external_id) DO NOTHING
        RETURNING id
        )
-       SELECT EXISTS (SELECT 1 FROM inserted) AS inserted,
-              (SELECT version::text FROM grouping_scope_versions WHERE scope_source = $5 AND scope_feature = $6) AS version`,
+       SELECT (SELECT version::text FROM grouping_scope_versions WHERE scope_source = $5 AND scope_feature = $6) AS version`,
       [
         FINGERPRINT_LINK_SOURCE,
         link.fingerprint,
@@ -425,8 +424,8 @@ export class DedupRepository {
         JSON.stringify(link.follows === undefined ? {} : aliasMergeState(link.follows, own)),
         link.follows?.originalIssueId ?? link.issueId,
       ],
-    )) as { inserted: boolean; version: string | null }[];
-    return { inserted: row.inserted, scopeVersion: row.version };
+    )) as { version: string | null }[];
+    return row.version;
   }
 
   /**

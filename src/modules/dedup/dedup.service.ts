@@ -353,8 +353,8 @@ export class DedupService {
     };
     // The filing's last statement: its link, which also gives the scope's version after its writes.
     const link = async (filing: Pick<NewLink, 'issueId' | 'follows' | 'kind' | 'rule' | 'evidence'>) => {
-      const linked = await this.repo.insertLink(manager, { ...base, ...filing });
-      return this.rememberScope(p, tokens, { version, nextSeq }, linked.scopeVersion, groups, decision);
+      const after = await this.repo.insertLink(manager, { ...base, ...filing });
+      return this.rememberScope(p, tokens, { version, nextSeq }, after, groups, decision);
     };
     const primary = (issueId: string) => link({ issueId, kind: 'primary', rule: 'exact', evidence: null });
     if (decision.created !== null && decision.merges.length === 0 && decision.groupKey === decision.created.key) {
