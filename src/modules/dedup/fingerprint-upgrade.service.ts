@@ -211,23 +211,30 @@ export class FingerprintUpgradeService {
     const actor = SYSTEM('dedup');
     const history: HistoryEntry[] = [];
     for (const alias of candidates) {
-      const owner = filed.get(alias.fingerprint);
+      let owner = filed.get(alias.fingerprint);
       const versions = `fingerprint version ${alias.from.version ?? 'unrecorded'} -> ${FINGERPRINT_VERSION}`;
       if (owner === undefined) {
-        if (!(await this.repo.insertUpgradeAlias(m, alias, FINGERPRINT_UPGRADE_RULE))) continue; // filed meanwhile
-        filed.set(alias.fingerprint, alias.from.issueId);
-        touched.add(alias.from.issueId);
-        report.aliasesAdded++;
-        history.push({
-          issueId: alias.from.issueId,
-          actor,
-          field: 'fingerprint_alias',
-          from: alias.from.fingerprint,
-          to: alias.fingerprint,
-          reason: `${versions}: its messages now get a new fingerprint, filed as an alias`,
-          data: { ...alias.evidence, normalizedMessage: alias.normalizedMessage },
-        });
-        continue;
+        if (await this.repo.insertUpgradeAlias(m, alias, FINGERPRINT_UPGRADE_RULE)) {
+          filed.set(alias.fingerprint, alias.from.issueId);
+          touched.add(alias.from.issueId);
+          report.aliasesAdded++;
+          history.push({
+            issueId: alias.from.issueId,
+            actor,
+            field: 'fingerprint_alias',
+            from: alias.from.fingerprint,
+            to: alias.fingerprint,
+            reason: `${versions}: its messages now get a new fingerprint, filed as an alias`,
+            data: { ...alias.evidence, normalizedMessage: alias.normalizedMessage },
+          });
+          continue;
+        }
+        // Filed meanwhile: an ingest (which takes scope locks, not this run's lock) filed the
+        // fingerprint after the links were read. It is a collision like any other, recorded in
+        // both histories, not skipped in silence.
+        owner = (await this.repo.findLinks(m, [alias.fingerprint])).get(alias.fingerprint)?.issueId;
+        if (owner === undefined) continue;
+        filed.set(alias.fingerprint, owner);
       }
       if (owner === alias.from.issueId) continue;
       touched.add(alias.from.issueId);

@@ -434,6 +434,56 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
         link_kind: 'alias',
       });
     });
+
+    it('records a collision when an ingest files the new fingerprint after the sweep read the links', async () => {
+      await send('Upstream call took 35 ms on replica');
+      const { oldFp, newFp } = await asFiledByVersion1(
+        'Upstream call took 35 ms on replica',
+        'Upstream call took * ms on replica',
+        null,
+      );
+      const [old] = await issues(t.dataSource);
+      // The sweep pauses as it files the alias (after reading the links and finding no owner): a
+      // trigger on its link inserts, and only on those, waits for an advisory lock this test holds.
+      const PAUSE = 7_310_002;
+      await t.dataSource.query(`CREATE FUNCTION test_pause_upgrade_alias() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.grouping_rule = '${FINGERPRINT_UPGRADE_RULE}' THEN PERFORM pg_advisory_xact_lock_shared(${PAUSE}); END IF;
+          RETURN NEW;
+        END $$`);
+      await t.dataSource.query(`CREATE TRIGGER test_pause_upgrade_alias BEFORE INSERT ON external_issue_links
+        FOR EACH ROW EXECUTE FUNCTION test_pause_upgrade_alias()`);
+      const holder = t.dataSource.createQueryRunner();
+      await holder.connect();
+      let sweeping: Promise<unknown> | undefined;
+      try {
+        await holder.query('SELECT pg_advisory_lock($1)', [PAUSE]);
+        sweeping = upgrade.sweep();
+        await untilRow(
+          t.dataSource,
+          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ${PAUSE} AND NOT granted`,
+        );
+        // meanwhile a replica on this release files the new template as an issue of its own
+        await send('Upstream call took 2 hours on replica');
+        await holder.query('SELECT pg_advisory_unlock($1)', [PAUSE]);
+        await expect(sweeping).resolves.toMatchObject({ aliasesAdded: 0, collisions: 1 });
+      } finally {
+        await holder.query('SELECT pg_advisory_unlock_all()');
+        await sweeping?.catch(() => undefined);
+        await holder.release();
+        await t.dataSource.query('DROP TRIGGER test_pause_upgrade_alias ON external_issue_links');
+        await t.dataSource.query('DROP FUNCTION test_pause_upgrade_alias()');
+      }
+      const [, meanwhile] = (await issues(t.dataSource)) as IssueRow[];
+      expect(meanwhile).toBeDefined();
+      expect((await links()).find((l) => l.external_id === newFp)).toMatchObject({ issue_id: meanwhile.id });
+      expect(await historyOf(old.id, 'fingerprint_collision')).toEqual([
+        expect.objectContaining({ to_value: meanwhile.id, data: expect.objectContaining({ fingerprint: newFp }) }),
+      ]);
+      expect(await historyOf(meanwhile.id, 'fingerprint_collision')).toEqual([
+        expect.objectContaining({ to_value: old.id, data: expect.objectContaining({ previousFingerprint: oldFp }) }),
+      ]);
+    });
   }
 
   it.each([
