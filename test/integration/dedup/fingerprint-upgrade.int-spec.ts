@@ -369,6 +369,45 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
   });
 
   if (testDbKind() === 'postgres') {
+    /**
+     * Runs `body` with the link inserts that `when` (SQL on NEW) matches paused: a trigger makes them
+     * wait for an advisory lock held here. `body` gets `paused()` (resolves once an insert waits) and
+     * `resume()`; the lock, trigger and function are gone afterwards.
+     */
+    async function withLinkInsertsPaused(
+      when: string,
+      body: (pause: { paused(): Promise<void>; resume(): Promise<void> }) => Promise<void>,
+    ): Promise<void> {
+      const PAUSE = 7_310_001;
+      await t.dataSource.query(`CREATE FUNCTION test_pause_link_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF ${when} THEN PERFORM pg_advisory_xact_lock_shared(${PAUSE}); END IF;
+          RETURN NEW;
+        END $$`);
+      await t.dataSource.query(`CREATE TRIGGER test_pause_link_insert BEFORE INSERT ON external_issue_links
+        FOR EACH ROW EXECUTE FUNCTION test_pause_link_insert()`);
+      const holder = t.dataSource.createQueryRunner();
+      await holder.connect();
+      try {
+        await holder.query('SELECT pg_advisory_lock($1)', [PAUSE]);
+        await body({
+          paused: () =>
+            untilRow(
+              t.dataSource,
+              `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ${PAUSE} AND NOT granted`,
+            ),
+          resume: async () => {
+            await holder.query('SELECT pg_advisory_unlock($1)', [PAUSE]);
+          },
+        });
+      } finally {
+        await holder.query('SELECT pg_advisory_unlock_all()');
+        await holder.release();
+        await t.dataSource.query('DROP TRIGGER test_pause_link_insert ON external_issue_links');
+        await t.dataSource.query('DROP FUNCTION test_pause_link_insert()');
+      }
+    }
+
     it('leaves the sweep to the replica that holds the lock', async () => {
       const other = t.dataSource.createQueryRunner();
       await other.connect();
@@ -392,22 +431,10 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
       );
       await send('Ledger write rejected: lock timeout');
       const [merged, target] = (await issues(t.dataSource)) as IssueRow[];
-      // The sweep pauses where it files the alias, after reading the links: a trigger on link
-      // inserts waits for an advisory lock this test holds.
-      const PAUSE = 7_310_001;
-      await t.dataSource.query(`CREATE FUNCTION test_pause_link_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN PERFORM pg_advisory_xact_lock_shared(${PAUSE}); RETURN NEW; END $$`);
-      await t.dataSource.query(`CREATE TRIGGER test_pause_link_insert BEFORE INSERT ON external_issue_links
-        FOR EACH ROW EXECUTE FUNCTION test_pause_link_insert()`);
-      const holder = t.dataSource.createQueryRunner();
-      await holder.connect();
-      try {
-        await holder.query('SELECT pg_advisory_lock($1)', [PAUSE]);
+      // The sweep pauses where it files the alias, after reading the links.
+      await withLinkInsertsPaused('true', async ({ paused, resume }) => {
         const sweeping = upgrade.sweep();
-        await untilRow(
-          t.dataSource,
-          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ${PAUSE} AND NOT granted`,
-        );
+        await paused();
         const merging = t.http
           .post(`/api/issues/${merged.identifier}/merge`)
           .set(adminAuth)
@@ -419,14 +446,10 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
           merging,
           untilRow(t.dataSource, `SELECT 1 FROM pg_locks WHERE locktype IN ('transactionid', 'tuple') AND NOT granted`),
         ]);
-        await holder.query('SELECT pg_advisory_unlock($1)', [PAUSE]);
+        await resume();
         await expect(sweeping).resolves.toMatchObject({ aliasesAdded: 1 });
         expect((await merging).status).toBe(200);
-      } finally {
-        await holder.release();
-        await t.dataSource.query('DROP TRIGGER test_pause_link_insert ON external_issue_links');
-        await t.dataSource.query('DROP FUNCTION test_pause_link_insert()');
-      }
+      });
       expect((await links()).filter((l) => l.issue_id === merged.id)).toEqual([]);
       expect((await links()).find((l) => l.external_id === newFp)).toMatchObject({
         issue_id: target.id,
@@ -443,36 +466,20 @@ describe('fingerprint upgrade: a normaliser change files new fingerprints as ali
         null,
       );
       const [old] = await issues(t.dataSource);
-      // The sweep pauses as it files the alias (after reading the links and finding no owner): a
-      // trigger on its link inserts, and only on those, waits for an advisory lock this test holds.
-      const PAUSE = 7_310_002;
-      await t.dataSource.query(`CREATE FUNCTION test_pause_upgrade_alias() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.grouping_rule = '${FINGERPRINT_UPGRADE_RULE}' THEN PERFORM pg_advisory_xact_lock_shared(${PAUSE}); END IF;
-          RETURN NEW;
-        END $$`);
-      await t.dataSource.query(`CREATE TRIGGER test_pause_upgrade_alias BEFORE INSERT ON external_issue_links
-        FOR EACH ROW EXECUTE FUNCTION test_pause_upgrade_alias()`);
-      const holder = t.dataSource.createQueryRunner();
-      await holder.connect();
+      // The sweep pauses as it files the alias (after reading the links and finding no owner); only
+      // its own link inserts wait.
       let sweeping: Promise<unknown> | undefined;
       try {
-        await holder.query('SELECT pg_advisory_lock($1)', [PAUSE]);
-        sweeping = upgrade.sweep();
-        await untilRow(
-          t.dataSource,
-          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = ${PAUSE} AND NOT granted`,
-        );
-        // meanwhile a replica on this release files the new template as an issue of its own
-        await send('Upstream call took 2 hours on replica');
-        await holder.query('SELECT pg_advisory_unlock($1)', [PAUSE]);
-        await expect(sweeping).resolves.toMatchObject({ aliasesAdded: 0, collisions: 1 });
+        await withLinkInsertsPaused(`NEW.grouping_rule = '${FINGERPRINT_UPGRADE_RULE}'`, async ({ paused, resume }) => {
+          sweeping = upgrade.sweep();
+          await paused();
+          // meanwhile a replica on this release files the new template as an issue of its own
+          await send('Upstream call took 2 hours on replica');
+          await resume();
+          await expect(sweeping).resolves.toMatchObject({ aliasesAdded: 0, collisions: 1 });
+        });
       } finally {
-        await holder.query('SELECT pg_advisory_unlock_all()');
         await sweeping?.catch(() => undefined);
-        await holder.release();
-        await t.dataSource.query('DROP TRIGGER test_pause_upgrade_alias ON external_issue_links');
-        await t.dataSource.query('DROP FUNCTION test_pause_upgrade_alias()');
       }
       const [, meanwhile] = (await issues(t.dataSource)) as IssueRow[];
       expect(meanwhile).toBeDefined();
